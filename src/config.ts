@@ -1,0 +1,270 @@
+/**
+ * The run config a user writes, its validation (zod), and its normalisation into the lead
+ * machine's input: plain JSON, with task functions moved out into a registry because functions
+ * cannot live in a machine's context.
+ */
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './errors.ts';
+import type { ErrorKind } from './errors.ts';
+import { DEFAULT_POLICY, resolvePolicy, type PolicyOverride, type SupervisionPolicy } from './policy.ts';
+import type { SpecialistOutcome } from './outcome.ts';
+import type { Usage } from './usage.ts';
+
+/** What a task function (a non-LLM specialist, or a custom synthesizer) receives. */
+export interface TaskContext {
+  /** The run's task. */
+  task: string;
+  /** The specialist's id and angle (`synthesizer` for the synthesizer). */
+  id: string;
+  angle: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Aborted when the attempt times out, the run's deadline passes, or the run is cancelled. */
+  signal: AbortSignal;
+  /** For the synthesizer only: every specialist's outcome, in config order. */
+  outcomes?: readonly SpecialistOutcome[];
+}
+
+/** What a task function returns: its text, or text with token usage. */
+export type TaskResult = string | { text: string; usage?: Partial<Usage> };
+
+/**
+ * A specialist may be any async function, e.g. an API health check. Throw to fail the attempt;
+ * throw a `ProviderError` with a transient `kind` to make it retryable.
+ */
+export type TaskFunction = (context: TaskContext) => Promise<TaskResult>;
+
+/** One specialist as written in config. */
+export interface SpecialistConfig {
+  /** Unique within the run; used in events, outcomes and the synthesis prompt. */
+  id: string;
+  /** A human label for its angle, e.g. "Historical context". Default: the id. */
+  angle?: string;
+  /** Model id. Default: the run's `model`. */
+  model?: string;
+  /** System prompt. Default: one built from the angle. */
+  system?: string;
+  /** What this specialist should do with the task (appended to it in the user message). */
+  instructions?: string;
+  /** Output token limit per call. Default: the run's `maxTokens`. */
+  maxTokens?: number;
+  /** Overrides of the run-wide policy for this specialist. */
+  policy?: PolicyOverride;
+  /** Makes this a non-LLM specialist: this function runs instead of a model call. */
+  run?: TaskFunction;
+}
+
+/** The synthesizer as written in config. */
+export interface SynthesizerConfig {
+  model?: string;
+  system?: string;
+  /** How to write the synthesis (e.g. sections to produce). */
+  instructions?: string;
+  maxTokens?: number;
+  policy?: PolicyOverride;
+  /** A custom fold instead of a model call; gets every outcome in `context.outcomes`. */
+  run?: TaskFunction;
+}
+
+/**
+ * A fan-out, as written by a user.
+ *
+ * @example
+ * const config: FanOutConfig = {
+ *   task: 'nuclear fusion',
+ *   model: 'claude-sonnet-4-6',
+ *   specialists: [{ id: 'historical' }, { id: 'technical' }, { id: 'societal' }],
+ *   synthesizer: {},
+ *   deadlineMs: 60_000,
+ * };
+ */
+export interface FanOutConfig {
+  task: string;
+  specialists: SpecialistConfig[];
+  synthesizer?: SynthesizerConfig;
+  /** The whole fan-out's deadline in ms; at it, stragglers stop and synthesis runs on what arrived. Default `300_000`. */
+  deadlineMs?: number;
+  /** Run-wide default policy; each specialist may override parts. */
+  policy?: PolicyOverride;
+  /** The run succeeds if at least this many specialists succeed. Default `1`. */
+  quorum?: number;
+  /** Most model calls in flight at once; the rest queue. Default: no limit. */
+  maxConcurrency?: number;
+  /** Default model for specialists and synthesizer. Default `'claude-sonnet-4-6'`. */
+  model?: string;
+  /** Default output token limit per call. Default `1024`. */
+  maxTokens?: number;
+}
+
+/** One specialist as the lead machine sees it: every default applied, JSON only. */
+export interface SpecialistSpec {
+  id: string;
+  angle: string;
+  /** `model` calls the provider; `task` runs the registered task function of the same id. */
+  kind: 'model' | 'task';
+  /** `[primary, ...fallbackModels]`; empty for task functions. */
+  models: string[];
+  system: string | null;
+  instructions: string | null;
+  maxTokens: number;
+  policy: SupervisionPolicy;
+}
+
+/** The lead machine's input: a normalised {@link FanOutConfig}, plain JSON. */
+export interface LeadInput {
+  task: string;
+  specialists: SpecialistSpec[];
+  synthesizer: SpecialistSpec;
+  deadlineMs: number;
+  quorum: number;
+  /** `null` means no limit. */
+  maxConcurrency: number | null;
+}
+
+/** The id under which the synthesizer appears in events, outcomes and the task registry. */
+export const SYNTHESIZER_ID = 'synthesizer';
+const DEFAULT_MODEL = 'claude-sonnet-4-6';
+const DEFAULT_MAX_TOKENS = 1024;
+const DEFAULT_DEADLINE_MS = 300_000;
+
+const errorKinds = [
+  'rate_limited', 'overloaded', 'server', 'timeout', 'connection', 'bad_request', 'auth',
+  'permission', 'not_found', 'deadline', 'cancelled', 'unknown',
+] as const satisfies readonly ErrorKind[];
+
+const positiveInt = (what = 'an integer from 1 and up') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+const nonNegative = z.number({ error: 'expected a number from 0 and up' }).min(0, { error: 'expected a number from 0 and up' });
+const text = z.string({ error: 'expected a string' });
+const nonEmptyText = text.min(1, { error: 'expected a non-empty string' });
+const fn = z.custom<TaskFunction>((value) => typeof value === 'function', { error: 'expected a function' });
+
+const retrySchema = z.strictObject({
+  maxAttempts: positiveInt().optional(),
+  initialDelayMs: nonNegative.optional(),
+  factor: z.number({ error: 'expected a number from 1 and up' }).min(1, { error: 'expected a number from 1 and up' }).optional(),
+  maxDelayMs: nonNegative.optional(),
+  jitter: z.number({ error: 'expected a number from 0 to 1' }).min(0, { error: 'expected a number from 0 to 1' }).max(1, { error: 'expected a number from 0 to 1' }).optional(),
+  retryOn: z.array(z.enum(errorKinds, { error: `expected one of ${errorKinds.join(', ')}` })).optional(),
+});
+
+const policySchema = z.strictObject({
+  retry: retrySchema.optional(),
+  fallbackModels: z.array(nonEmptyText).optional(),
+  fallbackOn: z.array(z.enum(errorKinds, { error: `expected one of ${errorKinds.join(', ')}` })).optional(),
+  onFailure: z.enum(['skip', 'escalate'], { error: 'expected "skip" or "escalate"' }).optional(),
+  attemptTimeoutMs: positiveInt('an integer from 1 and up, or null').nullable().optional(),
+});
+
+const specialistSchema = z.strictObject({
+  id: nonEmptyText,
+  angle: nonEmptyText.optional(),
+  model: nonEmptyText.optional(),
+  system: text.optional(),
+  instructions: text.optional(),
+  maxTokens: positiveInt().optional(),
+  policy: policySchema.optional(),
+  run: fn.optional(),
+});
+
+const synthesizerSchema = specialistSchema.omit({ id: true, angle: true });
+
+const configSchema = z
+  .strictObject({
+    task: nonEmptyText,
+    specialists: z.array(specialistSchema, { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }),
+    synthesizer: synthesizerSchema.optional(),
+    deadlineMs: positiveInt().optional(),
+    policy: policySchema.optional(),
+    quorum: positiveInt().optional(),
+    maxConcurrency: positiveInt().optional(),
+    model: nonEmptyText.optional(),
+    maxTokens: positiveInt().optional(),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.specialists.forEach((specialist, index) => {
+      if (seen.has(specialist.id)) {
+        ctx.addIssue({ code: 'custom', path: ['specialists', index, 'id'], message: `expected a unique id, "${specialist.id}" is used twice`, params: { plain: true } });
+      }
+      if (specialist.id === SYNTHESIZER_ID) {
+        ctx.addIssue({ code: 'custom', path: ['specialists', index, 'id'], message: `"${SYNTHESIZER_ID}" is reserved for the synthesizer`, params: { plain: true } });
+      }
+      seen.add(specialist.id);
+    });
+    if (config.quorum !== undefined && config.quorum > config.specialists.length) {
+      ctx.addIssue({ code: 'custom', path: ['quorum'], message: `expected at most ${config.specialists.length} (the number of specialists), got ${config.quorum}`, params: { plain: true } });
+    }
+  });
+
+/** A config ready to run: the machine's JSON input plus the task functions it refers to. */
+export interface NormalizedConfig {
+  input: LeadInput;
+  /** Task functions by specialist id (and `synthesizer`). */
+  tasks: Map<string, TaskFunction>;
+}
+
+/**
+ * Validates a config and applies every default. Throws a {@link ConfigError} listing each
+ * invalid path and what was expected; `source` names where the config came from.
+ *
+ * @example
+ * const { input, tasks } = normalizeConfig(config, 'app.yaml');
+ */
+export function normalizeConfig(config: unknown, source = 'run config'): NormalizedConfig {
+  const parsed = configSchema.safeParse(config);
+  if (!parsed.success) throw new ConfigError(source, parsed.error.issues.map((issue) => describeIssue(issue, config)));
+  const raw = parsed.data as FanOutConfig;
+  const model = raw.model ?? DEFAULT_MODEL;
+  const maxTokens = raw.maxTokens ?? DEFAULT_MAX_TOKENS;
+  const runPolicy = resolvePolicy(DEFAULT_POLICY, raw.policy);
+  const tasks = new Map<string, TaskFunction>();
+  const toSpec = (id: string, entry: Omit<SpecialistConfig, 'id'>): SpecialistSpec => {
+    // Shared policy object when there is no override: 10,000 specialists, one policy.
+    const policy = entry.policy ? resolvePolicy(runPolicy, entry.policy) : runPolicy;
+    if (entry.run) tasks.set(id, entry.run);
+    return {
+      id,
+      angle: entry.angle ?? id,
+      kind: entry.run ? 'task' : 'model',
+      models: entry.run ? [] : [entry.model ?? model, ...policy.fallbackModels],
+      system: entry.system ?? null,
+      instructions: entry.instructions ?? null,
+      maxTokens: entry.maxTokens ?? maxTokens,
+      policy,
+    };
+  };
+  const specialists = raw.specialists.map((entry) => toSpec(entry.id, entry));
+  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer });
+  return {
+    input: {
+      task: raw.task,
+      specialists,
+      synthesizer,
+      deadlineMs: raw.deadlineMs ?? DEFAULT_DEADLINE_MS,
+      quorum: raw.quorum ?? 1,
+      maxConcurrency: raw.maxConcurrency ?? null,
+    },
+    tasks,
+  };
+}
+
+/** Formats a path the way people write it: `specialists[2].policy.retry.maxAttempts`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}
+
+function describeIssue(issue: z.core.$ZodIssue, root: unknown): ConfigIssue {
+  if (issue.code === 'unrecognized_keys') {
+    return { path: formatPath(issue.path), message: `unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => `"${key}"`).join(', ')}` };
+  }
+  if (issue.code === 'custom' && issue.params?.['plain']) return { path: formatPath(issue.path), message: issue.message };
+  const value = issue.path.reduce<unknown>((at, key) => (at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined), root);
+  return { path: formatPath(issue.path), message: `${issue.message.replace(/^Invalid input: /, '')}, got ${describeValue(value)}` };
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'function') return 'a function';
+  const json = JSON.stringify(value);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}

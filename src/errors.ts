@@ -1,0 +1,101 @@
+/**
+ * What went wrong with one attempt, as a discriminant. Policies decide on the kind, never on
+ * message text.
+ * - transient: `rate_limited` (429), `overloaded` (529), `server` (other 5xx), `timeout`
+ *   (the attempt's own deadline or the provider's), `connection` (dropped or refused socket)
+ * - permanent: `bad_request` (400), `auth` (401), `permission` (403), `not_found` (404)
+ * - run control: `deadline` (the run's deadline cut it off), `cancelled` (the run stopped it)
+ * - `unknown`: anything else, e.g. an error thrown by a task function
+ */
+export type ErrorKind =
+  | 'rate_limited'
+  | 'overloaded'
+  | 'server'
+  | 'timeout'
+  | 'connection'
+  | 'bad_request'
+  | 'auth'
+  | 'permission'
+  | 'not_found'
+  | 'deadline'
+  | 'cancelled'
+  | 'unknown';
+
+/** The JSON-serialisable record of an error kept in outcomes, events and snapshots. */
+export interface ErrorInfo {
+  kind: ErrorKind;
+  message: string;
+  /** HTTP status, when the error came from an HTTP response. */
+  status?: number;
+  /** How long the server asked us to wait before retrying (from `retry-after`). */
+  retryAfterMs?: number;
+}
+
+/** Base class of every error fanfold throws; `code` tells them apart without `instanceof`. */
+export class FanfoldError extends Error {
+  readonly code: 'config' | 'provider';
+  constructor(code: 'config' | 'provider', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FanfoldError';
+    this.code = code;
+  }
+}
+
+/** One problem found while validating a config: where it is and what was expected. */
+export interface ConfigIssue {
+  /** Dotted path inside the config, e.g. `specialists[2].policy.retry.maxAttempts`. */
+  path: string;
+  message: string;
+}
+
+/**
+ * A run config (or an app file) is invalid. The message names the source, every path and what
+ * was expected, so a person can fix it without reading code.
+ */
+export class ConfigError extends FanfoldError {
+  readonly issues: readonly ConfigIssue[];
+  readonly source: string;
+  constructor(source: string, issues: readonly ConfigIssue[]) {
+    const lines = issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`);
+    super('config', `Invalid fanfold config in ${source}:\n${lines.join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+    this.source = source;
+  }
+}
+
+/**
+ * A model call failed. Providers throw this so the supervision policy can decide by `kind`;
+ * the original error stays in `cause`.
+ *
+ * @example
+ * throw new ProviderError('rate_limited', 'Too many requests', { status: 429, retryAfterMs: 2000 });
+ */
+export class ProviderError extends FanfoldError {
+  readonly kind: ErrorKind;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    kind: ErrorKind,
+    message: string,
+    options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super('provider', message, { cause: options.cause });
+    this.name = 'ProviderError';
+    this.kind = kind;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** Turns anything thrown by a provider or task function into an {@link ErrorInfo}. */
+export function toErrorInfo(error: unknown): ErrorInfo {
+  if (error instanceof ProviderError) {
+    const info: ErrorInfo = { kind: error.kind, message: error.message };
+    if (error.status !== undefined) info.status = error.status;
+    if (error.retryAfterMs !== undefined) info.retryAfterMs = error.retryAfterMs;
+    return info;
+  }
+  if (error instanceof Error) return { kind: 'unknown', message: error.message || error.name };
+  return { kind: 'unknown', message: String(error) };
+}

@@ -1,0 +1,30 @@
+/**
+ * fanfold — fan a task out to N specialist agents in parallel, fold their results into one
+ * synthesis. The public API.
+ */
+export { runFanOut, createRunActors } from './run.ts';
+export { leadMachine, resultOf } from '../machines/lead.ts';
+export { createFanOutLogic } from './actors/fanOut.ts';
+export { createSpecialistLogic } from './actors/specialist.ts';
+export { normalizeConfig, SYNTHESIZER_ID } from './config.ts';
+export { DEFAULT_POLICY, TRANSIENT_ERROR_KINDS, resolvePolicy, decideAfterFailure, backoffDelay, judgeFanOut, quorumUnreachable } from './policy.ts';
+export { buildSpecialistRequest, buildSynthesisRequest, describeMissing } from './prompts.ts';
+export { createScriptedProvider } from './providers/scripted.ts';
+export { FanfoldError, ConfigError, ProviderError, toErrorInfo } from './errors.ts';
+export { systemClock } from './clock.ts';
+export { emptyUsage } from './usage.ts';
+
+export type { FanOutRun, RunOptions, RunActorDependencies } from './run.ts';
+export type { LeadContext, LeadEvent, LeadCommand, LeadMachine, LeadMachineInput } from '../machines/lead.ts';
+export type { FanOutInput, FanOutOutput, FanOutStop, FanOutSnapshot, FanOutProgressEvent } from './actors/fanOut.ts';
+export type { SpecialistActorInput, SpecialistSnapshot, SpecialistProgress, SpecialistDependencies } from './actors/specialist.ts';
+export type { FanOutConfig, SpecialistConfig, SynthesizerConfig, TaskFunction, TaskContext, TaskResult, LeadInput, SpecialistSpec, NormalizedConfig } from './config.ts';
+export type { SupervisionPolicy, RetryPolicy, PolicyOverride, FailureDecision, FanOutVerdict, Tally } from './policy.ts';
+export type { ModelProvider, ModelRequest, ModelResponse, ModelMessage, StreamOptions } from './providers/provider.ts';
+export type { ScriptedProvider, ScriptedProviderOptions, ScriptedReply, ScriptedCall } from './providers/scripted.ts';
+export type { RunEvent, SpecialistProgressEvent } from './events.ts';
+export type { SpecialistOutcome, OutcomeStatus } from './outcome.ts';
+export type { RunResult, RunStatus, MissingAngle } from './result.ts';
+export type { ErrorInfo, ErrorKind, ConfigIssue } from './errors.ts';
+export type { Clock } from './clock.ts';
+export type { Usage } from './usage.ts';

@@ -1,0 +1,31 @@
+import type { ErrorInfo } from './errors.ts';
+import type { Usage } from './usage.ts';
+
+/**
+ * How a specialist ended:
+ * - `fulfilled` — it produced output;
+ * - `rejected` — its attempts failed (see `error`); its policy decided whether the run went on;
+ * - `timedOut` — the run's deadline arrived first; its call was aborted;
+ * - `skipped` — the run stopped before it finished (cancelled, or failed elsewhere).
+ */
+export type OutcomeStatus = 'fulfilled' | 'rejected' | 'timedOut' | 'skipped';
+
+/** Everything fanfold keeps about one specialist (or the synthesizer). Plain JSON. */
+export interface SpecialistOutcome {
+  id: string;
+  /** The angle or role label used in prompts and reports. */
+  angle: string;
+  status: OutcomeStatus;
+  /** The specialist's text (or a task function's result), when fulfilled. */
+  output: string | null;
+  error: ErrorInfo | null;
+  /** Attempts made, across all models. 0 when it never started. */
+  attempts: number;
+  /** Model of the last attempt; `null` for task functions and for specialists that never started. */
+  model: string | null;
+  /** Tokens summed over all attempts. */
+  usage: Usage;
+  /** When its first attempt began (ms since epoch, from the run's clock); `null` if it never started. */
+  startedAt: number | null;
+  endedAt: number;
+}

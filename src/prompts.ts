@@ -1,0 +1,66 @@
+/**
+ * The prompts fanfold sends: one per specialist, and the synthesis prompt that labels every
+ * finding with its angle and lists the missing angles so the synthesizer can name the gaps.
+ */
+import type { SpecialistSpec } from './config.ts';
+import type { SpecialistOutcome } from './outcome.ts';
+import type { ModelRequest } from './providers/provider.ts';
+
+/** The request a model specialist sends on the given model. */
+export function buildSpecialistRequest(task: string, spec: SpecialistSpec, model: string): ModelRequest {
+  const system =
+    spec.system ??
+    `You are the "${spec.angle}" specialist in a team researching a task in parallel. Cover only your angle; other specialists cover the rest. Be concrete and concise.`;
+  const content = spec.instructions
+    ? `Task: ${task}\n\nYour angle: ${spec.angle}\n\n${spec.instructions}`
+    : `Task: ${task}\n\nYour angle: ${spec.angle}`;
+  return { model, system, messages: [{ role: 'user', content }], maxTokens: spec.maxTokens };
+}
+
+/** Why an angle is missing, in words the synthesizer (and a person) can use. */
+export function describeMissing(outcome: SpecialistOutcome): string {
+  const error = outcome.error;
+  switch (outcome.status) {
+    case 'fulfilled':
+      return 'not missing';
+    case 'timedOut':
+      return error?.message ?? 'timed out';
+    case 'rejected':
+      return `failed after ${outcome.attempts} attempt${outcome.attempts === 1 ? '' : 's'}: ${error?.message ?? 'unknown error'}`;
+    case 'skipped':
+      return error?.message ?? 'skipped';
+  }
+}
+
+const DEFAULT_SYNTHESIS_INSTRUCTIONS =
+  'Synthesize the findings into one answer. Cross-reference the angles where they agree or conflict, and name every missing angle as a gap in the answer.';
+
+/**
+ * The synthesis request: the task, each fulfilled finding in a block labelled with its
+ * specialist id and angle, and an explicit list of missing angles with the reason for each.
+ */
+export function buildSynthesisRequest(
+  task: string,
+  spec: SpecialistSpec,
+  outcomes: readonly SpecialistOutcome[],
+  model: string,
+): ModelRequest {
+  const found = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+  const missing = outcomes.filter((outcome) => outcome.status !== 'fulfilled');
+  const parts = [`Task: ${task}`, '', `Findings from ${found.length} of ${outcomes.length} specialists:`];
+  for (const outcome of found) {
+    parts.push('', `<finding specialist="${outcome.id}" angle="${outcome.angle}">`, outcome.output ?? '', '</finding>');
+  }
+  parts.push('');
+  if (missing.length === 0) {
+    parts.push('Missing angles: none — every specialist reported.');
+  } else {
+    parts.push(`Missing angles (${missing.length}) — say in the answer that these are gaps:`);
+    for (const outcome of missing) parts.push(`- ${outcome.id} ("${outcome.angle}"): ${describeMissing(outcome)}`);
+  }
+  parts.push('', spec.instructions ?? DEFAULT_SYNTHESIS_INSTRUCTIONS);
+  const system =
+    spec.system ??
+    'You are the lead of a team of specialists. You receive their findings, each labelled with its angle, and write one synthesis.';
+  return { model, system, messages: [{ role: 'user', content: parts.join('\n') }], maxTokens: spec.maxTokens };
+}

@@ -1,0 +1,90 @@
+/**
+ * The result of a run: what the run's promise resolves to, the lead machine's output, and
+ * (later) the CLI's `--json`. Built by a pure function from the lead's context.
+ */
+import type { ErrorInfo } from './errors.ts';
+import type { SpecialistOutcome } from './outcome.ts';
+import { describeMissing } from './prompts.ts';
+import { addUsageInto, emptyUsage, type Usage } from './usage.ts';
+
+/**
+ * - `done` — every specialist succeeded and the synthesis was written;
+ * - `partial` — the synthesis was written on what arrived; `missing` names the rest;
+ * - `failed` — quorum not met, an escalating specialist failed, or the synthesis failed;
+ * - `cancelled` — the run was cancelled.
+ */
+export type RunStatus = 'done' | 'partial' | 'failed' | 'cancelled';
+
+/** An angle the synthesis had to do without. */
+export interface MissingAngle {
+  id: string;
+  angle: string;
+  status: SpecialistOutcome['status'];
+  reason: string;
+}
+
+/** Everything a finished run produced. Plain JSON; no finished work is dropped, whatever the status. */
+export interface RunResult {
+  status: RunStatus;
+  task: string;
+  /** The synthesis text; `null` when the run failed or was cancelled before it. */
+  synthesis: string | null;
+  /** Every specialist's outcome, in config order. */
+  outcomes: SpecialistOutcome[];
+  /** The synthesizer's outcome; `null` if synthesis never started. */
+  synthesizer: SpecialistOutcome | null;
+  missing: MissingAngle[];
+  /** Why the run failed or was cancelled; `null` otherwise. */
+  error: ErrorInfo | null;
+  /** Tokens over every attempt of every specialist and the synthesizer. */
+  usage: Usage;
+  /** Model calls made (attempts of model specialists and of the synthesizer). */
+  modelCalls: number;
+  startedAt: number;
+  endedAt: number;
+  elapsedMs: number;
+}
+
+/** Folds outcomes into a {@link RunResult}. `endedAt` defaults to the latest time seen in them. */
+export function buildRunResult(parts: {
+  status: RunStatus;
+  task: string;
+  outcomes: readonly SpecialistOutcome[];
+  synthesizer: SpecialistOutcome | null;
+  error: ErrorInfo | null;
+  startedAt: number;
+  modelKinds: readonly boolean[];
+  synthesizerIsModel: boolean;
+  endedAt?: number;
+}): RunResult {
+  const usage = emptyUsage();
+  let modelCalls = 0;
+  let latest = parts.startedAt;
+  const missing: MissingAngle[] = [];
+  parts.outcomes.forEach((outcome, index) => {
+    addUsageInto(usage, outcome.usage);
+    if (parts.modelKinds[index]) modelCalls += outcome.attempts;
+    if (outcome.endedAt > latest) latest = outcome.endedAt;
+    if (outcome.status !== 'fulfilled') missing.push({ id: outcome.id, angle: outcome.angle, status: outcome.status, reason: describeMissing(outcome) });
+  });
+  if (parts.synthesizer) {
+    addUsageInto(usage, parts.synthesizer.usage);
+    if (parts.synthesizerIsModel) modelCalls += parts.synthesizer.attempts;
+    if (parts.synthesizer.endedAt > latest) latest = parts.synthesizer.endedAt;
+  }
+  const endedAt = Math.max(parts.endedAt ?? latest, latest);
+  return {
+    status: parts.status,
+    task: parts.task,
+    synthesis: parts.synthesizer?.status === 'fulfilled' ? parts.synthesizer.output : null,
+    outcomes: [...parts.outcomes],
+    synthesizer: parts.synthesizer,
+    missing,
+    error: parts.error,
+    usage,
+    modelCalls,
+    startedAt: parts.startedAt,
+    endedAt,
+    elapsedMs: endedAt - parts.startedAt,
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The run API: one call runs a fan-out and hands back its result, its events and its actor.
+ */
+import { Subject, type Observable } from 'rxjs';
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { leadMachine, type LeadMachine } from '../machines/lead.ts';
+import { createFanOutLogic, type FanOutLogic } from './actors/fanOut.ts';
+import { createSpecialistLogic, type SpecialistActorLogic } from './actors/specialist.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { normalizeConfig, type FanOutConfig, type TaskFunction } from './config.ts';
+import type { RunEvent } from './events.ts';
+import type { ModelProvider } from './providers/provider.ts';
+import type { RunResult } from './result.ts';
+
+/** What the run's actors are bound to. */
+export interface RunActorDependencies {
+  /** Backend for model specialists and the synthesizer. Required unless every one has a `run` function. */
+  provider?: ModelProvider | undefined;
+  /** Task functions by specialist id (`synthesizer` for a custom fold). Default: none. */
+  tasks?: ReadonlyMap<string, TaskFunction>;
+  /** Time source for backoff, attempt deadlines and timestamps. Default: the real clock. */
+  clock?: Clock;
+  /** Jitter source in [0, 1). Default `Math.random`. */
+  random?: () => number;
+}
+
+/**
+ * The actor implementations the lead machine refers to by key, bound to a provider, task
+ * functions and a clock. Pass them to `leadMachine.provide({ actors })` to embed the machine.
+ *
+ * @example
+ * const machine = leadMachine.provide({ actors: createRunActors({ provider }) });
+ */
+export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanOutLogic; specialist: SpecialistActorLogic } {
+  const clock = deps.clock ?? systemClock;
+  const specialist = createSpecialistLogic({ provider: deps.provider, tasks: deps.tasks ?? new Map(), clock, random: deps.random ?? Math.random });
+  return { specialist, fanOut: createFanOutLogic({ specialist, clock }) };
+}
+
+/** Options of {@link runFanOut}. */
+export interface RunOptions extends Omit<RunActorDependencies, 'tasks'> {
+  /** Aborting it cancels the run (stragglers stopped, finished outcomes kept). */
+  signal?: AbortSignal;
+  /** XState inspection observer, e.g. from `@statelyai/inspect`. Default: none. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Names the config in validation errors (a file path, say). Default `'run config'`. */
+  source?: string;
+}
+
+/** A running fan-out. */
+export interface FanOutRun {
+  /**
+   * Resolves when the run reaches a final state — `done`, `partial`, `failed` or `cancelled`:
+   * expected failures are results, not rejections. Rejects only on an internal error.
+   */
+  result: Promise<RunResult>;
+  /**
+   * Every run event, in order, ending with `run.finished`; completes with the run. Hot: events
+   * start on the next tick, so subscribe right after `runFanOut` returns.
+   */
+  events$: Observable<RunEvent>;
+  /** The lead actor: subscribe to snapshots, `send({ type: 'run.cancel' })`, inspect. */
+  actor: Actor<LeadMachine>;
+  /** Cancels the run. */
+  cancel(reason?: string): void;
+}
+
+/**
+ * Runs a fan-out: validates the config (throwing a `ConfigError` naming each bad path), starts
+ * the lead machine, and returns its result, events and actor.
+ *
+ * @example
+ * const run = runFanOut(
+ *   { task: 'nuclear fusion', specialists: [{ id: 'historical' }, { id: 'technical' }], deadlineMs: 60_000 },
+ *   { provider },
+ * );
+ * run.events$.subscribe((event) => console.log(event.type));
+ * const result = await run.result;
+ */
+export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOutRun {
+  const { input, tasks } = normalizeConfig(config, options.source);
+  const clock = options.clock ?? systemClock;
+  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, ...(options.random ? { random: options.random } : {}) }) });
+  const actor = createActor(machine, {
+    input: { ...input, startedAt: clock.now() },
+    clock,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+
+  const events = new Subject<RunEvent>();
+  actor.on('*', (event) => events.next(event));
+  const result = new Promise<RunResult>((resolve, reject) => {
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.status !== 'done') return;
+        events.complete();
+        resolve(snapshot.output);
+      },
+      error: (error) => {
+        events.error(error);
+        reject(error);
+      },
+    });
+  });
+
+  const cancel = (reason?: string) => actor.send({ type: 'run.cancel', ...(reason ? { reason } : {}) });
+  if (options.signal) {
+    const { signal } = options;
+    const onAbort = () => cancel(signal.reason instanceof Error ? signal.reason.message : signal.reason ? String(signal.reason) : 'aborted');
+    if (signal.aborted) queueMicrotask(onAbort);
+    else signal.addEventListener('abort', onAbort, { once: true });
+    void result.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+  }
+  actor.start();
+  return { result, events$: events.asObservable(), actor, cancel };
+}

@@ -1,0 +1,22 @@
+/** Token usage of one model call, or a sum of several. Field names follow the Messages API. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+}
+
+/** A usage record with every count at zero. */
+export function emptyUsage(): Usage {
+  return { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
+}
+
+/** Adds `b` into `a` in place and returns `a` (used while folding many outcomes). */
+export function addUsageInto(a: Usage, b: Partial<Usage> | undefined): Usage {
+  if (!b) return a;
+  a.inputTokens += b.inputTokens ?? 0;
+  a.outputTokens += b.outputTokens ?? 0;
+  a.cacheCreationInputTokens += b.cacheCreationInputTokens ?? 0;
+  a.cacheReadInputTokens += b.cacheReadInputTokens ?? 0;
+  return a;
+}
