@@ -72,6 +72,9 @@ export type FanOutSnapshot = Snapshot<FanOutOutput> & {
   stop: FanOutStop | null;
 };
 
+/** Most run events in one report to the lead. */
+const MAX_BATCH = 128;
+
 export type FanOutLogic = ActorLogic<FanOutSnapshot, FanOutEvent, FanOutInput>;
 
 /** Live, non-JSON state of one fan-out actor. */
@@ -128,8 +131,13 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
     self._parent?.send(event);
   };
 
-  /** Sends the batch on the next timer tick, so a burst of completions becomes one lead event. */
+  /**
+   * Sends the batch on the next timer tick, so a burst of completions becomes one lead event;
+   * a full batch goes at once (the lead re-emits each event as a deferred action, and XState
+   * drains those with `Array#shift`, which is quadratic in the batch size).
+   */
   const scheduleFlush = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime) => {
+    if (runtime.pendingEvents.length >= MAX_BATCH) return flush(self, snapshot, runtime);
     if (runtime.flushTimer !== null) return;
     runtime.flushTimer = clock.setTimeout(() => {
       runtime.flushTimer = null;
@@ -143,6 +151,7 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
     runtime.children.set(spec.id, child);
     snapshot.running++;
     runtime.pendingEvents.push({ type: 'specialist.started', id: spec.id, model: currentModel(spec, 0), at: clock.now() });
+    if (runtime.pendingEvents.length >= MAX_BATCH) flush(self, snapshot, runtime);
     child.start();
   };
 
@@ -158,12 +167,13 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
     }
   };
 
-  const record = (snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, outcome: SpecialistOutcome) => {
+  const record = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, outcome: SpecialistOutcome) => {
     snapshot.outcomes[index] = outcome;
     if (outcome.status === 'fulfilled') snapshot.fulfilled++;
     else snapshot.unsuccessful++;
     runtime.pendingSettled.push({ index, outcome });
     runtime.pendingEvents.push({ type: settledEventType(outcome), id: outcome.id, outcome });
+    if (runtime.pendingEvents.length >= MAX_BATCH) flush(self, snapshot, runtime);
   };
 
   /**
@@ -179,11 +189,11 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
       if (snapshot.outcomes[index]) return;
       const child = runtime.children.get(spec.id);
       if (child) {
-        record(snapshot, runtime, index, outcomeOfStopped(child.getSnapshot() as SpecialistSnapshot, status, error, now));
+        record(self, snapshot, runtime, index, outcomeOfStopped(child.getSnapshot() as SpecialistSnapshot, status, error, now));
         stopChild(child);
         runtime.children.delete(spec.id);
       } else {
-        record(snapshot, runtime, index, {
+        record(self, snapshot, runtime, index, {
           id: spec.id, angle: spec.angle, status, output: null,
           error: { kind: error.kind, message: `${stop.message} (it was still waiting for a concurrency slot)` },
           attempts: 0, model: null, usage: { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 },
@@ -286,7 +296,7 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
           runtime.children.delete(id);
           snapshot.running--;
           const outcome = event.output;
-          record(snapshot, runtime, index, outcome);
+          record(self, snapshot, runtime, index, outcome);
           const spec = snapshot.input.specialists[index] as SpecialistSpec;
           if (outcome.status === 'rejected' && spec.policy.onFailure === 'escalate') {
             stopAll(self, snapshot, runtime, { reason: 'escalated', by: id, message: `specialist "${id}" failed and its policy escalates: ${outcome.error?.message ?? 'unknown error'}` }, stopChild);

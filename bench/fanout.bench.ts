@@ -1,0 +1,129 @@
+/**
+ * Orchestration overhead of fanfold against the limit, `Promise.all`, at N = 3, 100, 1,000 and
+ * 10,000 specialists. Both sides call the same in-process scripted provider with a fixed
+ * latency; fanfold's synthesizer is a task function that folds instantly, so the difference is
+ * orchestration alone (actors, policies, deadline, batching, events).
+ *
+ * Each N runs in its own child process (so peak RSS belongs to that N), alternating baseline
+ * and fanfold rounds after a warm-up, and reports medians. Ratios, not absolute times, are the
+ * figure of merit: this machine is shared and noisy.
+ *
+ *   npm run bench                  all sizes
+ *   npm run bench -- 1000 10000    chosen sizes
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createScriptedProvider, runFanOut, type FanOutConfig } from '../src/index.ts';
+
+const LATENCY_MS = 200;
+const TARGETS: Record<number, number> = { 3: 1.1, 100: 1.1, 1000: 1.1, 10000: 1.5 };
+const RSS_TARGET_MB = 300;
+
+interface CaseResult {
+  n: number;
+  baselineMs: number;
+  fanfoldMs: number;
+  peakRssMb: number;
+  rounds: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+/** The limit: every call at once through the same provider, then the same trivial fold. */
+async function baseline(n: number): Promise<number> {
+  const provider = createScriptedProvider({ latencyMs: LATENCY_MS });
+  const started = performance.now();
+  // One AbortController per call, as fanfold has: a single shared signal would cost O(N²) in
+  // Node (EventTarget scans its listeners on every add).
+  const replies = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      provider.stream(
+        { model: 'bench-model', messages: [{ role: 'user', content: `Task: bench\n\nYour angle: s${i}` }], maxTokens: 64 },
+        { signal: new AbortController().signal, caller: { id: `s${i}`, attempt: 1 } },
+      ),
+    ),
+  );
+  const folded = replies.length;
+  const elapsed = performance.now() - started;
+  if (folded !== n) throw new Error('baseline lost replies');
+  return elapsed;
+}
+
+async function fanfold(n: number): Promise<number> {
+  const provider = createScriptedProvider({ latencyMs: LATENCY_MS });
+  const config: FanOutConfig = {
+    task: 'bench',
+    model: 'bench-model',
+    maxTokens: 64,
+    specialists: Array.from({ length: n }, (_, i) => ({ id: `s${i}` })),
+    synthesizer: { run: async ({ outcomes }) => `${outcomes?.length ?? 0} findings` },
+    deadlineMs: 60_000,
+  };
+  const started = performance.now();
+  const result = await runFanOut(config, { provider }).result;
+  const elapsed = performance.now() - started;
+  if (result.status !== 'done' || result.outcomes.length !== n) throw new Error(`fanfold run ended ${result.status}`);
+  return elapsed;
+}
+
+async function runCase(n: number): Promise<CaseResult> {
+  const rounds = n >= 10_000 ? 5 : 7;
+  // Warm both paths up (JIT) on a smaller size first.
+  await baseline(Math.min(n, 1000));
+  await fanfold(Math.min(n, 1000));
+  const base: number[] = [];
+  const ours: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    base.push(await baseline(n));
+    ours.push(await fanfold(n));
+  }
+  return { n, baselineMs: median(base), fanfoldMs: median(ours), peakRssMb: process.resourceUsage().maxRSS / 1024, rounds };
+}
+
+async function main() {
+  const caseArg = process.argv.indexOf('--case');
+  if (caseArg !== -1) {
+    const result = await runCase(Number(process.argv[caseArg + 1]));
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const chosen = sizes.length ? sizes : [3, 100, 1000, 10000];
+  const self = fileURLToPath(import.meta.url);
+  console.log(`fanfold bench — ${LATENCY_MS} ms scripted workers, Node ${process.version}, medians per size\n`);
+  const header = ['N', 'Promise.all ms', 'fanfold ms', 'ratio', 'target', 'overhead/specialist', 'peak RSS MB'];
+  const rows: string[][] = [];
+  let missed = 0;
+  for (const n of chosen) {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--case', String(n)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (child.status !== 0) {
+      console.error(child.stderr);
+      throw new Error(`bench case N=${n} failed`);
+    }
+    const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as CaseResult;
+    const ratio = result.fanfoldMs / result.baselineMs;
+    const target = TARGETS[n];
+    const ok = (target === undefined || ratio <= target) && (n !== 10000 || result.peakRssMb <= RSS_TARGET_MB);
+    if (!ok) missed++;
+    rows.push([
+      n.toLocaleString('en'),
+      result.baselineMs.toFixed(1),
+      result.fanfoldMs.toFixed(1),
+      `${ratio.toFixed(3)}${ok ? '' : ' (missed)'}`,
+      target === undefined ? '-' : `<= ${target}`,
+      `${(((result.fanfoldMs - result.baselineMs) / n) * 1000).toFixed(1)} µs`,
+      result.peakRssMb.toFixed(0),
+    ]);
+  }
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+  console.log(`\nTargets: ratio <= 1.10 at N <= 1,000, <= 1.50 at N = 10,000; peak RSS <= ${RSS_TARGET_MB} MB at 10,000.`);
+  console.log(missed ? `${missed} size(s) missed a target.` : 'All targets met.');
+}
+
+await main();
