@@ -230,6 +230,7 @@ export const leadMachine = setup({
           quorum: context.input.quorum,
           maxConcurrency: context.input.maxConcurrency,
           deadlineMs: context.input.deadlineMs,
+          deadlineAt: context.deadlineAt,
         }),
         onDone: [
           { guard: 'fanOutCancelled', target: 'cancelled', actions: 'recordFanOut' },

@@ -5,7 +5,7 @@ import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { leadMachine, type LeadMachine } from '../machines/lead.ts';
 import { createFanOutLogic, type FanOutLogic } from './actors/fanOut.ts';
-import { createSpecialistLogic, type SpecialistActorLogic } from './actors/specialist.ts';
+import { createSpecialistLogic, type ProgressSinks, type SpecialistActorLogic } from './actors/specialist.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { normalizeConfig, type FanOutConfig, type TaskFunction } from './config.ts';
 import type { RunEvent } from './events.ts';
@@ -33,8 +33,9 @@ export interface RunActorDependencies {
  */
 export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanOutLogic; specialist: SpecialistActorLogic } {
   const clock = deps.clock ?? systemClock;
-  const specialist = createSpecialistLogic({ provider: deps.provider, tasks: deps.tasks ?? new Map(), clock, random: deps.random ?? Math.random });
-  return { specialist, fanOut: createFanOutLogic({ specialist, clock }) };
+  const sinks: ProgressSinks = new WeakMap();
+  const specialist = createSpecialistLogic({ provider: deps.provider, tasks: deps.tasks ?? new Map(), clock, random: deps.random ?? Math.random, sinks });
+  return { specialist, fanOut: createFanOutLogic({ specialist, clock, sinks }) };
 }
 
 /** Options of {@link runFanOut}. */

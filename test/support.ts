@@ -22,7 +22,7 @@ export async function settle(run: FanOutRun, stepMs = 10, maxMs = 600_000): Prom
 /** Collects every event a run emits. */
 export function record(run: FanOutRun): Array<{ type: string } & Record<string, unknown>> {
   const events: Array<{ type: string } & Record<string, unknown>> = [];
-  run.events$.subscribe((event) => events.push(event as { type: string } & Record<string, unknown>));
+  run.events$.subscribe((event) => events.push(event as unknown as { type: string } & Record<string, unknown>));
   return events;
 }
 
@@ -32,3 +32,52 @@ export const researchSpecialists = [
   { id: 'technical', angle: 'Technical details' },
   { id: 'societal', angle: 'Societal impact' },
 ];
+
+/** Lets every pending promise callback run. No timers fire and no time passes. */
+export async function flushMicrotasks(rounds = 50): Promise<void> {
+  for (let i = 0; i < rounds; i++) await Promise.resolve();
+}
+
+/** The part of XState's `SimulatedClock` the helpers below drive. */
+export interface SteppableClock {
+  now(): number;
+  increment(ms: number): void;
+}
+
+/**
+ * Advances a `SimulatedClock` by `ms` in steps of `stepMs`. After each step, promise callbacks
+ * run and timers that became due meanwhile (0 ms batching timers, say) fire at the same instant,
+ * as they would on a real event loop.
+ */
+export async function advanceClock(clock: SteppableClock, ms: number, stepMs = 1): Promise<void> {
+  const until = clock.now() + ms;
+  const drain = async () => {
+    for (let round = 0; round < 3; round++) {
+      await flushMicrotasks();
+      clock.increment(0);
+    }
+    await flushMicrotasks();
+  };
+  await drain();
+  while (clock.now() < until) {
+    clock.increment(Math.min(stepMs, until - clock.now()));
+    await drain();
+  }
+}
+
+/** Like {@link settle}, for a run driven by a `SimulatedClock`. */
+export async function settleWithClock(run: FanOutRun, clock: SteppableClock, stepMs = 1, maxMs = 600_000): Promise<RunResult> {
+  let result: RunResult | undefined;
+  let failure: unknown;
+  run.result.then((value) => (result = value), (error: unknown) => (failure = error));
+  const until = clock.now() + maxMs;
+  while (result === undefined && failure === undefined && clock.now() < until) await advanceClock(clock, stepMs, stepMs);
+  if (failure !== undefined) throw failure;
+  if (result === undefined) throw new Error(`run did not finish within ${maxMs} ms of simulated time`);
+  return result;
+}
+
+/** The request a provider call sent, as one prompt string. */
+export function promptOf(call: { request: { messages: Array<{ content: string }> } }): string {
+  return call.request.messages.map((message) => message.content).join('\n');
+}

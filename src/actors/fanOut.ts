@@ -18,10 +18,13 @@ import type { ErrorInfo } from '../errors.ts';
 import { settledEventType, type RunEvent, type SpecialistProgressEvent } from '../events.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 import { quorumUnreachable } from '../policy.ts';
-import { currentModel, outcomeOfStopped, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
+import { currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
 
 /** What the fan-out is started with: the part of the lead's input it needs. Plain JSON. */
-export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'maxConcurrency' | 'deadlineMs'>;
+export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'maxConcurrency' | 'deadlineMs'> & {
+  /** When the run's deadline passes (ms since epoch); attempts need no timer of their own past it. */
+  deadlineAt: number;
+};
 
 /** Why a fan-out ended before every specialist finished on its own. */
 export interface FanOutStop {
@@ -91,6 +94,8 @@ interface FanOutRuntime {
 export interface FanOutDependencies {
   specialist: SpecialistActorLogic;
   clock: Clock;
+  /** Where to register this actor's direct progress intake (shared with the specialist logic). */
+  sinks?: ProgressSinks;
 }
 
 /**
@@ -99,7 +104,7 @@ export interface FanOutDependencies {
  * @example
  * const fanOut = createFanOutLogic({ specialist: createSpecialistLogic(deps), clock: systemClock });
  */
-export function createFanOutLogic({ specialist, clock }: FanOutDependencies): FanOutLogic {
+export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependencies): FanOutLogic {
   const runtimes = new WeakMap<AnyActorRef, FanOutRuntime>();
 
   const runtimeOf = (self: AnyActorRef, snapshot: FanOutSnapshot): FanOutRuntime => {
@@ -145,9 +150,15 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
     }, 0);
   };
 
+  /** Takes a specialist's progress event into the next batch. */
+  const intake = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, event: SpecialistProgressEvent) => {
+    runtime.pendingEvents.push(event);
+    scheduleFlush(self, snapshot, runtime);
+  };
+
   const spawn = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number) => {
     const spec = snapshot.input.specialists[index] as SpecialistSpec;
-    const child = createActor(specialist, { id: spec.id, parent: self, input: { task: snapshot.input.task, spec } });
+    const child = createActor(specialist, { id: spec.id, parent: self, input: { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt } });
     runtime.children.set(spec.id, child);
     snapshot.running++;
     runtime.pendingEvents.push({ type: 'specialist.started', id: spec.id, model: currentModel(spec, 0), at: clock.now() });
@@ -210,6 +221,7 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
   const maybeFinish = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime): FanOutSnapshot => {
     if (snapshot.fulfilled + snapshot.unsuccessful < snapshot.input.specialists.length) return snapshot;
     flush(self, snapshot, runtime);
+    sinks?.delete(self);
     return { ...snapshot, status: 'done', error: undefined, output: { outcomes: snapshot.outcomes as SpecialistOutcome[], stop: snapshot.stop } };
   };
 
@@ -231,6 +243,9 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
     start: (snapshot, { self }) => {
       if (snapshot.status !== 'active') return;
       const runtime = runtimeOf(self, snapshot);
+      sinks?.set(self, (event) => {
+        if (self.getSnapshot().status === 'active') intake(self, self.getSnapshot(), runtime, event);
+      });
       // After a restore: specialists that were in flight start again; finished ones stay finished.
       snapshot.input.specialists.forEach((_spec, index) => {
         if (index < snapshot.nextIndex && !snapshot.outcomes[index]) snapshot.requeued.push(index);
@@ -247,8 +262,7 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
         case 'specialist.started':
         case 'specialist.token':
         case 'specialist.retrying':
-          runtime.pendingEvents.push(event);
-          scheduleFlush(self, snapshot, runtime);
+          intake(self, snapshot, runtime, event);
           return snapshot;
 
         case 'fanOut.deadline':
@@ -282,6 +296,7 @@ export function createFanOutLogic({ specialist, clock }: FanOutDependencies): Fa
         }
 
         case 'xstate.stop':
+          sinks?.delete(self);
           for (const child of runtime.children.values()) stopChild(child);
           runtime.children.clear();
           if (runtime.flushTimer !== null) clock.clearTimeout(runtime.flushTimer);

@@ -29,6 +29,11 @@ export interface SpecialistActorInput {
   outcomes?: SpecialistOutcome[];
   /** Report `specialist.started` to the parent (the fan-out announces its own specialists). */
   announce?: boolean;
+  /**
+   * When the run's deadline stops this specialist anyway (ms since epoch). An attempt deadline
+   * that would fire later is not armed: one timer fewer per specialist.
+   */
+  deadlineAt?: number;
 }
 
 /** Where a specialist stands between events. */
@@ -68,10 +73,26 @@ export interface SpecialistDependencies {
   clock: Clock;
   /** Source of jitter, in [0, 1). */
   random: () => number;
+  /**
+   * Direct progress sinks of parents that accept them (the fan-out registers one): tokens are
+   * the high-volume event, so they skip a mailbox round per delta and are batched by the parent.
+   * Parents without a sink get ordinary events.
+   */
+  sinks?: ProgressSinks;
 }
+
+/** A parent's direct intake of progress events, by parent actor. */
+export type ProgressSinks = WeakMap<AnyActorRef, (event: SpecialistProgressEvent) => void>;
 
 export type SpecialistActorLogic = ActorLogic<SpecialistSnapshot, SpecialistActorEvent, SpecialistActorInput>;
 type SpecialistRef = ActorRef<SpecialistSnapshot, SpecialistActorEvent>;
+
+/** What a successful attempt yields (a provider's response fits it). */
+interface AttemptResult {
+  text: string;
+  model: string | null;
+  usage: Partial<Usage> | undefined;
+}
 
 /** Resources of a running attempt; kept out of the snapshot because they are not JSON. */
 interface AttemptResources {
@@ -130,7 +151,11 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
   };
 
   const tellParent = (self: AnyActorRef, event: SpecialistProgressEvent) => {
-    if (self.getSnapshot().status === 'active') self._parent?.send(event);
+    const parent = self._parent;
+    if (!parent || self.getSnapshot().status !== 'active') return;
+    const sink = deps.sinks?.get(parent);
+    if (sink) sink(event);
+    else parent.send(event);
   };
 
   const startAttempt = (self: SpecialistRef, snapshot: SpecialistSnapshot) => {
@@ -142,33 +167,34 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const held: AttemptResources = { controller, timer: null };
     resources.set(self, held);
     const timeoutMs = spec.policy.attemptTimeoutMs;
-    if (timeoutMs !== null) held.timer = clock.setTimeout(() => self.send({ type: 'attempt.timedOut', attempt }), timeoutMs);
+    if (timeoutMs !== null && (input.deadlineAt === undefined || clock.now() + timeoutMs < input.deadlineAt)) held.timer = clock.setTimeout(() => self.send({ type: 'attempt.timedOut', attempt }), timeoutMs);
 
-    let call: Promise<{ text: string; model: string | null; usage: Partial<Usage> | undefined }>;
+    let call: Promise<AttemptResult>;
     try {
       call = runAttempt(input, model, attempt, controller.signal, self);
     } catch (error) {
       call = Promise.reject(error);
     }
     call.then(
-      (result) => self.send({ type: 'attempt.succeeded', attempt, ...result }),
+      (result) => self.send({ type: 'attempt.succeeded', attempt, text: result.text, model: result.model, usage: result.usage }),
       (error: unknown) => self.send({ type: 'attempt.failed', attempt, error: toErrorInfo(error) }),
     );
   };
 
-  const runAttempt = async (
+  /** One attempt: the task function, or a streamed model call. Plain promise chains, no async frames: this runs once per specialist. */
+  const runAttempt = (
     input: SpecialistActorInput,
     model: string | null,
     attempt: number,
     signal: AbortSignal,
     self: SpecialistRef,
-  ): Promise<{ text: string; model: string | null; usage: Partial<Usage> | undefined }> => {
+  ): Promise<AttemptResult> => {
     const { spec, task } = input;
     if (spec.kind === 'task') {
       const fn = deps.tasks.get(spec.id);
       if (!fn) throw new Error(`No task function is registered for specialist "${spec.id}"`);
       const context = { task, id: spec.id, angle: spec.angle, attempt, signal, ...(input.outcomes ? { outcomes: input.outcomes } : {}) };
-      return fromTaskResult(await fn(context), null);
+      return fn(context).then(fromTaskResult);
     }
     if (!deps.provider) throw new Error('No model provider was given: pass `provider` to the run, or give the specialist a `run` function');
     if (model === null) throw new Error(`Specialist "${spec.id}" has no model`);
@@ -176,12 +202,11 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       spec.id === SYNTHESIZER_ID && input.outcomes
         ? buildSynthesisRequest(task, spec, input.outcomes, model)
         : buildSpecialistRequest(task, spec, model);
-    const response = await deps.provider.stream(request, {
+    return deps.provider.stream(request, {
       signal,
       onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
       caller: { id: spec.id, attempt },
     });
-    return { text: response.text, model: response.model, usage: response.usage };
   };
 
   const settle = (snapshot: SpecialistSnapshot, outcome: Omit<SpecialistOutcome, 'id' | 'angle' | 'startedAt' | 'endedAt'>): SpecialistSnapshot => {
@@ -266,7 +291,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     start: (snapshot, { self }) => {
       if (snapshot.status !== 'active') return;
       if (snapshot.input.announce) {
-        self._parent?.send({
+        tellParent(self, {
           type: 'specialist.started',
           id: snapshot.input.spec.id,
           model: currentModel(snapshot.input.spec, snapshot.progress.modelIndex),
@@ -316,8 +341,8 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
   };
 }
 
-function fromTaskResult(result: TaskResult, model: string | null): { text: string; model: string | null; usage: Partial<Usage> | undefined } {
-  if (typeof result === 'string') return { text: result, model, usage: undefined };
-  if (result && typeof result.text === 'string') return { text: result.text, model, usage: result.usage };
+function fromTaskResult(result: TaskResult): AttemptResult {
+  if (typeof result === 'string') return { text: result, model: null, usage: undefined };
+  if (result && typeof result.text === 'string') return { text: result.text, model: null, usage: result.usage };
   throw new Error('A task function must return a string or { text, usage? }');
 }
