@@ -138,16 +138,17 @@ export function outcomeOfStopped(
  * const specialist = createSpecialistLogic({ provider, tasks: new Map(), clock: systemClock, random: Math.random });
  */
 export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistActorLogic {
-  const resources = new WeakMap<AnyActorRef, AttemptResources>();
+  // A Map with explicit deletes rather than a WeakMap: with thousands of live specialists,
+  // ephemeron tables make every garbage collection slower.
+  const resources = new Map<AnyActorRef, AttemptResources>();
   const { clock } = deps;
 
   const release = (self: AnyActorRef, abort: boolean) => {
     const held = resources.get(self);
     if (!held) return;
+    resources.delete(self);
     if (held.timer !== null) clock.clearTimeout(held.timer);
-    held.timer = null;
     if (abort) held.controller?.abort();
-    held.controller = null;
   };
 
   const tellParent = (self: AnyActorRef, event: SpecialistProgressEvent) => {
@@ -175,9 +176,14 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     } catch (error) {
       call = Promise.reject(error);
     }
+    // A call that ends after the actor stopped (deadline, cancel) has nobody to tell.
     call.then(
-      (result) => self.send({ type: 'attempt.succeeded', attempt, text: result.text, model: result.model, usage: result.usage }),
-      (error: unknown) => self.send({ type: 'attempt.failed', attempt, error: toErrorInfo(error) }),
+      (result) => {
+        if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.succeeded', attempt, text: result.text, model: result.model, usage: result.usage });
+      },
+      (error: unknown) => {
+        if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.failed', attempt, error: toErrorInfo(error) });
+      },
     );
   };
 
