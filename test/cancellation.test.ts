@@ -22,8 +22,17 @@ async function expectNoZombieWork(run: FanOutRun, provider: ScriptedProvider) {
 }
 
 describe('cancellation', () => {
-  beforeEach(() => vi.useFakeTimers({ now: 0 }));
-  afterEach(() => vi.useRealTimers());
+  let warn: ReturnType<typeof vi.spyOn>;
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 0 });
+    warn = vi.spyOn(console, 'warn');
+  });
+  afterEach(() => {
+    // An aborted call must not report back to its stopped actor (XState warns when that happens).
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+    vi.useRealTimers();
+  });
 
   it('run.cancel(reason) aborts every in-flight call and keeps what finished', async () => {
     const provider = staggered();

@@ -35,11 +35,17 @@ async function expectNothingChangesAfter(run: FanOutRun, result: RunResult, even
 
 describe('a specialist that would settle after the deadline', () => {
   let stray: ReturnType<typeof captureStrayErrors>;
+  let warn: ReturnType<typeof vi.spyOn>;
   beforeEach(() => {
     vi.useFakeTimers({ now: 0 });
     stray = captureStrayErrors();
+    // XState warns when an event is sent to a stopped actor: a late reply must not reach one.
+    warn = vi.spyOn(console, 'warn');
   });
   afterEach(() => {
+    // Checked for every test: no late settlement talked to a stopped actor.
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
     stray.dispose();
     vi.useRealTimers();
   });

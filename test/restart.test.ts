@@ -20,7 +20,7 @@ function numberedReplies(latencies: Record<string, number>) {
 function actorsCreated() {
   const actors: AnyActorRef[] = [];
   const inspect = (event: InspectionEvent) => {
-    if (event.type === '@xstate.actor') actors.push(event.actorRef);
+    if (event.type === '@xstate.actor') actors.push(event.actorRef as AnyActorRef);
   };
   return { actors, inspect, withId: (id: string) => actors.filter((actor) => actor.id === id) };
 }
@@ -118,6 +118,30 @@ describe('specialist.restart', () => {
     expect(context.fulfilled).toBe(fulfilledOutcomes);
     expect(context.settled).toBe(2);
     await settle(run);
+  });
+
+  it('counts the work a restart discards: modelCalls and usage cover every call made', async () => {
+    // Every call that replies reports 10 input and 5 output tokens.
+    const provider = createScriptedProvider({
+      reply: (_request, call): ScriptedReply => ({
+        latencyMs: call.caller?.id === 'societal' ? 5_000 : call.caller?.id === 'technical' ? 1_000 : 100,
+        usage: { inputTokens: 10, outputTokens: 5 },
+      }),
+    });
+    const run = runFanOut({ task, specialists: researchSpecialists, deadlineMs: 60_000 }, { provider });
+
+    await vi.advanceTimersByTimeAsync(300);
+    run.actor.send({ type: 'specialist.restart', id: 'historical' }); // settled at 100: its reply is thrown away
+    run.actor.send({ type: 'specialist.restart', id: 'technical' }); // in flight: its call is aborted
+    const result = await settle(run);
+
+    expect(result.status).toBe('done');
+    // historical ×2, technical ×2 (one aborted), societal, synthesizer.
+    expect(provider.calls).toHaveLength(6);
+    expect(result.modelCalls).toBe(provider.calls.length);
+    const replied = provider.calls.filter((call) => call.result === 'replied').length;
+    expect(replied).toBe(5);
+    expect(result.usage).toMatchObject({ inputTokens: 10 * replied, outputTokens: 5 * replied });
   });
 
   it('ignores a restart for an unknown id', async () => {
