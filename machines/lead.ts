@@ -154,7 +154,10 @@ export const leadMachine = setup({
       const outcomes = context.outcomes.slice();
       let { settled, fulfilled } = context;
       for (const { index, outcome } of event.settled) {
-        if (outcomes[index] === null) settled++;
+        // A restarted specialist settles twice: the second outcome replaces the first.
+        const previous = outcomes[index];
+        if (previous === null || previous === undefined) settled++;
+        else if (previous.status === 'fulfilled') fulfilled--;
         if (outcome.status === 'fulfilled') fulfilled++;
         outcomes[index] = outcome;
       }
