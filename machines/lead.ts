@@ -146,6 +146,7 @@ export const leadMachine = setup({
       event.type === 'xstate.done.actor.fanOut' && verdictOf(event.output, context.input.quorum).status === 'failed',
     synthesisFulfilled: ({ event }) => event.type === 'xstate.done.actor.synthesizer' && event.output.status === 'fulfilled',
     fanOutComplete: ({ context }) => context.verdict?.status === 'complete',
+    cancelRequested: ({ context }) => context.stop?.reason === 'cancelled',
   },
   actions: {
     /** Folds a batch of settled outcomes into context (one array copy per batch, not per outcome). */
@@ -194,6 +195,11 @@ export const leadMachine = setup({
         ...(outcome.status === 'fulfilled' ? {} : { error: { kind: outcome.error?.kind ?? 'unknown', message: `synthesis failed: ${outcome.error?.message ?? 'unknown error'}` } }),
       });
       enqueue.emit({ type: outcome.status === 'fulfilled' ? 'synthesis.done' : 'synthesis.failed', outcome });
+    }),
+    recordCancelledSynthesis: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'xstate.done.actor.synthesizer') return;
+      enqueue.assign({ synthesis: event.output, error: { kind: 'cancelled', message: context.stop?.message ?? 'the run was cancelled' } });
+      enqueue.emit({ type: 'synthesis.failed', outcome: event.output });
     }),
     recordCrash: assign({
       error: ({ event }) => ({ kind: 'unknown', message: `internal error in ${event.type.slice('xstate.error.actor.'.length)}: ${String((event as ErrorActorEvent).error)}` }),
@@ -277,6 +283,7 @@ export const leadMachine = setup({
           announce: true,
         }),
         onDone: [
+          { guard: 'cancelRequested', target: 'cancelled', actions: 'recordCancelledSynthesis' },
           { guard: and(['synthesisFulfilled', 'fanOutComplete']), target: 'done', actions: 'recordSynthesis' },
           { guard: 'synthesisFulfilled', target: 'partial', actions: 'recordSynthesis' },
           { target: 'failed', actions: 'recordSynthesis' },
@@ -286,7 +293,11 @@ export const leadMachine = setup({
         'specialist.started': { actions: 'relaySynthesisEvent' },
         'specialist.token': { actions: 'relaySynthesisEvent' },
         'specialist.retrying': { actions: 'relaySynthesisEvent' },
-        'run.cancel': { target: 'cancelled', actions: assign({ error: ({ event }) => ({ kind: 'cancelled', message: `the run was cancelled${event.reason ? `: ${event.reason}` : ''}` }) }) },
+        // The synthesizer settles `skipped` (its call aborted, its attempts and usage kept); onDone then goes to `cancelled`.
+        'run.cancel': {
+          guard: 'notStopping',
+          actions: ['noteCancel', sendTo('synthesizer', ({ context }) => ({ type: 'specialist.cancel', reason: context.stop?.message ?? 'the run was cancelled' }))],
+        },
       },
     },
     /** Every specialist succeeded and the synthesis is written. */

@@ -31,7 +31,7 @@ export interface SynthesisTokenEvent { type: 'synthesis.token'; text: string }
 export interface SynthesisRetryingEvent extends Omit<SpecialistRetryingEvent, 'type' | 'id'> { type: 'synthesis.retrying' }
 /** The synthesis ended (fulfilled or not). */
 export interface SynthesisSettledEvent { type: 'synthesis.done' | 'synthesis.failed'; outcome: SpecialistOutcome }
-/** The run reached a final state; `result` is the same object the run's promise resolves to. */
+/** The run reached a final state; `result` equals what the run's promise resolves to. */
 export interface RunFinishedEvent { type: 'run.finished'; result: RunResult }
 
 /** Every event a run emits, in order, on `run.events$` and through `actor.on(type, …)`. */

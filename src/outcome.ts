@@ -19,7 +19,7 @@ export interface SpecialistOutcome {
   /** The specialist's text (or a task function's result), when fulfilled. */
   output: string | null;
   error: ErrorInfo | null;
-  /** Attempts made, across all models. 0 when it never started. */
+  /** Calls made for it, across all models and restarts. 0 when it never started. */
   attempts: number;
   /** Model of the last attempt; `null` for task functions and for specialists that never started. */
   model: string | null;

@@ -17,6 +17,7 @@ import type { LeadInput, SpecialistSpec } from '../config.ts';
 import type { ErrorInfo } from '../errors.ts';
 import { settledEventType, type RunEvent, type SpecialistProgressEvent } from '../events.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
+import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
 import { currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
 
@@ -73,6 +74,11 @@ export type FanOutSnapshot = Snapshot<FanOutOutput> & {
   fulfilled: number;
   unsuccessful: number;
   stop: FanOutStop | null;
+  /**
+   * Attempts and usage of runs a restart discarded, by specialist index, folded into that
+   * specialist's next outcome so `modelCalls` and usage count every call made.
+   */
+  discarded: Record<number, { attempts: number; usage: Usage }>;
 };
 
 /** Most run events in one report to the lead. */
@@ -178,7 +184,20 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
     }
   };
 
-  const record = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, outcome: SpecialistOutcome) => {
+  /** Keeps a discarded run's attempts and usage for the specialist's next outcome. */
+  const discard = (snapshot: FanOutSnapshot, index: number, attempts: number, usage: Usage) => {
+    const kept = (snapshot.discarded[index] ??= { attempts: 0, usage: emptyUsage() });
+    kept.attempts += attempts;
+    addUsageInto(kept.usage, usage);
+  };
+
+  const record = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, settled: SpecialistOutcome) => {
+    let outcome = settled;
+    const kept = snapshot.discarded[index];
+    if (kept) {
+      delete snapshot.discarded[index];
+      outcome = { ...settled, attempts: settled.attempts + kept.attempts, usage: addUsageInto({ ...kept.usage }, settled.usage) };
+    }
     snapshot.outcomes[index] = outcome;
     if (outcome.status === 'fulfilled') snapshot.fulfilled++;
     else snapshot.unsuccessful++;
@@ -238,6 +257,7 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
       fulfilled: 0,
       unsuccessful: 0,
       stop: null,
+      discarded: {},
     }),
 
     start: (snapshot, { self }) => {
@@ -279,12 +299,15 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
           const child = runtime.children.get(event.id);
           if (child) {
             // Same id, fresh attempts: stop the old actor (aborting its call), start a new one.
+            const { progress } = child.getSnapshot() as SpecialistSnapshot;
+            discard(snapshot, index, progress.attempt, progress.usage);
             stopChild(child);
             runtime.children.delete(event.id);
             snapshot.running--;
             spawn(self, snapshot, runtime, index);
           } else if (snapshot.outcomes[index]) {
             const previous = snapshot.outcomes[index];
+            discard(snapshot, index, previous.attempts, previous.usage);
             if (previous.status === 'fulfilled') snapshot.fulfilled--;
             else snapshot.unsuccessful--;
             snapshot.outcomes[index] = null;
@@ -326,7 +349,7 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
       }
     },
 
-    getPersistedSnapshot: (snapshot) => ({ ...snapshot, outcomes: [...snapshot.outcomes], requeued: [...snapshot.requeued] }),
+    getPersistedSnapshot: (snapshot) => structuredClone(snapshot),
     restoreSnapshot: (snapshot) => snapshot as FanOutSnapshot,
   };
 }

@@ -62,6 +62,8 @@ export type SpecialistActorEvent =
   | { type: 'attempt.failed'; attempt: number; error: ErrorInfo }
   | { type: 'attempt.timedOut'; attempt: number }
   | { type: 'backoff.elapsed'; attempt: number }
+  /** Give up now: abort the call and settle `skipped` with this reason (keeps attempts and usage). */
+  | { type: 'specialist.cancel'; reason: string }
   | { type: 'xstate.stop' };
 
 /** What the specialist logic needs from the outside world. */
@@ -333,6 +335,17 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
           const next: SpecialistSnapshot = { ...snapshot, progress: { ...progress, phase: 'calling' } };
           startAttempt(self, next);
           return next;
+        }
+        case 'specialist.cancel': {
+          release(self, true);
+          return settle(snapshot, {
+            status: 'skipped',
+            output: null,
+            error: { kind: 'cancelled', message: event.reason },
+            attempts: progress.attempt,
+            model: currentModel(snapshot.input.spec, progress.modelIndex),
+            usage: progress.usage,
+          });
         }
         case 'xstate.stop': {
           // Stopped from outside (deadline, cancel, the run ended): abort the in-flight call.
