@@ -1,4 +1,6 @@
 /**
+ * Runs compiled (`npm run bench` builds it with tsc first), as an app using the package would.
+ *
  * Orchestration overhead of fanfold against the limit, `Promise.all`, at N = 3, 100, 1,000 and
  * 10,000 specialists. Both sides call the same in-process scripted provider with a fixed
  * latency; fanfold's synthesizer is a task function that folds instantly, so the difference is
@@ -110,7 +112,7 @@ async function main() {
   const rows: string[][] = [];
   let missed = 0;
   const child = <T>(args: string[]): T => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', self, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const run = spawnSync(process.execPath, [self, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (run.status !== 0) {
       console.error(run.stderr);
       throw new Error(`bench child ${args.join(' ')} failed`);

@@ -149,10 +149,14 @@ export const leadMachine = setup({
     cancelRequested: ({ context }) => context.stop?.reason === 'cancelled',
   },
   actions: {
-    /** Folds a batch of settled outcomes into context (one array copy per batch, not per outcome). */
+    /**
+     * Folds a batch of settled outcomes into context. `outcomes` is filled in place — each slot
+     * goes from `null` to its outcome — so a batch costs O(batch), not O(N): copying a
+     * 10,000-slot array per batch showed up in the benchmark.
+     */
     recordProgress: assign(({ context, event }) => {
       if (event.type !== 'fanOut.progress' || event.settled.length === 0) return {};
-      const outcomes = context.outcomes.slice();
+      const outcomes = context.outcomes;
       let { settled, fulfilled } = context;
       for (const { index, outcome } of event.settled) {
         // A restarted specialist settles twice: the second outcome replaces the first.

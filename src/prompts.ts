@@ -6,11 +6,16 @@ import type { SpecialistSpec } from './config.ts';
 import type { SpecialistOutcome } from './outcome.ts';
 import type { ModelRequest } from './providers/provider.ts';
 
+/**
+ * The default system prompt, the same for every specialist: the angle goes in the user message,
+ * so N specialists share one prompt prefix (cacheable by the provider, one string in memory).
+ */
+export const DEFAULT_SPECIALIST_SYSTEM =
+  'You are one specialist in a team working on a task in parallel. Cover only the angle you are given; other specialists cover the rest. Be concrete and concise.';
+
 /** The request a model specialist sends on the given model. */
 export function buildSpecialistRequest(task: string, spec: SpecialistSpec, model: string): ModelRequest {
-  const system =
-    spec.system ??
-    `You are the "${spec.angle}" specialist in a team researching a task in parallel. Cover only your angle; other specialists cover the rest. Be concrete and concise.`;
+  const system = spec.system ?? DEFAULT_SPECIALIST_SYSTEM;
   const content = spec.instructions
     ? `Task: ${task}\n\nYour angle: ${spec.angle}\n\n${spec.instructions}`
     : `Task: ${task}\n\nYour angle: ${spec.angle}`;

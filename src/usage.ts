@@ -11,6 +11,9 @@ export function emptyUsage(): Usage {
   return { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
 }
 
+/** A shared, frozen zero usage: the starting value of every specialist until it has tokens to count. */
+export const ZERO_USAGE: Readonly<Usage> = Object.freeze(emptyUsage());
+
 /** Adds `b` into `a` in place and returns `a` (used while folding many outcomes). */
 export function addUsageInto(a: Usage, b: Partial<Usage> | undefined): Usage {
   if (!b) return a;

@@ -19,7 +19,7 @@ import type { SpecialistOutcome } from '../outcome.ts';
 import { decideAfterFailure } from '../policy.ts';
 import { buildSpecialistRequest, buildSynthesisRequest } from '../prompts.ts';
 import type { ModelProvider } from '../providers/provider.ts';
-import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
+import { addUsageInto, ZERO_USAGE, type Usage } from '../usage.ts';
 
 /** What a specialist actor is started with. Plain JSON. */
 export interface SpecialistActorInput {
@@ -291,7 +291,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         attemptsOnModel: 1,
         modelIndex: 0,
         startedAt: clock.now(),
-        usage: emptyUsage(),
+        usage: ZERO_USAGE,
         lastError: null,
       },
     }),
