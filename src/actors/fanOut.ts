@@ -15,7 +15,7 @@ import { createActor, type ActorLogic, type AnyActorRef, type Snapshot } from 'x
 import type { Clock } from '../clock.ts';
 import type { LeadInput, SpecialistSpec } from '../config.ts';
 import type { ErrorInfo } from '../errors.ts';
-import { settledEventType, type RunEvent, type SpecialistProgressEvent } from '../events.ts';
+import { settledEventType, type RunEvent, type SpecialistProgressEvent, type SpecialistTokenEvent } from '../events.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
@@ -92,6 +92,8 @@ interface FanOutRuntime {
   indexById: Map<string, number>;
   pendingEvents: RunEvent[];
   pendingSettled: Array<{ index: number; outcome: SpecialistOutcome }>;
+  /** Per specialist, its token event in the pending batch that later deltas can still join. */
+  openTokens: Map<string, SpecialistTokenEvent>;
   flushTimer: unknown;
   reportedAllStarted: boolean;
 }
@@ -118,7 +120,7 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
     if (!runtime) {
       const indexById = new Map<string, number>();
       snapshot.input.specialists.forEach((spec, index) => indexById.set(spec.id, index));
-      runtime = { children: new Map(), indexById, pendingEvents: [], pendingSettled: [], flushTimer: null, reportedAllStarted: false };
+      runtime = { children: new Map(), indexById, pendingEvents: [], pendingSettled: [], openTokens: new Map(), flushTimer: null, reportedAllStarted: false };
       runtimes.set(self, runtime);
     }
     return runtime;
@@ -137,6 +139,7 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
     if (runtime.pendingEvents.length === 0 && runtime.pendingSettled.length === 0 && started === runtime.reportedAllStarted) return;
     const event: FanOutProgressEvent = { type: 'fanOut.progress', events: runtime.pendingEvents, settled: runtime.pendingSettled, allStarted: started };
     runtime.pendingEvents = [];
+    runtime.openTokens.clear();
     runtime.pendingSettled = [];
     runtime.reportedAllStarted = started;
     self._parent?.send(event);
@@ -158,7 +161,20 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
 
   /** Takes a specialist's progress event into the next batch. */
   const intake = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, event: SpecialistProgressEvent) => {
-    runtime.pendingEvents.push(event);
+    if (event.type === 'specialist.token') {
+      // Deltas of one specialist that arrive within one batch travel as one event.
+      const open = runtime.openTokens.get(event.id);
+      if (open) {
+        open.text += event.text;
+        return;
+      }
+      const joined = { ...event };
+      runtime.openTokens.set(event.id, joined);
+      runtime.pendingEvents.push(joined);
+    } else {
+      if (runtime.openTokens.size > 0) runtime.openTokens.delete(event.id);
+      runtime.pendingEvents.push(event);
+    }
     scheduleFlush(self, snapshot, runtime);
   };
 
@@ -167,6 +183,7 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
     const child = createActor(specialist, { id: spec.id, parent: self, input: { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt } });
     runtime.children.set(spec.id, child);
     snapshot.running++;
+    if (runtime.openTokens.size > 0) runtime.openTokens.delete(spec.id);
     runtime.pendingEvents.push({ type: 'specialist.started', id: spec.id, model: currentModel(spec, 0), at: clock.now() });
     if (runtime.pendingEvents.length >= MAX_BATCH) flush(self, snapshot, runtime);
     child.start();
@@ -202,6 +219,7 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
     if (outcome.status === 'fulfilled') snapshot.fulfilled++;
     else snapshot.unsuccessful++;
     runtime.pendingSettled.push({ index, outcome });
+    if (runtime.openTokens.size > 0) runtime.openTokens.delete(outcome.id);
     runtime.pendingEvents.push({ type: settledEventType(outcome), id: outcome.id, outcome });
     if (runtime.pendingEvents.length >= MAX_BATCH) flush(self, snapshot, runtime);
   };
