@@ -91,7 +91,8 @@ export function resultOf(context: LeadContext): RunResult {
     synthesizer: context.synthesis,
     error: context.error,
     startedAt: context.startedAt,
-    modelKinds: specialists.map((spec) => spec.kind === 'model'),
+    // A sub-lead's attempts are the model calls made below it.
+    modelKinds: specialists.map((spec) => spec.kind !== 'task'),
     synthesizerIsModel: context.input.synthesizer.kind === 'model',
   });
 }

@@ -52,6 +52,20 @@ export interface SpecialistConfig {
   policy?: PolicyOverride;
   /** Makes this a non-LLM specialist: this function runs instead of a model call. */
   run?: TaskFunction;
+  /**
+   * Makes this specialist a sub-lead (N-level fan-out): it fans its angle out to these
+   * sub-specialists and folds their findings with its own `synthesizer`; that synthesis is its
+   * output. Sub-specialist ids need only be unique among their siblings.
+   */
+  specialists?: SpecialistConfig[];
+  /** For a sub-lead: how it folds its sub-specialists' findings. */
+  synthesizer?: SynthesizerConfig;
+  /** For a sub-lead: its quorum. Default `1`. */
+  quorum?: number;
+  /** For a sub-lead: most calls of its sub-specialists in flight at once. Default: no limit. */
+  maxConcurrency?: number;
+  /** For a sub-lead: its own deadline in ms, capped by what is left of the parent's. */
+  deadlineMs?: number;
 }
 
 /** The synthesizer as written in config. */
@@ -100,14 +114,31 @@ export interface FanOutConfig {
 export interface SpecialistSpec {
   id: string;
   angle: string;
-  /** `model` calls the provider; `task` runs the registered task function of the same id. */
-  kind: 'model' | 'task';
+  /**
+   * `model` calls the provider; `task` runs the task function registered under `taskKey`;
+   * `fanOut` is a sub-lead that runs `fanOut` and answers with its synthesis.
+   */
+  kind: 'model' | 'task' | 'fanOut';
+  /** Key of its task function in the registry (its id, prefixed by its sub-leads' ids when nested). */
+  taskKey: string;
   /** `[primary, ...fallbackModels]`; empty for task functions. */
   models: string[];
   system: string | null;
   instructions: string | null;
   maxTokens: number;
   policy: SupervisionPolicy;
+  /** For `fanOut` specialists: the nested fan-out, normalised like the top level. */
+  fanOut?: SubLeadSpec;
+}
+
+/** A sub-lead's own fan-out: what a lead needs besides the task and the deadline. */
+export interface SubLeadSpec {
+  specialists: SpecialistSpec[];
+  synthesizer: SpecialistSpec;
+  quorum: number;
+  maxConcurrency: number | null;
+  /** Its own deadline, if it set one (capped by the parent's remaining time when it starts). */
+  deadlineMs: number | null;
 }
 
 /** The lead machine's input: a normalised {@link FanOutConfig}, plain JSON. */
@@ -155,9 +186,25 @@ const policySchema = z.strictObject({
   attemptTimeoutMs: positiveInt('an integer from 1 and up, or null').nullable().optional(),
 });
 
-const specialistSchema = z.strictObject({
-  id: nonEmptyText,
-  angle: nonEmptyText.optional(),
+/** Checks one level of a fan-out: unique ids, the reserved id, a reachable quorum. */
+function checkLevel(level: { specialists?: Array<{ id: string }> | undefined; quorum?: number | undefined }, ctx: z.RefinementCtx): void {
+  const specialists = level.specialists ?? [];
+  const seen = new Set<string>();
+  specialists.forEach((specialist, index) => {
+    if (seen.has(specialist.id)) {
+      ctx.addIssue({ code: 'custom', path: ['specialists', index, 'id'], message: `expected a unique id, "${specialist.id}" is used twice`, params: { plain: true } });
+    }
+    if (specialist.id === SYNTHESIZER_ID) {
+      ctx.addIssue({ code: 'custom', path: ['specialists', index, 'id'], message: `"${SYNTHESIZER_ID}" is reserved for the synthesizer`, params: { plain: true } });
+    }
+    seen.add(specialist.id);
+  });
+  if (level.quorum !== undefined && level.quorum > specialists.length) {
+    ctx.addIssue({ code: 'custom', path: ['quorum'], message: `expected at most ${specialists.length} (the number of specialists), got ${level.quorum}`, params: { plain: true } });
+  }
+}
+
+const synthesizerSchema = z.strictObject({
   model: nonEmptyText.optional(),
   system: text.optional(),
   instructions: text.optional(),
@@ -166,7 +213,37 @@ const specialistSchema = z.strictObject({
   run: fn.optional(),
 });
 
-const synthesizerSchema = specialistSchema.omit({ id: true, angle: true });
+const specialistSchema: z.ZodType<SpecialistConfig> = z.lazy(() =>
+  z
+    .strictObject({
+      id: nonEmptyText,
+      angle: nonEmptyText.optional(),
+      model: nonEmptyText.optional(),
+      system: text.optional(),
+      instructions: text.optional(),
+      maxTokens: positiveInt().optional(),
+      policy: policySchema.optional(),
+      run: fn.optional(),
+      specialists: z.array(specialistSchema, { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }).optional(),
+      synthesizer: synthesizerSchema.optional(),
+      quorum: positiveInt().optional(),
+      maxConcurrency: positiveInt().optional(),
+      deadlineMs: positiveInt().optional(),
+    })
+    .superRefine((specialist, ctx) => {
+      if (specialist.run && specialist.specialists) {
+        ctx.addIssue({ code: 'custom', path: ['specialists'], message: 'expected either `run` (a task function) or `specialists` (a sub-lead), not both', params: { plain: true } });
+      }
+      if (!specialist.specialists) {
+        for (const key of ['synthesizer', 'quorum', 'maxConcurrency', 'deadlineMs'] as const) {
+          if (specialist[key] !== undefined) {
+            ctx.addIssue({ code: 'custom', path: [key], message: `only a sub-lead (a specialist with \`specialists\`) takes \`${key}\``, params: { plain: true } });
+          }
+        }
+      }
+      if (specialist.specialists) checkLevel(specialist, ctx);
+    }),
+) as z.ZodType<SpecialistConfig>;
 
 const configSchema = z
   .strictObject({
@@ -180,26 +257,12 @@ const configSchema = z
     model: nonEmptyText.optional(),
     maxTokens: positiveInt().optional(),
   })
-  .superRefine((config, ctx) => {
-    const seen = new Set<string>();
-    config.specialists.forEach((specialist, index) => {
-      if (seen.has(specialist.id)) {
-        ctx.addIssue({ code: 'custom', path: ['specialists', index, 'id'], message: `expected a unique id, "${specialist.id}" is used twice`, params: { plain: true } });
-      }
-      if (specialist.id === SYNTHESIZER_ID) {
-        ctx.addIssue({ code: 'custom', path: ['specialists', index, 'id'], message: `"${SYNTHESIZER_ID}" is reserved for the synthesizer`, params: { plain: true } });
-      }
-      seen.add(specialist.id);
-    });
-    if (config.quorum !== undefined && config.quorum > config.specialists.length) {
-      ctx.addIssue({ code: 'custom', path: ['quorum'], message: `expected at most ${config.specialists.length} (the number of specialists), got ${config.quorum}`, params: { plain: true } });
-    }
-  });
+  .superRefine((config, ctx) => checkLevel(config, ctx));
 
 /** A config ready to run: the machine's JSON input plus the task functions it refers to. */
 export interface NormalizedConfig {
   input: LeadInput;
-  /** Task functions by specialist id (and `synthesizer`). */
+  /** Task functions by `taskKey`: a specialist's id (`synthesizer` for the fold), prefixed by its sub-leads' ids when nested. */
   tasks: Map<string, TaskFunction>;
 }
 
@@ -218,23 +281,37 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
   const maxTokens = raw.maxTokens ?? DEFAULT_MAX_TOKENS;
   const runPolicy = resolvePolicy(DEFAULT_POLICY, raw.policy);
   const tasks = new Map<string, TaskFunction>();
-  const toSpec = (id: string, entry: Omit<SpecialistConfig, 'id'>): SpecialistSpec => {
+  const toSpec = (id: string, entry: Omit<SpecialistConfig, 'id'>, parentPolicy: SupervisionPolicy, keyPrefix: string): SpecialistSpec => {
     // Shared policy object when there is no override: 10,000 specialists, one policy.
-    const policy = entry.policy ? resolvePolicy(runPolicy, entry.policy) : runPolicy;
-    if (entry.run) tasks.set(id, entry.run);
-    return {
+    const policy = entry.policy ? resolvePolicy(parentPolicy, entry.policy) : parentPolicy;
+    const taskKey = keyPrefix + id;
+    if (entry.run) tasks.set(taskKey, entry.run);
+    const spec: SpecialistSpec = {
       id,
       angle: entry.angle ?? id,
-      kind: entry.run ? 'task' : 'model',
-      models: entry.run ? [] : [entry.model ?? model, ...policy.fallbackModels],
+      kind: entry.run ? 'task' : entry.specialists ? 'fanOut' : 'model',
+      taskKey,
+      models: entry.run || entry.specialists ? [] : [entry.model ?? model, ...policy.fallbackModels],
       system: entry.system ?? null,
       instructions: entry.instructions ?? null,
       maxTokens: entry.maxTokens ?? maxTokens,
       policy,
     };
+    if (entry.specialists) {
+      // A sub-lead's specialists inherit its policy as their run-wide default.
+      const prefix = `${taskKey}/`;
+      spec.fanOut = {
+        specialists: entry.specialists.map((child) => toSpec(child.id, child, policy, prefix)),
+        synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, policy, prefix),
+        quorum: entry.quorum ?? 1,
+        maxConcurrency: entry.maxConcurrency ?? null,
+        deadlineMs: entry.deadlineMs ?? null,
+      };
+    }
+    return spec;
   };
-  const specialists = raw.specialists.map((entry) => toSpec(entry.id, entry));
-  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer });
+  const specialists = raw.specialists.map((entry) => toSpec(entry.id, entry, runPolicy, ''));
+  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, '');
   return {
     input: {
       task: raw.task,

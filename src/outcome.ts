@@ -28,4 +28,6 @@ export interface SpecialistOutcome {
   /** When its first attempt began (ms since epoch, from the run's clock); `null` if it never started. */
   startedAt: number | null;
   endedAt: number;
+  /** For a sub-lead (N-level fan-out): its sub-specialists' outcomes. */
+  subOutcomes?: SpecialistOutcome[];
 }

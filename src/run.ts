@@ -2,7 +2,7 @@
  * The run API: one call runs a fan-out and hands back its result, its events and its actor.
  */
 import { Subject, type Observable } from 'rxjs';
-import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type Actor, type AnyActorLogic, type InspectionEvent, type Observer } from 'xstate';
 import { leadMachine, type LeadMachine } from '../machines/lead.ts';
 import { createFanOutLogic, type FanOutLogic } from './actors/fanOut.ts';
 import { createSpecialistLogic, type ProgressSinks, type SpecialistActorLogic } from './actors/specialist.ts';
@@ -16,7 +16,7 @@ import type { RunResult } from './result.ts';
 export interface RunActorDependencies {
   /** Backend for model specialists and the synthesizer. Required unless every one has a `run` function. */
   provider?: ModelProvider | undefined;
-  /** Task functions by specialist id (`synthesizer` for a custom fold). Default: none. */
+  /** Task functions by `taskKey` (a specialist's id; `synthesizer` for a custom fold), as `normalizeConfig` returns them. Default: none. */
   tasks?: ReadonlyMap<string, TaskFunction>;
   /** Time source for backoff, attempt deadlines and timestamps. Default: the real clock. */
   clock?: Clock;
@@ -35,7 +35,10 @@ export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanO
   const clock = deps.clock ?? systemClock;
   const sinks: ProgressSinks = new WeakMap();
   const specialist = createSpecialistLogic({ provider: deps.provider, tasks: deps.tasks ?? new Map(), clock, random: deps.random ?? Math.random, sinks });
-  return { specialist, fanOut: createFanOutLogic({ specialist, clock, sinks }) };
+  // A sub-lead (N-level fan-out) is the lead machine again, with these same implementations.
+  let subLead: AnyActorLogic | undefined;
+  const fanOut = createFanOutLogic({ specialist, clock, sinks, subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut } })) });
+  return { specialist, fanOut };
 }
 
 /** Options of {@link runFanOut}. */

@@ -133,6 +133,7 @@ describe('config defaults', () => {
       id: 'historical',
       angle: 'historical',
       kind: 'model',
+      taskKey: 'historical',
       models: ['claude-sonnet-4-6'],
       system: null,
       instructions: null,

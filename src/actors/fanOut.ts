@@ -11,7 +11,7 @@
  * bookkeeping O(1) per outcome, creates a specialist actor only when a slot opens, and batches
  * its reports (one lead event per timer tick, not one per specialist).
  */
-import { createActor, type ActorLogic, type AnyActorRef, type Snapshot } from 'xstate';
+import { createActor, type ActorLogic, type AnyActorLogic, type AnyActorRef, type Snapshot } from 'xstate';
 import type { Clock } from '../clock.ts';
 import type { LeadInput, SpecialistSpec } from '../config.ts';
 import type { ErrorInfo } from '../errors.ts';
@@ -19,6 +19,8 @@ import { settledEventType, type RunEvent, type SpecialistProgressEvent, type Spe
 import type { SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
+import type { RunResult } from '../result.ts';
+import { outcomeOfStoppedSubLead, outcomeOfSubLead, subLeadInput, subLeadWorkSoFar } from './subLead.ts';
 import { currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
 
 /** What the fan-out is started with: the part of the lead's input it needs. Plain JSON. */
@@ -104,6 +106,8 @@ export interface FanOutDependencies {
   clock: Clock;
   /** Where to register this actor's direct progress intake (shared with the specialist logic). */
   sinks?: ProgressSinks;
+  /** The lead logic to start for a sub-lead specialist (N-level fan-out). */
+  subLead?: () => AnyActorLogic;
 }
 
 /**
@@ -112,7 +116,12 @@ export interface FanOutDependencies {
  * @example
  * const fanOut = createFanOutLogic({ specialist: createSpecialistLogic(deps), clock: systemClock });
  */
-export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependencies): FanOutLogic {
+export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutDependencies): FanOutLogic {
+  const subLeadLogic = () => {
+    if (!subLead) throw new Error('This fan-out was not given a sub-lead logic: create its actors with createRunActors()');
+    return subLead();
+  };
+
   const runtimes = new WeakMap<AnyActorRef, FanOutRuntime>();
 
   const runtimeOf = (self: AnyActorRef, snapshot: FanOutSnapshot): FanOutRuntime => {
@@ -180,7 +189,10 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
 
   const spawn = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number) => {
     const spec = snapshot.input.specialists[index] as SpecialistSpec;
-    const child = createActor(specialist, { id: spec.id, parent: self, input: { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt } });
+    const child: AnyActorRef =
+      spec.kind === 'fanOut'
+        ? createActor(subLeadLogic(), { id: spec.id, parent: self, input: subLeadInput(snapshot.input.task, spec, snapshot.input.deadlineAt, clock.now()) })
+        : createActor(specialist, { id: spec.id, parent: self, input: { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt } });
     runtime.children.set(spec.id, child);
     snapshot.running++;
     if (runtime.openTokens.size > 0) runtime.openTokens.delete(spec.id);
@@ -237,7 +249,8 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
       if (snapshot.outcomes[index]) return;
       const child = runtime.children.get(spec.id);
       if (child) {
-        record(self, snapshot, runtime, index, outcomeOfStopped(child.getSnapshot() as SpecialistSnapshot, status, error, now));
+        const last = child.getSnapshot();
+        record(self, snapshot, runtime, index, spec.kind === 'fanOut' ? outcomeOfStoppedSubLead(spec, last.context, status, error, now) : outcomeOfStopped(last as SpecialistSnapshot, status, error, now));
         stopChild(child);
         runtime.children.delete(spec.id);
       } else {
@@ -317,8 +330,15 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
           const child = runtime.children.get(event.id);
           if (child) {
             // Same id, fresh attempts: stop the old actor (aborting its call), start a new one.
-            const { progress } = child.getSnapshot() as SpecialistSnapshot;
-            discard(snapshot, index, progress.attempt, progress.usage);
+            const spec = snapshot.input.specialists[index] as SpecialistSpec;
+            const last = child.getSnapshot();
+            if (spec.kind === 'fanOut') {
+              const work = subLeadWorkSoFar(last.context);
+              discard(snapshot, index, work.attempts, work.usage);
+            } else {
+              const { progress } = last as SpecialistSnapshot;
+              discard(snapshot, index, progress.attempt, progress.usage);
+            }
             stopChild(child);
             runtime.children.delete(event.id);
             snapshot.running--;
@@ -351,9 +371,9 @@ export function createFanOutLogic({ specialist, clock, sinks }: FanOutDependenci
           if (index === undefined || snapshot.outcomes[index] || !runtime.children.has(id)) return snapshot;
           runtime.children.delete(id);
           snapshot.running--;
-          const outcome = event.output;
-          record(self, snapshot, runtime, index, outcome);
           const spec = snapshot.input.specialists[index] as SpecialistSpec;
+          const outcome = spec.kind === 'fanOut' ? outcomeOfSubLead(spec, event.output as unknown as RunResult) : event.output;
+          record(self, snapshot, runtime, index, outcome);
           if (outcome.status === 'rejected' && spec.policy.onFailure === 'escalate') {
             stopAll(self, snapshot, runtime, { reason: 'escalated', by: id, message: `specialist "${id}" failed and its policy escalates: ${outcome.error?.message ?? 'unknown error'}` }, stopChild);
           } else if (quorumUnreachable({ total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, snapshot.input.quorum)) {

@@ -199,8 +199,8 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
   ): Promise<AttemptResult> => {
     const { spec, task } = input;
     if (spec.kind === 'task') {
-      const fn = deps.tasks.get(spec.id);
-      if (!fn) throw new Error(`No task function is registered for specialist "${spec.id}"`);
+      const fn = deps.tasks.get(spec.taskKey);
+      if (!fn) throw new Error(`No task function is registered for specialist "${spec.taskKey}"`);
       const context = { task, id: spec.id, angle: spec.angle, attempt, signal, ...(input.outcomes ? { outcomes: input.outcomes } : {}) };
       return fn(context).then(fromTaskResult);
     }
