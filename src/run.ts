@@ -4,6 +4,7 @@
 import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type AnyActorLogic, type InspectionEvent, type Observer } from 'xstate';
 import { leadMachine, type LeadMachine } from '../machines/lead.ts';
+import { createDeadlineTimerLogic, type DeadlineTimerLogic } from './actors/deadlineTimer.ts';
 import { createFanOutLogic, type FanOutLogic } from './actors/fanOut.ts';
 import { createSpecialistLogic, type ProgressSinks, type SpecialistActorLogic } from './actors/specialist.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -31,14 +32,15 @@ export interface RunActorDependencies {
  * @example
  * const machine = leadMachine.provide({ actors: createRunActors({ provider }) });
  */
-export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanOutLogic; specialist: SpecialistActorLogic } {
+export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanOutLogic; specialist: SpecialistActorLogic; deadlineTimer: DeadlineTimerLogic } {
   const clock = deps.clock ?? systemClock;
   const sinks: ProgressSinks = new WeakMap();
   const specialist = createSpecialistLogic({ provider: deps.provider, tasks: deps.tasks ?? new Map(), clock, random: deps.random ?? Math.random, sinks });
   // A sub-lead (N-level fan-out) is the lead machine again, with these same implementations.
   let subLead: AnyActorLogic | undefined;
-  const fanOut = createFanOutLogic({ specialist, clock, sinks, subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut } })) });
-  return { specialist, fanOut };
+  const deadlineTimer = createDeadlineTimerLogic(clock);
+  const fanOut = createFanOutLogic({ specialist, clock, sinks, subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })) });
+  return { specialist, fanOut, deadlineTimer };
 }
 
 /** Options of {@link runFanOut}. */

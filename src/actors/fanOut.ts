@@ -21,7 +21,7 @@ import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
 import type { RunResult } from '../result.ts';
 import { outcomeOfStoppedSubLead, outcomeOfSubLead, subLeadInput, subLeadWorkSoFar } from './subLead.ts';
-import { currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
+import { callsMade, currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
 
 /** What the fan-out is started with: the part of the lead's input it needs. Plain JSON. */
 export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'maxConcurrency' | 'deadlineMs'> & {
@@ -31,9 +31,9 @@ export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'm
 
 /** Why a fan-out ended before every specialist finished on its own. */
 export interface FanOutStop {
-  reason: 'deadline' | 'cancelled' | 'escalated' | 'quorumUnreachable';
+  reason: 'deadline' | 'cancelled' | 'escalated' | 'quorumUnreachable' | 'crashed';
   message: string;
-  /** The specialist whose failure escalated, for `escalated`. */
+  /** The specialist whose failure escalated, or whose actor crashed. */
   by?: string;
 }
 
@@ -58,6 +58,7 @@ export interface FanOutProgressEvent {
 export type FanOutEvent =
   | SpecialistProgressEvent
   | { type: `xstate.done.actor.${string}`; output: SpecialistOutcome; actorId?: string }
+  | { type: `xstate.error.actor.${string}`; error: unknown; actorId?: string }
   | { type: 'fanOut.deadline' }
   | { type: 'fanOut.cancel'; reason?: string }
   | { type: 'specialist.restart'; id: string }
@@ -83,6 +84,17 @@ export type FanOutSnapshot = Snapshot<FanOutOutput> & {
   discarded: Record<number, { attempts: number; usage: Usage }>;
 };
 
+const DONE_PREFIX = 'xstate.done.actor.';
+const ERROR_PREFIX = 'xstate.error.actor.';
+
+/** The outcome of a specialist whose actor crashed: what it had done, and the error. */
+function crashOutcome(spec: SpecialistSpec, child: AnyActorRef, error: unknown, now: number): SpecialistOutcome {
+  const info: ErrorInfo = { kind: 'unknown', message: `internal error in specialist "${spec.id}": ${error instanceof Error ? error.message : String(error)}` };
+  const last = child.getSnapshot() as Partial<SpecialistSnapshot>;
+  if (last.progress && last.input) return { ...outcomeOfStopped(last as SpecialistSnapshot, 'skipped', info, now), status: 'rejected' };
+  return { id: spec.id, angle: spec.angle, status: 'rejected', output: null, error: info, attempts: 0, model: null, usage: emptyUsage(), startedAt: null, endedAt: now };
+}
+
 /** Most run events in one report to the lead. */
 const MAX_BATCH = 128;
 
@@ -94,6 +106,11 @@ interface FanOutRuntime {
   indexById: Map<string, number>;
   pendingEvents: RunEvent[];
   pendingSettled: Array<{ index: number; outcome: SpecialistOutcome }>;
+  /**
+   * True while the actor starts: nothing is sent then, so that whoever started the run (and
+   * subscribes right after) receives every event, the first `specialist.started` included.
+   */
+  starting: boolean;
   /** Per specialist, its token event in the pending batch that later deltas can still join. */
   openTokens: Map<string, SpecialistTokenEvent>;
   flushTimer: unknown;
@@ -129,7 +146,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     if (!runtime) {
       const indexById = new Map<string, number>();
       snapshot.input.specialists.forEach((spec, index) => indexById.set(spec.id, index));
-      runtime = { children: new Map(), indexById, pendingEvents: [], pendingSettled: [], openTokens: new Map(), flushTimer: null, reportedAllStarted: false };
+      runtime = { children: new Map(), indexById, pendingEvents: [], pendingSettled: [], starting: false, openTokens: new Map(), flushTimer: null, reportedAllStarted: false };
       runtimes.set(self, runtime);
     }
     return runtime;
@@ -146,12 +163,17 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     }
     const started = allStarted(snapshot);
     if (runtime.pendingEvents.length === 0 && runtime.pendingSettled.length === 0 && started === runtime.reportedAllStarted) return;
-    const event: FanOutProgressEvent = { type: 'fanOut.progress', events: runtime.pendingEvents, settled: runtime.pendingSettled, allStarted: started };
+    const { pendingEvents: events, pendingSettled: settled } = runtime;
     runtime.pendingEvents = [];
     runtime.openTokens.clear();
     runtime.pendingSettled = [];
     runtime.reportedAllStarted = started;
-    self._parent?.send(event);
+    // At most MAX_BATCH run events per report (see scheduleFlush); settled outcomes go with the last.
+    for (let at = MAX_BATCH; at < events.length; at += MAX_BATCH) {
+      self._parent?.send({ type: 'fanOut.progress', events: events.slice(at - MAX_BATCH, at), settled: [], allStarted: false } satisfies FanOutProgressEvent);
+    }
+    const tail = events.length > MAX_BATCH ? events.slice(events.length - ((events.length - 1) % MAX_BATCH) - 1) : events;
+    self._parent?.send({ type: 'fanOut.progress', events: tail, settled, allStarted: started } satisfies FanOutProgressEvent);
   };
 
   /**
@@ -160,7 +182,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
    * drains those with `Array#shift`, which is quadratic in the batch size).
    */
   const scheduleFlush = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime) => {
-    if (runtime.pendingEvents.length >= MAX_BATCH) return flush(self, snapshot, runtime);
+    if (runtime.pendingEvents.length >= MAX_BATCH && !runtime.starting) return flush(self, snapshot, runtime);
     if (runtime.flushTimer !== null) return;
     runtime.flushTimer = clock.setTimeout(() => {
       runtime.flushTimer = null;
@@ -197,7 +219,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     snapshot.running++;
     if (runtime.openTokens.size > 0) runtime.openTokens.delete(spec.id);
     runtime.pendingEvents.push({ type: 'specialist.started', id: spec.id, model: currentModel(spec, 0), at: clock.now() });
-    if (runtime.pendingEvents.length >= MAX_BATCH) flush(self, snapshot, runtime);
+    if (runtime.pendingEvents.length >= MAX_BATCH && !runtime.starting) flush(self, snapshot, runtime);
     child.start();
   };
 
@@ -233,7 +255,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     runtime.pendingSettled.push({ index, outcome });
     if (runtime.openTokens.size > 0) runtime.openTokens.delete(outcome.id);
     runtime.pendingEvents.push({ type: settledEventType(outcome), id: outcome.id, outcome });
-    if (runtime.pendingEvents.length >= MAX_BATCH) flush(self, snapshot, runtime);
+    if (runtime.pendingEvents.length >= MAX_BATCH && !runtime.starting) flush(self, snapshot, runtime);
   };
 
   /**
@@ -297,13 +319,17 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
       sinks?.set(self, (event) => {
         if (self.getSnapshot().status === 'active') intake(self, self.getSnapshot(), runtime, event);
       });
-      // After a restore: specialists that were in flight start again; finished ones stay finished.
+      // After a restore: specialists that were in flight (or queued by a restart) start again;
+      // finished ones stay finished.
+      snapshot.requeued = [];
       snapshot.input.specialists.forEach((_spec, index) => {
         if (index < snapshot.nextIndex && !snapshot.outcomes[index]) snapshot.requeued.push(index);
       });
       snapshot.running = 0;
+      runtime.starting = true;
       fillSlots(self, snapshot, runtime);
       scheduleFlush(self, snapshot, runtime);
+      runtime.starting = false;
     },
 
     transition: (snapshot, event, { self, stopChild }) => {
@@ -337,7 +363,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
               discard(snapshot, index, work.attempts, work.usage);
             } else {
               const { progress } = last as SpecialistSnapshot;
-              discard(snapshot, index, progress.attempt, progress.usage);
+              discard(snapshot, index, callsMade(progress), progress.usage);
             }
             stopChild(child);
             runtime.children.delete(event.id);
@@ -365,16 +391,27 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
           return { ...snapshot, status: 'stopped' };
 
         default: {
-          // `xstate.done.actor.<id>`: a specialist settled.
-          const id = event.type.slice('xstate.done.actor.'.length);
+          // `xstate.done.actor.<id>`: a specialist settled. `xstate.error.actor.<id>`: its actor
+          // crashed (a bug, not an expected failure) — recorded as rejected so the run goes on.
+          const crashed = event.type.startsWith(ERROR_PREFIX);
+          if (!crashed && !event.type.startsWith(DONE_PREFIX)) return snapshot;
+          const id = event.type.slice(crashed ? ERROR_PREFIX.length : DONE_PREFIX.length);
           const index = runtime.indexById.get(id);
-          if (index === undefined || snapshot.outcomes[index] || !runtime.children.has(id)) return snapshot;
+          const child = runtime.children.get(id);
+          if (index === undefined || snapshot.outcomes[index] || !child) return snapshot;
           runtime.children.delete(id);
           snapshot.running--;
           const spec = snapshot.input.specialists[index] as SpecialistSpec;
-          const outcome = spec.kind === 'fanOut' ? outcomeOfSubLead(spec, event.output as unknown as RunResult) : event.output;
+          const outcome = crashed
+            ? crashOutcome(spec, child, (event as unknown as { error: unknown }).error, clock.now())
+            : spec.kind === 'fanOut'
+              ? outcomeOfSubLead(spec, (event as { output: unknown }).output as RunResult)
+              : (event as { output: SpecialistOutcome }).output;
           record(self, snapshot, runtime, index, outcome);
-          if (outcome.status === 'rejected' && spec.policy.onFailure === 'escalate') {
+          if (crashed) {
+            // A bug is never a policy matter: fail the run, keeping what finished.
+            stopAll(self, snapshot, runtime, { reason: 'crashed', by: id, message: outcome.error!.message }, stopChild);
+          } else if (outcome.status === 'rejected' && spec.policy.onFailure === 'escalate') {
             stopAll(self, snapshot, runtime, { reason: 'escalated', by: id, message: `specialist "${id}" failed and its policy escalates: ${outcome.error?.message ?? 'unknown error'}` }, stopChild);
           } else if (quorumUnreachable({ total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, snapshot.input.quorum)) {
             stopAll(self, snapshot, runtime, { reason: 'quorumUnreachable', message: `quorum of ${snapshot.input.quorum} can no longer be met (${snapshot.unsuccessful} of ${snapshot.input.specialists.length} specialists failed)` }, stopChild);

@@ -102,6 +102,11 @@ interface AttemptResources {
   timer: unknown;
 }
 
+/** Calls made so far: while backing off, `attempt` already numbers the next call, not yet made. */
+export function callsMade(progress: SpecialistProgress): number {
+  return progress.phase === 'backingOff' ? progress.attempt - 1 : progress.attempt;
+}
+
 /** The model an attempt uses, or `null` for task functions. */
 export function currentModel(spec: SpecialistSpec, modelIndex: number): string | null {
   return spec.models[modelIndex] ?? null;
@@ -125,9 +130,9 @@ export function outcomeOfStopped(
     status,
     output: null,
     error,
-    attempts: progress.attempt,
+    attempts: callsMade(progress),
     model: currentModel(spec, progress.modelIndex),
-    usage: progress.usage,
+    usage: { ...progress.usage },
     startedAt: progress.startedAt,
     endedAt,
   };
@@ -174,7 +179,8 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
 
     let call: Promise<AttemptResult>;
     try {
-      call = runAttempt(input, model, attempt, controller.signal, self);
+      // `Promise.resolve` so a provider that returns a plain value (or throws) is an attempt failure, not a crash.
+      call = Promise.resolve(runAttempt(input, model, attempt, controller.signal, self));
     } catch (error) {
       call = Promise.reject(error);
     }
@@ -223,6 +229,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       id: spec.id,
       angle: spec.angle,
       ...outcome,
+      usage: { ...outcome.usage },
       startedAt: snapshot.progress.startedAt,
       endedAt: clock.now(),
     };
@@ -342,7 +349,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
             status: 'skipped',
             output: null,
             error: { kind: 'cancelled', message: event.reason },
-            attempts: progress.attempt,
+            attempts: callsMade(progress),
             model: currentModel(snapshot.input.spec, progress.modelIndex),
             usage: progress.usage,
           });
