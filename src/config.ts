@@ -119,7 +119,7 @@ export interface SpecialistSpec {
    * `fanOut` is a sub-lead that runs `fanOut` and answers with its synthesis.
    */
   kind: 'model' | 'task' | 'fanOut';
-  /** Key of its task function in the registry (its id, prefixed by its sub-leads' ids when nested). */
+  /** Key of its task function in the registry: the JSON of its id path, e.g. `["technical","plasma"]`. */
   taskKey: string;
   /** `[primary, ...fallbackModels]`; empty for task functions. */
   models: string[];
@@ -163,8 +163,11 @@ const errorKinds = [
   'permission', 'not_found', 'deadline', 'cancelled', 'unknown',
 ] as const satisfies readonly ErrorKind[];
 
+/** The longest delay a timer can take (Node and browsers overflow past it and fire at once). */
+const MAX_TIMER_MS = 2_147_483_647;
 const positiveInt = (what = 'an integer from 1 and up') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
-const nonNegative = z.number({ error: 'expected a number from 0 and up' }).min(0, { error: 'expected a number from 0 and up' });
+const durationMs = (what = `an integer from 1 to ${MAX_TIMER_MS} (ms)`) => positiveInt(what).max(MAX_TIMER_MS, { error: `expected ${what}` });
+const nonNegative = z.number({ error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` }).min(0, { error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` }).max(MAX_TIMER_MS, { error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` });
 const text = z.string({ error: 'expected a string' });
 const nonEmptyText = text.min(1, { error: 'expected a non-empty string' });
 const fn = z.custom<TaskFunction>((value) => typeof value === 'function', { error: 'expected a function' });
@@ -183,7 +186,7 @@ const policySchema = z.strictObject({
   fallbackModels: z.array(nonEmptyText).optional(),
   fallbackOn: z.array(z.enum(errorKinds, { error: `expected one of ${errorKinds.join(', ')}` })).optional(),
   onFailure: z.enum(['skip', 'escalate'], { error: 'expected "skip" or "escalate"' }).optional(),
-  attemptTimeoutMs: positiveInt('an integer from 1 and up, or null').nullable().optional(),
+  attemptTimeoutMs: durationMs(`an integer from 1 to ${MAX_TIMER_MS} (ms), or null`).nullable().optional(),
 });
 
 /** Checks one level of a fan-out: unique ids, the reserved id, a reachable quorum. */
@@ -228,7 +231,7 @@ const specialistSchema: z.ZodType<SpecialistConfig> = z.lazy(() =>
       synthesizer: synthesizerSchema.optional(),
       quorum: positiveInt().optional(),
       maxConcurrency: positiveInt().optional(),
-      deadlineMs: positiveInt().optional(),
+      deadlineMs: durationMs().optional(),
     })
     .superRefine((specialist, ctx) => {
       if (specialist.run && specialist.specialists) {
@@ -250,7 +253,7 @@ const configSchema = z
     task: nonEmptyText,
     specialists: z.array(specialistSchema, { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }),
     synthesizer: synthesizerSchema.optional(),
-    deadlineMs: positiveInt().optional(),
+    deadlineMs: durationMs().optional(),
     policy: policySchema.optional(),
     quorum: positiveInt().optional(),
     maxConcurrency: positiveInt().optional(),
@@ -262,7 +265,7 @@ const configSchema = z
 /** A config ready to run: the machine's JSON input plus the task functions it refers to. */
 export interface NormalizedConfig {
   input: LeadInput;
-  /** Task functions by `taskKey`: a specialist's id (`synthesizer` for the fold), prefixed by its sub-leads' ids when nested. */
+  /** Task functions by `taskKey`: the JSON of the specialist's id path (`["synthesizer"]` for the fold). */
   tasks: Map<string, TaskFunction>;
 }
 
@@ -281,10 +284,12 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
   const maxTokens = raw.maxTokens ?? DEFAULT_MAX_TOKENS;
   const runPolicy = resolvePolicy(DEFAULT_POLICY, raw.policy);
   const tasks = new Map<string, TaskFunction>();
-  const toSpec = (id: string, entry: Omit<SpecialistConfig, 'id'>, parentPolicy: SupervisionPolicy, keyPrefix: string): SpecialistSpec => {
+  const toSpec = (id: string, entry: Omit<SpecialistConfig, 'id'>, parentPolicy: SupervisionPolicy, parentPath: readonly string[]): SpecialistSpec => {
     // Shared policy object when there is no override: 10,000 specialists, one policy.
     const policy = entry.policy ? resolvePolicy(parentPolicy, entry.policy) : parentPolicy;
-    const taskKey = keyPrefix + id;
+    // The JSON of its id path: unambiguous whatever characters the ids hold.
+    const path = [...parentPath, id];
+    const taskKey = JSON.stringify(path);
     if (entry.run) tasks.set(taskKey, entry.run);
     const spec: SpecialistSpec = {
       id,
@@ -298,11 +303,12 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       policy,
     };
     if (entry.specialists) {
-      // A sub-lead's specialists inherit its policy as their run-wide default.
-      const prefix = `${taskKey}/`;
+      // A sub-lead's specialists inherit its policy as their default, except `onFailure`: a
+      // sub-lead that escalates fails the run when it fails, not when one of its angles does.
+      const childPolicy = policy.onFailure === parentPolicy.onFailure ? policy : { ...policy, onFailure: parentPolicy.onFailure };
       spec.fanOut = {
-        specialists: entry.specialists.map((child) => toSpec(child.id, child, policy, prefix)),
-        synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, policy, prefix),
+        specialists: entry.specialists.map((child) => toSpec(child.id, child, childPolicy, path)),
+        synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, childPolicy, path),
         quorum: entry.quorum ?? 1,
         maxConcurrency: entry.maxConcurrency ?? null,
         deadlineMs: entry.deadlineMs ?? null,
@@ -310,8 +316,8 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
     }
     return spec;
   };
-  const specialists = raw.specialists.map((entry) => toSpec(entry.id, entry, runPolicy, ''));
-  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, '');
+  const specialists = raw.specialists.map((entry) => toSpec(entry.id, entry, runPolicy, []));
+  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, []);
   return {
     input: {
       task: raw.task,

@@ -8,7 +8,8 @@ import { createDeadlineTimerLogic, type DeadlineTimerLogic } from './actors/dead
 import { createFanOutLogic, type FanOutLogic } from './actors/fanOut.ts';
 import { createSpecialistLogic, type ProgressSinks, type SpecialistActorLogic } from './actors/specialist.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { normalizeConfig, type FanOutConfig, type TaskFunction } from './config.ts';
+import { normalizeConfig, type FanOutConfig, type LeadInput, type SpecialistSpec, type TaskFunction } from './config.ts';
+import { ConfigError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { ModelProvider } from './providers/provider.ts';
 import type { RunResult } from './result.ts';
@@ -17,7 +18,7 @@ import type { RunResult } from './result.ts';
 export interface RunActorDependencies {
   /** Backend for model specialists and the synthesizer. Required unless every one has a `run` function. */
   provider?: ModelProvider | undefined;
-  /** Task functions by `taskKey` (a specialist's id; `synthesizer` for a custom fold), as `normalizeConfig` returns them. Default: none. */
+  /** Task functions by `taskKey` (the JSON of a specialist's id path), as `normalizeConfig` returns them. Default: none. */
   tasks?: ReadonlyMap<string, TaskFunction>;
   /** Time source for backoff, attempt deadlines and timestamps. Default: the real clock. */
   clock?: Clock;
@@ -85,6 +86,15 @@ export interface FanOutRun {
  */
 export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOutRun {
   const { input, tasks } = normalizeConfig(config, options.source);
+  if (!options.provider) {
+    const needing = modelSpecialistPaths(input);
+    if (needing.length > 0) {
+      throw new ConfigError(
+        options.source ?? 'run config',
+        needing.map((path) => ({ path, message: 'calls a model, but no `provider` was given: pass one in the run options, or give it a `run` function' })),
+      );
+    }
+  }
   const clock = options.clock ?? systemClock;
   const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, ...(options.random ? { random: options.random } : {}) }) });
   const actor = createActor(machine, {
@@ -119,4 +129,16 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   }
   actor.start();
   return { result, events$: events.asObservable(), actor, cancel };
+}
+
+/** Config paths of every model specialist and synthesizer, nested sub-leads included. */
+function modelSpecialistPaths(level: Pick<LeadInput, 'specialists' | 'synthesizer'>, prefix = ''): string[] {
+  const paths: string[] = [];
+  const visit = (spec: SpecialistSpec, path: string) => {
+    if (spec.kind === 'model') paths.push(path);
+    if (spec.fanOut) paths.push(...modelSpecialistPaths(spec.fanOut, `${path}.`));
+  };
+  level.specialists.forEach((spec, index) => visit(spec, `${prefix}specialists[${index}]`));
+  visit(level.synthesizer, `${prefix}synthesizer`);
+  return paths;
 }

@@ -133,7 +133,7 @@ describe('config defaults', () => {
       id: 'historical',
       angle: 'historical',
       kind: 'model',
-      taskKey: 'historical',
+      taskKey: '["historical"]',
       models: ['claude-sonnet-4-6'],
       system: null,
       instructions: null,
@@ -170,8 +170,8 @@ describe('config defaults', () => {
   it('moves task functions into the registry and out of the JSON input', () => {
     const fetchStatus = async () => 'ok';
     const { input: withTask, tasks: registry } = normalizeConfig({ task: 'fusion', specialists: [{ id: 'status', run: fetchStatus }] });
-    expect(withTask.specialists[0]).toMatchObject({ kind: 'task', models: [] });
-    expect(registry.get('status')).toBe(fetchStatus);
+    expect(withTask.specialists[0]).toMatchObject({ kind: 'task', models: [], taskKey: '["status"]' });
+    expect(registry.get(withTask.specialists[0]!.taskKey)).toBe(fetchStatus);
     expect(JSON.parse(JSON.stringify(withTask))).toEqual(withTask);
   });
 });
