@@ -3,8 +3,8 @@
  * fold their outcomes into one synthesis.
  *
  * ```
- * fanningOut ─────────────────────────────┐   invokes `fanOut`; the run deadline is its
- *   dispatching → waiting → stopping      │   timeout transition (→ stopping)
+ * fanningOut ─────────────────────────────┐   invokes `fanOut` and `deadlineTimer`; its
+ *   dispatching → waiting → stopping      │   `run.deadline` is the timeout transition
  *        │ (all started)   (deadline/cancel)
  *        ▼
  * synthesizing ──► done | partial         invokes `specialist` as the synthesizer
@@ -12,7 +12,7 @@
  * ```
  *
  * A pure statechart: no I/O and no clock. Actors are referenced by key (`fanOut`,
- * `specialist`) and swapped with `leadMachine.provide({ actors })`; the run API provides ones
+ * `specialist`, `deadlineTimer`) and swapped with `leadMachine.provide({ actors })`; the run API provides ones
  * bound to a model provider. Context stays plain JSON, with the deadline kept as a timestamp.
  */
 import { and, assign, emit, enqueueActions, sendTo, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
@@ -27,7 +27,10 @@ import type { SpecialistOutcome } from '../src/outcome.ts';
 import { judgeFanOut, type FanOutVerdict } from '../src/policy.ts';
 import { buildRunResult, type RunResult, type RunStatus } from '../src/result.ts';
 
-/** The lead's input: a normalised config, and optionally when the run started (ms since epoch). */
+/**
+ * The lead's input: a normalised config, and when the run started (ms since epoch, on the same
+ * clock as the actors'; default `Date.now()` — pass it when you give the actors another clock).
+ */
 export type LeadMachineInput = LeadInput & { startedAt?: number };
 
 /** The lead's context. Plain JSON. */

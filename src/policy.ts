@@ -44,7 +44,7 @@ export interface SupervisionPolicy {
 export type PolicyOverride = Partial<Omit<SupervisionPolicy, 'retry'>> & { retry?: Partial<RetryPolicy> };
 
 /** Error kinds retried by default: the transient ones. */
-export const TRANSIENT_ERROR_KINDS: readonly ErrorKind[] = ['rate_limited', 'overloaded', 'server', 'timeout', 'connection'];
+export const TRANSIENT_ERROR_KINDS: readonly ErrorKind[] = Object.freeze(['rate_limited', 'overloaded', 'server', 'timeout', 'connection']);
 
 /** The policy used where config says nothing. */
 export const DEFAULT_POLICY: Readonly<SupervisionPolicy> = Object.freeze({
@@ -54,10 +54,10 @@ export const DEFAULT_POLICY: Readonly<SupervisionPolicy> = Object.freeze({
     factor: 2,
     maxDelayMs: 30_000,
     jitter: 0.25,
-    retryOn: [...TRANSIENT_ERROR_KINDS],
+    retryOn: Object.freeze([...TRANSIENT_ERROR_KINDS]) as ErrorKind[],
   }),
-  fallbackModels: [],
-  fallbackOn: ['overloaded'],
+  fallbackModels: Object.freeze([]) as unknown as string[],
+  fallbackOn: Object.freeze(['overloaded']) as ErrorKind[],
   onFailure: 'skip',
   attemptTimeoutMs: 120_000,
 }) as Readonly<SupervisionPolicy>;

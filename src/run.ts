@@ -3,7 +3,7 @@
  */
 import { Subject, type Observable } from 'rxjs';
 import { createActor, type Actor, type AnyActorLogic, type InspectionEvent, type Observer } from 'xstate';
-import { leadMachine, type LeadMachine } from '../machines/lead.ts';
+import { leadMachine, resultOf, type LeadMachine } from '../machines/lead.ts';
 import { createDeadlineTimerLogic, type DeadlineTimerLogic } from './actors/deadlineTimer.ts';
 import { createFanOutLogic, type FanOutLogic } from './actors/fanOut.ts';
 import { createSpecialistLogic, type ProgressSinks, type SpecialistActorLogic } from './actors/specialist.ts';
@@ -116,10 +116,19 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
         events.error(error);
         reject(error);
       },
+      complete: () => {
+        // Stopped from outside (`actor.stop()`) before a final state: still hand back what finished.
+        const snapshot = actor.getSnapshot();
+        if (snapshot.status === 'done') return;
+        events.complete();
+        resolve({ ...resultOf(snapshot.context), status: 'cancelled', error: { kind: 'cancelled', message: 'the run actor was stopped before the run finished' } });
+      },
     });
   });
 
-  const cancel = (reason?: string) => actor.send({ type: 'run.cancel', ...(reason ? { reason } : {}) });
+  const cancel = (reason?: string) => {
+    if (actor.getSnapshot().status === 'active') actor.send({ type: 'run.cancel', ...(reason ? { reason } : {}) });
+  };
   if (options.signal) {
     const { signal } = options;
     const onAbort = () => cancel(signal.reason instanceof Error ? signal.reason.message : signal.reason ? String(signal.reason) : 'aborted');

@@ -20,7 +20,7 @@ import type { SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
 import type { RunResult } from '../result.ts';
-import { outcomeOfStoppedSubLead, outcomeOfSubLead, subLeadInput, subLeadWorkSoFar } from './subLead.ts';
+import { outcomeOfSubLead, stopSubLead, subLeadInput } from './subLead.ts';
 import { callsMade, currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
 
 /** What the fan-out is started with: the part of the lead's input it needs. Plain JSON. */
@@ -60,6 +60,8 @@ export type FanOutEvent =
   | { type: `xstate.done.actor.${string}`; output: SpecialistOutcome; actorId?: string }
   | { type: `xstate.error.actor.${string}`; error: unknown; actorId?: string }
   | { type: 'fanOut.deadline' }
+  /** A call slot is free: start the next queued specialist if it fits. */
+  | { type: 'fanOut.fill' }
   | { type: 'fanOut.cancel'; reason?: string }
   | { type: 'specialist.restart'; id: string }
   | { type: 'xstate.stop' };
@@ -101,8 +103,23 @@ const MAX_BATCH = 128;
 export type FanOutLogic = ActorLogic<FanOutSnapshot, FanOutEvent, FanOutInput>;
 
 /** Live, non-JSON state of one fan-out actor. */
+/**
+ * The run's call slots (its `maxConcurrency`), shared by the fan-outs of every level: a
+ * specialist holds one while it runs; a sub-lead holds none (its specialists do).
+ */
+interface CallSlots {
+  limit: number;
+  inFlight: number;
+  /** Fan-outs waiting for a slot to start their next specialist. */
+  waiting: Set<AnyActorRef>;
+}
+
 interface FanOutRuntime {
   children: Map<string, AnyActorRef>;
+  /** The run-wide call slots; `null` when the run has no `maxConcurrency`. */
+  slots: CallSlots | null;
+  /** Ids of the children holding a call slot. */
+  holding: Set<string>;
   indexById: Map<string, number>;
   pendingEvents: RunEvent[];
   pendingSettled: Array<{ index: number; outcome: SpecialistOutcome }>;
@@ -146,10 +163,31 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     if (!runtime) {
       const indexById = new Map<string, number>();
       snapshot.input.specialists.forEach((spec, index) => indexById.set(spec.id, index));
-      runtime = { children: new Map(), indexById, pendingEvents: [], pendingSettled: [], starting: false, openTokens: new Map(), flushTimer: null, reportedAllStarted: false };
+      runtime = { children: new Map(), slots: runSlots(self, snapshot), holding: new Set(), indexById, pendingEvents: [], pendingSettled: [], starting: false, openTokens: new Map(), flushTimer: null, reportedAllStarted: false };
       runtimes.set(self, runtime);
     }
     return runtime;
+  };
+
+  /** The call slots of the run: an enclosing fan-out's (this one is in a sub-lead), or new ones. */
+  const runSlots = (self: AnyActorRef, snapshot: FanOutSnapshot): CallSlots | null => {
+    for (let ancestor = self._parent; ancestor; ancestor = ancestor._parent) {
+      const enclosing = runtimes.get(ancestor);
+      if (enclosing) return enclosing.slots;
+    }
+    const limit = snapshot.input.maxConcurrency;
+    return limit === null ? null : { limit, inFlight: 0, waiting: new Set() };
+  };
+
+  /** Forgets a child; if it held a call slot, frees it and wakes the fan-outs waiting for one. */
+  const removeChild = (runtime: FanOutRuntime, id: string) => {
+    runtime.children.delete(id);
+    const slots = runtime.slots;
+    if (!slots || !runtime.holding.delete(id)) return;
+    slots.inFlight--;
+    const waiting = [...slots.waiting];
+    slots.waiting.clear();
+    for (const waiter of waiting) if (waiter.getSnapshot().status === 'active') waiter.send({ type: 'fanOut.fill' });
   };
 
   const allStarted = (snapshot: FanOutSnapshot) =>
@@ -216,6 +254,10 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
         ? createActor(subLeadLogic(), { id: spec.id, parent: self, input: subLeadInput(snapshot.input.task, spec, snapshot.input.deadlineAt, clock.now()) })
         : createActor(specialist, { id: spec.id, parent: self, input: { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt } });
     runtime.children.set(spec.id, child);
+    if (runtime.slots && spec.kind !== 'fanOut') {
+      runtime.slots.inFlight++;
+      runtime.holding.add(spec.id);
+    }
     snapshot.running++;
     if (runtime.openTokens.size > 0) runtime.openTokens.delete(spec.id);
     runtime.pendingEvents.push({ type: 'specialist.started', id: spec.id, model: currentModel(spec, 0), at: clock.now() });
@@ -223,15 +265,24 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     child.start();
   };
 
-  /** Starts queued specialists while slots are free. */
+  /**
+   * Starts queued specialists, in order, while this level has room (its own `maxConcurrency`)
+   * and the run has a free call slot; otherwise waits to be woken when one frees up.
+   */
   const fillSlots = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime) => {
     const limit = snapshot.input.maxConcurrency ?? Infinity;
     const total = snapshot.input.specialists.length;
+    const { slots } = runtime;
     while (snapshot.running < limit && snapshot.stop === null) {
-      const requeued = snapshot.requeued.shift();
-      if (requeued !== undefined) spawn(self, snapshot, runtime, requeued);
-      else if (snapshot.nextIndex < total) spawn(self, snapshot, runtime, snapshot.nextIndex++);
-      else break;
+      const index = snapshot.requeued.length > 0 ? snapshot.requeued[0]! : snapshot.nextIndex < total ? snapshot.nextIndex : undefined;
+      if (index === undefined) break;
+      if (slots && slots.inFlight >= slots.limit && snapshot.input.specialists[index]!.kind !== 'fanOut') {
+        slots.waiting.add(self);
+        break;
+      }
+      if (snapshot.requeued.length > 0) snapshot.requeued.shift();
+      else snapshot.nextIndex++;
+      spawn(self, snapshot, runtime, index);
     }
   };
 
@@ -272,9 +323,9 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
       const child = runtime.children.get(spec.id);
       if (child) {
         const last = child.getSnapshot();
-        record(self, snapshot, runtime, index, spec.kind === 'fanOut' ? outcomeOfStoppedSubLead(spec, last.context, status, error, now) : outcomeOfStopped(last as SpecialistSnapshot, status, error, now));
+        record(self, snapshot, runtime, index, spec.kind === 'fanOut' ? stopSubLead(child, spec, status, error, now) : outcomeOfStopped(last as SpecialistSnapshot, status, error, now));
         stopChild(child);
-        runtime.children.delete(spec.id);
+        removeChild(runtime, spec.id);
       } else {
         record(self, snapshot, runtime, index, {
           id: spec.id, angle: spec.angle, status, output: null,
@@ -294,6 +345,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     if (snapshot.fulfilled + snapshot.unsuccessful < snapshot.input.specialists.length) return snapshot;
     flush(self, snapshot, runtime);
     sinks?.delete(self);
+    runtime.slots?.waiting.delete(self);
     return { ...snapshot, status: 'done', error: undefined, output: { outcomes: snapshot.outcomes as SpecialistOutcome[], stop: snapshot.stop } };
   };
 
@@ -342,6 +394,12 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
           intake(self, snapshot, runtime, event);
           return snapshot;
 
+        case 'fanOut.fill':
+          // A call slot freed up elsewhere in the run.
+          fillSlots(self, snapshot, runtime);
+          scheduleFlush(self, snapshot, runtime);
+          return snapshot;
+
         case 'fanOut.deadline':
           stopAll(self, snapshot, runtime, { reason: 'deadline', message: `the run's ${snapshot.input.deadlineMs} ms deadline passed before it finished` }, stopChild);
           return maybeFinish(self, snapshot, runtime);
@@ -359,16 +417,17 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
             const spec = snapshot.input.specialists[index] as SpecialistSpec;
             const last = child.getSnapshot();
             if (spec.kind === 'fanOut') {
-              const work = subLeadWorkSoFar(last.context);
-              discard(snapshot, index, work.attempts, work.usage);
+              const stopped = stopSubLead(child, spec, 'skipped', { kind: 'cancelled', message: `restarted` }, clock.now());
+              discard(snapshot, index, stopped.attempts, stopped.usage);
             } else {
               const { progress } = last as SpecialistSnapshot;
               discard(snapshot, index, callsMade(progress), progress.usage);
             }
             stopChild(child);
-            runtime.children.delete(event.id);
+            removeChild(runtime, event.id);
             snapshot.running--;
-            spawn(self, snapshot, runtime, index);
+            snapshot.requeued.unshift(index);
+            fillSlots(self, snapshot, runtime);
           } else if (snapshot.outcomes[index]) {
             const previous = snapshot.outcomes[index];
             discard(snapshot, index, previous.attempts, previous.usage);
@@ -384,8 +443,11 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
 
         case 'xstate.stop':
           sinks?.delete(self);
-          for (const child of runtime.children.values()) stopChild(child);
-          runtime.children.clear();
+          runtime.slots?.waiting.delete(self);
+          for (const [id, child] of [...runtime.children]) {
+            stopChild(child);
+            removeChild(runtime, id);
+          }
           if (runtime.flushTimer !== null) clock.clearTimeout(runtime.flushTimer);
           runtime.flushTimer = null;
           return { ...snapshot, status: 'stopped' };
@@ -399,7 +461,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
           const index = runtime.indexById.get(id);
           const child = runtime.children.get(id);
           if (index === undefined || snapshot.outcomes[index] || !child) return snapshot;
-          runtime.children.delete(id);
+          removeChild(runtime, id);
           snapshot.running--;
           const spec = snapshot.input.specialists[index] as SpecialistSpec;
           const outcome = crashed

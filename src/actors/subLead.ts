@@ -4,6 +4,7 @@
  * translate between the two levels: the nested lead's input, and its result or last snapshot
  * as the parent's outcome for that specialist.
  */
+import type { AnyActorRef } from 'xstate';
 import type { LeadInput, SpecialistSpec } from '../config.ts';
 import type { ErrorInfo } from '../errors.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
@@ -43,7 +44,35 @@ export function outcomeOfSubLead(spec: SpecialistSpec, result: RunResult): Speci
   };
 }
 
-/** The work a running sub-lead has done so far, from its context: its settled sub-specialists. */
+/**
+ * Stops a running sub-lead from the parent (deadline, cancel, escalation elsewhere) and returns
+ * its outcome. The sub-lead is told to cancel first — its own fan-out then stops its
+ * sub-specialists and records every one of them, finished or not — and its result is read
+ * back, so no finished sub-outcome and no call made below is lost. Sub-specialists cut off by
+ * a parent deadline are reported as timed out, not cancelled.
+ */
+export function stopSubLead(child: AnyActorRef, spec: SpecialistSpec, status: 'timedOut' | 'skipped', error: ErrorInfo, endedAt: number): SpecialistOutcome {
+  if (child.getSnapshot().status === 'active') child.send({ type: 'run.cancel', reason: error.message });
+  const last = child.getSnapshot();
+  if (last.status === 'done') {
+    const result = last.output as RunResult;
+    const cutOff = (outcome: SpecialistOutcome): SpecialistOutcome =>
+      status === 'timedOut' && outcome.status === 'skipped' && outcome.error?.kind === 'cancelled' ? { ...outcome, status: 'timedOut', error } : outcome;
+    return {
+      ...outcomeOfSubLead(spec, result),
+      status,
+      output: null,
+      error,
+      endedAt,
+      subOutcomes: result.outcomes.map(cutOff),
+    };
+  }
+  // It could not finish synchronously (it was busy): count what its context already holds.
+  const work = subLeadWorkSoFar(last.context);
+  return { id: spec.id, angle: spec.angle, status, output: null, error, attempts: work.attempts, model: null, usage: work.usage, startedAt: work.startedAt, endedAt, subOutcomes: work.subOutcomes };
+}
+
+/** The work a sub-lead's context records: its settled sub-specialists and synthesis. */
 export function subLeadWorkSoFar(context: { outcomes: Array<SpecialistOutcome | null>; synthesis: SpecialistOutcome | null; startedAt: number }) {
   const usage = emptyUsage();
   let attempts = 0;
@@ -54,20 +83,4 @@ export function subLeadWorkSoFar(context: { outcomes: Array<SpecialistOutcome | 
     addUsageInto(usage, outcome.usage);
   }
   return { attempts, usage, startedAt: context.startedAt, subOutcomes: context.outcomes.filter((outcome): outcome is SpecialistOutcome => outcome !== null) };
-}
-
-/** The outcome of a sub-lead stopped from outside (deadline, cancel, escalation elsewhere). */
-export function outcomeOfStoppedSubLead(
-  spec: SpecialistSpec,
-  context: Parameters<typeof subLeadWorkSoFar>[0],
-  status: 'timedOut' | 'skipped',
-  error: ErrorInfo,
-  endedAt: number,
-): SpecialistOutcome {
-  const work = subLeadWorkSoFar(context);
-  return {
-    id: spec.id, angle: spec.angle, status, output: null, error,
-    attempts: work.attempts, model: null, usage: work.usage, startedAt: work.startedAt, endedAt,
-    subOutcomes: work.subOutcomes,
-  };
 }
