@@ -190,7 +190,7 @@ const policySchema = z.strictObject({
 });
 
 /** Checks one level of a fan-out: unique ids, the reserved id, a reachable quorum. */
-function checkLevel(level: { specialists?: Array<{ id: string }> | undefined; quorum?: number | undefined }, ctx: z.RefinementCtx): void {
+function checkLevel(level: { specialists?: Array<{ id: string }> | undefined; quorum?: number | undefined }, ctx: z.RefinementCtx, path: PropertyKey[]): void {
   const specialists = level.specialists ?? [];
   const seen = new Set<string>();
   specialists.forEach((specialist, index) => {
@@ -203,7 +203,7 @@ function checkLevel(level: { specialists?: Array<{ id: string }> | undefined; qu
     seen.add(specialist.id);
   });
   if (level.quorum !== undefined && level.quorum > specialists.length) {
-    ctx.addIssue({ code: 'custom', path: ['quorum'], message: `expected at most ${specialists.length} (the number of specialists), got ${level.quorum}`, params: { plain: true } });
+    ctx.addIssue({ code: 'custom', path: [...path, 'quorum'], message: `expected at most ${specialists.length} (the number of specialists), got ${level.quorum}`, params: { plain: true } });
   }
 }
 
@@ -216,37 +216,47 @@ const synthesizerSchema = z.strictObject({
   run: fn.optional(),
 });
 
-const specialistSchema: z.ZodType<SpecialistConfig> = z.lazy(() =>
-  z
-    .strictObject({
-      id: nonEmptyText,
-      angle: nonEmptyText.optional(),
-      model: nonEmptyText.optional(),
-      system: text.optional(),
-      instructions: text.optional(),
-      maxTokens: positiveInt().optional(),
-      policy: policySchema.optional(),
-      run: fn.optional(),
-      specialists: z.array(specialistSchema, { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }).optional(),
-      synthesizer: synthesizerSchema.optional(),
-      quorum: positiveInt().optional(),
-      maxConcurrency: positiveInt().optional(),
-      deadlineMs: durationMs().optional(),
-    })
-    .superRefine((specialist, ctx) => {
-      if (specialist.run && specialist.specialists) {
-        ctx.addIssue({ code: 'custom', path: ['specialists'], message: 'expected either `run` (a task function) or `specialists` (a sub-lead), not both', params: { plain: true } });
-      }
-      if (!specialist.specialists) {
-        for (const key of ['synthesizer', 'quorum', 'maxConcurrency', 'deadlineMs'] as const) {
-          if (specialist[key] !== undefined) {
-            ctx.addIssue({ code: 'custom', path: [key], message: `only a sub-lead (a specialist with \`specialists\`) takes \`${key}\``, params: { plain: true } });
-          }
+const specialistSchema = z.strictObject({
+  id: nonEmptyText,
+  angle: nonEmptyText.optional(),
+  model: nonEmptyText.optional(),
+  system: text.optional(),
+  instructions: text.optional(),
+  maxTokens: positiveInt().optional(),
+  policy: policySchema.optional(),
+  run: fn.optional(),
+  // Recursive (N-level fan-out); the getter lets the schema refer to itself.
+  get specialists() {
+    return z.array(specialistSchema, { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }).optional();
+  },
+  synthesizer: synthesizerSchema.optional(),
+  quorum: positiveInt().optional(),
+  maxConcurrency: positiveInt().optional(),
+  deadlineMs: durationMs().optional(),
+});
+
+/**
+ * The checks a schema cannot express, over the whole tree in one pass (a refinement per
+ * specialist would cost an allocation-heavy pass each, at 10,000 specialists).
+ */
+function checkTree(level: { specialists?: SpecialistConfig[] | undefined; quorum?: number | undefined }, ctx: z.RefinementCtx, path: PropertyKey[]): void {
+  checkLevel(level, ctx, path);
+  level.specialists?.forEach((specialist, index) => {
+    const at = [...path, 'specialists', index];
+    if (specialist.run && specialist.specialists) {
+      ctx.addIssue({ code: 'custom', path: [...at, 'specialists'], message: 'expected either `run` (a task function) or `specialists` (a sub-lead), not both', params: { plain: true } });
+    }
+    if (specialist.specialists) {
+      checkTree(specialist, ctx, at);
+    } else {
+      for (const key of ['synthesizer', 'quorum', 'maxConcurrency', 'deadlineMs'] as const) {
+        if (specialist[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [...at, key], message: `only a sub-lead (a specialist with \`specialists\`) takes \`${key}\``, params: { plain: true } });
         }
       }
-      if (specialist.specialists) checkLevel(specialist, ctx);
-    }),
-) as z.ZodType<SpecialistConfig>;
+    }
+  });
+}
 
 const configSchema = z
   .strictObject({
@@ -260,7 +270,7 @@ const configSchema = z
     model: nonEmptyText.optional(),
     maxTokens: positiveInt().optional(),
   })
-  .superRefine((config, ctx) => checkLevel(config, ctx));
+  .superRefine((config, ctx) => checkTree(config as FanOutConfig, ctx, []));
 
 /** A config ready to run: the machine's JSON input plus the task functions it refers to. */
 export interface NormalizedConfig {
