@@ -195,10 +195,10 @@ function checkLevel(level: { specialists?: Array<{ id: string }> | undefined; qu
   const seen = new Set<string>();
   specialists.forEach((specialist, index) => {
     if (seen.has(specialist.id)) {
-      ctx.addIssue({ code: 'custom', path: ['specialists', index, 'id'], message: `expected a unique id, "${specialist.id}" is used twice`, params: { plain: true } });
+      ctx.addIssue({ code: 'custom', path: [...path, 'specialists', index, 'id'], message: `expected a unique id, "${specialist.id}" is used twice`, params: { plain: true } });
     }
     if (specialist.id === SYNTHESIZER_ID) {
-      ctx.addIssue({ code: 'custom', path: ['specialists', index, 'id'], message: `"${SYNTHESIZER_ID}" is reserved for the synthesizer`, params: { plain: true } });
+      ctx.addIssue({ code: 'custom', path: [...path, 'specialists', index, 'id'], message: `"${SYNTHESIZER_ID}" is reserved for the synthesizer`, params: { plain: true } });
     }
     seen.add(specialist.id);
   });
