@@ -42,7 +42,7 @@ export interface SpecialistConfig {
   angle?: string;
   /** Model id. Default: the run's `model`. */
   model?: string;
-  /** System prompt. Default: one built from the angle. */
+  /** System prompt. Default: one shared by all specialists (the angle goes in the user message). */
   system?: string;
   /** What this specialist should do with the task (appended to it in the user message). */
   instructions?: string;
@@ -119,8 +119,8 @@ export interface SpecialistSpec {
    * `fanOut` is a sub-lead that runs `fanOut` and answers with its synthesis.
    */
   kind: 'model' | 'task' | 'fanOut';
-  /** Key of its task function in the registry: the JSON of its id path, e.g. `["technical","plasma"]`. */
-  taskKey: string;
+  /** For `task` specialists, the key of its function in the registry: the JSON of its id path, e.g. `["technical","plasma"]`. */
+  taskKey: string | null;
   /** `[primary, ...fallbackModels]`; empty for task functions. */
   models: string[];
   system: string | null;
@@ -216,7 +216,7 @@ const synthesizerSchema = z.strictObject({
   run: fn.optional(),
 });
 
-const specialistSchema = z.strictObject({
+const specialistSchema: z.ZodType<SpecialistConfig> = z.strictObject({
   id: nonEmptyText,
   angle: nonEmptyText.optional(),
   model: nonEmptyText.optional(),
@@ -225,15 +225,13 @@ const specialistSchema = z.strictObject({
   maxTokens: positiveInt().optional(),
   policy: policySchema.optional(),
   run: fn.optional(),
-  // Recursive (N-level fan-out); the getter lets the schema refer to itself.
-  get specialists() {
-    return z.array(specialistSchema, { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }).optional();
-  },
+  // Recursive (N-level fan-out). `z.lazy` rather than a getter: measured faster to parse.
+  specialists: z.array(z.lazy(() => specialistSchema), { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }).optional(),
   synthesizer: synthesizerSchema.optional(),
   quorum: positiveInt().optional(),
   maxConcurrency: positiveInt().optional(),
   deadlineMs: durationMs().optional(),
-});
+}) as unknown as z.ZodType<SpecialistConfig>;
 
 /**
  * The checks a schema cannot express, over the whole tree in one pass (a refinement per
@@ -298,9 +296,8 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
     // Shared policy object when there is no override: 10,000 specialists, one policy.
     const policy = entry.policy ? resolvePolicy(parentPolicy, entry.policy) : parentPolicy;
     // The JSON of its id path: unambiguous whatever characters the ids hold.
-    const path = [...parentPath, id];
-    const taskKey = JSON.stringify(path);
-    if (entry.run) tasks.set(taskKey, entry.run);
+    const taskKey = entry.run ? JSON.stringify([...parentPath, id]) : null;
+    if (entry.run && taskKey) tasks.set(taskKey, entry.run);
     const spec: SpecialistSpec = {
       id,
       angle: entry.angle ?? id,
@@ -317,8 +314,8 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       // sub-lead that escalates fails the run when it fails, not when one of its angles does.
       const childPolicy = policy.onFailure === parentPolicy.onFailure ? policy : { ...policy, onFailure: parentPolicy.onFailure };
       spec.fanOut = {
-        specialists: entry.specialists.map((child) => toSpec(child.id, child, childPolicy, path)),
-        synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, childPolicy, path),
+        specialists: entry.specialists.map((child) => toSpec(child.id, child, childPolicy, [...parentPath, id])),
+        synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, childPolicy, [...parentPath, id]),
         quorum: entry.quorum ?? 1,
         maxConcurrency: entry.maxConcurrency ?? null,
         deadlineMs: entry.deadlineMs ?? null,

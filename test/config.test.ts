@@ -133,7 +133,7 @@ describe('config defaults', () => {
       id: 'historical',
       angle: 'historical',
       kind: 'model',
-      taskKey: '["historical"]',
+      taskKey: null,
       models: ['claude-sonnet-4-6'],
       system: null,
       instructions: null,
@@ -171,7 +171,7 @@ describe('config defaults', () => {
     const fetchStatus = async () => 'ok';
     const { input: withTask, tasks: registry } = normalizeConfig({ task: 'fusion', specialists: [{ id: 'status', run: fetchStatus }] });
     expect(withTask.specialists[0]).toMatchObject({ kind: 'task', models: [], taskKey: '["status"]' });
-    expect(registry.get(withTask.specialists[0]!.taskKey)).toBe(fetchStatus);
+    expect(registry.get(withTask.specialists[0]!.taskKey!)).toBe(fetchStatus);
     expect(JSON.parse(JSON.stringify(withTask))).toEqual(withTask);
   });
 });

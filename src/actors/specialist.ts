@@ -205,7 +205,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
   ): Promise<AttemptResult> => {
     const { spec, task } = input;
     if (spec.kind === 'task') {
-      const fn = deps.tasks.get(spec.taskKey);
+      const fn = spec.taskKey === null ? undefined : deps.tasks.get(spec.taskKey);
       if (!fn) throw new Error(`No task function is registered for specialist "${spec.taskKey}"`);
       const context = { task, id: spec.id, angle: spec.angle, attempt, signal, ...(input.outcomes ? { outcomes: input.outcomes } : {}) };
       return fn(context).then(fromTaskResult);
