@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { InspectionEvent } from 'xstate';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import { createScriptedProvider, runFanOut } from '../src/index.ts';
 import { researchSpecialists, settle } from './support.ts';
 
@@ -12,7 +12,7 @@ describe('inspection', () => {
     const provider = createScriptedProvider({ latencyMs: 100, chunks: 20 });
     await settle(runFanOut({ task: 't', specialists: researchSpecialists, deadlineMs: 10_000 }, { provider, inspect: (event) => seen.push(event) }));
 
-    const actors = seen.filter((event) => event.type === '@xstate.actor').map((event) => event.actorRef);
+    const actors = seen.filter((event) => event.type === '@xstate.actor').map((event) => event.actorRef as AnyActorRef);
     const byId = (id: string) => actors.find((actor) => actor.id === id);
     const fanOut = byId('fanOut')!;
     expect(fanOut._parent).toBe(actors[0]);
