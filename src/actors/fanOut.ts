@@ -102,7 +102,6 @@ const MAX_BATCH = 128;
 
 export type FanOutLogic = ActorLogic<FanOutSnapshot, FanOutEvent, FanOutInput>;
 
-/** Live, non-JSON state of one fan-out actor. */
 /**
  * The run's call slots (its `maxConcurrency`), shared by the fan-outs of every level: a
  * specialist holds one while it runs; a sub-lead holds none (its specialists do).
@@ -114,6 +113,7 @@ interface CallSlots {
   waiting: Set<AnyActorRef>;
 }
 
+/** Live, non-JSON state of one fan-out actor. */
 interface FanOutRuntime {
   children: Map<string, AnyActorRef>;
   /** The run-wide call slots; `null` when the run has no `maxConcurrency`. */
