@@ -6,6 +6,7 @@ export { runFanOut, createRunActors } from './run.ts';
 export { leadMachine, resultOf } from '../machines/lead.ts';
 export { createFanOutLogic } from './actors/fanOut.ts';
 export { createSpecialistLogic } from './actors/specialist.ts';
+export { createDeadlineTimerLogic } from './actors/deadlineTimer.ts';
 export { normalizeConfig, SYNTHESIZER_ID } from './config.ts';
 export { DEFAULT_POLICY, TRANSIENT_ERROR_KINDS, resolvePolicy, decideAfterFailure, backoffDelay, judgeFanOut, quorumUnreachable } from './policy.ts';
 export { buildSpecialistRequest, buildSynthesisRequest, describeMissing } from './prompts.ts';
