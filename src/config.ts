@@ -207,24 +207,22 @@ function checkLevel(level: { specialists?: Array<{ id: string }> | undefined; qu
   }
 }
 
-const synthesizerSchema = z.strictObject({
+/** What the synthesizer and every specialist share: how its call is made (or its function). */
+const callFields = {
   model: nonEmptyText.optional(),
   system: text.optional(),
   instructions: text.optional(),
   maxTokens: positiveInt().optional(),
   policy: policySchema.optional(),
   run: fn.optional(),
-});
+};
+
+const synthesizerSchema = z.strictObject(callFields);
 
 const specialistSchema: z.ZodType<SpecialistConfig> = z.strictObject({
   id: nonEmptyText,
   angle: nonEmptyText.optional(),
-  model: nonEmptyText.optional(),
-  system: text.optional(),
-  instructions: text.optional(),
-  maxTokens: positiveInt().optional(),
-  policy: policySchema.optional(),
-  run: fn.optional(),
+  ...callFields,
   // Recursive (N-level fan-out). `z.lazy` rather than a getter: measured faster to parse.
   specialists: z.array(z.lazy(() => specialistSchema), { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }).optional(),
   synthesizer: synthesizerSchema.optional(),

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createScriptedProvider, runFanOut } from '../src/index.ts';
-import { record, settle } from './support.ts';
+import { record, settle, expectNoSynthesis } from './support.ts';
 
 describe('onFailure: escalate', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
@@ -69,9 +69,7 @@ describe('onFailure: escalate', () => {
     const { run, provider, events } = start();
     const result = await settle(run);
 
-    expect(provider.calls.some((call) => call.caller?.id === 'synthesizer')).toBe(false);
-    expect(result.synthesizer).toBeNull();
-    expect(events.some((event) => event.type.startsWith('synthesis.'))).toBe(false);
+    expectNoSynthesis(result, provider, events);
   });
 
   it('leaves no timer behind once the run has ended', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createScriptedProvider, runFanOut } from '../src/index.ts';
-import { record, researchSpecialists, settle } from './support.ts';
+import { record, researchSpecialists, settle, expectNoSynthesis } from './support.ts';
 
 const badRequest = (latencyMs: number) => ({ latencyMs, error: { kind: 'bad_request', message: 'prompt is too long', status: 400 } }) as const;
 
@@ -51,9 +51,7 @@ describe('quorum', () => {
       const { run, provider, events } = start();
       const result = await settle(run);
 
-      expect(provider.calls.some((call) => call.caller?.id === 'synthesizer')).toBe(false);
-      expect(result.synthesizer).toBeNull();
-      expect(events.some((event) => event.type.startsWith('synthesis.'))).toBe(false);
+      expectNoSynthesis(result, provider, events);
     });
 
     it('stops as soon as the quorum is out of reach, aborting the slow specialist that was still running', async () => {

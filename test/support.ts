@@ -3,7 +3,7 @@
  * timer fanfold uses (provider latency, backoff, attempt deadlines, the run deadline, batching)
  * goes through the faked globals, so a test advances time instead of sleeping.
  */
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import type { FanOutRun, RunResult } from '../src/index.ts';
 
 /** Advances fake time in steps until the run's result is in, and returns it. */
@@ -80,4 +80,11 @@ export async function settleWithClock(run: FanOutRun, clock: SteppableClock, ste
 /** The request a provider call sent, as one prompt string. */
 export function promptOf(call: { request: { messages: Array<{ content: string }> } }): string {
   return call.request.messages.map((message) => message.content).join('\n');
+}
+
+/** Asserts that a run ended without synthesis: no synthesizer call, outcome or event. */
+export function expectNoSynthesis(result: RunResult, provider: { calls: Array<{ caller: { id: string } | null }> }, events: Array<{ type: string }>): void {
+  expect(provider.calls.some((call) => call.caller?.id === 'synthesizer')).toBe(false);
+  expect(result.synthesizer).toBeNull();
+  expect(events.some((event) => event.type.startsWith('synthesis.'))).toBe(false);
 }
