@@ -23,7 +23,7 @@ import { systemClock } from '../src/clock.ts';
 import type { LeadInput } from '../src/config.ts';
 import type { ErrorInfo } from '../src/errors.ts';
 import type { RunEvent, SpecialistProgressEvent } from '../src/events.ts';
-import type { SpecialistOutcome } from '../src/outcome.ts';
+import { unstartedOutcome, type SpecialistOutcome } from '../src/outcome.ts';
 import { judgeFanOut, type FanOutVerdict } from '../src/policy.ts';
 import { buildRunResult, type RunResult, type RunStatus } from '../src/result.ts';
 
@@ -83,12 +83,7 @@ export function resultOf(context: LeadContext): RunResult {
   const specialists = context.input.specialists;
   const outcomes = context.outcomes.map(
     (outcome, index): SpecialistOutcome =>
-      outcome ?? {
-        id: specialists[index]!.id, angle: specialists[index]!.angle, status: 'skipped', output: null,
-        error: { kind: 'cancelled', message: 'the run ended before it finished' }, attempts: 0, model: null,
-        usage: { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 },
-        startedAt: null, endedAt: context.startedAt,
-      },
+      outcome ?? unstartedOutcome(specialists[index]!, 'skipped', { kind: 'cancelled', message: 'the run ended before it finished' }, context.startedAt),
   );
   return buildRunResult({
     status: context.status ?? 'failed',

@@ -1,5 +1,5 @@
 import type { ErrorInfo } from './errors.ts';
-import type { Usage } from './usage.ts';
+import { emptyUsage, type Usage } from './usage.ts';
 
 /**
  * How a specialist ended:
@@ -30,4 +30,14 @@ export interface SpecialistOutcome {
   endedAt: number;
   /** For a sub-lead (N-level fan-out): its sub-specialists' outcomes. */
   subOutcomes?: SpecialistOutcome[];
+}
+
+/** The outcome of a specialist that never made a call: no attempts, no model, no usage. */
+export function unstartedOutcome(
+  specialist: { id: string; angle: string },
+  status: Exclude<OutcomeStatus, 'fulfilled'>,
+  error: ErrorInfo,
+  endedAt: number,
+): SpecialistOutcome {
+  return { id: specialist.id, angle: specialist.angle, status, output: null, error, attempts: 0, model: null, usage: emptyUsage(), startedAt: null, endedAt };
 }

@@ -16,7 +16,7 @@ import type { Clock } from '../clock.ts';
 import type { LeadInput, SpecialistSpec } from '../config.ts';
 import type { ErrorInfo } from '../errors.ts';
 import { settledEventType, type RunEvent, type SpecialistProgressEvent, type SpecialistTokenEvent } from '../events.ts';
-import type { SpecialistOutcome } from '../outcome.ts';
+import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
 import type { RunResult } from '../result.ts';
@@ -94,7 +94,7 @@ function crashOutcome(spec: SpecialistSpec, child: AnyActorRef, error: unknown, 
   const info: ErrorInfo = { kind: 'unknown', message: `internal error in specialist "${spec.id}": ${error instanceof Error ? error.message : String(error)}` };
   const last = child.getSnapshot() as Partial<SpecialistSnapshot>;
   if (last.progress && last.input) return { ...outcomeOfStopped(last as SpecialistSnapshot, 'skipped', info, now), status: 'rejected' };
-  return { id: spec.id, angle: spec.angle, status: 'rejected', output: null, error: info, attempts: 0, model: null, usage: emptyUsage(), startedAt: null, endedAt: now };
+  return unstartedOutcome(spec, 'rejected', info, now);
 }
 
 /** Most run events in one report to the lead. */
@@ -327,12 +327,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
         stopChild(child);
         removeChild(runtime, spec.id);
       } else {
-        record(self, snapshot, runtime, index, {
-          id: spec.id, angle: spec.angle, status, output: null,
-          error: { kind: error.kind, message: `${stop.message} (it was still waiting for a concurrency slot)` },
-          attempts: 0, model: null, usage: { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 },
-          startedAt: null, endedAt: now,
-        });
+        record(self, snapshot, runtime, index, unstartedOutcome(spec, status, { kind: error.kind, message: `${stop.message} (it was still waiting for a concurrency slot)` }, now));
       }
     });
     snapshot.running = 0;

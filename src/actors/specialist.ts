@@ -345,14 +345,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         }
         case 'specialist.cancel': {
           release(self, true);
-          return settle(snapshot, {
-            status: 'skipped',
-            output: null,
-            error: { kind: 'cancelled', message: event.reason },
-            attempts: callsMade(progress),
-            model: currentModel(snapshot.input.spec, progress.modelIndex),
-            usage: progress.usage,
-          });
+          return { ...snapshot, status: 'done', error: undefined, output: outcomeOfStopped(snapshot, 'skipped', { kind: 'cancelled', message: event.reason }, clock.now()) };
         }
         case 'xstate.stop': {
           // Stopped from outside (deadline, cancel, the run ended): abort the in-flight call.
