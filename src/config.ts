@@ -164,7 +164,7 @@ const errorKinds = [
 ] as const satisfies readonly ErrorKind[];
 
 /** The longest delay a timer can take (Node and browsers overflow past it and fire at once). */
-const MAX_TIMER_MS = 2_147_483_647;
+export const MAX_TIMER_MS = 2_147_483_647;
 const positiveInt = (what = 'an integer from 1 and up') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 const durationMs = (what = `an integer from 1 to ${MAX_TIMER_MS} (ms)`) => positiveInt(what).max(MAX_TIMER_MS, { error: `expected ${what}` });
 const nonNegative = z.number({ error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` }).min(0, { error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` }).max(MAX_TIMER_MS, { error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` });
@@ -181,7 +181,8 @@ const retrySchema = z.strictObject({
   retryOn: z.array(z.enum(errorKinds, { error: `expected one of ${errorKinds.join(', ')}` })).optional(),
 });
 
-const policySchema = z.strictObject({
+/** The supervision policy as written in config (and in app files). */
+export const policySchema = z.strictObject({
   retry: retrySchema.optional(),
   fallbackModels: z.array(nonEmptyText).optional(),
   fallbackOn: z.array(z.enum(errorKinds, { error: `expected one of ${errorKinds.join(', ')}` })).optional(),
@@ -341,7 +342,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
 }
 
-function describeIssue(issue: z.core.$ZodIssue, root: unknown): ConfigIssue {
+/** A zod issue as a {@link ConfigIssue}: the path as people write it, what was expected and what was given. */
+export function describeIssue(issue: z.core.$ZodIssue, root: unknown): ConfigIssue {
   if (issue.code === 'unrecognized_keys') {
     return { path: formatPath(issue.path), message: `unknown ${issue.keys.length === 1 ? 'key' : 'keys'} ${issue.keys.map((key) => `"${key}"`).join(', ')}` };
   }

@@ -1,0 +1,22 @@
+/**
+ * `fanfold research "<topic>"` — the classic parallel research fan-out.
+ */
+import type { Command } from 'commander';
+import { researchConfig } from '../../presets/research.ts';
+import { executeRun, type OutputOptions } from '../executeRun.ts';
+import type { CliIO } from '../io.ts';
+import { addRunOptions, type RunOverrides } from './runOptions.ts';
+
+/** Registers `research` on the program. */
+export function researchCommand(program: Command, io: CliIO, done: (code: number) => void): void {
+  addRunOptions(
+    program
+      .command('research')
+      .description('Research a topic in parallel: historical, technical and societal-impact specialists (150-200 words each), then a four-section synthesis')
+      .argument('<topic...>', 'what to research, e.g. "nuclear fusion"'),
+  ).action(async (topicWords: string[], options: RunOverrides & OutputOptions) => {
+    const topic = topicWords.join(' ').trim();
+    const config = researchConfig(topic, { model: options.model, deadlineMs: options.deadline, maxConcurrency: options.concurrency });
+    done(await executeRun({ ...options, config, source: 'research', title: `Research: ${topic}` }, io));
+  });
+}

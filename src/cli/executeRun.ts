@@ -1,0 +1,76 @@
+/**
+ * Runs one fan-out for the CLI: validates it, opens the backend (real API or simulator), shows
+ * progress, handles Ctrl-C (cancel: finished work is still reported), prints the report or the
+ * JSON result, and returns the exit code.
+ */
+import { normalizeConfig, type FanOutConfig } from '../config.ts';
+import { DEFAULT_PRICES, type PriceTable } from '../pricing/prices.ts';
+import { runFanOut } from '../run.ts';
+import { openBackend } from './backend.ts';
+import { exitCodeOf } from './exitCodes.ts';
+import type { CliIO } from './io.ts';
+import { toJsonResult } from './jsonResult.ts';
+import { createLiveTableView } from './progress/liveTable.ts';
+import { createLogLinesView } from './progress/logLines.ts';
+import { ProgressTracker } from './progress/tracker.ts';
+import { silentView, type ProgressView } from './progress/view.ts';
+import { formatReport } from './report.ts';
+
+/** The output options every run command shares. */
+export interface OutputOptions {
+  json?: boolean | undefined;
+  quiet?: boolean | undefined;
+  simulate?: boolean | undefined;
+}
+
+/** What to run and how to show it. */
+export interface ExecuteRunOptions extends OutputOptions {
+  config: FanOutConfig;
+  /** Names the config in errors (the app file's path, or `research`). */
+  source: string;
+  title: string;
+  /** Prices to add to or override the default table. */
+  prices?: PriceTable | undefined;
+}
+
+/** Runs the fan-out and prints its outcome; resolves with the exit code. Throws `ConfigError` before any call when the config is invalid. */
+export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise<number> {
+  normalizeConfig(options.config, options.source);
+  const backend = await openBackend({ simulate: options.simulate ?? false, env: io.env });
+  try {
+    const chatty = !options.json && !options.quiet;
+    (chatty ? io.stdout : io.stderr).write(`${backend.banner}\n`);
+
+    const run = runFanOut(options.config, { provider: backend.provider, source: options.source });
+    const progressStream = options.json ? io.stderr : io.stdout;
+    const live = !options.quiet && progressStream.isTTY === true;
+    const tracker = new ProgressTracker(options.config.specialists);
+    const view: ProgressView = options.quiet
+      ? silentView
+      : live
+        ? createLiveTableView(tracker, progressStream, { title: options.title })
+        : createLogLinesView(tracker, (line) => progressStream.write(`${line}\n`));
+    run.events$.subscribe({ next: (event) => view.onEvent(event), error: () => view.finish() });
+
+    let interrupted = false;
+    const removeInterrupt = io.onInterrupt(() => {
+      // Second Ctrl-C: the user means it.
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      io.stderr.write('\nInterrupted: cancelling the run (finished work is kept; Ctrl-C again to quit at once)…\n');
+      run.cancel('interrupted (Ctrl-C)');
+    });
+    const result = await run.result.finally(() => {
+      removeInterrupt();
+      view.finish();
+    });
+
+    const json = toJsonResult(result, backend.mode, { ...DEFAULT_PRICES, ...options.prices });
+    if (options.json) io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    else if (options.quiet) io.stdout.write(`${result.synthesis ?? ''}\n`);
+    else io.stdout.write(`${formatReport(json, { includeSynthesis: !live, color: io.stdout.isTTY === true })}\n`);
+    return exitCodeOf(result.status, interrupted);
+  } finally {
+    await backend.close();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The structured result `--json` prints: status, every specialist with its usage and estimated
+ * cost, the synthesis, totals. Stable field names; plain JSON.
+ */
+import type { ErrorInfo } from '../errors.ts';
+import type { SpecialistOutcome } from '../outcome.ts';
+import { costOfRun, estimateCostUsd } from '../pricing/cost.ts';
+import type { PriceTable } from '../pricing/prices.ts';
+import type { MissingAngle, RunResult, RunStatus } from '../result.ts';
+import type { Usage } from '../usage.ts';
+
+/** One specialist (or the synthesizer) in the JSON result. */
+export interface JsonSpecialist {
+  id: string;
+  angle: string;
+  status: SpecialistOutcome['status'];
+  attempts: number;
+  model: string | null;
+  usage: Usage;
+  /** Estimated USD at the price table; `null` when the model is not priced. */
+  costUsd: number | null;
+  elapsedMs: number | null;
+  error: ErrorInfo | null;
+  output: string | null;
+  /** A sub-lead's own specialists. */
+  specialists?: JsonSpecialist[];
+}
+
+/** What `fanfold … --json` prints. */
+export interface JsonRunResult {
+  status: RunStatus;
+  /** `simulator` when the replies came from the built-in simulator. */
+  backend: 'anthropic' | 'simulator';
+  task: string;
+  synthesis: string | null;
+  specialists: JsonSpecialist[];
+  synthesizer: JsonSpecialist | null;
+  missing: MissingAngle[];
+  error: ErrorInfo | null;
+  usage: Usage;
+  /** Estimated USD over every call; models missing from the price table count 0 (see `unpricedModels`). */
+  costUsd: number;
+  unpricedModels: string[];
+  modelCalls: number;
+  elapsedMs: number;
+  startedAt: string;
+  endedAt: string;
+}
+
+/** Builds the `--json` document from a run's result. */
+export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'], prices: PriceTable): JsonRunResult {
+  const cost = costOfRun(result, prices);
+  const specialist = (outcome: SpecialistOutcome, costUsd: number | null): JsonSpecialist => {
+    const entry: JsonSpecialist = {
+      id: outcome.id,
+      angle: outcome.angle,
+      status: outcome.status,
+      attempts: outcome.attempts,
+      model: outcome.model,
+      usage: outcome.usage,
+      costUsd,
+      elapsedMs: outcome.startedAt === null ? null : outcome.endedAt - outcome.startedAt,
+      error: outcome.error,
+      output: outcome.output,
+    };
+    if (outcome.subOutcomes) entry.specialists = outcome.subOutcomes.map((sub) => specialist(sub, sub.subOutcomes ? null : estimateCostUsd(sub.usage, sub.model, prices)));
+    return entry;
+  };
+  return {
+    status: result.status,
+    backend,
+    task: result.task,
+    synthesis: result.synthesis,
+    specialists: result.outcomes.map((outcome, index) => specialist(outcome, cost.specialists[index]?.costUsd ?? null)),
+    synthesizer: result.synthesizer ? specialist(result.synthesizer, cost.synthesizer?.costUsd ?? null) : null,
+    missing: result.missing,
+    error: result.error,
+    usage: result.usage,
+    costUsd: roundUsd(cost.total.costUsd),
+    unpricedModels: cost.unpricedModels,
+    modelCalls: result.modelCalls,
+    elapsedMs: result.elapsedMs,
+    startedAt: new Date(result.startedAt).toISOString(),
+    endedAt: new Date(result.endedAt).toISOString(),
+  };
+}
+
+/** Rounds to a millionth of a dollar, so sums print without float noise. */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e6) / 1e6;
+}

@@ -1,0 +1,75 @@
+/**
+ * The `fanfold` command: parses arguments (commander) and runs a subcommand. The only module
+ * that turns errors into exit codes and messages for a person.
+ */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { FanfoldError } from '../errors.ts';
+import { researchCommand } from './commands/research.ts';
+import { runCommand } from './commands/run.ts';
+import { simulateCommand } from './commands/simulate.ts';
+import { EXIT } from './exitCodes.ts';
+import { processIO, type CliIO } from './io.ts';
+
+/** The package version, read from package.json at run time. */
+function version(): string {
+  const require = createRequire(import.meta.url);
+  for (const path of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = require(path) as { name?: string; version?: string };
+      if (pkg.name === 'fanfold' && pkg.version) return pkg.version;
+    } catch {
+      // Try the next layout (source vs dist/).
+    }
+  }
+  return 'unknown';
+}
+
+/**
+ * Runs the CLI with `argv` (as in `process.argv`); resolves with the exit code.
+ *
+ * @example
+ * process.exitCode = await main(process.argv);
+ */
+export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  let exitCode: number | undefined;
+  let finished: (() => void) | undefined;
+  const waitForDone = new Promise<void>((resolve) => (finished = resolve));
+  const done = (code: number) => {
+    exitCode = code;
+    finished?.();
+  };
+
+  const program = new Command('fanfold')
+    .description('Fan a task out to specialist agents in parallel, fold their findings into one synthesis.\nWithout ANTHROPIC_API_KEY, runs offline against the built-in simulator.')
+    .version(version(), '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .addHelpText('after', '\nExit codes: 0 done · 3 partial (some specialists missing) · 1 failed · 2 usage or config error · 130 interrupted');
+  researchCommand(program, io, done);
+  runCommand(program, io, done);
+  simulateCommand(program, io, done);
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+
+  try {
+    await program.parseAsync(argv);
+    if (exitCode === undefined && program.args.length === 0) {
+      program.outputHelp();
+      return EXIT.usage;
+    }
+    // Long-running commands (simulate) call `done` later.
+    if (exitCode === undefined) await waitForDone;
+    return exitCode ?? EXIT.done;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.done : EXIT.usage;
+    }
+    if (error instanceof FanfoldError && error.code === 'config') {
+      io.stderr.write(`${error.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`fanfold: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+}

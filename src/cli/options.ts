@@ -1,0 +1,28 @@
+/**
+ * Parsers for the CLI's option values: bad values get commander's usage error (exit 2) with a
+ * message that says what was expected.
+ */
+import { InvalidArgumentError } from 'commander';
+import { MAX_TIMER_MS } from '../config.ts';
+import { DURATION_HINT, parseDuration } from '../duration.ts';
+
+/** `--deadline 90s` → 90000. */
+export function durationOption(value: string): number {
+  const ms = parseDuration(/^\d+$/.test(value) ? Number(value) : value);
+  if (ms === undefined || ms > MAX_TIMER_MS) throw new InvalidArgumentError(`expected ${DURATION_HINT}, got "${value}"`);
+  return ms;
+}
+
+/** `--concurrency 4` → 4. */
+export function positiveIntOption(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected an integer from 1 and up, got "${value}"`);
+  return n;
+}
+
+/** `--port 8080` → 8080 (0 = any free port). */
+export function portOption(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}"`);
+  return n;
+}

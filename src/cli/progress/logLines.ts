@@ -1,0 +1,36 @@
+/**
+ * Progress as plain log lines, for pipes, files and CI logs (no cursor movement).
+ */
+import type { RunEvent } from '../../events.ts';
+import { formatSeconds, type ProgressTracker } from './tracker.ts';
+import type { ProgressView } from './view.ts';
+
+/** Writes one line per start, retry and end; the synthesis text is left to the final report. */
+export function createLogLinesView(tracker: ProgressTracker, write: (line: string) => void, startedAt = Date.now()): ProgressView {
+  const stamp = () => `[${formatSeconds(Date.now() - startedAt).padStart(6)}]`;
+  return {
+    onEvent(event: RunEvent) {
+      const row = tracker.apply(event);
+      if (!row) return;
+      switch (event.type) {
+        case 'specialist.started':
+        case 'synthesis.started':
+          return write(`${stamp()} ${row.id} started${row.model ? ` on ${row.model}` : ''}`);
+        case 'specialist.retrying':
+        case 'synthesis.retrying':
+          return write(`${stamp()} ${row.id} ${event.reason === 'fallback' ? 'falling back' : 'retrying'} in ${event.delayMs} ms (attempt ${event.attempt}${event.model ? ` on ${event.model}` : ''}): ${event.error.message}`);
+        case 'specialist.done':
+        case 'synthesis.done':
+          return write(`${stamp()} ${row.id} done in ${formatSeconds((row.endedAt ?? 0) - (row.startedAt ?? row.endedAt ?? 0))}: ${event.outcome.attempts} attempt${event.outcome.attempts === 1 ? '' : 's'}, ${event.outcome.usage.outputTokens} output tokens`);
+        case 'specialist.failed':
+        case 'specialist.timedOut':
+        case 'specialist.skipped':
+        case 'synthesis.failed':
+          return write(`${stamp()} ${row.id} ${row.state}: ${event.outcome.error?.message ?? 'no details'}`);
+        default:
+          return undefined;
+      }
+    },
+    finish() {},
+  };
+}

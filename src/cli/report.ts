@@ -1,0 +1,62 @@
+/**
+ * The human-readable report printed after a run: the synthesis (unless it already streamed),
+ * a table of specialists with tokens and estimated cost, and the timing that shows the fan-out
+ * paid for the slowest specialist, not the sum.
+ */
+import { styleText } from 'node:util';
+import { formatSeconds } from './progress/tracker.ts';
+import type { JsonRunResult, JsonSpecialist } from './jsonResult.ts';
+
+/** Options of {@link formatReport}. */
+export interface ReportOptions {
+  /** Print the synthesis text (when it was not streamed live). */
+  includeSynthesis: boolean;
+  /** Use colours. */
+  color: boolean;
+}
+
+/** The report as text. */
+export function formatReport(result: JsonRunResult, options: ReportOptions): string {
+  const paint = (style: Parameters<typeof styleText>[0], text: string) => (options.color ? styleText(style, text) : text);
+  const out: string[] = [];
+  if (options.includeSynthesis) {
+    if (result.synthesis !== null) out.push('', paint('bold', 'Synthesis'), '', result.synthesis.trimEnd());
+    else out.push('', paint('red', 'No synthesis was written.'));
+  }
+  out.push('', paint('bold', 'Specialists'));
+  const rows = [...result.specialists, ...(result.synthesizer ? [result.synthesizer] : [])];
+  const idWidth = Math.max(12, ...rows.map((row) => row.id.length));
+  out.push(paint('gray', `  ${'id'.padEnd(idWidth)}  ${'status'.padEnd(9)} ${'model'.padEnd(20)} ${'calls'.padStart(5)} ${'time'.padStart(7)} ${'in tok'.padStart(8)} ${'out tok'.padStart(8)} ${'est. USD'.padStart(9)}`));
+  for (const row of rows) out.push(`  ${formatRow(row, idWidth)}`);
+  const total = result.usage;
+  out.push(paint('gray', `  ${'total'.padEnd(idWidth)}  ${''.padEnd(9)} ${''.padEnd(20)} ${String(result.modelCalls).padStart(5)} ${formatSeconds(result.elapsedMs).padStart(7)} ${String(total.inputTokens + total.cacheReadInputTokens + total.cacheCreationInputTokens).padStart(8)} ${String(total.outputTokens).padStart(8)} ${formatUsd(result.costUsd).padStart(9)}`));
+  if (result.unpricedModels.length > 0) out.push(paint('yellow', `  not in the price table (cost not counted): ${result.unpricedModels.join(', ')}`));
+
+  if (result.missing.length > 0) {
+    out.push('', paint('yellow', `Missing angles (${result.missing.length}):`));
+    for (const missing of result.missing) out.push(`  - ${missing.id} (${missing.angle}): ${missing.reason}`);
+  }
+  if (result.error) out.push('', paint('red', `Run ${result.status}: ${result.error.message}`));
+
+  const times = result.specialists.map((row) => row.elapsedMs ?? 0);
+  const slowest = Math.max(0, ...times);
+  const sum = times.reduce((a, b) => a + b, 0);
+  out.push(
+    '',
+    `${paint('bold', result.status.toUpperCase())} · wall ${formatSeconds(result.elapsedMs)} · slowest specialist ${formatSeconds(slowest)}, all specialists summed ${formatSeconds(sum)}` +
+      `${result.synthesizer?.elapsedMs != null ? `, synthesis ${formatSeconds(result.synthesizer.elapsedMs)}` : ''} · ${result.modelCalls} model call${result.modelCalls === 1 ? '' : 's'} · est. ${formatUsd(result.costUsd)}`,
+  );
+  if (result.backend === 'simulator') out.push(paint('gray', 'Simulated run: no API calls were made; costs are what the same tokens would cost on the real API.'));
+  return out.join('\n');
+}
+
+function formatRow(row: JsonSpecialist, idWidth: number): string {
+  const input = row.usage.inputTokens + row.usage.cacheReadInputTokens + row.usage.cacheCreationInputTokens;
+  return `${row.id.padEnd(idWidth)}  ${row.status.padEnd(9)} ${(row.model ?? '-').padEnd(20)} ${String(row.attempts).padStart(5)} ${(row.elapsedMs === null ? '-' : formatSeconds(row.elapsedMs)).padStart(7)} ${String(input).padStart(8)} ${String(row.usage.outputTokens).padStart(8)} ${(row.costUsd === null ? '-' : formatUsd(row.costUsd)).padStart(9)}` +
+    (row.error && row.status !== 'fulfilled' ? `  ${row.error.message}` : '');
+}
+
+/** Dollars with enough digits for small runs: `$0.0042`. */
+export function formatUsd(usd: number): string {
+  return usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
+}
