@@ -1,0 +1,21 @@
+/**
+ * A loopback server that speaks the Anthropic Messages API well enough for the unmodified SDK:
+ * deterministic simulated text, a latency model, prompt-cache accounting and fault injection.
+ *
+ * ```ts
+ * const sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity } });
+ * const client = new Anthropic({ apiKey: 'sk-test', baseURL: sim.url, maxRetries: 0 });
+ * // …
+ * await sim.close();
+ * ```
+ */
+export { startSimulator } from './server.ts';
+export type { RequestFilter, SimulatedRequest, SimulatedUsage, Simulator, SimulatorOptions } from './types.ts';
+export type { Fault, FaultMatch, FaultRule } from './faults.ts';
+export { DEFAULT_LATENCY, type LatencyModel } from './latency.ts';
+export type { SimulatorClock } from './clock.ts';
+export { simulatedReply, type ReplyKind, type SimulatedReply, type StopReason } from './text.ts';
+export { CHARS_PER_TOKEN, estimateTokens } from './tokens.ts';
+export { DEFAULT_MIN_CACHEABLE_TOKENS } from './cache.ts';
+export { countWords, parseWordLimit, type WordLimit } from './words.ts';
+export { splitIntoDeltas } from './sse.ts';

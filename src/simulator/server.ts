@@ -1,0 +1,463 @@
+/**
+ * The loopback server: speaks enough of the Anthropic Messages API (`POST /v1/messages`, JSON
+ * and SSE, and `POST /v1/messages/count_tokens`) that the unmodified SDK works against it, with
+ * deterministic text, a latency model, prompt-cache accounting and injectable faults. Built on
+ * node:http only.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { PromptCache, inputTokens, type InputUsage } from './cache.ts';
+import { realClock, type SimulatorClock } from './clock.ts';
+import { errorBody, errorTypeForStatus, statusForErrorType } from './errors.ts';
+import { Exchange, type ExchangeHost } from './exchange.ts';
+import { DEFAULT_AFTER_DELTAS, FaultBook, matchesCondition, type Fault, type FaultRule } from './faults.ts';
+import { assertLatency, deltaDelays, resolveLatency, type LatencyModel } from './latency.ts';
+import { parseMessagesBody, peekModel, peekStream, type ParsedMessagesRequest } from './request.ts';
+import {
+  CONTENT_BLOCK_START,
+  CONTENT_BLOCK_STOP,
+  MALFORMED_FRAME,
+  MESSAGE_STOP,
+  PING,
+  messageDelta,
+  messageStart,
+  splitIntoDeltas,
+  sseFrame,
+  streamError,
+  textDelta,
+  type MessageUsage,
+} from './sse.ts';
+import { replyFor } from './text.ts';
+import { CHARS_PER_TOKEN, codePointLength } from './tokens.ts';
+import type { RequestFilter, SimulatedRequest, Simulator, SimulatorOptions } from './types.ts';
+
+const MESSAGES_PATH = '/v1/messages';
+const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
+/** The real API's request size limit. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/** What to do with a request, decided before it is logged as received. */
+type Decision =
+  | { kind: 'error'; status: number; type: string; message: string }
+  | { kind: 'messages' | 'count'; request: ParsedMessagesRequest; fault: Fault | null };
+
+type StreamFault = Extract<Fault, { type: 'stall' | 'drop' | 'stream_error' }>;
+
+interface Waiter {
+  matches(record: SimulatedRequest): boolean;
+  resolve(record: SimulatedRequest): void;
+  reject(error: Error): void;
+}
+
+const pad = (seq: number): string => String(seq).padStart(6, '0');
+
+function header(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === '' ? null : first;
+}
+
+function isStreamFault(fault: Fault | null): fault is StreamFault {
+  return fault?.type === 'stall' || fault?.type === 'drop' || fault?.type === 'stream_error';
+}
+
+function validateRule(rule: FaultRule): void {
+  if (rule.fault.type === 'latency') assertLatency(rule.fault, 'fault');
+}
+
+/** Reads a request body; rejects if the client goes away first. */
+function readBody(req: IncomingMessage): Promise<{ raw: string; tooLarge: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      done = true;
+      resolve({ raw: Buffer.concat(chunks).toString('utf8'), tooLarge: size > MAX_BODY_BYTES });
+    });
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!done) reject(new Error('request closed before its body was read'));
+    });
+  });
+}
+
+class LoopbackSimulator implements Simulator, ExchangeHost {
+  readonly clock: SimulatorClock;
+  readonly #server: http.Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #exchanges = new Set<Exchange>();
+  readonly #records: SimulatedRequest[] = [];
+  readonly #waiters = new Set<Waiter>();
+  readonly #faults = new FaultBook();
+  readonly #cache: PromptCache;
+  readonly #options: SimulatorOptions;
+  readonly #apiKey: string | null;
+  #seq = 0;
+  #url = '';
+  #closing: Promise<void> | null = null;
+
+  constructor(options: SimulatorOptions) {
+    assertLatency(options.latency, 'latency');
+    for (const [model, latency] of Object.entries(options.latencyByModel ?? {})) assertLatency(latency, `latencyByModel[${model}]`);
+    this.#options = options;
+    this.#apiKey = options.apiKey ?? null;
+    this.clock = options.clock ?? realClock;
+    this.#cache = new PromptCache(() => this.clock.now(), options.minCacheableTokens);
+    for (const rule of options.faults ?? []) this.addFault(rule);
+    this.#server = http.createServer((req, res) => this.#onRequest(req, res));
+    this.#server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+  }
+
+  listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        const address = this.#server.address() as AddressInfo;
+        const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+        this.#url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`;
+        resolve();
+      });
+    });
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get requests(): readonly SimulatedRequest[] {
+    return this.#records;
+  }
+
+  count(filter: RequestFilter = {}): number {
+    return this.#records.filter(
+      (record) =>
+        (filter.model === undefined || record.model === filter.model) &&
+        (filter.path === undefined || record.path === filter.path) &&
+        (filter.caller === undefined || matchesCondition(filter.caller, record.caller, true)) &&
+        (filter.pattern === undefined || matchesCondition(filter.pattern, record.text, false)),
+    ).length;
+  }
+
+  waitFor(predicate: (request: SimulatedRequest) => boolean, state: 'received' | 'ended' = 'received'): Promise<SimulatedRequest> {
+    const matches = (record: SimulatedRequest): boolean => (state === 'received' || record.endedAt !== null) && predicate(record);
+    try {
+      const found = this.#records.find(matches);
+      if (found) return Promise.resolve(found);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (this.#closing) return Promise.reject(new Error('simulator is closed'));
+    const promise = new Promise<SimulatedRequest>((resolve, reject) => this.#waiters.add({ matches, resolve, reject }));
+    // Marked handled here so a waiter nobody awaits does not fail the run when close() rejects it;
+    // callers that await it still see the rejection.
+    promise.catch(() => {});
+    return promise;
+  }
+
+  addFault(rule: FaultRule): void {
+    validateRule(rule);
+    this.#faults.add(rule);
+  }
+
+  clearFaults(): void {
+    this.#faults.clear();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      for (const exchange of this.#exchanges) exchange.abandon();
+      this.#server.close(() => resolve());
+      for (const socket of this.#sockets) socket.destroy();
+    }).then(() => {
+      // Sockets are gone; record anything whose close event has not been seen yet.
+      for (const exchange of [...this.#exchanges]) {
+        this.#list(exchange);
+        exchange.end('client_closed');
+      }
+      for (const waiter of this.#waiters) waiter.reject(new Error('simulator closed before a matching request arrived'));
+      this.#waiters.clear();
+    });
+    return this.#closing;
+  }
+
+  // ExchangeHost
+
+  changed(record: SimulatedRequest): void {
+    for (const waiter of this.#waiters) {
+      let matched: boolean;
+      try {
+        matched = waiter.matches(record);
+      } catch (error) {
+        this.#waiters.delete(waiter);
+        waiter.reject(error as Error);
+        continue;
+      }
+      if (matched) {
+        this.#waiters.delete(waiter);
+        waiter.resolve(record);
+      }
+    }
+  }
+
+  forget(exchange: Exchange): void {
+    this.#exchanges.delete(exchange);
+  }
+
+  // Request handling
+
+  /** Adds a record to the log, keeping it in `seq` order (bodies can finish out of order). */
+  #list(exchange: Exchange): void {
+    if (exchange.listed) return;
+    exchange.listed = true;
+    let at = this.#records.length;
+    while (at > 0 && (this.#records[at - 1]?.seq ?? 0) > exchange.record.seq) at--;
+    this.#records.splice(at, 0, exchange.record);
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const seq = ++this.#seq;
+    const requestId = `req_sim_${pad(seq)}`;
+    res.setHeader('request-id', requestId);
+    res.setHeader('x-fanfold-simulator', 'true');
+    const record: SimulatedRequest = {
+      seq,
+      path: (req.url ?? '/').split('?')[0] ?? '/',
+      model: null,
+      stream: false,
+      caller: header(req, 'x-fanfold-caller'),
+      text: '',
+      receivedAt: this.clock.now(),
+      endedAt: null,
+      status: null,
+      fault: null,
+      outcome: 'pending',
+      usage: null,
+    };
+    const exchange = new Exchange(record, res, requestId, this);
+    this.#exchanges.add(exchange);
+    // The client aborted, or close() cut the connection, before we finished.
+    res.on('close', () => {
+      if (exchange.finished) return;
+      this.#list(exchange);
+      exchange.end('client_closed');
+    });
+    readBody(req).then(
+      ({ raw, tooLarge }) => this.#dispatch(exchange, req, raw, tooLarge),
+      () => {}, // the close handler records it
+    );
+  }
+
+  #dispatch(exchange: Exchange, req: IncomingMessage, raw: string, tooLarge: boolean): void {
+    if (exchange.finished) return;
+    const decision = this.#decide(exchange.record, req, raw, tooLarge);
+    if (decision.kind !== 'error') exchange.record.fault = decision.fault?.type ?? null;
+    this.#list(exchange);
+    this.changed(exchange.record); // received
+    if (decision.kind === 'error') {
+      exchange.sendJson(decision.status, errorBody(decision.type, decision.message, exchange.requestId), 'completed');
+      return;
+    }
+    void this.#respond(exchange, decision.kind, decision.request, decision.fault);
+  }
+
+  /** Routing, auth, JSON and validation, then the fault; fills the record's request fields. */
+  #decide(record: SimulatedRequest, req: IncomingMessage, raw: string, tooLarge: boolean): Decision {
+    const error = (status: number, message: string): Decision => ({ kind: 'error', status, type: errorTypeForStatus(status), message });
+    const path = record.path;
+    if (path !== MESSAGES_PATH && path !== COUNT_TOKENS_PATH) return error(404, `Not found: ${req.method ?? 'GET'} ${path}`);
+    if (req.method !== 'POST') return error(405, `Method ${req.method ?? ''} is not allowed on ${path}`);
+
+    // Both auth styles: x-api-key (SDK 0.x, curl) and Authorization: Bearer (SDK 1.x).
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '')?.[1] ?? null;
+    const keys = [header(req, 'x-api-key'), bearer].filter((key): key is string => key !== null);
+    if (keys.length === 0) return error(401, 'x-api-key header is required');
+    if (this.#apiKey !== null && !keys.includes(this.#apiKey)) return error(401, 'invalid x-api-key');
+
+    if (tooLarge) return error(413, `Request exceeds the maximum size of ${MAX_BODY_BYTES} bytes`);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch (cause) {
+      return error(400, `Request body is not valid JSON: ${(cause as Error).message}`);
+    }
+    record.model = peekModel(body);
+    record.stream = path === MESSAGES_PATH && peekStream(body);
+    const parsed = parseMessagesBody(body, path === MESSAGES_PATH ? 'create' : 'count_tokens');
+    if (!parsed.ok) return error(400, parsed.message);
+    record.text = parsed.request.text;
+    const fault = this.#faults.take({ path, model: parsed.request.model, text: parsed.request.text, caller: record.caller });
+    return { kind: path === MESSAGES_PATH ? 'messages' : 'count', request: parsed.request, fault };
+  }
+
+  async #respond(exchange: Exchange, kind: 'messages' | 'count', request: ParsedMessagesRequest, fault: Fault | null): Promise<void> {
+    const fail = (status: number, type: string, message: string, headers: Record<string, string> = {}): void =>
+      exchange.sendJson(status, errorBody(type, message, exchange.requestId), 'fault', headers);
+    switch (fault?.type) {
+      case 'rate_limit': {
+        const seconds = fault.retryAfterSeconds ?? (fault.retryAfterMs !== undefined ? Math.ceil(fault.retryAfterMs / 1000) : 1);
+        const headers: Record<string, string> = { 'retry-after': String(seconds) };
+        if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
+        fail(429, 'rate_limit_error', 'Rate limit exceeded (simulated).', headers);
+        return;
+      }
+      case 'overloaded':
+        fail(529, 'overloaded_error', 'Overloaded (simulated).');
+        return;
+      case 'server_error': {
+        const status = fault.status ?? 500;
+        fail(status, errorTypeForStatus(status), 'Internal server error (simulated).');
+        return;
+      }
+      case 'http_error':
+        fail(fault.status, fault.errorType, fault.message ?? `Simulated ${fault.errorType}.`);
+        return;
+      case 'hang':
+        return; // Headers are never sent; the close handler records how it ended.
+      default:
+        break;
+    }
+    const latency = resolveLatency(
+      this.#options.latency,
+      this.#options.latencyByModel?.[request.model],
+      fault?.type === 'latency' ? fault : undefined,
+    );
+    if (kind === 'count') await this.#countTokens(exchange, request, fault);
+    else if (request.stream) await this.#streamMessage(exchange, request, latency, fault);
+    else await this.#jsonMessage(exchange, request, latency, fault);
+  }
+
+  /** count_tokens answers at once (only a `latency` fault's first-token delay slows it). */
+  async #countTokens(exchange: Exchange, request: ParsedMessagesRequest, fault: Fault | null): Promise<void> {
+    if (fault?.type === 'latency' && !(await exchange.sleep(fault.firstTokenMs ?? 0))) return;
+    this.#sendBody(exchange, { input_tokens: inputTokens(request.pieces) }, fault);
+  }
+
+  /** Cache accounting happens when generation starts, so concurrent first requests each pay the write. */
+  #startUsage(exchange: Exchange, request: ParsedMessagesRequest): InputUsage & { output_tokens: number } {
+    const usage = { ...this.#cache.account(request.model, request.pieces), output_tokens: 0 };
+    exchange.record.usage = usage;
+    return usage;
+  }
+
+  async #jsonMessage(exchange: Exchange, request: ParsedMessagesRequest, latency: LatencyModel, fault: Fault | null): Promise<void> {
+    const reply = replyFor(request);
+    const delays = deltaDelays(splitIntoDeltas(reply.text), latency);
+    if (!(await exchange.sleep(latency.firstTokenMs))) return;
+    const usage = this.#startUsage(exchange, request);
+    if (!(await exchange.sleep(delays.slice(1).reduce((sum, ms) => sum + ms, 0)))) return;
+    usage.output_tokens = reply.outputTokens;
+    const message = {
+      id: `msg_sim_${pad(exchange.record.seq)}`,
+      type: 'message',
+      role: 'assistant',
+      model: request.model,
+      content: [{ type: 'text', text: reply.text }],
+      stop_reason: reply.stopReason,
+      stop_sequence: reply.stopSequence,
+      usage: { ...usage },
+    };
+    this.#sendBody(exchange, message, fault);
+  }
+
+  /** A 200 JSON body, or what a fault makes of it. */
+  #sendBody(exchange: Exchange, body: unknown, fault: Fault | null): void {
+    const text = JSON.stringify(body);
+    const half = text.slice(0, Math.floor(text.length / 2));
+    const headers = { 'content-type': 'application/json' };
+    switch (fault?.type) {
+      case 'stall':
+        // Full content-length, half the bytes: the client waits for the rest forever.
+        exchange.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(text) });
+        exchange.write(half);
+        return;
+      case 'drop':
+        exchange.writeHead(200, { ...headers, 'content-length': Buffer.byteLength(text) });
+        exchange.write(half);
+        exchange.drop();
+        return;
+      case 'malformed':
+        exchange.sendRaw(200, half, 'fault', headers);
+        return;
+      case 'stream_error': {
+        const type = fault.errorType ?? 'overloaded_error';
+        exchange.sendJson(statusForErrorType(type), errorBody(type, `Simulated ${type}.`, exchange.requestId), 'fault');
+        return;
+      }
+      default:
+        exchange.sendRaw(200, text, 'completed', headers);
+    }
+  }
+
+  async #streamMessage(exchange: Exchange, request: ParsedMessagesRequest, latency: LatencyModel, fault: Fault | null): Promise<void> {
+    const reply = replyFor(request);
+    const deltas = splitIntoDeltas(reply.text);
+    const delays = deltaDelays(deltas, latency);
+    const send = (event: string, data: unknown): void => exchange.write(sseFrame(event, data));
+
+    if (!(await exchange.sleep(latency.firstTokenMs))) return;
+    const usage = this.#startUsage(exchange, request);
+    exchange.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const startUsage: MessageUsage = { ...usage, output_tokens: 1 };
+    send('message_start', messageStart(`msg_sim_${pad(exchange.record.seq)}`, request.model, startUsage));
+    send('ping', PING);
+    if (fault?.type === 'malformed') {
+      exchange.write(MALFORMED_FRAME);
+      exchange.finishResponse('fault');
+      return;
+    }
+    send('content_block_start', CONTENT_BLOCK_START);
+
+    const cut = isStreamFault(fault) ? Math.max(0, Math.min(fault.afterDeltas ?? DEFAULT_AFTER_DELTAS, deltas.length)) : null;
+    let sentChars = 0;
+    for (const [index, delta] of deltas.entries()) {
+      if (index === cut) return this.#streamFault(exchange, fault as StreamFault);
+      if (index > 0 && !(await exchange.sleep(delays[index] ?? 0))) return;
+      send('content_block_delta', textDelta(delta));
+      sentChars += codePointLength(delta);
+      usage.output_tokens = Math.ceil(sentChars / CHARS_PER_TOKEN);
+    }
+    if (cut !== null) return this.#streamFault(exchange, fault as StreamFault);
+
+    usage.output_tokens = reply.outputTokens;
+    send('content_block_stop', CONTENT_BLOCK_STOP);
+    send('message_delta', messageDelta(reply.stopReason, reply.stopSequence, { ...usage }));
+    send('message_stop', MESSAGE_STOP);
+    exchange.finishResponse('completed');
+  }
+
+  #streamFault(exchange: Exchange, fault: StreamFault): void {
+    switch (fault.type) {
+      case 'stall':
+        return; // Nothing more is sent; the close handler records how it ended.
+      case 'drop':
+        exchange.drop();
+        return;
+      case 'stream_error': {
+        const type = fault.errorType ?? 'overloaded_error';
+        exchange.write(sseFrame('error', streamError(type, `Simulated ${type}.`, exchange.requestId)));
+        exchange.finishResponse('fault');
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * Starts a simulator listening on loopback (an ephemeral port unless `port` is given).
+ * Point the SDK at it with `new Anthropic({ apiKey: 'sk-test', baseURL: sim.url })`, and
+ * always `await sim.close()` when done.
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const simulator = new LoopbackSimulator(options);
+  await simulator.listen(options.host ?? '127.0.0.1', options.port ?? 0);
+  return simulator;
+}

@@ -1,0 +1,144 @@
+/**
+ * Simulated syntheses: a prompt with `<finding specialist="id" angle="Angle">…</finding>`
+ * blocks and a "Missing angles" list gets one `## <Angle>` section per finding (reusing that
+ * finding's words), then `## Cross-cutting synthesis`, which names every missing angle as a gap.
+ */
+import type { Random } from './random.ts';
+import { SIMULATED_LABEL, TEMPLATE_WORDS } from './specialist.ts';
+import { headWords, inlineLabel, keywords, subjectOf } from './vocab.ts';
+
+export interface Finding {
+  id: string;
+  angle: string;
+  text: string;
+}
+
+export interface MissingAngle {
+  id: string;
+  angle: string;
+  reason: string;
+}
+
+export interface SynthesisPrompt {
+  task: string | null;
+  findings: Finding[];
+  missing: MissingAngle[];
+}
+
+function attribute(attributes: string, name: string): string | null {
+  const match = new RegExp(`\\b${name}\\s*=\\s*"([^"]*)"`).exec(attributes);
+  return match?.[1] ?? null;
+}
+
+/**
+ * Reads the findings and the missing-angle list; `null` unless the prompt has at least one
+ * finding block or a line starting "Missing angles".
+ */
+export function parseSynthesisPrompt(text: string): SynthesisPrompt | null {
+  const findings: Finding[] = [];
+  for (const match of text.matchAll(/<finding\b([^>]*)>([\s\S]*?)<\/finding>/g)) {
+    const attributes = match[1] ?? '';
+    const id = attribute(attributes, 'specialist') ?? attribute(attributes, 'id') ?? `finding-${findings.length + 1}`;
+    findings.push({ id, angle: attribute(attributes, 'angle') ?? id, text: (match[2] ?? '').trim() });
+  }
+  const lines = text.split('\n');
+  const heading = lines.findIndex((line) => /^\s*Missing angles\b/i.test(line));
+  if (findings.length === 0 && heading === -1) return null;
+
+  const missing: MissingAngle[] = [];
+  if (heading !== -1) {
+    for (const line of lines.slice(heading + 1)) {
+      if (line.trim() === '') {
+        if (missing.length > 0) break;
+        continue;
+      }
+      const item = /^\s*[-*•]\s*([^\s(]+)\s*\(\s*"([^"]*)"\s*\)\s*:?\s*(.*)$/.exec(line);
+      if (!item) break;
+      missing.push({ id: item[1] ?? '', angle: item[2] ?? '', reason: (item[3] ?? '').trim() });
+    }
+  }
+  const task = /^\s*Task:[ \t]*(.+)$/m.exec(text)?.[1]?.trim() ?? null;
+  return { task, findings, missing };
+}
+
+/** A finding's text without the simulator's own labels, so they are not quoted back. */
+function stripLabels(text: string): string {
+  return text.replace(/\[Simulated[^\]]*\]\s*/g, '').trim();
+}
+
+function firstSentence(text: string): string {
+  const match = /^[\s\S]*?[.!?](?=\s|$)/.exec(text);
+  return (match?.[0] ?? text).trim();
+}
+
+function listOf(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** Template filler plus the words of an angle label: not what a finding is about. */
+function withoutLabel(...labels: string[]): Set<string> {
+  const exclude = new Set(TEMPLATE_WORDS);
+  for (const word of labels.join(' ').toLowerCase().split(/[^\p{L}\p{N}-]+/u)) if (word) exclude.add(word);
+  return exclude;
+}
+
+function findingSection(finding: Finding, subject: string, random: Random): string {
+  const body = stripLabels(finding.text);
+  const terms = keywords(body, 4, withoutLabel(finding.angle));
+  while (terms.length < 4) terms.push(['evidence', 'trade-offs', 'constraints', 'outcomes'][terms.length] as string);
+  const [k1, k2, k3, k4] = terms as [string, string, string, string];
+  const sentences = [`The ${inlineLabel(finding.angle)} finding (${finding.id}) centres on ${k1} and ${k2}.`];
+  const optional = [
+    `It argues that ${k3} matters more for ${subject} than a first look suggests.`,
+    `Its strongest point concerns ${k3}; its weakest is how little it says about ${k4}.`,
+    `It links ${k2} to ${k4}, which the other angles below pick up in different ways.`,
+    `Read alongside the other findings, its emphasis on ${k1} is distinctive.`,
+  ];
+  sentences.push(...random.shuffle(optional).slice(0, 2));
+  const quote = headWords(firstSentence(body), 14);
+  if (quote.length > 0) sentences.push(`In its own words: "${quote}"`);
+  return `## ${finding.angle}\n\n${sentences.join(' ')}`;
+}
+
+function crossCutting(prompt: SynthesisPrompt, subject: string, random: Random): string {
+  const { findings, missing } = prompt;
+  const sentences: string[] = [];
+  const shared = keywords(
+    findings.map((finding) => stripLabels(finding.text)).join('\n'),
+    3,
+    withoutLabel(...findings.map((finding) => finding.angle)),
+  );
+  if (findings.length === 0) {
+    sentences.push('No specialist finding was available, so there is nothing to synthesise yet.');
+  } else if (findings.length === 1) {
+    sentences.push(`With a single finding, the synthesis rests entirely on the ${inlineLabel(findings[0]?.angle ?? '')} view.`);
+  } else {
+    const [a, b] = random.shuffle(findings).slice(0, 2) as [Finding, Finding];
+    sentences.push(
+      `Across ${findings.length} findings, the ${inlineLabel(a.angle)} and ${inlineLabel(b.angle)} angles agree that ${shared[0] ?? 'the evidence'} deserves attention, while weighing ${shared[1] ?? 'the trade-offs'} differently.`,
+    );
+  }
+  if (findings.length > 0) {
+    sentences.push(
+      `Taken together, ${subject} looks less like a single problem than a set of trade-offs around ${listOf(shared.length > 0 ? shared : ['cost', 'risk', 'timing'])}.`,
+    );
+  }
+  if (missing.length === 0) {
+    sentences.push('No angle is missing: every specialist reported.');
+  } else {
+    const gaps = missing.map((gap) => `the ${gap.angle} angle (${gap.id}${gap.reason ? `: ${gap.reason}` : ''})`);
+    sentences.push(
+      `Gaps: this synthesis has no input on ${listOf(gaps)}. Conclusions that depend on ${missing.length === 1 ? 'that angle' : 'those angles'} should be treated as open.`,
+    );
+  }
+  return `## Cross-cutting synthesis\n\n${sentences.join(' ')}`;
+}
+
+/** The simulated synthesis: a label line, one section per finding, then the cross-cutting one. */
+export function synthesisReply(prompt: SynthesisPrompt, random: Random): string {
+  const subject = prompt.task ? subjectOf(prompt.task) : 'the task';
+  const sections = prompt.findings.map((finding) => findingSection(finding, subject, random));
+  sections.push(crossCutting(prompt, subject, random));
+  return [`${SIMULATED_LABEL} Synthesis generated locally by the fanfold simulator, not by a model.`, ...sections].join('\n\n');
+}

@@ -1,0 +1,110 @@
+/**
+ * The deterministic text generator. A reply is derived only from the request (model, system,
+ * messages): the seed is a hash of them, so the same request always gets the same text, and a
+ * streamed and a non-streamed request get the same text too. The prompt's shape picks the kind
+ * of reply, checked in this order: synthesis, specialist, planner, summary, generic.
+ */
+import { Random, hashString } from './random.ts';
+import { parseMessagesBody, type ParsedMessagesRequest } from './request.ts';
+import { isPlannerPrompt, plannerReply } from './planner.ts';
+import { SIMULATED_LABEL, parseSpecialistPrompt, specialistReply } from './specialist.ts';
+import { parseSummaryPrompt, summaryReply } from './summary.ts';
+import { parseSynthesisPrompt, synthesisReply } from './synthesis.ts';
+import { estimateTokens, truncateToTokens } from './tokens.ts';
+import { headWords, keywords } from './vocab.ts';
+import { clampWords, parseWordLimit } from './words.ts';
+
+/** Which generator wrote a reply. */
+export type ReplyKind = 'synthesis' | 'specialist' | 'planner' | 'summary' | 'generic';
+
+/** Why the simulated model stopped, as in the API's `stop_reason`. */
+export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence';
+
+/** A simulated reply, after `stop_sequences` and `max_tokens` have been applied. */
+export interface SimulatedReply {
+  /** The text the model "says" (what goes in the content block). */
+  text: string;
+  kind: ReplyKind;
+  stopReason: StopReason;
+  stopSequence: string | null;
+  /** `estimateTokens(text)`. */
+  outputTokens: number;
+  /** The text before any cut; `text` is always a prefix of it. */
+  fullText: string;
+}
+
+const GENERIC_CLOSINGS = [
+  'This reply was generated locally by the fanfold simulator; a real model would answer the request itself.',
+  'No model was called: the fanfold simulator derives this text from a hash of the request.',
+  'The fanfold simulator stands in for the model here, so the content is a placeholder.',
+];
+
+function genericReply(request: ParsedMessagesRequest, prompt: string, random: Random): string {
+  const quote = headWords(request.lastUserText.replace(/\s+/g, ' '), 16);
+  const terms = keywords(request.lastUserText, 3);
+  const parts = [`${SIMULATED_LABEL} You wrote: "${quote}"`];
+  if (terms.length >= 2) parts.push(`The request is mostly about ${terms.slice(0, -1).join(', ')} and ${terms[terms.length - 1]}.`);
+  parts.push(random.pick(GENERIC_CLOSINGS));
+  const limit = parseWordLimit(prompt);
+  const text = parts.join(' ');
+  return limit ? clampWords(text, limit.max) : text;
+}
+
+/** The untruncated reply text and its kind for a validated request. */
+export function composeReply(request: ParsedMessagesRequest): { kind: ReplyKind; text: string } {
+  const random = new Random(hashString(request.seedSource));
+  const user = request.lastUserText;
+  const prompt = request.system ? `${request.system}\n\n${user}` : user;
+
+  const synthesis = parseSynthesisPrompt(user);
+  if (synthesis) return { kind: 'synthesis', text: synthesisReply(synthesis, random) };
+  const specialist = parseSpecialistPrompt(user);
+  if (specialist) return { kind: 'specialist', text: specialistReply(specialist, prompt, random) };
+  if (isPlannerPrompt(user)) return { kind: 'planner', text: plannerReply(user, random) };
+  const summary = parseSummaryPrompt(user);
+  if (summary) return { kind: 'summary', text: summaryReply(summary) };
+  return { kind: 'generic', text: genericReply(request, prompt, random) };
+}
+
+/**
+ * Applies `stop_sequences` (the earliest occurrence wins, and is not included) and then
+ * `max_tokens` (the text is cut to fit the token estimate) to a full reply.
+ */
+export function finishReply(kind: ReplyKind, fullText: string, maxTokens: number | null, stopSequences: readonly string[]): SimulatedReply {
+  let text = fullText;
+  let stopReason: StopReason = 'end_turn';
+  let stopSequence: string | null = null;
+  for (const sequence of stopSequences) {
+    const at = text.indexOf(sequence);
+    if (at !== -1) {
+      text = text.slice(0, at);
+      stopReason = 'stop_sequence';
+      stopSequence = sequence;
+    }
+  }
+  if (maxTokens !== null && estimateTokens(text) > maxTokens) {
+    text = truncateToTokens(text, maxTokens);
+    stopReason = 'max_tokens';
+    stopSequence = null;
+  }
+  return { text, kind, stopReason, stopSequence, outputTokens: estimateTokens(text), fullText };
+}
+
+/** The reply for a validated request. */
+export function replyFor(request: ParsedMessagesRequest): SimulatedReply {
+  const { kind, text } = composeReply(request);
+  return finishReply(kind, text, request.maxTokens, request.stopSequences);
+}
+
+/**
+ * The simulator's deterministic text generator, exported for tests: give it a Messages API
+ * request body (as the SDK would send it; `max_tokens` optional here) and get the reply the
+ * simulator would send. Throws a `TypeError` with the API's validation message for a body the
+ * API would reject.
+ */
+export function simulatedReply(body: unknown): SimulatedReply {
+  const parsed = parseMessagesBody(body, 'count_tokens');
+  if (!parsed.ok) throw new TypeError(parsed.message);
+  const maxTokens = (body as { max_tokens?: unknown }).max_tokens;
+  return replyFor({ ...parsed.request, maxTokens: typeof maxTokens === 'number' ? maxTokens : null });
+}

@@ -1,0 +1,98 @@
+/**
+ * The simulator's public surface: options, the request log entry, and the handle tests and
+ * examples hold.
+ */
+import type { SimulatorClock } from './clock.ts';
+import type { Fault, FaultRule } from './faults.ts';
+import type { LatencyModel } from './latency.ts';
+
+export interface SimulatorOptions {
+  /** Interface to listen on; default `'127.0.0.1'`. */
+  host?: string;
+  /** Port; default 0 (an ephemeral port, see {@link Simulator.url}). */
+  port?: number;
+  /** Default latency; unspecified fields default to 250 ms to first token and 150 tokens/s. */
+  latency?: Partial<LatencyModel>;
+  /** Per-model overrides of {@link latency}. */
+  latencyByModel?: Record<string, Partial<LatencyModel>>;
+  /** Initial fault rules, checked in order (see {@link Simulator.addFault}). */
+  faults?: FaultRule[];
+  /**
+   * When a string, every request must carry it (in `x-api-key` or `Authorization: Bearer`),
+   * else 401 `authentication_error`. Default `null`: any non-empty key is accepted; a missing
+   * key is still a 401.
+   */
+  apiKey?: string | null;
+  /** Time source for pacing and timestamps; default real timers and `Date.now()`. */
+  clock?: SimulatorClock;
+  /** Smallest cacheable prompt prefix in estimated tokens; default 1024. */
+  minCacheableTokens?: number;
+}
+
+/** Token usage as the API reports it. */
+export interface SimulatedUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+/** One request as the simulator saw it; the object is updated in place as the request proceeds. */
+export interface SimulatedRequest {
+  /** 1, 2, 3… in order of arrival. */
+  seq: number;
+  path: string;
+  model: string | null;
+  stream: boolean;
+  /** The `x-fanfold-caller` header, if sent. */
+  caller: string | null;
+  /** System and message text joined with blank lines, for assertions and fault patterns. */
+  text: string;
+  /** `clock.now()` when the request arrived. */
+  receivedAt: number;
+  /** `clock.now()` when the response ended or the connection closed; `null` while pending. */
+  endedAt: number | null;
+  /** The HTTP status sent; `null` if headers were never sent. */
+  status: number | null;
+  fault: Fault['type'] | null;
+  /**
+   * `completed`: a full response was sent (errors included, unless caused by a fault).
+   * `fault`: an injected fault ended it. `client_closed`: the connection closed before the
+   * response ended — the client aborted, or {@link Simulator.close} cut it off.
+   */
+  outcome: 'pending' | 'completed' | 'fault' | 'client_closed';
+  /** Usage of a generated message (set when generation starts; output grows as deltas go out); `null` otherwise. */
+  usage: SimulatedUsage | null;
+}
+
+/** Filter for {@link Simulator.count}; every given field must match. */
+export interface RequestFilter {
+  model?: string;
+  /** Exact caller, or a RegExp tested against it. */
+  caller?: string | RegExp;
+  path?: string;
+  /** Substring of, or RegExp tested against, the request text. */
+  pattern?: string | RegExp;
+}
+
+/** A running simulator. */
+export interface Simulator {
+  /** `http://HOST:PORT`: the SDK's `baseURL` (or `ANTHROPIC_BASE_URL`). */
+  readonly url: string;
+  /** Every request so far, in arrival order. */
+  readonly requests: readonly SimulatedRequest[];
+  /** How many requests match the filter (all requests without one). */
+  count(filter?: RequestFilter): number;
+  /**
+   * Resolves with the first request (past or future) matching the predicate once it reaches
+   * the given state (default: received — its body has been read and its fault chosen). Lets
+   * tests wait deterministically without sleeps. Rejects if the simulator closes first.
+   */
+  waitFor(predicate: (request: SimulatedRequest) => boolean, state?: 'received' | 'ended'): Promise<SimulatedRequest>;
+  /** Appends a fault rule (checked after the existing ones). */
+  addFault(rule: FaultRule): void;
+  /** Removes every fault rule. */
+  clearFaults(): void;
+  /** Stops listening and destroys open sockets (hung requests included). */
+  close(): Promise<void>;
+}
