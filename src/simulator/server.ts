@@ -57,6 +57,21 @@ function header(req: IncomingMessage, name: string): string | null {
   return first === undefined || first === '' ? null : first;
 }
 
+/** fanfold's provider percent-encodes caller ids (they may contain `/`); a bad escape is kept as sent. */
+function decodeCaller(value: string | null): string | null {
+  if (value === null) return null;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function attemptOf(value: string | null): number | null {
+  const attempt = value === null ? Number.NaN : Number(value);
+  return Number.isInteger(attempt) ? attempt : null;
+}
+
 function isStreamFault(fault: Fault | null): fault is StreamFault {
   return fault?.type === 'stall' || fault?.type === 'drop' || fault?.type === 'stream_error';
 }
@@ -233,7 +248,8 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
       path: (req.url ?? '/').split('?')[0] ?? '/',
       model: null,
       stream: false,
-      caller: header(req, 'x-fanfold-caller'),
+      caller: decodeCaller(header(req, 'x-fanfold-caller')),
+      attempt: attemptOf(header(req, 'x-fanfold-attempt')),
       text: '',
       receivedAt: this.clock.now(),
       endedAt: null,

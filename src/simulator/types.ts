@@ -44,8 +44,10 @@ export interface SimulatedRequest {
   path: string;
   model: string | null;
   stream: boolean;
-  /** The `x-fanfold-caller` header, if sent. */
+  /** The `x-fanfold-caller` header, if sent (percent-decoded: fanfold's provider encodes it). */
   caller: string | null;
+  /** The `x-fanfold-attempt` header as a number, if sent. */
+  attempt: number | null;
   /** System and message text joined with blank lines, for assertions and fault patterns. */
   text: string;
   /** `clock.now()` when the request arrived. */
