@@ -78,12 +78,18 @@ export function sentenceSource(subject: string, angle: string, terms: readonly s
   };
   let first = true;
   let queue: string[] = [];
+  let last: string | undefined;
   return () => {
     if (first) {
       first = false;
       return fill(random.pick(OPENINGS));
     }
-    if (queue.length === 0) queue = random.shuffle(BODY);
+    if (queue.length === 0) {
+      queue = random.shuffle(BODY);
+      // Never the same template twice in a row across a reshuffle.
+      if (queue[0] === last) queue.push(queue.shift() as string);
+    }
+    last = queue[0];
     return fill(queue.shift() as string);
   };
 }
@@ -107,7 +113,8 @@ export const SIMULATED_LABEL = '[Simulated]';
 export function specialistReply(prompt: SpecialistPrompt, fullPrompt: string, random: Random): string {
   const limit = parseWordLimit(fullPrompt) ?? DEFAULT_FINDING_LIMIT;
   const subject = subjectOf(prompt.task);
-  const terms = keywords(`${prompt.task} ${prompt.task} ${prompt.instructions}`, 6);
+  // Terms come from the task only: instructions are about form ("150-200 words"), not content.
+  const terms = keywords(prompt.task, 6);
   const next = sentenceSource(subject, inlineLabel(prompt.angle), terms, random);
   const sentences = fitSentences(next, limit, 1);
   return `${SIMULATED_LABEL} ${paragraphs(sentences)}`;

@@ -73,18 +73,24 @@ export function parseWordLimit(text: string): WordLimit | null {
   return null;
 }
 
-/** Ends `words` (a cut sentence) with a full stop. */
-function closeSentence(words: string[]): string {
-  const text = words.join(' ').replace(/[,;:—–-]+$/, '');
-  return /[.!?…]$/.test(text) ? text : `${text}.`;
-}
+/** Short complete sentences of one to eight words, for topping up a reply to a narrow window. */
+const FILLERS: readonly string[] = [
+  'Promising.',
+  'Caveats apply.',
+  'Timing matters here.',
+  'Early data is mixed.',
+  'Much depends on careful execution.',
+  'Local conditions matter a great deal.',
+  'The picture is still changing quite quickly.',
+  'Evidence from practice is still thin and uneven.',
+];
 
 /**
  * Picks sentences from `next()` (an endless deterministic source) until the word count — with
  * `fixedWords` already spent on labels and headings — reaches the target without passing the
  * maximum. Sentences that would overshoot are skipped; if the window is too narrow for whole
- * sentences, the last one is cut to fit. The result always lands inside [min, max] when
- * `fixedWords` < max.
+ * sentences, short filler sentences top it up to the minimum. The result always lands inside
+ * [min, max] when `fixedWords` < min.
  */
 export function fitSentences(next: () => string, limit: WordLimit, fixedWords = 0): string[] {
   const chosen: string[] = [];
@@ -97,12 +103,12 @@ export function fitSentences(next: () => string, limit: WordLimit, fixedWords = 
       total += words;
     }
   }
-  // A narrow window: finish with the head of one more sentence.
-  for (let attempts = 0; total < limit.min && attempts < 50; attempts++) {
-    const head = wordsOf(next()).slice(0, limit.target - total);
-    if (head.length === 0) continue;
-    chosen.push(closeSentence(head));
-    total += head.length;
+  // A narrow window: top up with the longest fillers that fit (every length 1–8 exists).
+  while (total < limit.min) {
+    const room = limit.min - total;
+    const filler = FILLERS.filter((sentence) => countWords(sentence) <= room).at(-1) as string;
+    chosen.push(filler);
+    total += countWords(filler);
   }
   return chosen;
 }
