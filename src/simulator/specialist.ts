@@ -26,6 +26,30 @@ export function parseSpecialistPrompt(text: string): SpecialistPrompt | null {
 /** Used when a prompt states no limit: about 120 words. */
 export const DEFAULT_FINDING_LIMIT: WordLimit = { min: 100, max: 140, target: 120 };
 
+/**
+ * Vocabulary typical of common angles, mixed with the topic's own words so findings from
+ * different angles on one topic read differently (and a synthesis has distinct words to reuse).
+ */
+const ANGLE_TERMS: ReadonlyArray<[RegExp, readonly string[]]> = [
+  [/histor|origin|past/i, ['early milestones', 'precedents', 'turning points', 'earlier attempts']],
+  [/technic|engineer|mechanism|architecture/i, ['failure modes', 'manufacturing yield', 'performance limits', 'system integration']],
+  [/econom|cost|market|financ|business/i, ['unit costs', 'market structure', 'capital requirements', 'pricing power']],
+  [/societ|social|people|public|cultur/i, ['public trust', 'access', 'labour markets', 'everyday habits']],
+  [/regulat|policy|legal|law|govern/i, ['standards', 'compliance costs', 'liability rules', 'permitting']],
+  [/environment|climate|ecolog|sustainab/i, ['emissions', 'resource use', 'end-of-life waste', 'land use']],
+  [/ethic|moral|fair/i, ['fairness', 'accountability', 'informed consent', 'the distribution of harms']],
+  [/future|outlook|trend|forecast/i, ['adoption curves', 'leading indicators', 'plausible scenarios', 'timelines']],
+  [/risk|failure|threat|secur/i, ['tail risks', 'single points of failure', 'early warnings', 'mitigations']],
+  [/stakeholder|actor|player/i, ['incentives of each party', 'bargaining power', 'coalitions', 'conflicting interests']],
+  [/geopolit|international|global|nation/i, ['supply chains', 'export controls', 'strategic dependence', 'alliances']],
+  [/competit|landscape|rival|alternative/i, ['incumbents', 'substitutes', 'switching costs', 'differentiation']],
+];
+
+/** Terms typical of an angle (empty for an angle the simulator has no vocabulary for). */
+export function angleTerms(angle: string): string[] {
+  return ANGLE_TERMS.filter(([pattern]) => pattern.test(angle)).flatMap(([, terms]) => terms);
+}
+
 /** Generic nouns to talk about when the topic itself yields too few content words. */
 const FALLBACK_TERMS = ['cost', 'adoption', 'reliability', 'incentives', 'governance', 'scale'];
 
@@ -55,17 +79,19 @@ const BODY = [
 ];
 
 /**
- * Every word the templates themselves use: a synthesis leaves them out when it picks a
- * finding's keywords, so it talks about the finding's topic rather than the template's filler.
+ * The templates' own filler words (minus the angle vocabulary): a synthesis leaves them out
+ * when it picks a finding's key phrases, so it talks about the finding's substance.
  */
-export const TEMPLATE_WORDS: ReadonlySet<string> = new Set(
-  [...OPENINGS, ...BODY]
+export const TEMPLATE_WORDS: ReadonlySet<string> = (() => {
+  const vocabulary = new Set(ANGLE_TERMS.flatMap(([, terms]) => terms.join(' ').toLowerCase().split(/\s+/)));
+  const words = [...OPENINGS, ...BODY]
     .join(' ')
     .replace(/\{[A-Z]\}/g, ' ')
     .toLowerCase()
     .split(/[^a-z-]+/)
-    .filter((word) => word.length > 0),
-);
+    .filter((word) => word.length > 0 && !vocabulary.has(word));
+  return new Set(words);
+})();
 
 /** An endless, deterministic sequence of sentences about `subject` from `angle`. */
 export function sentenceSource(subject: string, angle: string, terms: readonly string[], random: Random): () => string {
@@ -113,8 +139,8 @@ export const SIMULATED_LABEL = '[Simulated]';
 export function specialistReply(prompt: SpecialistPrompt, fullPrompt: string, random: Random): string {
   const limit = parseWordLimit(fullPrompt) ?? DEFAULT_FINDING_LIMIT;
   const subject = subjectOf(prompt.task);
-  // Terms come from the task only: instructions are about form ("150-200 words"), not content.
-  const terms = keywords(prompt.task, 6);
+  // Terms come from the task and the angle, not the instructions: those are about form ("150-200 words").
+  const terms = [...keywords(prompt.task, 4), ...angleTerms(prompt.angle)];
   const next = sentenceSource(subject, inlineLabel(prompt.angle), terms, random);
   const sentences = fitSentences(next, limit, 1);
   return `${SIMULATED_LABEL} ${paragraphs(sentences)}`;

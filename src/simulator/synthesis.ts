@@ -5,7 +5,7 @@
  */
 import type { Random } from './random.ts';
 import { SIMULATED_LABEL, TEMPLATE_WORDS } from './specialist.ts';
-import { headWords, inlineLabel, keywords, subjectOf } from './vocab.ts';
+import { headWords, inlineLabel, keyPhrases, subjectOf } from './vocab.ts';
 
 export interface Finding {
   id: string;
@@ -83,14 +83,16 @@ function withoutLabel(...labels: string[]): Set<string> {
   return exclude;
 }
 
-function findingSection(finding: Finding, subject: string, random: Random): string {
+function findingSection(finding: Finding, task: string, subject: string, random: Random): string {
   const body = stripLabels(finding.text);
-  const terms = keywords(body, 4, withoutLabel(finding.angle));
+  // Prefer what this finding adds over the words of the task every finding repeats.
+  const terms = keyPhrases(body, 4, withoutLabel(finding.angle, task));
+  for (const term of keyPhrases(body, 4, withoutLabel(finding.angle))) if (terms.length < 4 && !terms.includes(term)) terms.push(term);
   while (terms.length < 4) terms.push(['evidence', 'trade-offs', 'constraints', 'outcomes'][terms.length] as string);
   const [k1, k2, k3, k4] = terms as [string, string, string, string];
   const sentences = [`The ${inlineLabel(finding.angle)} finding (${finding.id}) centres on ${k1} and ${k2}.`];
   const optional = [
-    `It argues that ${k3} matters more for ${subject} than a first look suggests.`,
+    `It gives ${k3} more weight than a first look at ${subject} would.`,
     `Its strongest point concerns ${k3}; its weakest is how little it says about ${k4}.`,
     `It links ${k2} to ${k4}, which the other angles below pick up in different ways.`,
     `Read alongside the other findings, its emphasis on ${k1} is distinctive.`,
@@ -104,7 +106,7 @@ function findingSection(finding: Finding, subject: string, random: Random): stri
 function crossCutting(prompt: SynthesisPrompt, subject: string, random: Random): string {
   const { findings, missing } = prompt;
   const sentences: string[] = [];
-  const shared = keywords(
+  const shared = keyPhrases(
     findings.map((finding) => stripLabels(finding.text)).join('\n'),
     3,
     withoutLabel(...findings.map((finding) => finding.angle)),
@@ -116,7 +118,7 @@ function crossCutting(prompt: SynthesisPrompt, subject: string, random: Random):
   } else {
     const [a, b] = random.shuffle(findings).slice(0, 2) as [Finding, Finding];
     sentences.push(
-      `Across ${findings.length} findings, the ${inlineLabel(a.angle)} and ${inlineLabel(b.angle)} angles agree that ${shared[0] ?? 'the evidence'} deserves attention, while weighing ${shared[1] ?? 'the trade-offs'} differently.`,
+      `Across ${findings.length} findings, the ${inlineLabel(a.angle)} and ${inlineLabel(b.angle)} angles agree on the importance of ${shared[0] ?? 'the evidence'}, while weighing ${shared[1] ?? 'the trade-offs'} differently.`,
     );
   }
   if (findings.length > 0) {
@@ -138,7 +140,7 @@ function crossCutting(prompt: SynthesisPrompt, subject: string, random: Random):
 /** The simulated synthesis: a label line, one section per finding, then the cross-cutting one. */
 export function synthesisReply(prompt: SynthesisPrompt, random: Random): string {
   const subject = prompt.task ? subjectOf(prompt.task) : 'the task';
-  const sections = prompt.findings.map((finding) => findingSection(finding, subject, random));
+  const sections = prompt.findings.map((finding) => findingSection(finding, prompt.task ?? '', subject, random));
   sections.push(crossCutting(prompt, subject, random));
   return [`${SIMULATED_LABEL} Synthesis generated locally by the fanfold simulator, not by a model.`, ...sections].join('\n\n');
 }

@@ -44,6 +44,43 @@ export function keywords(text: string, limit = 6, exclude: ReadonlySet<string> =
 }
 
 /**
+ * Key phrases of `text`: two-word phrases of adjacent content words ("failure modes") and single
+ * content words, scored by frequency (a phrase counts double), best first, never two that share
+ * a word. Words in `exclude` (lower case) are not content words.
+ */
+export function keyPhrases(text: string, limit = 4, exclude: ReadonlySet<string> = new Set()): string[] {
+  const scores = new Map<string, { phrase: string; score: number; first: number; words: string[] }>();
+  let order = 0;
+  const add = (words: string[], weight: number): void => {
+    const key = words.join(' ').toLowerCase();
+    const entry = scores.get(key);
+    if (entry) entry.score += weight;
+    else scores.set(key, { phrase: words.map((word) => (/^[A-Z][a-z]/.test(word) ? word.toLowerCase() : word)).join(' '), score: weight, first: order++, words: words.map((word) => word.toLowerCase()) });
+  };
+  const isContent = (word: string): boolean => {
+    const key = word.toLowerCase();
+    return key.length >= 4 && !STOPWORDS.has(key) && !exclude.has(key);
+  };
+  // Runs of words not broken by punctuation; phrases never span a comma or a full stop.
+  for (const run of text.split(/[^\p{L}\p{N}'’\s-]+/u)) {
+    const words = run.split(/\s+/).filter((word) => /^[\p{L}][\p{L}\p{N}'’-]*$/u.test(word));
+    for (const [index, word] of words.entries()) {
+      if (!isContent(word)) continue;
+      add([word], 1);
+      const next = words[index + 1];
+      if (next !== undefined && isContent(next)) add([word, next], 2);
+    }
+  }
+  const picked: Array<{ phrase: string; words: string[] }> = [];
+  for (const entry of [...scores.values()].sort((a, b) => b.score - a.score || a.first - b.first)) {
+    if (picked.length >= limit) break;
+    if (picked.some((other) => other.words.some((word) => entry.words.includes(word)))) continue;
+    picked.push(entry);
+  }
+  return picked.map((entry) => entry.phrase);
+}
+
+/**
  * A task as a noun phrase for use inside sentences: "Assess the impact of X." becomes
  * "the impact of X". Keeps the original casing except a capital on a plain leading word.
  */
