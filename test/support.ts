@@ -88,3 +88,20 @@ export function expectNoSynthesis(result: RunResult, provider: { calls: Array<{ 
   expect(result.synthesizer).toBeNull();
   expect(events.some((event) => event.type.startsWith('synthesis.'))).toBe(false);
 }
+
+/**
+ * For runs on a `SimulatedClock` that also do real I/O (the SDK against the simulator): lets
+ * real I/O progress and fires timers due at the current simulated instant (0 ms batching), until
+ * `promise` settles. Simulated time does not move; the test moves it with `clock.increment`.
+ */
+export async function pumpUntil<T>(clock: SteppableClock, promise: Promise<T>, realBudgetMs = 15_000): Promise<T> {
+  let settled = false;
+  promise.then(() => (settled = true), () => (settled = true));
+  const giveUpAt = Date.now() + realBudgetMs;
+  while (!settled) {
+    if (Date.now() > giveUpAt) throw new Error(`still waiting after ${realBudgetMs} ms of real time`);
+    clock.increment(0);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return promise;
+}

@@ -6,7 +6,7 @@
 import { normalizeConfig, type FanOutConfig } from '../config.ts';
 import { DEFAULT_PRICES, type PriceTable } from '../pricing/prices.ts';
 import { runFanOut } from '../run.ts';
-import { openBackend } from './backend.ts';
+import { openBackend } from '../providers/backend.ts';
 import { exitCodeOf } from './exitCodes.ts';
 import type { CliIO } from './io.ts';
 import { toJsonResult } from './jsonResult.ts';

@@ -63,7 +63,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     return exitCode ?? EXIT.done;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? EXIT.done : EXIT.usage;
+      // --help and --version end with exit code 0; usage errors (and help shown because of one) with 1.
+      return error.exitCode === 0 ? EXIT.done : EXIT.usage;
     }
     if (error instanceof FanfoldError && error.code === 'config') {
       io.stderr.write(`${error.message}\n`);

@@ -57,8 +57,9 @@ export function toProviderError(error: unknown, call: FailedCall): ProviderError
     return new ProviderError('connection', `could not reach ${call.baseURL}: ${reason}`, { cause: error });
   }
   if (error instanceof APIError) return fromApiError(error, call);
-  if (error instanceof SyntaxError) {
-    return new ProviderError('server', `the API sent a malformed response: ${error.message}`, { cause: error });
+  if (error instanceof SyntaxError || (error instanceof Error && error.cause instanceof SyntaxError)) {
+    const reason = error instanceof SyntaxError ? error.message : (error.cause as SyntaxError).message;
+    return new ProviderError('server', `the API sent a malformed response: ${reason}`, { cause: error });
   }
   if (error instanceof Error && isDroppedConnection(error)) {
     return new ProviderError('connection', `the connection to ${call.baseURL} dropped mid-response (${error.message})`, { cause: error });
@@ -126,5 +127,5 @@ function causeMessage(error: Error): string | undefined {
 
 function isDroppedConnection(error: Error): boolean {
   const text = `${error.message} ${causeMessage(error) ?? ''}`;
-  return /terminated|ECONNRESET|EPIPE|socket hang up|other side closed|UND_ERR_SOCKET|premature close/i.test(text);
+  return /\bterminated\b|ECONNRESET|EPIPE|socket hang up|other side closed|UND_ERR_SOCKET|premature close/i.test(text);
 }

@@ -1,10 +1,11 @@
 /**
- * Where the CLI's model calls go: the real Anthropic API when `ANTHROPIC_API_KEY` is set, else
- * (or with `--simulate`) fanfold's simulator, started on loopback for the run. Either way the
- * calls go through the same Anthropic provider and the unmodified SDK.
+ * Where model calls go by default: the real Anthropic API when `ANTHROPIC_API_KEY` is set, else
+ * (or when asked) fanfold's simulator, started on loopback for this process. Either way calls go
+ * through the same Anthropic provider and the unmodified SDK, so offline runs exercise the real
+ * path.
  */
-import { createAnthropicProvider, type AnthropicProvider } from '../providers/anthropic.ts';
-import { startSimulator, type Simulator } from '../simulator/index.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/index.ts';
+import { createAnthropicProvider, type AnthropicProvider } from './anthropic.ts';
 
 /** The chosen backend. */
 export interface Backend {
@@ -17,24 +18,36 @@ export interface Backend {
 
 /** Options of {@link openBackend}. */
 export interface BackendOptions {
-  /** Force the simulator even when a key is set. */
-  simulate: boolean;
-  env: Readonly<Record<string, string | undefined>>;
+  /** Use the simulator even when a key is set. Default `false`. */
+  simulate?: boolean;
+  /** Environment to read `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Options for the simulator, when it is used (latency, faults). */
+  simulator?: SimulatorOptions;
 }
 
 /** The key the simulator is called with: it is no secret, and it never reaches the real API. */
 const SIMULATOR_KEY = 'sk-fanfold-simulator';
 
-/** Opens the backend: the real API, or a simulator started for this process. */
-export async function openBackend(options: BackendOptions): Promise<Backend> {
-  const apiKey = options.env['ANTHROPIC_API_KEY'];
+/**
+ * Opens the backend: the real API, or a simulator started for this process. Close it when done.
+ *
+ * @example
+ * const backend = await openBackend();
+ * console.log(backend.banner);
+ * const result = await runFanOut(config, { provider: backend.provider }).result;
+ * await backend.close();
+ */
+export async function openBackend(options: BackendOptions = {}): Promise<Backend> {
+  const env = options.env ?? process.env;
+  const apiKey = env['ANTHROPIC_API_KEY'];
   if (apiKey && !options.simulate) {
-    const provider = createAnthropicProvider({ apiKey, env: options.env });
+    const provider = createAnthropicProvider({ apiKey, env });
     return { mode: 'anthropic', provider, banner: `Calling the Anthropic API at ${provider.baseURL} (ANTHROPIC_API_KEY is set).`, close: async () => {} };
   }
-  const simulator: Simulator = await startSimulator();
+  const simulator: Simulator = await startSimulator(options.simulator);
   const provider = createAnthropicProvider({ apiKey: SIMULATOR_KEY, baseURL: simulator.url, env: {} });
-  const why = options.simulate ? '--simulate was given' : 'ANTHROPIC_API_KEY is not set';
+  const why = options.simulate ? 'the simulator was asked for' : 'ANTHROPIC_API_KEY is not set';
   return {
     mode: 'simulator',
     provider,

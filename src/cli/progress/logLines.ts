@@ -21,7 +21,7 @@ export function createLogLinesView(tracker: ProgressTracker, write: (line: strin
           return write(`${stamp()} ${row.id} ${event.reason === 'fallback' ? 'falling back' : 'retrying'} in ${event.delayMs} ms (attempt ${event.attempt}${event.model ? ` on ${event.model}` : ''}): ${event.error.message}`);
         case 'specialist.done':
         case 'synthesis.done':
-          return write(`${stamp()} ${row.id} done in ${formatSeconds((row.endedAt ?? 0) - (row.startedAt ?? row.endedAt ?? 0))}: ${event.outcome.attempts} attempt${event.outcome.attempts === 1 ? '' : 's'}, ${event.outcome.usage.outputTokens} output tokens`);
+          return write(`${stamp()} ${row.id} done in ${formatSeconds(event.outcome.endedAt - (event.outcome.startedAt ?? event.outcome.endedAt))}: ${event.outcome.attempts} attempt${event.outcome.attempts === 1 ? '' : 's'}, ${event.outcome.usage.outputTokens} output tokens`);
         case 'specialist.failed':
         case 'specialist.timedOut':
         case 'specialist.skipped':

@@ -1,0 +1,199 @@
+/**
+ * The `fanfold` command, run as a child process (the built bin, as a user runs it). Model calls
+ * go to a simulator: the built-in one when no key is set, or one the test starts and points
+ * `ANTHROPIC_BASE_URL` at (with a key set, the CLI treats it as the real API).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JsonRunResult } from '../src/cli/jsonResult.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'fanfold.js');
+const KEY = 'sk-ant-cli-test-key-do-not-print';
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI with a clean environment (no key unless given). */
+function fanfold(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ReturnType<typeof spawn>) => void): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    onSpawn?.(child);
+  });
+}
+
+let sim: Simulator | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+async function simulator(options: SimulatorOptions = {}): Promise<{ server: Simulator; env: Record<string, string> }> {
+  sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity }, ...options });
+  return { server: sim, env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: sim.url } };
+}
+
+async function appFile(yaml: string): Promise<string> {
+  dir = await mkdtemp(join(tmpdir(), 'fanfold-cli-'));
+  const path = join(dir, 'app.yaml');
+  await writeFile(path, yaml);
+  return path;
+}
+
+describe('fanfold CLI', () => {
+  it('--version and --help exit 0', async () => {
+    const version = await fanfold(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = await fanfold(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['research', 'run', 'simulate']) expect(help.stdout).toContain(command);
+    expect(help.stdout).toContain('Exit codes');
+    const researchHelp = await fanfold(['research', '--help']);
+    for (const option of ['--json', '--deadline', '--concurrency', '--model', '--simulate', '--quiet']) expect(researchHelp.stdout).toContain(option);
+  });
+
+  it('bad usage exits 2 with a message saying what was expected', async () => {
+    const none = await fanfold([]);
+    expect(none.code).toBe(2);
+    const unknown = await fanfold(['research', 'x', '--frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--frobnicate'");
+    const zero = await fanfold(['research', 'x', '--concurrency', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('expected an integer from 1 and up, got "0"');
+    const deadline = await fanfold(['research', 'x', '--deadline', 'soon']);
+    expect(deadline.code).toBe(2);
+    expect(deadline.stderr).toMatch(/expected a duration.*got "soon"/);
+  });
+
+  it('research --json, offline: says it is simulated, prints the structured result, exits 0', async () => {
+    const { code, stdout, stderr } = await fanfold(['research', 'nuclear', 'fusion', '--json']);
+    expect(code).toBe(0);
+    expect(stderr.split('\n')[0]).toMatch(/^SIMULATED: offline run against fanfold's built-in simulator at http:\/\/127\.0\.0\.1:\d+/);
+    const result = JSON.parse(stdout) as JsonRunResult;
+    expect(result).toMatchObject({ status: 'done', backend: 'simulator', task: 'nuclear fusion', modelCalls: 4, error: null, missing: [] });
+    expect(result.specialists.map((entry) => entry.id)).toEqual(['historical', 'technical', 'societal']);
+    for (const entry of [...result.specialists, result.synthesizer!]) {
+      expect(entry).toMatchObject({ status: 'fulfilled', attempts: 1, model: 'claude-sonnet-4-6', error: null });
+      expect(entry.usage.inputTokens).toBeGreaterThan(0);
+      expect(entry.usage.outputTokens).toBeGreaterThan(0);
+      expect(entry.costUsd).toBeGreaterThan(0);
+      expect(entry.elapsedMs).toBeGreaterThan(0);
+    }
+    for (const entry of result.specialists) {
+      const words = entry.output!.trim().split(/\s+/).length;
+      expect(words).toBeGreaterThanOrEqual(150);
+      expect(words).toBeLessThanOrEqual(205);
+    }
+    expect(result.synthesis!.match(/^## .+$/gm)).toEqual(['## Historical context', '## Technical details', '## Societal impact', '## Cross-cutting synthesis']);
+    const sum = [...result.specialists, result.synthesizer!].reduce((total, entry) => total + entry.usage.outputTokens, 0);
+    expect(result.usage.outputTokens).toBe(sum);
+    expect(result.costUsd).toBeCloseTo([...result.specialists, result.synthesizer!].reduce((total, entry) => total + entry.costUsd!, 0), 6);
+  });
+
+  it('research without a terminal: plain progress lines, then the report', async () => {
+    const { server, env } = await simulator();
+    const { code, stdout } = await fanfold(['research', 'tidal power', '--model', 'claude-haiku-4-5', '--concurrency', '1'], env);
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toBe(`Calling the Anthropic API at ${server.url} (ANTHROPIC_API_KEY is set).`);
+    for (const id of ['historical', 'technical', 'societal', 'synthesis']) {
+      expect(stdout).toMatch(new RegExp(`^\\[\\s*\\d+\\.\\ds\\] ${id} started on claude-haiku-4-5$`, 'm'));
+      expect(stdout).toMatch(new RegExp(`^\\[\\s*\\d+\\.\\ds\\] ${id} done in \\d+\\.\\ds: 1 attempt, \\d+ output tokens$`, 'm'));
+    }
+    expect(stdout).toContain('## Cross-cutting synthesis');
+    expect(stdout).toMatch(/DONE · wall \d+\.\ds · slowest specialist/);
+    // --model and --concurrency reached the run: every call on haiku, never two at once.
+    expect(server.requests.every((request) => request.model === 'claude-haiku-4-5')).toBe(true);
+    const calls = [...server.requests].sort((a, b) => a.receivedAt - b.receivedAt);
+    for (let i = 1; i < calls.length; i++) expect(calls[i]!.receivedAt).toBeGreaterThanOrEqual(calls[i - 1]!.endedAt!);
+    expect(stdout).not.toContain(KEY);
+  });
+
+  it('run <app.yaml>: a failed specialist makes it partial (exit 3) without losing the others', async () => {
+    const { server, env } = await simulator({ faults: [{ match: { caller: 'vendor' }, fault: { type: 'http_error', status: 400, errorType: 'invalid_request_error', message: 'prompt is too long' } }] });
+    const { code, stdout, stderr } = await fanfold(['run', 'examples/apps/market-scan.yaml', '--json'], env);
+    expect(code).toBe(3);
+    expect(stderr).toContain(server.url);
+    const result = JSON.parse(stdout) as JsonRunResult;
+    expect(result.status).toBe('partial');
+    const byId = Object.fromEntries(result.specialists.map((entry) => [entry.id, entry]));
+    expect(byId['news']).toMatchObject({ status: 'fulfilled', model: 'claude-haiku-4-5' });
+    expect(byId['academic']).toMatchObject({ status: 'fulfilled', model: 'claude-sonnet-4-6' });
+    expect(byId['vendor']).toMatchObject({ status: 'rejected', attempts: 1, error: { kind: 'bad_request', status: 400 } });
+    expect(byId['vendor']!.error!.message).toContain('prompt is too long');
+    expect(result.missing.map((entry) => entry.id)).toEqual(['vendor']);
+    expect(result.synthesizer).toMatchObject({ status: 'fulfilled', model: 'claude-opus-4-7' });
+    expect(result.synthesis).toContain('vendor');
+  });
+
+  it('a rejected key fails the run (exit 1) with a message a person can act on, and the key is never printed', async () => {
+    const { server, env } = await simulator({ apiKey: 'sk-the-right-key' });
+    const { code, stdout, stderr } = await fanfold(['research', 'x', '--json'], env);
+    expect(code).toBe(1);
+    const result = JSON.parse(stdout) as JsonRunResult;
+    expect(result.status).toBe('failed');
+    expect(result.specialists[0]!.error!.message).toMatch(/^ANTHROPIC_API_KEY was rejected \(401\)/);
+    expect(server.count()).toBe(3);
+    expect(stdout + stderr).not.toContain(KEY);
+  });
+
+  it('a bad app file exits 2 naming the file and the path, before any model is called', async () => {
+    const { server, env } = await simulator();
+    const path = await appFile('task: t\nagents:\n  - { id: a, timeout: forever }\nlead:\n  specialists: [a, b]\n');
+    const { code, stdout, stderr } = await fanfold(['run', path], env);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`Invalid fanfold config in ${path}`);
+    expect(stderr).toMatch(/agents\[0\]\.timeout: expected a duration.*got "forever"/);
+    expect(server.count()).toBe(0);
+    const missing = await fanfold(['run', join(dir!, 'nope.yaml')], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no such file');
+  });
+
+  it('--deadline stops a straggler: the synthesis uses what arrived (exit 3)', async () => {
+    const { server, env } = await simulator({ faults: [{ match: { caller: 'societal' }, fault: { type: 'hang' } }] });
+    const { code, stdout } = await fanfold(['research', 'x', '--json', '--deadline', '1s'], env);
+    expect(code).toBe(3);
+    const result = JSON.parse(stdout) as JsonRunResult;
+    expect(result.specialists[2]).toMatchObject({ id: 'societal', status: 'timedOut' });
+    expect(result.synthesis).not.toBeNull();
+    const hung = await server.waitFor((request) => request.caller === 'societal', 'ended');
+    expect(hung.outcome).toBe('client_closed');
+  });
+
+  it('Ctrl-C cancels the run, reports what finished, exits 130', async () => {
+    const { server, env } = await simulator({ faults: [{ match: { caller: /technical|societal/ }, fault: { type: 'hang' } }] });
+    const run = fanfold(['research', 'x', '--json'], env, (child) => {
+      void server.waitFor((request) => request.caller === 'historical', 'ended').then(() =>
+        server.waitFor((request) => request.caller === 'societal').then(() => child.kill('SIGINT')));
+    });
+    const { code, stdout, stderr } = await run;
+    expect(code).toBe(130);
+    expect(stderr).toContain('Interrupted');
+    const result = JSON.parse(stdout) as JsonRunResult;
+    expect(result.status).toBe('cancelled');
+    expect(result.specialists[0]).toMatchObject({ id: 'historical', status: 'fulfilled' });
+    expect(result.specialists[0]!.output).toBeTruthy();
+  });
+});
