@@ -1,0 +1,41 @@
+/**
+ * fanfold's local, offline inspector: a loopback server and page that show a run's lead
+ * statechart, actor tree, per-specialist timeline and event log live; recordings of runs as
+ * JSONL and their replay; and helpers for the Stately inspector (`@statelyai/inspect`).
+ *
+ * @example
+ * import { startInspectorServer, combineInspectors, createInspectionRecorder } from 'fanfold/inspector';
+ * const inspector = await startInspectorServer();
+ * const recorder = createInspectionRecorder('run.jsonl');
+ * console.log(`Inspector: ${inspector.url}`);
+ * const run = runFanOut(config, { provider, inspect: combineInspectors(inspector.inspect, recorder.inspect) });
+ * await run.result;
+ * await recorder.close();
+ */
+export { startInspectorServer } from './server.ts';
+export { createInspectionRecorder, readRecording } from './recorder.ts';
+export {
+  toWireMessage,
+  normalizeWireMessage,
+  compactJson,
+  redactSecrets,
+  isTokenEvent,
+  filterInspection,
+  combineInspectors,
+  WIRE_VERSION,
+  SNAPSHOT_LIMITS,
+  EVENT_LIMITS,
+  DEFINITION_LIMITS,
+} from './wire.ts';
+
+export type { InspectorServer, InspectorServerOptions, InspectorServerStats } from './server.ts';
+export type { InspectionRecorder } from './recorder.ts';
+export type {
+  WireMessage,
+  WireActorMessage,
+  WireEventMessage,
+  WireSnapshotMessage,
+  CompactLimits,
+  FilterInspectionOptions,
+  InspectionObserver,
+} from './wire.ts';
