@@ -105,10 +105,15 @@ describe('connection faults', () => {
     const controller = new AbortController();
     const stream = client.messages.stream(body, { signal: controller.signal });
     const texts: string[] = [];
-    stream.on('text', (delta) => texts.push(delta));
+    const twoDeltas = new Promise<void>((resolve) =>
+      stream.on('text', (delta) => {
+        texts.push(delta);
+        if (texts.length === 2) resolve();
+      }),
+    );
     const final = rejection(stream.finalMessage());
     const stalled = await sim.waitFor((request) => request.fault === 'stall');
-    await new Promise((resolve) => stream.on('text', () => texts.length === 2 && resolve(undefined)));
+    await twoDeltas;
     expect(stalled).toMatchObject({ status: 200, outcome: 'pending', endedAt: null });
     controller.abort();
     expect(await final).toBeInstanceOf(Anthropic.APIUserAbortError);

@@ -170,8 +170,9 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    if (this.#closing) return Promise.reject(new Error('simulator is closed'));
-    const promise = new Promise<SimulatedRequest>((resolve, reject) => this.#waiters.add({ matches, resolve, reject }));
+    const promise = this.#closing
+      ? Promise.reject(new Error('simulator is closed'))
+      : new Promise<SimulatedRequest>((resolve, reject) => this.#waiters.add({ matches, resolve, reject }));
     // Marked handled here so a waiter nobody awaits does not fail the run when close() rejects it;
     // callers that await it still see the rejection.
     promise.catch(() => {});
