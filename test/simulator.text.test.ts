@@ -233,6 +233,13 @@ describe('summaries and other prompts', () => {
     expect(countWords(reply.text)).toBeLessThanOrEqual(20);
   });
 
+  it('a specialist prompt that carries a document to summarise gets a summary (per-file fan-outs)', () => {
+    const reply = ask(`Task: Summarise the folder\n\nYour angle: harbour.txt\n\nSummarise the following document in at most 25 words.\n\n<document name="harbour.txt">\n${document}\n</document>`);
+    expect(reply.kind).toBe('summary');
+    expect(reply.text.startsWith('[Simulated summary] The harbour was dredged in 1902.')).toBe(true);
+    expect(countWords(reply.text)).toBeLessThanOrEqual(25);
+  });
+
   it('a summary after "Document:" works too, and a word limit inside the document is ignored', () => {
     const reply = ask(`Please summarize.\nDocument: ${document} Write at most 3 words.`);
     expect(reply.kind).toBe('summary');

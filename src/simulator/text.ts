@@ -2,7 +2,8 @@
  * The deterministic text generator. A reply is derived only from the request (model, system,
  * messages): the seed is a hash of them, so the same request always gets the same text, and a
  * streamed and a non-streamed request get the same text too. The prompt's shape picks the kind
- * of reply, checked in this order: synthesis, specialist, planner, summary, generic.
+ * of reply, checked in this order: synthesis, summary (a document to summarise wins over the
+ * specialist shape, as a per-file fan-out sends both), specialist, planner, generic.
  */
 import { Random, hashString } from './random.ts';
 import { parseMessagesBody, type ParsedMessagesRequest } from './request.ts';
@@ -58,11 +59,11 @@ export function composeReply(request: ParsedMessagesRequest): { kind: ReplyKind;
 
   const synthesis = parseSynthesisPrompt(user);
   if (synthesis) return { kind: 'synthesis', text: synthesisReply(synthesis, random) };
+  const summary = parseSummaryPrompt(user);
+  if (summary) return { kind: 'summary', text: summaryReply(summary) };
   const specialist = parseSpecialistPrompt(user);
   if (specialist) return { kind: 'specialist', text: specialistReply(specialist, prompt, random) };
   if (isPlannerPrompt(user)) return { kind: 'planner', text: plannerReply(user, random) };
-  const summary = parseSummaryPrompt(user);
-  if (summary) return { kind: 'summary', text: summaryReply(summary) };
   return { kind: 'generic', text: genericReply(request, prompt, random) };
 }
 
