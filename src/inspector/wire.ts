@@ -233,7 +233,12 @@ export function compactJson(value: unknown, limits: CompactLimits): unknown {
     const keys = Object.keys(record);
     for (let index = 0; index < keys.length; index++) {
       const key = keys[index]!;
-      if (index >= limits.maxObjectKeys || (nodes >= limits.maxNodes && key !== '…')) {
+      if (key === '…' && typeof record[key] === 'string') {
+        // The marker of an earlier pass.
+        out[key] = record[key];
+        continue;
+      }
+      if (index >= limits.maxObjectKeys || nodes >= limits.maxNodes) {
         out['…'] = `${keys.length - index} more keys`;
         break;
       }
@@ -254,9 +259,17 @@ export function compactJson(value: unknown, limits: CompactLimits): unknown {
 /** Limits for a snapshot's `value` (its current state): kept whole whatever the snapshot limits cut. */
 const STATE_VALUE_LIMITS: CompactLimits = { maxDepth: 32, maxArrayItems: 100, maxObjectKeys: 500, maxStringLength: 300, maxNodes: 5_000 };
 
+/**
+ * Limits for a message this module already compacted (a recording): a compacted value holds at
+ * most `maxNodes` values plus one marker per container, so twice the budget keeps it as it is.
+ */
+function again(limits: CompactLimits): CompactLimits {
+  return { ...limits, maxNodes: limits.maxNodes * 2 + 2 };
+}
+
 /** A snapshot within {@link SNAPSHOT_LIMITS}, its state `value` whole. */
-export function compactSnapshot(snapshot: unknown): unknown {
-  const compacted = compactJson(snapshot, SNAPSHOT_LIMITS);
+export function compactSnapshot(snapshot: unknown, limits: CompactLimits = SNAPSHOT_LIMITS): unknown {
+  const compacted = compactJson(snapshot, limits);
   if (typeof snapshot === 'object' && snapshot !== null && 'value' in snapshot && typeof compacted === 'object' && compacted !== null && !Array.isArray(compacted)) {
     (compacted as Record<string, unknown>).value = compactJson((snapshot as { value: unknown }).value, STATE_VALUE_LIMITS);
   }
@@ -374,6 +387,10 @@ export function normalizeWireMessage(raw: unknown): WireMessage | undefined {
   const message = raw as Record<string, unknown>;
   const sessionId = str(message.sessionId);
   if (sessionId === undefined) return undefined;
+  // Our own messages (a recording) are compact already: compacting them again must not cut more.
+  const ours = message._version === WIRE_VERSION;
+  const snapshotLimits = ours ? again(SNAPSHOT_LIMITS) : SNAPSHOT_LIMITS;
+  const eventLimits = ours ? again(EVENT_LIMITS) : EVENT_LIMITS;
   const base = {
     sessionId,
     rootId: str(message.rootId),
@@ -396,14 +413,14 @@ export function normalizeWireMessage(raw: unknown): WireMessage | undefined {
       } else if (typeof message.definition === 'object' && message.definition !== null) {
         definition = JSON.stringify(compactJson(message.definition, DEFINITION_LIMITS));
       }
-      return { type: '@xstate.actor', ...base, name, parentId: str(message.parentId), definition, snapshot: compactSnapshot(message.snapshot ?? { status: 'active' }) };
+      return { type: '@xstate.actor', ...base, name, parentId: str(message.parentId), definition, snapshot: compactSnapshot(message.snapshot ?? { status: 'active' }, snapshotLimits) };
     }
     case '@xstate.event':
       if (isTokenEvent(message.event)) return undefined;
-      return { type: '@xstate.event', ...base, event: eventObject(message.event, EVENT_LIMITS), sourceId: str(message.sourceId) };
+      return { type: '@xstate.event', ...base, event: eventObject(message.event, eventLimits), sourceId: str(message.sourceId) };
     case '@xstate.snapshot':
       if (isTokenEvent(message.event)) return undefined;
-      return { type: '@xstate.snapshot', ...base, event: { type: eventType(message.event) }, snapshot: compactSnapshot(message.snapshot) };
+      return { type: '@xstate.snapshot', ...base, event: { type: eventType(message.event) }, snapshot: compactSnapshot(message.snapshot, snapshotLimits) };
     default:
       return undefined;
   }
@@ -477,7 +494,6 @@ export function filterInspection(observer: InspectionObserver, options: FilterIn
         // Inspectors read the definition and the snapshot from the actor ref itself: hand them
         // a stand-in that answers with bounded, redacted copies.
         const ref = event.actorRef as unknown as InspectedRef;
-        const snapshot = compactSnapshot(ref.getSnapshot());
         const config = ref.logic?.config;
         const standIn = {
           id: ref.id,
@@ -485,7 +501,8 @@ export function filterInspection(observer: InspectionObserver, options: FilterIn
           _parent: ref._parent,
           system: ref.system,
           logic: typeof config === 'object' && config !== null ? { config: compactJson(config, DEFINITION_LIMITS) } : {},
-          getSnapshot: () => snapshot,
+          // Read when the inspector asks (a machine's snapshot cannot be read while it initialises).
+          getSnapshot: () => compactSnapshot(ref.getSnapshot()),
           send: () => {},
           toJSON: () => ({ xstate$$type: 1, id: ref.id }),
         };
