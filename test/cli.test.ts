@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JsonRunResult } from '../src/cli/jsonResult.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
@@ -195,5 +196,29 @@ describe('fanfold CLI', () => {
     expect(result.status).toBe('cancelled');
     expect(result.specialists[0]).toMatchObject({ id: 'historical', status: 'fulfilled' });
     expect(result.specialists[0]!.output).toBeTruthy();
+  });
+
+  it('simulate: serves the Messages API until Ctrl-C, for any client pointed at its URL', async () => {
+    let url: Promise<string> | undefined;
+    const run = fanfold(['simulate', '--first-token-ms', '0'], {}, (child) => {
+      url = new Promise((resolve) => {
+        let seen = '';
+        child.stdout!.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
+          if (match) resolve(match[1]!);
+        });
+      });
+      void url.then(async (baseURL) => {
+        const client = new Anthropic({ apiKey: 'any-key', baseURL, maxRetries: 0 });
+        const message = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'Task: tides\n\nYour angle: History' }] });
+        expect(message.content[0]).toMatchObject({ type: 'text' });
+        child.kill('SIGINT');
+      });
+    });
+    const { code, stdout } = await run;
+    expect(code).toBe(0);
+    expect(stdout).toContain(`ANTHROPIC_BASE_URL=${await url!}`);
+    expect(stdout).toContain('Served 1 request; stopping.');
   });
 });
