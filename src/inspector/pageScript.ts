@@ -109,7 +109,9 @@ export const APP_JS = String.raw`(function () {
       S.roots.push(key);
       if (S.follow) { S.rootSel = key; S.selActor = null; S.logActor = ''; }
     }
-    applySnap(a, m.snapshot, t, null);
+    // Senders read this snapshot when they send (@statelyai/inspect on a later tick), so it may be
+    // newer than the events that follow: it sets the current state, not the state history.
+    applySnap(a, m.snapshot, t, null, true);
     addLog(a, t, 'created', 'created', null, a.isMachine ? 'machine' + (a.def && a.def.id ? ' #' + a.def.id : '') : a.kind);
   }
 
@@ -119,7 +121,7 @@ export const APP_JS = String.raw`(function () {
     applySnap(a, m.snapshot, t, ev ? ev.type : null);
   }
 
-  function applySnap(a, snap, t, evType) {
+  function applySnap(a, snap, t, evType, fromActorMessage) {
     if (!snap || typeof snap !== 'object') return;
     a.snap = snap; a.lastT = t;
     var st = typeof snap.status === 'string' ? snap.status : 'active';
@@ -127,7 +129,9 @@ export const APP_JS = String.raw`(function () {
     if (st !== 'active' && a.endT == null) a.endT = t;
     if (a.isMachine && snap.value !== undefined) {
       var vs = stateString(snap.value);
-      if (vs !== a.valueStr) {
+      if (fromActorMessage) {
+        a.valueStr = vs; a.value = snap.value;
+      } else if (vs !== a.valueStr || !a.history.length) {
         a.valueStr = vs; a.value = snap.value;
         a.history.push({ t: t, v: vs, ev: evType });
         addLog(a, t, 'state', '→ ' + vs, null, evType ? 'after ' + evType : '');
@@ -562,6 +566,7 @@ export const APP_JS = String.raw`(function () {
     stateEl.className = 'pill' + (final ? ' final ' + a.valueStr : '') + (a.status === 'error' ? ' error' : a.status === 'stopped' ? ' stopped' : '');
     pathEl.textContent = '';
     var t0 = a.history.length ? a.history[0].t : a.createdT;
+    if (!a.history.length && a.valueStr) pathEl.appendChild(el('span', 'cur', a.valueStr));
     a.history.forEach(function (h, i) {
       if (i) pathEl.appendChild(document.createTextNode(' → '));
       var s = el('span', i === a.history.length - 1 ? 'cur' : null, h.v);
