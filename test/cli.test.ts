@@ -3,7 +3,6 @@
  * go to a simulator: the built-in one when no key is set, or one the test starts and points
  * `ANTHROPIC_BASE_URL` at (with a key set, the CLI treats it as the real API).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,31 +10,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JsonRunResult } from '../src/cli/jsonResult.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
+import { runNode, type ProcessRun } from './support.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'fanfold.js');
 const KEY = 'sk-ant-cli-test-key-do-not-print';
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI with a clean environment (no key unless given). */
-function fanfold(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ReturnType<typeof spawn>) => void): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    onSpawn?.(child);
-  });
+/** Runs the built CLI. */
+function fanfold(args: string[], env: Record<string, string> = {}, onSpawn?: Parameters<typeof runNode>[2]): Promise<ProcessRun> {
+  return runNode([BIN, ...args], env, onSpawn);
 }
 
 let sim: Simulator | undefined;

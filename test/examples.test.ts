@@ -2,22 +2,11 @@
  * Every example in the README runs offline with its one command (no key: the built-in
  * simulator answers) and prints what it promises.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runNode, type ProcessRun } from './support.ts';
 
-function example(script: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function example(script: string, args: string[] = []): Promise<ProcessRun> {
+  return runNode(['--import', 'tsx', script, ...args]);
 }
 
 const SIMULATED = /^SIMULATED: offline run against fanfold's built-in simulator/;

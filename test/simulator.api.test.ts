@@ -5,6 +5,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { estimateTokens, simulatedReply, startSimulator, type Simulator } from '../src/simulator/index.ts';
+import { rejection } from './support.ts';
 
 let sim: Simulator;
 let client: Anthropic;
@@ -24,15 +25,6 @@ afterEach(async () => {
   await sim.close();
 });
 
-/** The rejection of a promise that must reject. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 function post(path: string, payload: unknown, headers: Record<string, string> = { 'x-api-key': 'sk-raw' }): Promise<Response> {
   return fetch(`${sim.url}${path}`, {

@@ -4,6 +4,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { simulatedReply, splitIntoDeltas, startSimulator, type Simulator } from '../src/simulator/index.ts';
+import { rejection } from './support.ts';
 
 let sim: Simulator;
 let client: Anthropic;
@@ -24,14 +25,6 @@ afterEach(async () => {
   await sim.close();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 const withText = (text: string) => ({ ...body, messages: [{ role: 'user' as const, content: text }] });
 

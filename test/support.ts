@@ -3,6 +3,7 @@
  * timer fanfold uses (provider latency, backoff, attempt deadlines, the run deadline, batching)
  * goes through the faked globals, so a test advances time instead of sleeping.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { expect, vi } from 'vitest';
 import type { FanOutRun, RunResult } from '../src/index.ts';
 
@@ -104,4 +105,41 @@ export async function pumpUntil<T>(clock: SteppableClock, promise: Promise<T>, r
     await new Promise((resolve) => setImmediate(resolve));
   }
   return promise;
+}
+
+/** The rejection of a promise that must reject. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/** What a child process printed, and how it ended. */
+export interface ProcessRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node <args>` with a clean environment (PATH and HOME, plus `env`: no API key unless
+ * given) and collects its output. `onSpawn` gets the child, e.g. to send it a signal.
+ */
+export function runNode(args: string[], env: Record<string, string> = {}, onSpawn?: (child: ChildProcess) => void): Promise<ProcessRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    onSpawn?.(child);
+  });
 }

@@ -3,7 +3,7 @@
  * where it ends (completed, fault, or closed by the client) so the log is updated exactly once.
  */
 import type { ServerResponse } from 'node:http';
-import type { SimulatorClock } from './clock.ts';
+import type { Clock as SimulatorClock } from '../clock.ts';
 import type { SimulatedRequest } from './types.ts';
 
 /** What an exchange needs from its server. */

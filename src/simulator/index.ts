@@ -13,7 +13,8 @@ export { startSimulator } from './server.ts';
 export type { RequestFilter, SimulatedRequest, SimulatedUsage, Simulator, SimulatorOptions } from './types.ts';
 export type { Fault, FaultMatch, FaultRule } from './faults.ts';
 export { DEFAULT_LATENCY, type LatencyModel } from './latency.ts';
-export type { SimulatorClock } from './clock.ts';
+/** The simulator's time source: fanfold's `Clock` (XState's `SimulatedClock` fits). */
+export type { Clock as SimulatorClock } from '../clock.ts';
 export { simulatedReply, type ReplyKind, type SimulatedReply, type StopReason } from './text.ts';
 export { CHARS_PER_TOKEN, estimateTokens } from './tokens.ts';
 export { DEFAULT_MIN_CACHEABLE_TOKENS } from './cache.ts';

@@ -7,7 +7,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PromptCache, inputTokens, type InputUsage } from './cache.ts';
-import { realClock, type SimulatorClock } from './clock.ts';
+import { systemClock, type Clock as SimulatorClock } from '../clock.ts';
 import { errorBody, errorTypeForStatus, statusForErrorType } from './errors.ts';
 import { Exchange, type ExchangeHost } from './exchange.ts';
 import { DEFAULT_AFTER_DELTAS, FaultBook, matchesCondition, type Fault, type FaultRule } from './faults.ts';
@@ -121,7 +121,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     for (const [model, latency] of Object.entries(options.latencyByModel ?? {})) assertLatency(latency, `latencyByModel[${model}]`);
     this.#options = options;
     this.#apiKey = options.apiKey ?? null;
-    this.clock = options.clock ?? realClock;
+    this.clock = options.clock ?? systemClock;
     this.#cache = new PromptCache(() => this.clock.now(), options.minCacheableTokens);
     for (const rule of options.faults ?? []) this.addFault(rule);
     this.#server = http.createServer((req, res) => this.#onRequest(req, res));

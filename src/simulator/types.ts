@@ -2,7 +2,7 @@
  * The simulator's public surface: options, the request log entry, and the handle tests and
  * examples hold.
  */
-import type { SimulatorClock } from './clock.ts';
+import type { Clock as SimulatorClock } from '../clock.ts';
 import type { Fault, FaultRule } from './faults.ts';
 import type { LatencyModel } from './latency.ts';
 
