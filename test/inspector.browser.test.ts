@@ -160,25 +160,45 @@ describe('inspector page', () => {
     expect(errors).toEqual([]);
   });
 
-  it('shows a failed specialist with its error, and a recorded run replays to the same view', async () => {
+  it('shows why a run went partial — a failed specialist, one cut off by the deadline — with sub-leads, and a recording replays to the same view', async () => {
     const server = await startServer();
     const { page } = await openPage(server);
     const path = join(dir, 'run.jsonl');
     const recorder = createInspectionRecorder(path);
     const provider = createScriptedProvider({
       latencyMs: 120,
-      byCaller: { technical: { error: { kind: 'bad_request', message: 'prompt rejected: too long' }, latencyMs: 80 } },
+      byCaller: {
+        technical: { error: { kind: 'bad_request', message: 'prompt rejected: too long' }, latencyMs: 80 },
+        economic: { hang: true },
+      },
     });
-    const result = await runFanOut({ task: 'nuclear fusion', specialists: researchSpecialists, deadlineMs: 10_000 }, { provider, inspect: combineInspectors(server.inspect, recorder.inspect) }).result;
+    const specialists = [
+      ...researchSpecialists.slice(0, 2),
+      // A sub-lead (N-level fan-out): its own specialists and synthesis.
+      { id: 'societal', angle: 'Societal impact', specialists: [{ id: 'energy' }, { id: 'policy' }] },
+      { id: 'economic', angle: 'Economics' },
+    ];
+    const result = await runFanOut({ task: 'nuclear fusion', specialists, deadlineMs: 2_000 }, { provider, inspect: combineInspectors(server.inspect, recorder.inspect) }).result;
     await recorder.close();
     expect(result.status).toBe('partial');
 
     await leadState(page, 'partial');
+    // The failed specialist and its error, on its lane and in the tree.
     await expect.poll(() => lane(page, 'technical').getAttribute('data-status')).toBe('rejected');
     expect(await lane(page, 'technical').locator('.bar-note').textContent()).toBe('bad_request: prompt rejected: too long');
     expect(await treeRow(page, 'technical').locator('.err').textContent()).toBe('bad_request: prompt rejected: too long');
     expect(await treeRow(page, 'technical').locator('.st').textContent()).toBe('rejected');
-    expect(await page.locator('#summary').textContent()).toMatch(/^lead: partial · 3 specialists \(2 fulfilled, 1 rejected\)/);
+    // The straggler the deadline cut off: its lane ends in a timeout mark; the lead went through `stopping`.
+    expect(await lane(page, 'economic').getAttribute('data-status')).toBe('timedOut');
+    expect(await lane(page, 'economic').locator('.mark.end-timeout').count()).toBe(1);
+    expect(await lane(page, 'economic').locator('.bar-note').textContent()).toMatch(/^deadline: the run's 2000 ms deadline passed/);
+    expect(await page.locator('#state-path').textContent()).toContain('fanningOut.stopping → synthesizing → partial');
+    // The sub-lead is a group of lanes, its specialists and its synthesis under it.
+    expect(await treeRow(page, 'societal').getAttribute('data-kind')).toBe('lead');
+    expect(await lane(page, 'societal').getAttribute('data-status')).toBe('fulfilled');
+    expect(await lane(page, 'energy').locator('.lane-name').textContent()).toBe('societal/energy');
+    expect(await page.locator('#lanes .lane .lane-name').allTextContents()).toEqual(['historical', 'technical', 'societal', 'societal/energy', 'societal/policy', 'societal/synthesizer', 'economic']);
+    expect(await page.locator('#summary').textContent()).toContain('4 specialists (2 fulfilled, 1 rejected, 1 timedOut) + 3 below');
     await page.locator('#chart .state.active[data-state="partial"]').waitFor();
     const live = await visibleView(page);
 
@@ -187,7 +207,7 @@ describe('inspector page', () => {
     replayServer.replay(await readRecording(path));
     const { page: replayPage } = await openPage(replayServer);
     await leadState(replayPage, 'partial');
-    await expect.poll(() => replayPage.locator('#lanes .lane').count()).toBe(3);
+    await expect.poll(() => replayPage.locator('#lanes .lane').count()).toBe(7);
     const replayed = await visibleView(replayPage);
     expect(replayed).toEqual(live);
     expect(replayed.lanes.join('\n')).toContain('prompt rejected: too long');

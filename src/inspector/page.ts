@@ -147,6 +147,7 @@ body { display: flex; flex-direction: column; }
 .lane-error { color: var(--rejected); overflow: hidden; text-overflow: ellipsis; }
 .bar-note { position: absolute; top: 2px; font-size: 11px; line-height: 16px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; color: var(--rejected); max-width: 60%; }
 .lane.st-timedOut .bar-note { color: var(--timedOut); }
+.bar-note.inside { color: #1d232b; background: rgba(255, 255, 255, .88); padding: 0 4px; border-radius: 3px; top: 3px; line-height: 14px; }
 .lane-track { position: relative; flex: 1; border-left: 1px solid var(--line); min-width: 0; }
 .lane { height: 20px; border-bottom: 1px solid #f0f2f4; }
 .lane.group .lane-name { font-weight: 700; }

@@ -408,9 +408,10 @@ export const APP_JS = String.raw`(function () {
     // Slowest specialist, overlap, time range.
     var rootSpan = spanOf(root, skew, now);
     var t0 = rootSpan.start != null ? rootSpan.start : root.createdT, t1 = Math.max(rootSpan.end || t0, now);
-    var slowest = null, counts = {}, intervals = [];
+    var slowest = null, counts = {}, top = 0, intervals = [];
     lanes.forEach(function (l) {
-      counts[l.st] = (counts[l.st] || 0) + 1;
+      // The header counts the root's own specialists; sub-leads' lanes are in the timeline.
+      if (l.depth === 0) { counts[l.st] = (counts[l.st] || 0) + 1; top++; }
       if (l.start == null) return;
       if (l.start < t0) t0 = l.start;
       if (l.end > t1) t1 = l.end;
@@ -441,7 +442,7 @@ export const APP_JS = String.raw`(function () {
     // Room on the right for the final state's label.
     t1 = Math.max(t1, t0 + 1);
     t1 += (t1 - t0) * 0.08;
-    cache.lanes = { list: sorted, synth: synth, t0: t0, t1: t1, slowest: slowest, peak: peak, points: points, counts: counts, skew: skew, now: now, total: lanes.length };
+    cache.lanes = { list: sorted, synth: synth, t0: t0, t1: t1, slowest: slowest, peak: peak, points: points, counts: counts, top: top, skew: skew, now: now, total: lanes.length };
   }
 
   // ---------- rendering ----------
@@ -534,10 +535,10 @@ export const APP_JS = String.raw`(function () {
     if (!root) { sum.textContent = 'waiting for an actor…'; return; }
     var L = cache.lanes;
     var parts = [root.name + ': ' + (root.valueStr || root.status)];
-    if (L && L.total) {
+    if (L && L.top) {
       var c = [];
       for (var k in L.counts) c.push(L.counts[k] + ' ' + k);
-      parts.push(L.total + (root.kind === 'lead' ? ' specialists' : ' actors') + ' (' + c.join(', ') + ')');
+      parts.push(L.top + (root.kind === 'lead' ? ' specialists' : ' actors') + ' (' + c.join(', ') + ')' + (L.total > L.top ? ' + ' + (L.total - L.top) + ' below' : ''));
     }
     var sp = spanOf(root, skewOf(root), nowFor(root));
     if (sp.start != null) parts.push(fmtMs(sp.end - sp.start) + (root.status === 'active' ? ' so far' : ''));
@@ -739,7 +740,7 @@ export const APP_JS = String.raw`(function () {
       var endP = l.start != null ? pct(L, l.end) : 0, startP = l.start != null ? pct(L, l.start) : 0;
       if (endP < 62) note.style.left = endP + 0.8 + '%';
       else if (startP > 38) { note.style.right = 100 - startP + 0.8 + '%'; note.style.textAlign = 'right'; }
-      else { note.style.left = startP + 0.8 + '%'; note.style.color = '#fff'; }
+      else { note.style.left = startP + 0.8 + '%'; note.className += ' inside'; }
       track.appendChild(note);
     }
     l.marks.forEach(function (m) {
