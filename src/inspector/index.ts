@@ -18,6 +18,7 @@ export {
   toWireMessage,
   normalizeWireMessage,
   compactJson,
+  compactSnapshot,
   redactSecrets,
   isTokenEvent,
   filterInspection,

@@ -13,7 +13,7 @@ export const APP_JS = String.raw`(function () {
 
   var S = fresh();
   var stats = { renders: 0, lastRenderMs: 0, maxRenderMs: 0, totalRenderMs: 0, batches: 0, messages: 0, ingestMs: 0, connectedAt: 0, firstDataAt: 0, lastBatchAt: 0, parts: {} };
-  var cache = { version: -1, key: '', rows: [], lanes: null, log: [], logKey: '', chartKey: '', detailsKey: '', optionsKey: '', rootsKey: '' };
+  var cache = { key: '', rows: [], lanes: null, log: [], logKey: '', chartKey: '', detailsKey: '', optionsKey: '', rootsKey: '' };
 
   function fresh() {
     return { actors: new Map(), alias: new Map(), gen: 0, roots: [], log: [], version: 0, maxT: 0,
@@ -934,9 +934,8 @@ export const APP_JS = String.raw`(function () {
     var ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ui');
     ws.onopen = function () { retryMs = 500; stats.connectedAt = performance.now(); conn.textContent = 'live'; conn.className = 'conn live'; };
     ws.onmessage = function (msg) {
-      var data, tp = performance.now();
+      var data;
       try { data = JSON.parse(msg.data); } catch (e) { return; }
-      (stats.frames || (stats.frames = [])).push([Math.round(tp), msg.data.length, Math.round(performance.now() - tp)]);
       if (data.t === 'hello') {
         // The server sends everything from the start after this: begin from a clean model.
         var keep = { laneSort: S.laneSort };

@@ -180,9 +180,6 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   const inspectSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   const pageSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
 
-  let origin = '';
-  let boundPort = 0;
-
   /** Loopback binding: the request must be addressed to a loopback name (defeats DNS rebinding). */
   const hostAllowed = (request: IncomingMessage): boolean => {
     if (allowRemote) return true;
@@ -316,7 +313,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   });
   server.on('error', (error) => log(`fanfold inspector: server error: ${error.message}`));
   const address = server.address() as AddressInfo;
-  boundPort = address.port;
+  const boundPort = address.port;
   const urlHost = (() => {
     const bound = address.address;
     if (bound === '0.0.0.0') return '127.0.0.1';
@@ -324,7 +321,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     if (host === 'localhost') return 'localhost';
     return bound.includes(':') ? `[${bound}]` : bound;
   })();
-  origin = `${urlHost}:${boundPort}`;
+  const origin = `${urlHost}:${boundPort}`;
   if (!isLoopback(host)) {
     log(`fanfold inspector: WARNING: listening on ${host}:${boundPort}, not loopback: anyone who can reach this address can watch runs (task, outputs, errors) and send inspection data.`);
   }
