@@ -7,7 +7,9 @@ import { normalizeConfig, type FanOutConfig } from '../config.ts';
 import { DEFAULT_PRICES, type PriceTable } from '../pricing/prices.ts';
 import { runFanOut } from '../run.ts';
 import { openBackend } from '../providers/backend.ts';
+import type { InspectOptions } from './commands/runOptions.ts';
 import { exitCodeOf } from './exitCodes.ts';
+import { openInspection } from './inspection.ts';
 import type { CliIO } from './io.ts';
 import { toJsonResult } from './jsonResult.ts';
 import { createLiveTableView } from './progress/liveTable.ts';
@@ -24,7 +26,7 @@ export interface OutputOptions {
 }
 
 /** What to run and how to show it. */
-export interface ExecuteRunOptions extends OutputOptions {
+export interface ExecuteRunOptions extends OutputOptions, InspectOptions {
   config: FanOutConfig;
   /** Names the config in errors (the app file's path, or `research`). */
   source: string;
@@ -37,11 +39,15 @@ export interface ExecuteRunOptions extends OutputOptions {
 export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise<number> {
   normalizeConfig(options.config, options.source);
   const backend = await openBackend({ simulate: options.simulate ?? false, env: io.env });
+  const chatty = !options.json && !options.quiet;
+  const notice = (line: string) => (chatty ? io.stdout : io.stderr).write(`${line}\n`);
+  const inspection = await openInspection(options, notice).catch(async (error: unknown) => {
+    await backend.close();
+    throw error;
+  });
   try {
-    const chatty = !options.json && !options.quiet;
-    (chatty ? io.stdout : io.stderr).write(`${backend.banner}\n`);
-
-    const run = runFanOut(options.config, { provider: backend.provider, source: options.source });
+    notice(backend.banner);
+    const run = runFanOut(options.config, { provider: backend.provider, source: options.source, ...(inspection.inspect ? { inspect: inspection.inspect } : {}) });
     const progressStream = options.json ? io.stderr : io.stdout;
     const live = !options.quiet && progressStream.isTTY === true;
     const tracker = new ProgressTracker(options.config.specialists);
@@ -64,13 +70,26 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
       removeInterrupt();
       view.finish();
     });
+    await inspection.finishRecording();
 
     const json = toJsonResult(result, backend.mode, { ...DEFAULT_PRICES, ...options.prices });
     if (options.json) io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     else if (options.quiet) io.stdout.write(`${result.synthesis ?? ''}\n`);
     else io.stdout.write(`${formatReport(json, { includeSynthesis: !live, color: io.stdout.isTTY === true })}\n`);
+    if (inspection.server && !interrupted) {
+      // The page keeps the whole run; leave it up for whoever is looking at it.
+      io.stderr.write(`\nThe inspector is still serving this run at ${inspection.server.url} — press Ctrl-C to stop.\n`);
+      await new Promise<void>((resolve) => {
+        const remove = io.onInterrupt(() => {
+          remove();
+          resolve();
+        });
+      });
+    }
     return exitCodeOf(result.status, interrupted);
   } finally {
+    await inspection.finishRecording().catch(() => {});
+    await inspection.server?.close();
     await backend.close();
   }
 }

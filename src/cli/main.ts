@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { FanfoldError } from '../errors.ts';
+import { inspectCommand } from './commands/inspect.ts';
 import { researchCommand } from './commands/research.ts';
 import { runCommand } from './commands/run.ts';
 import { simulateCommand } from './commands/simulate.ts';
@@ -50,6 +51,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   researchCommand(program, io, done);
   runCommand(program, io, done);
   simulateCommand(program, io, done);
+  inspectCommand(program, io, done);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
   try {

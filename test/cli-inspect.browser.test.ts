@@ -1,0 +1,101 @@
+/**
+ * The CLI's inspection flags end to end: `fanfold research … --inspect --record run.jsonl` prints
+ * a URL that a real headless Chromium opens and watches the run on, and `fanfold inspect
+ * run.jsonl` replays the recording to the same final view. Model calls go to a loopback
+ * simulator through ANTHROPIC_BASE_URL.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../src/simulator/index.ts';
+import { runNode } from './support.ts';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'fanfold.js');
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
+
+let browser: Browser | undefined;
+let sim: Simulator;
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fanfold-cli-inspect-'));
+  // Slow enough that the page sees the run while it happens.
+  sim = await startSimulator({ latency: { firstTokenMs: 300, tokensPerSecond: 2000 } });
+});
+afterEach(async () => {
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+});
+afterAll(async () => browser?.close());
+
+async function page(url: string): Promise<Page> {
+  browser ??= await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS, timeout: 30_000 });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const opened = await context.newPage();
+  await opened.goto(url);
+  return opened;
+}
+
+/** Resolves with the first match of `pattern` in the child's stdout. */
+function watchStdout(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve) => {
+    let seen = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match) resolve(match);
+    });
+  });
+}
+
+/** The final view a person sees: lead state and one lane per specialist with its status. */
+async function finalView(view: Page) {
+  await view.locator('#machine-state', { hasText: /^done$/ }).waitFor({ timeout: 20_000 });
+  await expect.poll(() => view.locator('#lanes .lane[data-kind="specialist"]').count(), { timeout: 10_000 }).toBe(3);
+  const lanes = view.locator('#lanes .lane[data-kind="specialist"]');
+  const statuses: Record<string, string | null> = {};
+  for (let index = 0; index < 3; index++) statuses[(await lanes.nth(index).getAttribute('data-actor'))!] = await lanes.nth(index).getAttribute('data-status');
+  return { state: await view.locator('#machine-state').textContent(), statuses, synthesis: await view.locator('#synthesis-lane .lane').getAttribute('data-status') };
+}
+
+describe('fanfold --inspect / --record / inspect', () => {
+  it('research --inspect shows the run live in a browser; --record replays to the same final view', async () => {
+    const recording = join(dir, 'run.jsonl');
+    const env = { ANTHROPIC_API_KEY: 'sk-ant-inspect-test-secret', ANTHROPIC_BASE_URL: sim.url };
+    let live: Awaited<ReturnType<typeof finalView>> | undefined;
+    let sawSynthesizing = false;
+    const run = await runNode([BIN, 'research', 'nuclear fusion', '--inspect', '--record', recording], env, (child) => {
+      void watchStdout(child, /Inspector: (http:\/\/127\.0\.0\.1:\d+\/)/).then(async ([, url]) => {
+        const view = await page(url!);
+        await view.locator('#machine-state', { hasText: /^synthesizing$/ }).waitFor({ timeout: 20_000 });
+        sawSynthesizing = true;
+        live = await finalView(view);
+        child.kill('SIGINT');
+      });
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('The inspector is still serving this run');
+    expect(sawSynthesizing).toBe(true);
+    expect(live).toEqual({ state: 'done', statuses: { historical: 'fulfilled', technical: 'fulfilled', societal: 'fulfilled' }, synthesis: 'fulfilled' });
+
+    const replay = await runNode([BIN, 'inspect', recording], {}, (child) => {
+      void watchStdout(child, /fanfold inspector: (http:\/\/127\.0\.0\.1:\d+\/)/).then(async ([, url]) => {
+        expect(await finalView(await page(url!))).toEqual(live);
+        child.kill('SIGINT');
+      });
+    });
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toMatch(/Replaying \d+ messages from/);
+    expect(await readFile(recording, 'utf8')).not.toContain('sk-ant-inspect-test-secret');
+  });
+
+  it('a recording that is not one exits 2 naming the file and line', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    await writeFile(bad, '{"type":"@xstate.actor"}\nnot json\n');
+    const { code, stderr } = await runNode([BIN, 'inspect', bad]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${bad}:2: not valid JSON`);
+  });
+});
