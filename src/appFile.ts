@@ -64,7 +64,8 @@ const agentSchema = z.strictObject({
 const appSchema = z.strictObject({
   name: text.optional(),
   description: text.optional(),
-  task: nonEmptyText.optional(),
+  // null: a `task:` placeholder left empty for the command line to fill.
+  task: text.refine((value) => value.trim().length > 0, { error: 'expected a non-empty string' }).nullish(),
   model: nonEmptyText.optional(),
   maxTokens: count.optional(),
   deadline: duration.optional(),
@@ -132,7 +133,7 @@ export function parseAppFile(source: string, path: string, options: AppFileOptio
   if (!parsed.success) throw new ConfigError(path, parsed.error.issues.map((issue) => describeIssue(issue, raw)));
   const app = parsed.data;
   const issues = checkReferences(app);
-  const task = options.task ?? app.task;
+  const task = options.task ?? app.task ?? undefined;
   if (!task) issues.push({ path: 'task', message: 'expected the task: set `task` in the file, or give it on the command line' });
   if (issues.length > 0) throw new ConfigError(path, issues);
   return { source: path, name: app.name ?? null, config: toRunConfig(app, task ?? ''), prices: toPrices(app.prices) };
@@ -145,7 +146,11 @@ function checkReferences(app: AppDocument): ConfigIssue[] {
   app.agents.forEach((agent, index) => {
     if (byId.has(agent.id)) issues.push({ path: `agents[${index}].id`, message: `expected a unique id, "${agent.id}" is used twice` });
     byId.set(agent.id, agent);
-    if (!agent.specialists) {
+    if (agent.specialists) {
+      for (const key of ['system', 'instructions'] as const) {
+        if (agent[key] !== undefined) issues.push({ path: `agents[${index}].${key}`, message: `a sub-lead makes no model call of its own: put \`${key}\` on its synthesizer or its specialists` });
+      }
+    } else {
       for (const key of ['synthesizer', 'quorum', 'concurrency', 'deadline'] as const) {
         if (agent[key] !== undefined) issues.push({ path: `agents[${index}].${key}`, message: `only a sub-lead (an agent with \`specialists\`) takes \`${key}\`` });
       }
@@ -181,19 +186,41 @@ function checkReferences(app: AppDocument): ConfigIssue[] {
   return issues;
 }
 
-/** A sub-lead that (through others) lists itself would fan out forever. */
+/** Most specialists an app file may expand to (agents reused by several sub-leads multiply). */
+export const MAX_EXPANDED_SPECIALISTS = 100_000;
+
+/**
+ * A sub-lead that (through others) lists itself would fan out forever; agents reused by several
+ * sub-leads multiply, so the expanded tree is counted too. Both in one linear pass.
+ */
 function findCycles(app: AppDocument, byId: ReadonlyMap<string, AppAgent>): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const visit = (id: string, trail: string[]): void => {
-    if (trail.includes(id)) {
-      const index = app.agents.findIndex((agent) => agent.id === trail[0]);
-      issues.push({ path: `agents[${index}].specialists`, message: `expected no cycle of sub-leads, got ${[...trail, id].join(' → ')}` });
-      return;
+  const sizes = new Map<string, number>();
+  const onPath: string[] = [];
+  let cycle: string[] | undefined;
+  /** Specialists an agent expands to (itself included); NaN once a cycle is found. */
+  const size = (id: string): number => {
+    const known = sizes.get(id);
+    if (known !== undefined) return known;
+    if (onPath.includes(id)) {
+      cycle ??= [...onPath.slice(onPath.indexOf(id)), id];
+      return Number.NaN;
     }
-    for (const child of byId.get(id)?.specialists ?? []) if (issues.length === 0) visit(child, [...trail, id]);
+    onPath.push(id);
+    let total = 1;
+    for (const child of byId.get(id)?.specialists ?? []) total += size(child);
+    onPath.pop();
+    sizes.set(id, total);
+    return total;
   };
-  for (const id of app.lead.specialists) if (issues.length === 0) visit(id, []);
-  return issues;
+  const total = app.lead.specialists.reduce((sum, id) => sum + size(id), 0);
+  if (cycle) {
+    const index = app.agents.findIndex((agent) => agent.id === cycle![0]);
+    return [{ path: `agents[${index}].specialists`, message: `expected no cycle of sub-leads, got ${cycle.join(' → ')}` }];
+  }
+  if (total > MAX_EXPANDED_SPECIALISTS) {
+    return [{ path: 'lead.specialists', message: `expands to ${total} specialists, more than ${MAX_EXPANDED_SPECIALISTS}: agents listed by several sub-leads are copied into each` }];
+  }
+  return [];
 }
 
 function toRunConfig(app: AppDocument, task: string): FanOutConfig {

@@ -40,13 +40,13 @@ export interface SpecialistConfig {
   id: string;
   /** A human label for its angle, e.g. "Historical context". Default: the id. */
   angle?: string;
-  /** Model id. Default: the run's `model`. */
+  /** Model id. Default: the run's `model`. On a sub-lead: the default of its sub-specialists and synthesizer. */
   model?: string;
-  /** System prompt. Default: one shared by all specialists (the angle goes in the user message). */
+  /** System prompt. Default: one shared by all specialists (the angle goes in the user message). Not on a sub-lead. */
   system?: string;
   /** What this specialist should do with the task (appended to it in the user message). */
   instructions?: string;
-  /** Output token limit per call. Default: the run's `maxTokens`. */
+  /** Output token limit per call. Default: the run's `maxTokens`. On a sub-lead: the default of its sub-tree. */
   maxTokens?: number;
   /** Overrides of the run-wide policy for this specialist. */
   policy?: PolicyOverride;
@@ -244,6 +244,11 @@ function checkTree(level: { specialists?: SpecialistConfig[] | undefined; quorum
       ctx.addIssue({ code: 'custom', path: [...at, 'specialists'], message: 'expected either `run` (a task function) or `specialists` (a sub-lead), not both', params: { plain: true } });
     }
     if (specialist.specialists) {
+      for (const key of ['system', 'instructions'] as const) {
+        if (specialist[key] !== undefined) {
+          ctx.addIssue({ code: 'custom', path: [...at, key], message: `a sub-lead makes no model call of its own: put \`${key}\` on its synthesizer or its specialists`, params: { plain: true } });
+        }
+      }
       checkTree(specialist, ctx, at);
     } else {
       for (const key of ['synthesizer', 'quorum', 'maxConcurrency', 'deadlineMs'] as const) {
@@ -257,7 +262,7 @@ function checkTree(level: { specialists?: SpecialistConfig[] | undefined; quorum
 
 const configSchema = z
   .strictObject({
-    task: nonEmptyText,
+    task: text.refine((value) => value.trim().length > 0, { error: 'expected a non-empty string' }),
     specialists: z.array(specialistSchema, { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }),
     synthesizer: synthesizerSchema.optional(),
     deadlineMs: durationMs().optional(),
@@ -268,6 +273,12 @@ const configSchema = z
     maxTokens: positiveInt().optional(),
   })
   .superRefine((config, ctx) => checkTree(config as FanOutConfig, ctx, []));
+
+/** What a level of the fan-out gives its members by default. */
+interface CallDefaults {
+  model: string;
+  maxTokens: number;
+}
 
 /** A config ready to run: the machine's JSON input plus the task functions it refers to. */
 export interface NormalizedConfig {
@@ -291,7 +302,8 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
   const maxTokens = raw.maxTokens ?? DEFAULT_MAX_TOKENS;
   const runPolicy = resolvePolicy(DEFAULT_POLICY, raw.policy);
   const tasks = new Map<string, TaskFunction>();
-  const toSpec = (id: string, entry: Omit<SpecialistConfig, 'id'>, parentPolicy: SupervisionPolicy, parentPath: readonly string[]): SpecialistSpec => {
+  /** `defaults`: the model and token limit of the level it is in (a sub-lead's own, or the run's). */
+  const toSpec = (id: string, entry: Omit<SpecialistConfig, 'id'>, parentPolicy: SupervisionPolicy, parentPath: readonly string[], defaults: CallDefaults): SpecialistSpec => {
     // Shared policy object when there is no override: 10,000 specialists, one policy.
     const policy = entry.policy ? resolvePolicy(parentPolicy, entry.policy) : parentPolicy;
     // The JSON of its id path: unambiguous whatever characters the ids hold.
@@ -302,19 +314,21 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       angle: entry.angle ?? id,
       kind: entry.run ? 'task' : entry.specialists ? 'fanOut' : 'model',
       taskKey,
-      models: entry.run || entry.specialists ? [] : [entry.model ?? model, ...policy.fallbackModels],
+      models: entry.run || entry.specialists ? [] : [entry.model ?? defaults.model, ...policy.fallbackModels],
       system: entry.system ?? null,
       instructions: entry.instructions ?? null,
-      maxTokens: entry.maxTokens ?? maxTokens,
+      maxTokens: entry.maxTokens ?? defaults.maxTokens,
       policy,
     };
     if (entry.specialists) {
       // A sub-lead's specialists inherit its policy as their default, except `onFailure`: a
       // sub-lead that escalates fails the run when it fails, not when one of its angles does.
       const childPolicy = policy.onFailure === parentPolicy.onFailure ? policy : { ...policy, onFailure: parentPolicy.onFailure };
+      // A sub-lead's `model` and `maxTokens` are the defaults of its sub-tree.
+      const childDefaults = { model: entry.model ?? defaults.model, maxTokens: entry.maxTokens ?? defaults.maxTokens };
       spec.fanOut = {
-        specialists: entry.specialists.map((child) => toSpec(child.id, child, childPolicy, [...parentPath, id])),
-        synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, childPolicy, [...parentPath, id]),
+        specialists: entry.specialists.map((child) => toSpec(child.id, child, childPolicy, [...parentPath, id], childDefaults)),
+        synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, childPolicy, [...parentPath, id], childDefaults),
         quorum: entry.quorum ?? 1,
         maxConcurrency: entry.maxConcurrency ?? null,
         deadlineMs: entry.deadlineMs ?? null,
@@ -322,8 +336,9 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
     }
     return spec;
   };
-  const specialists = raw.specialists.map((entry) => toSpec(entry.id, entry, runPolicy, []));
-  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, []);
+  const runDefaults = { model, maxTokens };
+  const specialists = raw.specialists.map((entry) => toSpec(entry.id, entry, runPolicy, [], runDefaults));
+  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, [], runDefaults);
   return {
     input: {
       task: raw.task,

@@ -16,10 +16,11 @@ export const DURATION_HINT = 'a duration: milliseconds as a number, or a string 
  * parseDuration('90s'); // 90000
  */
 export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.round(value) : undefined;
+  // Whole milliseconds from 1 up: a value that rounds to 0 is no duration.
+  if (typeof value === 'number') return Number.isFinite(value) && Math.round(value) >= 1 ? Math.round(value) : undefined;
   if (typeof value !== 'string') return undefined;
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
   if (!match) return undefined;
   const ms = Number(match[1]) * UNIT_MS[match[2] ?? 'ms']!;
-  return ms > 0 ? Math.round(ms) : undefined;
+  return Math.round(ms) >= 1 ? Math.round(ms) : undefined;
 }

@@ -18,7 +18,7 @@ export { researchConfig, RESEARCH_ANGLES } from './presets/research.ts';
 export { planAngles, parsePlan, toSpecialists } from './presets/planner.ts';
 export { loadAppFile, parseAppFile } from './appFile.ts';
 export { DEFAULT_PRICES } from './pricing/prices.ts';
-export { costOfRun, estimateCostUsd, priceOf } from './pricing/cost.ts';
+export { costOfRun, costOfOutcome, estimateCostUsd, priceOf } from './pricing/cost.ts';
 export { parseDuration } from './duration.ts';
 export { FanfoldError, ConfigError, ProviderError, toErrorInfo } from './errors.ts';
 export { systemClock } from './clock.ts';

@@ -8,7 +8,7 @@ import { SimulatedClock } from 'xstate';
 import { createAnthropicProvider } from '../src/providers/anthropic.ts';
 import { runFanOut, type FanOutConfig, type RunEvent, type RunResult } from '../src/index.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
-import { pumpUntil, record, researchSpecialists } from './support.ts';
+import { pumpUntil, record, rejection, researchSpecialists } from './support.ts';
 
 const KEY = 'sk-ant-test-key-never-print-me';
 let sim: Simulator | undefined;
@@ -245,5 +245,50 @@ describe('Anthropic provider (real SDK ↔ simulator over loopback)', () => {
     for (const request of specialists) expect(request.receivedAt).toBeLessThanOrEqual(firstEnd);
     // Fan-in: the synthesis began only after the slowest specialist had finished.
     expect(synthesis.receivedAt).toBeGreaterThanOrEqual(Math.max(...specialists.map((request) => request.endedAt!)));
+  });
+
+  it('an attempt that streamed and was then cut off still counts the tokens the API reported for it', async () => {
+    const server = await simulator({ faults: [{ match: { caller: 'technical' }, times: 1, fault: { type: 'stall', afterDeltas: 3 } }] });
+    const { clock, watch, result } = start(server, { policy: { attemptTimeoutMs: 20_000, retry: { initialDelayMs: 0, jitter: 0 } }, synthesizer: { run: async () => 'folded' } });
+    // Once text has arrived, the stream's start (with its usage) has been read.
+    await watch((event) => event.type === 'specialist.token' && event.id === 'technical')();
+    clock.increment(20_000);
+    const done = await result();
+    const calls = server.requests.filter((request) => request.caller === 'technical');
+    expect(calls.map((call) => call.outcome)).toEqual(['client_closed', 'completed']);
+    const billedInput = calls.reduce((sum, call) => sum + call.usage!.input_tokens, 0);
+    expect(done.outcomes[1]).toMatchObject({ status: 'fulfilled', attempts: 2 });
+    expect(done.outcomes[1]!.usage.inputTokens).toBe(billedInput);
+    expect(done.usage.inputTokens).toBe(server.requests.reduce((sum, call) => sum + call.usage!.input_tokens, 0));
+  });
+
+  it('refuses a key with line breaks or spaces, and a base URL that is not http(s), without quoting the key', () => {
+    const attempt = (options: Parameters<typeof createAnthropicProvider>[0]) => {
+      try {
+        createAnthropicProvider({ env: {}, ...options });
+      } catch (error) {
+        return error as Error & { code?: string };
+      }
+      throw new Error('expected a config error');
+    };
+    const twoLines = attempt({ apiKey: 'sk-ant-LINEONE\nsk-ant-LINETWO' });
+    expect(twoLines.code).toBe('config');
+    expect(twoLines.message).not.toContain('LINEONE');
+    expect(attempt({ apiKey: 'sk-ant-x', baseURL: 'localhost:8080' }).message).toBe('ANTHROPIC_BASE_URL must be an http(s) URL such as https://api.anthropic.com, got "localhost:8080"');
+  });
+
+  it('strips the key from any error message, whatever put it there', async () => {
+    const provider = createAnthropicProvider({
+      apiKey: KEY,
+      env: {},
+      baseURL: 'http://127.0.0.1:9',
+      fetch: async () => {
+        throw new TypeError(`proxy refused Authorization: Bearer ${KEY} for ${KEY}`);
+      },
+    });
+    const error = await rejection(provider.stream({ model: 'm', messages: [{ role: 'user', content: 'hi' }], maxTokens: 10 }, { signal: new AbortController().signal }));
+    expect(error).toMatchObject({ kind: 'connection' });
+    expect((error as Error).message).not.toContain(KEY);
+    expect((error as Error).message).toContain('[redacted]');
   });
 });

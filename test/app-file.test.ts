@@ -123,4 +123,36 @@ lead: { specialists: [physics, economics] }
       expect((await loadAppFile(path)).config.specialists).toEqual([{ id: 'a' }]);
     });
   });
+
+  it.each([
+    ['agents[0].timeout', 'task: t\nagents:\n  - { id: a, timeout: 0.4ms }\nlead: { specialists: [a] }\n'],
+    ['deadline', 'task: t\ndeadline: 0.4\nagents:\n  - { id: a }\nlead: { specialists: [a] }\n'],
+  ])('a duration that rounds to 0 ms is rejected at the path written in the file (%s)', (path, yaml) => {
+    expect(errorOf(yaml).issues.map((issue) => issue.path)).toEqual([path]);
+  });
+
+  it('a whitespace-only task is no task; an empty `task:` placeholder takes the one given outside', () => {
+    expect(errorOf('task: "   "\nagents:\n  - { id: a }\nlead: { specialists: [a] }\n').issues).toEqual([{ path: 'task', message: 'expected a non-empty string, got "   "' }]);
+    expect(parseAppFile('task:\nagents:\n  - { id: a }\nlead: { specialists: [a] }\n', 'app.yaml', { task: 'tides' }).config.task).toBe('tides');
+  });
+
+  it('a sub-lead\'s model is the default of its sub-tree; system and instructions on a sub-lead are rejected', () => {
+    const yaml = 'task: t\nmodel: claude-sonnet-4-6\nagents:\n  - { id: tech, model: claude-haiku-4-5, specialists: [turbines, grid] }\n  - { id: turbines }\n  - { id: grid, model: claude-opus-4-7 }\nlead: { specialists: [tech] }\n';
+    const tech = normalizeConfig(parseAppFile(yaml, 'app.yaml').config).input.specialists[0]!;
+    expect(tech.fanOut!.specialists.map((spec) => spec.models[0])).toEqual(['claude-haiku-4-5', 'claude-opus-4-7']);
+    expect(tech.fanOut!.synthesizer.models[0]).toBe('claude-haiku-4-5');
+    const withInstructions = errorOf(yaml.replace('specialists: [turbines, grid] }', 'specialists: [turbines, grid], instructions: Only turbines. }'));
+    expect(withInstructions.issues).toEqual([{ path: 'agents[0].instructions', message: 'a sub-lead makes no model call of its own: put `instructions` on its synthesizer or its specialists' }]);
+  });
+
+  it('agents shared by sub-leads are counted as expanded: past 100,000 specialists the file is rejected', () => {
+    // Each level lists both agents of the next: 2 + 4 + … doubles per level.
+    const agents: string[] = [];
+    const levels = 17;
+    for (let level = 0; level < levels; level++) {
+      for (const name of ['a', 'b']) agents.push(level === levels - 1 ? `  - { id: ${name}${level} }` : `  - { id: ${name}${level}, specialists: [a${level + 1}, b${level + 1}] }`);
+    }
+    const error = errorOf(`task: t\nagents:\n${agents.join('\n')}\nlead:\n  specialists: [a0, b0]\n`);
+    expect(error.issues).toEqual([{ path: 'lead.specialists', message: `expands to ${2 ** (levels + 1) - 2} specialists, more than 100000: agents listed by several sub-leads are copied into each` }]);
+  });
 });

@@ -34,12 +34,15 @@ async function simulator(options: SimulatorOptions = {}): Promise<{ server: Simu
   return { server: sim, env: { ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: sim.url } };
 }
 
-async function appFile(yaml: string): Promise<string> {
-  dir = await mkdtemp(join(tmpdir(), 'fanfold-cli-'));
-  const path = join(dir, 'app.yaml');
-  await writeFile(path, yaml);
+/** Writes a file in this test's temporary folder. */
+async function tempFile(name: string, text: string): Promise<string> {
+  dir ??= await mkdtemp(join(tmpdir(), 'fanfold-cli-'));
+  const path = join(dir, name);
+  await writeFile(path, text);
   return path;
 }
+
+const appFile = (yaml: string) => tempFile('app.yaml', yaml);
 
 describe('fanfold CLI', () => {
   it('--version and --help exit 0', async () => {
@@ -202,5 +205,74 @@ describe('fanfold CLI', () => {
     expect(code).toBe(0);
     expect(stdout).toContain(`ANTHROPIC_BASE_URL=${await url!}`);
     expect(stdout).toContain('Served 1 request; stopping.');
+  });
+});
+
+describe('fanfold CLI edge cases', () => {
+  it('--record to an unwritable path: exit 2 before any model call', async () => {
+    const { server, env } = await simulator();
+    const { code, stdout, stderr } = await fanfold(['research', 'x', '--json', '--record', '/nonexistent-dir/run.jsonl'], env);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('--record: cannot write the recording /nonexistent-dir/run.jsonl');
+    expect(server.count()).toBe(0);
+  });
+
+  it('--quiet: a failed run still says why (on stderr)', async () => {
+    const { env } = await simulator({ apiKey: 'sk-ant-the-right-key' });
+    const { code, stdout, stderr } = await fanfold(['research', 'x', '--quiet'], env);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('Run failed: quorum of 1 can no longer be met');
+    expect(stderr).toMatch(/^Missing historical \(Historical context\): failed after 1 attempt: ANTHROPIC_API_KEY was rejected \(401\)/m);
+  });
+
+  it('--json: stdout is only the JSON document even with ANTHROPIC_LOG=info', async () => {
+    const { env } = await simulator();
+    const { code, stdout, stderr } = await fanfold(['research', 'x', '--json'], { ...env, ANTHROPIC_LOG: 'info' });
+    expect(code).toBe(0);
+    expect(() => JSON.parse(stdout)).not.toThrow();
+    // The SDK's log lines went to stderr instead, without the key.
+    expect(stderr).toMatch(/v1\/messages/);
+    expect(stderr).not.toContain(KEY);
+  });
+
+  it('a key with a newline in it: exit 2 before any call, and the key is not printed', async () => {
+    const { env } = await simulator();
+    const key = 'sk-ant-api03-LINEONE\nsk-ant-api03-LINETWO';
+    const { code, stdout, stderr } = await fanfold(['research', 'x', '--json'], { ...env, ANTHROPIC_API_KEY: key });
+    expect(code).toBe(2);
+    expect(stderr).toContain('ANTHROPIC_API_KEY contains spaces, line breaks or other characters a key cannot have');
+    expect(stdout + stderr).not.toContain('LINEONE');
+    expect(sim!.count()).toBe(0);
+  });
+
+  it('an app-file timeout that rounds to 0 ms: exit 2 naming the path in the file', async () => {
+    const app = await tempFile('app.yaml', 'task: t\nagents:\n  - { id: a, timeout: 0.4ms }\nlead: { specialists: [a] }\n');
+    const { code, stderr } = await fanfold(['run', app, '--simulate']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/agents\[0\]\.timeout: expected a duration/);
+  });
+
+  it('simulate --faults: an unknown fault type is a usage error, not silently ignored', async () => {
+    // `rate_limited` is fanfold's error kind; the fault is called `rate_limit`.
+    const faults = await tempFile('faults.yaml', '- { fault: { type: rate_limited } }\n');
+    const { code, stdout, stderr } = await fanfold(['simulate', '--faults', faults]);
+    expect(stdout).not.toContain('listening on');
+    expect(code).toBe(2);
+    expect(stderr).toContain('[0].fault.type: expected one of rate_limit, overloaded');
+    expect(stderr).toContain('got "rate_limited"');
+  });
+
+  it('an empty --model is a usage error, not "use the default"', async () => {
+    const { code, stderr } = await fanfold(['research', 'x', '--model', '']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('expected a non-empty value');
+  });
+
+  it('a malformed ANTHROPIC_BASE_URL is a config error before any call', async () => {
+    const { code, stderr } = await fanfold(['research', 'x'], { ANTHROPIC_API_KEY: 'sk-ant-x', ANTHROPIC_BASE_URL: 'localhost:47811' });
+    expect(code).toBe(2);
+    expect(stderr).toContain('ANTHROPIC_BASE_URL must be an http(s) URL');
   });
 });

@@ -25,6 +25,10 @@ describe('angle planner', () => {
     expect(parsePlan(text, 3).map((angle) => angle.id)).toEqual(['history', 'history-2', 'synthesizer-2']);
   });
 
+  it('skips bracketed prose before the JSON array', () => {
+    expect(parsePlan('As noted in [1], here are the angles: [{"id":"cost","angle":"Cost"}]', 4)).toEqual([{ id: 'cost', angle: 'Cost', instructions: '' }]);
+  });
+
   it('says clearly when the answer is not a list of angles', () => {
     expect(() => parsePlan('I cannot help with that.', 4)).toThrow(/did not answer with a JSON array of angles/);
     expect(() => parsePlan('[{"name": 1}]', 4)).toThrow(/not in the expected shape/);

@@ -3,7 +3,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { simulatedReply, splitIntoDeltas, startSimulator, type Simulator } from '../src/simulator/index.ts';
+import { simulatedReply, splitIntoDeltas, startSimulator, type Fault, type Simulator } from '../src/simulator/index.ts';
 import { rejection } from './support.ts';
 
 let sim: Simulator;
@@ -236,5 +236,10 @@ describe('rules', () => {
     const retrying = new Anthropic({ apiKey: 'sk-test', baseURL: sim.url, maxRetries: 1 });
     await expect(retrying.messages.create(body)).resolves.toMatchObject({ type: 'message' });
     expect(sim.requests.map((request) => request.status)).toEqual([429, 200]);
+  });
+
+  it('refuses a misspelt fault type rather than matching and doing nothing', async () => {
+    expect(() => sim.addFault({ fault: { type: 'rate_limited' } as unknown as Fault })).toThrow('Unknown fault type "rate_limited": expected one of rate_limit, overloaded');
+    await expect(startSimulator({ faults: [{ fault: { type: 'http_error' } as unknown as Fault }] })).rejects.toThrow('An http_error fault needs `status` (400-599) and `errorType`');
   });
 });

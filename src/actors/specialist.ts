@@ -46,7 +46,13 @@ export interface SpecialistProgress {
   /** Index into `spec.models`. */
   modelIndex: number;
   startedAt: number;
+  /** Tokens of finished attempts. */
   usage: Usage;
+  /**
+   * Tokens the backend reported for the attempt in flight (e.g. input tokens when its stream
+   * started), so an attempt that fails, times out or is stopped still counts what it cost.
+   */
+  inFlightUsage?: Usage | null;
   lastError: ErrorInfo | null;
 }
 
@@ -60,6 +66,7 @@ export type SpecialistSnapshot = Snapshot<SpecialistOutcome> & {
 export type SpecialistActorEvent =
   | { type: 'attempt.succeeded'; attempt: number; text: string; model: string | null; usage: Partial<Usage> | undefined }
   | { type: 'attempt.failed'; attempt: number; error: ErrorInfo }
+  | { type: 'attempt.usage'; attempt: number; usage: Usage }
   | { type: 'attempt.timedOut'; attempt: number }
   | { type: 'backoff.elapsed'; attempt: number }
   /** Give up now: abort the call and settle `skipped` with this reason (keeps attempts and usage). */
@@ -132,10 +139,15 @@ export function outcomeOfStopped(
     error,
     attempts: callsMade(progress),
     model: currentModel(spec, progress.modelIndex),
-    usage: { ...progress.usage },
+    usage: usageSoFar(progress),
     startedAt: progress.startedAt,
     endedAt,
   };
+}
+
+/** Finished attempts' tokens plus what the attempt in flight has reported. */
+function usageSoFar(progress: SpecialistProgress): Usage {
+  return addUsageInto({ ...progress.usage }, progress.inFlightUsage ?? undefined);
 }
 
 /**
@@ -219,6 +231,9 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     return deps.provider.stream(request, {
       signal,
       onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
+      onUsage: (usage) => {
+        if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.usage', attempt, usage });
+      },
       caller: { id: spec.id, attempt },
     });
   };
@@ -265,6 +280,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         attemptsOnModel: sameModel ? progress.attemptsOnModel + 1 : 1,
         modelIndex: decision.modelIndex,
         lastError: error,
+        inFlightUsage: null,
       },
     };
     tellParent(self, {
@@ -299,6 +315,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         modelIndex: 0,
         startedAt: clock.now(),
         usage: ZERO_USAGE,
+        inFlightUsage: null,
         lastError: null,
       },
     }),
@@ -335,7 +352,13 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
           const error: ErrorInfo = timedOut
             ? { kind: 'timeout', message: `attempt ${progress.attempt} exceeded its ${snapshot.input.spec.policy.attemptTimeoutMs} ms deadline` }
             : event.error;
-          return afterFailure(snapshot, error, self);
+          // The failed attempt still cost what the backend reported for it.
+          const counted = progress.inFlightUsage ? { ...snapshot, progress: { ...progress, usage: usageSoFar(progress), inFlightUsage: null } } : snapshot;
+          return afterFailure(counted, error, self);
+        }
+        case 'attempt.usage': {
+          if (event.attempt !== progress.attempt || progress.phase !== 'calling') return snapshot;
+          return { ...snapshot, progress: { ...progress, inFlightUsage: { ...event.usage } } };
         }
         case 'backoff.elapsed': {
           if (event.attempt !== progress.attempt || progress.phase !== 'backingOff') return snapshot;

@@ -70,12 +70,22 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
       removeInterrupt();
       view.finish();
     });
-    await inspection.finishRecording();
+    // A recording that failed must not cost the run's result: say so, then report as usual.
+    const recordingProblem = await inspection.finishRecording();
+    if (recordingProblem) io.stderr.write(`warning: ${recordingProblem}\n`);
 
     const json = toJsonResult(result, backend.mode, { ...DEFAULT_PRICES, ...options.prices });
     if (options.json) io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-    else if (options.quiet) io.stdout.write(`${result.synthesis ?? ''}\n`);
-    else io.stdout.write(`${formatReport(json, { includeSynthesis: !live, color: io.stdout.isTTY === true })}\n`);
+    else if (options.quiet) {
+      if (result.synthesis !== null) io.stdout.write(`${result.synthesis}\n`);
+      // Quiet, not silent about failure: why the run failed or what is missing goes to stderr.
+      if (result.error) io.stderr.write(`Run ${result.status}: ${result.error.message}\n`);
+      for (const missing of result.missing) io.stderr.write(`Missing ${missing.id} (${missing.angle}): ${missing.reason}\n`);
+    } else {
+      // A synthesis that streamed live but was retried left a broken first attempt on screen: print it clean.
+      const streamedClean = live && tracker.synthesis.retries === 0;
+      io.stdout.write(`${formatReport(json, { includeSynthesis: !streamedClean, color: io.stdout.isTTY === true })}\n`);
+    }
     if (inspection.server && !interrupted) {
       // The page keeps the whole run; leave it up for whoever is looking at it.
       io.stderr.write(`\nThe inspector is still serving this run at ${inspection.server.url} — press Ctrl-C to stop.\n`);
@@ -88,7 +98,7 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
     }
     return exitCodeOf(result.status, interrupted);
   } finally {
-    await inspection.finishRecording().catch(() => {});
+    await inspection.finishRecording();
     await inspection.server?.close();
     await backend.close();
   }

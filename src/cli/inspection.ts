@@ -2,7 +2,9 @@
  * The CLI's inspection: the local inspector (`--inspect`) and a recording (`--record`), fed
  * in-process from the run's XState inspection events.
  */
+import { writeFile } from 'node:fs/promises';
 import type { InspectionEvent } from 'xstate';
+import { FanfoldError } from '../errors.ts';
 import { combineInspectors, createInspectionRecorder, startInspectorServer, type InspectionRecorder, type InspectorServer } from '../inspector/index.ts';
 import type { InspectOptions } from './commands/runOptions.ts';
 
@@ -12,12 +14,22 @@ export interface RunInspection {
   inspect: ((event: InspectionEvent) => void) | undefined;
   server: InspectorServer | undefined;
   recorder: InspectionRecorder | undefined;
-  /** Flushes the recording (the server stays up). */
-  finishRecording(): Promise<void>;
+  /** Flushes the recording (the server stays up); resolves with why it failed, if it did. */
+  finishRecording(): Promise<string | undefined>;
 }
 
-/** Starts what the flags ask for; `log` gets the inspector's URL and warnings. */
+/**
+ * Starts what the flags ask for; `log` gets the inspector's URL and warnings. The recording file
+ * is created first, so an unwritable path is a usage error before any model is called.
+ */
 export async function openInspection(options: InspectOptions, log: (line: string) => void): Promise<RunInspection> {
+  if (options.record) {
+    try {
+      await writeFile(options.record, '');
+    } catch (error) {
+      throw new FanfoldError('config', `--record: cannot write the recording ${options.record}: ${(error as Error).message}`);
+    }
+  }
   const server = options.inspect || options.inspectPort !== undefined || options.inspectHost !== undefined
     ? await startInspectorServer({
       ...(options.inspectPort !== undefined ? { port: options.inspectPort } : {}),
@@ -33,7 +45,12 @@ export async function openInspection(options: InspectOptions, log: (line: string
     server,
     recorder,
     finishRecording: async () => {
-      await recorder?.close();
+      try {
+        await recorder?.close();
+        return undefined;
+      } catch (error) {
+        return `the recording ${options.record} could not be written: ${(error as Error).message}`;
+      }
     },
   };
 }

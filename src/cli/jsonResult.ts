@@ -4,7 +4,7 @@
  */
 import type { ErrorInfo } from '../errors.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
-import { costOfRun, estimateCostUsd } from '../pricing/cost.ts';
+import { costOfOutcome, costOfRun } from '../pricing/cost.ts';
 import type { PriceTable } from '../pricing/prices.ts';
 import type { MissingAngle, RunResult, RunStatus } from '../result.ts';
 import type { Usage } from '../usage.ts';
@@ -63,7 +63,7 @@ export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'
       error: outcome.error,
       output: outcome.output,
     };
-    if (outcome.subOutcomes) entry.specialists = outcome.subOutcomes.map((sub) => specialist(sub, sub.subOutcomes ? null : estimateCostUsd(sub.usage, sub.model, prices)));
+    if (outcome.subOutcomes) entry.specialists = outcome.subOutcomes.map((sub) => specialist(sub, costOfOutcome(sub, prices)));
     return entry;
   };
   return {

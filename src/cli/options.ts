@@ -26,3 +26,9 @@ export function portOption(value: string): number {
   if (!/^\d+$/.test(value) || n > 65_535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}"`);
   return n;
 }
+
+/** `--model claude-haiku-4-5` → as given; an empty value is an error, not "use the default". */
+export function nonEmptyOption(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a non-empty value');
+  return value.trim();
+}

@@ -64,12 +64,8 @@ export async function planAngles(provider: ModelProvider, topic: string, options
 
 /** Reads the planner's JSON (tolerating prose around it); unique ids; at most `count` angles. */
 export function parsePlan(text: string, count: number): PlannedAngle[] {
-  const start = text.indexOf('[');
-  const end = text.lastIndexOf(']');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(start >= 0 && end > start ? text.slice(start, end + 1) : text);
-  } catch {
+  const raw = firstJsonArray(text);
+  if (raw === undefined) {
     throw new ProviderError('bad_request', `the planner did not answer with a JSON array of angles: ${JSON.stringify(text.slice(0, 80))}`);
   }
   const parsed = plannedAngles.safeParse(raw);
@@ -81,6 +77,20 @@ export function parsePlan(text: string, count: number): PlannedAngle[] {
     seen.add(id);
     return { id, angle: entry.angle, instructions: entry.instructions };
   });
+}
+
+/** The first `[…]` in the text that parses as JSON (prose like "[1]" before it is skipped). */
+function firstJsonArray(text: string): unknown {
+  const end = text.lastIndexOf(']');
+  for (let start = text.indexOf('['); start >= 0 && start < end; start = text.indexOf('[', start + 1)) {
+    try {
+      const value: unknown = JSON.parse(text.slice(start, end + 1));
+      if (Array.isArray(value)) return value;
+    } catch {
+      // Not this bracket: try the next.
+    }
+  }
+  return undefined;
 }
 
 /** Planned angles as specialists. */

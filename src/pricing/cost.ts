@@ -66,6 +66,14 @@ export function costOfRun(result: Pick<RunResult, 'outcomes' | 'synthesizer'>, t
 }
 
 /**
+ * Estimated USD of one outcome; a sub-lead's includes its sub-tree. `null` when nothing in it
+ * could be priced.
+ */
+export function costOfOutcome(outcome: SpecialistOutcome, table: PriceTable = DEFAULT_PRICES): number | null {
+  return pricedCost(outcome, table, new Set());
+}
+
+/**
  * A sub-lead's cost: its sub-specialists' costs plus its own synthesis, which is the rest of its
  * usage, priced at its synthesizer's model (`outcome.model`).
  */

@@ -5,6 +5,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { FanfoldError } from '../errors.ts';
 import { toProviderError } from './anthropicErrors.ts';
+import type { Usage } from '../usage.ts';
 import type { ModelProvider, ModelRequest, ModelResponse, StreamOptions } from './provider.ts';
 
 /** The public API's address, used when neither `baseURL` nor `ANTHROPIC_BASE_URL` is set. */
@@ -54,17 +55,27 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
   if (!apiKey) {
     throw new FanfoldError('config', 'No Anthropic API key: set ANTHROPIC_API_KEY (or pass `apiKey`), or use the built-in simulator.');
   }
+  // Checked here, once: an invalid header value would otherwise fail every call with a message
+  // that quotes the key.
+  if (!/^[\x21-\x7e]+$/.test(apiKey)) {
+    throw new FanfoldError('config', 'ANTHROPIC_API_KEY contains spaces, line breaks or other characters a key cannot have; check how it was set (e.g. a trailing newline from a file).');
+  }
   const baseURL = stripTrailingSlash(options.baseURL ?? (env['ANTHROPIC_BASE_URL'] || ANTHROPIC_API_URL));
+  if (!/^https?:\/\/[^/]/i.test(baseURL) || !URL.canParse(baseURL)) {
+    throw new FanfoldError('config', `ANTHROPIC_BASE_URL must be an http(s) URL such as ${ANTHROPIC_API_URL}, got "${baseURL}"`);
+  }
   const client = new Anthropic({
     apiKey,
     baseURL,
     maxRetries: 0,
     timeout: options.timeoutMs ?? 600_000,
+    // The SDK logs to console.info/debug (stdout) when ANTHROPIC_LOG asks; keep stdout for results.
+    logger: STDERR_LOGGER,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const promptCaching = options.promptCaching ?? true;
 
-  const stream = async (request: ModelRequest, { signal, onText, caller }: StreamOptions): Promise<ModelResponse> => {
+  const stream = async (request: ModelRequest, { signal, onText, onUsage, caller }: StreamOptions): Promise<ModelResponse> => {
     try {
       const messageStream = client.messages.stream(toParams(request, promptCaching), {
         signal,
@@ -73,6 +84,13 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
         ...(caller ? { headers: { 'x-fanfold-caller': encodeURIComponent(caller.id), 'x-fanfold-attempt': String(caller.attempt) } } : {}),
       });
       if (onText) messageStream.on('text', (delta) => onText(delta));
+      if (onUsage) {
+        // What the API reports mid-stream: input (and cache) tokens at the start, output at the end.
+        messageStream.on('streamEvent', (event) => {
+          if (event.type === 'message_start') onUsage(toUsage(event.message.usage));
+          else if (event.type === 'message_delta') onUsage(toUsage({ ...messageStream.currentMessage?.usage, ...event.usage }));
+        });
+      }
       const message = await messageStream.finalMessage();
       let text = '';
       for (const block of message.content) if (block.type === 'text') text += block.text;
@@ -80,19 +98,32 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
         text,
         model: message.model,
         stopReason: message.stop_reason,
-        usage: {
-          inputTokens: message.usage.input_tokens,
-          outputTokens: message.usage.output_tokens,
-          cacheCreationInputTokens: message.usage.cache_creation_input_tokens ?? 0,
-          cacheReadInputTokens: message.usage.cache_read_input_tokens ?? 0,
-        },
+        usage: toUsage(message.usage),
       };
     } catch (error) {
-      throw toProviderError(error, { model: request.model, baseURL, aborted: signal.aborted });
+      throw toProviderError(error, { model: request.model, baseURL, aborted: signal.aborted, secret: apiKey });
     }
   };
   return { name: 'anthropic', baseURL, stream };
 }
+
+/** The SDK's usage fields as fanfold's (missing counts are 0). */
+function toUsage(usage: { input_tokens?: number | null; output_tokens?: number | null; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null }): Usage {
+  return {
+    inputTokens: usage.input_tokens ?? 0,
+    outputTokens: usage.output_tokens ?? 0,
+    cacheCreationInputTokens: usage.cache_creation_input_tokens ?? 0,
+    cacheReadInputTokens: usage.cache_read_input_tokens ?? 0,
+  };
+}
+
+/** The SDK's log lines, on standard error (the SDK itself redacts credentials in them). */
+const STDERR_LOGGER = {
+  error: (...args: unknown[]) => console.error(...args),
+  warn: (...args: unknown[]) => console.error(...args),
+  info: (...args: unknown[]) => console.error(...args),
+  debug: (...args: unknown[]) => console.error(...args),
+};
 
 function toParams(request: ModelRequest, promptCaching: boolean): Anthropic.MessageCreateParamsNonStreaming {
   const params: Anthropic.MessageCreateParamsNonStreaming = {

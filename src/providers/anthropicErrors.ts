@@ -12,6 +12,8 @@ export interface FailedCall {
   baseURL: string;
   /** Aborted by the run (attempt deadline, run deadline, cancel). */
   aborted: boolean;
+  /** The API key: removed from any message, whatever the SDK or the network put in it. */
+  secret?: string;
 }
 
 /** Kinds of the error types the API puts in bodies and mid-stream `error` events. */
@@ -43,8 +45,25 @@ export function parseRetryAfter(headers: Headers | undefined, now = Date.now()):
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** Turns anything the SDK threw into a {@link ProviderError} with the right kind. */
+/** Turns anything the SDK threw into a {@link ProviderError} with the right kind; no credential survives in its message. */
 export function toProviderError(error: unknown, call: FailedCall): ProviderError {
+  const mapped = mapError(error, call);
+  const message = redact(mapped.message, call.secret);
+  if (message === mapped.message) return mapped;
+  return new ProviderError(mapped.kind, message, {
+    ...(mapped.status !== undefined ? { status: mapped.status } : {}),
+    ...(mapped.retryAfterMs !== undefined ? { retryAfterMs: mapped.retryAfterMs } : {}),
+  });
+}
+
+/** Removes the key itself and any `Bearer …` credential from a message. */
+function redact(message: string, secret: string | undefined): string {
+  let out = secret ? message.split(secret).join('[redacted]') : message;
+  out = out.replace(/Bearer\s+\S+/gi, 'Bearer [redacted]');
+  return out;
+}
+
+function mapError(error: unknown, call: FailedCall): ProviderError {
   if (error instanceof ProviderError) return error;
   if (error instanceof APIUserAbortError || call.aborted) {
     return new ProviderError('cancelled', 'the call was aborted', { cause: error });
@@ -90,8 +109,9 @@ function fromApiError(error: APIError, call: FailedCall): ProviderError {
     case 401:
       return new ProviderError('auth', `ANTHROPIC_API_KEY was rejected (401): ${detail}. Check the key, or unset it to run against the built-in simulator.`, extra);
     case 402:
+      return new ProviderError('permission', `the account cannot be billed for this request (402): ${detail}`, extra);
     case 403:
-      return new ProviderError('permission', `ANTHROPIC_API_KEY is not allowed to do this (${status}): ${detail}`, extra);
+      return new ProviderError('permission', `ANTHROPIC_API_KEY is not allowed to do this (403): ${detail}`, extra);
     case 404:
       return new ProviderError('not_found', `not found (404): ${detail}. Check the model id "${call.model}" and ANTHROPIC_BASE_URL (${call.baseURL}).`, extra);
     case 408:

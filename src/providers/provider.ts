@@ -38,6 +38,12 @@ export interface StreamOptions {
   signal: AbortSignal;
   /** Called with each text delta, in order, as it streams in. */
   onText?: (delta: string) => void;
+  /**
+   * Called with the usage billed so far, whenever the backend reports it mid-call (e.g. input
+   * tokens when a stream starts), so an attempt that then fails or is cut off still counts
+   * what it cost. The final response's `usage` supersedes it. Optional for providers.
+   */
+  onUsage?: (usage: Usage) => void;
   /** Who is calling (for logs, scripted replies and fault injection); providers may ignore it. */
   caller?: { id: string; attempt: number };
 }

@@ -27,6 +27,9 @@ export type Fault =
   /** Only slows this request: overrides the latency model's fields. */
   | { type: 'latency'; firstTokenMs?: number; tokensPerSecond?: number };
 
+/** Every fault type, for validating rules written by hand (a YAML file, say). */
+export const FAULT_TYPES: ReadonlySet<Fault['type']> = new Set<Fault['type']>(['rate_limit', 'overloaded', 'server_error', 'http_error', 'hang', 'stall', 'drop', 'stream_error', 'malformed', 'latency']);
+
 /** Which requests a rule applies to; every given field must match. */
 export interface FaultMatch {
   /** Exact model id. */

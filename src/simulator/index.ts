@@ -12,6 +12,7 @@
 export { startSimulator } from './server.ts';
 export type { RequestFilter, SimulatedRequest, SimulatedUsage, Simulator, SimulatorOptions } from './types.ts';
 export type { Fault, FaultMatch, FaultRule } from './faults.ts';
+export { FAULT_TYPES } from './faults.ts';
 export { DEFAULT_LATENCY, type LatencyModel } from './latency.ts';
 /** The simulator's time source: fanfold's `Clock` (XState's `SimulatedClock` fits). */
 export type { Clock as SimulatorClock } from '../clock.ts';

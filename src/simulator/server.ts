@@ -10,7 +10,7 @@ import { PromptCache, inputTokens, type InputUsage } from './cache.ts';
 import { systemClock, type Clock as SimulatorClock } from '../clock.ts';
 import { errorBody, errorTypeForStatus, statusForErrorType } from './errors.ts';
 import { Exchange, type ExchangeHost } from './exchange.ts';
-import { DEFAULT_AFTER_DELTAS, FaultBook, matchesCondition, type Fault, type FaultRule } from './faults.ts';
+import { DEFAULT_AFTER_DELTAS, FAULT_TYPES, FaultBook, matchesCondition, type Fault, type FaultRule } from './faults.ts';
 import { assertLatency, deltaDelays, resolveLatency, type LatencyModel } from './latency.ts';
 import { parseMessagesBody, peekModel, peekStream, type ParsedMessagesRequest } from './request.ts';
 import {
@@ -77,6 +77,13 @@ function isStreamFault(fault: Fault | null): fault is StreamFault {
 }
 
 function validateRule(rule: FaultRule): void {
+  // A misspelt type would otherwise match and do nothing: a fault test that tests nothing.
+  if (!FAULT_TYPES.has(rule.fault?.type)) {
+    throw new TypeError(`Unknown fault type ${JSON.stringify(rule.fault?.type)}: expected one of ${[...FAULT_TYPES].join(', ')}`);
+  }
+  if (rule.fault.type === 'http_error' && (!Number.isInteger(rule.fault.status) || rule.fault.status < 400 || rule.fault.status > 599 || typeof rule.fault.errorType !== 'string')) {
+    throw new TypeError('An http_error fault needs `status` (400-599) and `errorType` (e.g. "invalid_request_error")');
+  }
   if (rule.fault.type === 'latency') assertLatency(rule.fault, 'fault');
 }
 

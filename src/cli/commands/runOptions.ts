@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { durationOption, portOption, positiveIntOption } from '../options.ts';
+import { durationOption, nonEmptyOption, portOption, positiveIntOption } from '../options.ts';
 
 /** Overrides every run command takes. */
 export interface RunOverrides {
@@ -22,7 +22,7 @@ export function addRunOptions(command: Command): Command {
     .option('--json', 'print the structured result as JSON on stdout (progress goes to stderr)')
     .addOption(new Option('--deadline <duration>', 'whole-run deadline: ms, or "90s", "2m"; stragglers stop and the synthesis uses what arrived').argParser(durationOption))
     .addOption(new Option('--concurrency <n>', 'most model calls in flight at once').argParser(positiveIntOption))
-    .option('--model <id>', 'default model for specialists and synthesizer, e.g. claude-haiku-4-5')
+    .addOption(new Option('--model <id>', 'default model for specialists and synthesizer, e.g. claude-haiku-4-5').argParser(nonEmptyOption))
     .option('--simulate', 'use the built-in simulator even when ANTHROPIC_API_KEY is set')
     .option('--quiet', 'no progress and no table: print only the synthesis (or the JSON)')
     .option('--inspect', 'watch the run live in the local inspector (prints its URL; keeps serving after the run until Ctrl-C)')

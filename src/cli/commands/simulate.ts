@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { ConfigError } from '../../errors.ts';
-import { startSimulator, type FaultRule } from '../../simulator/index.ts';
+import { FAULT_TYPES, startSimulator, type FaultRule } from '../../simulator/index.ts';
 import type { CliIO } from '../io.ts';
 import { portOption, positiveIntOption } from '../options.ts';
 
@@ -40,7 +40,7 @@ export function simulateCommand(program: Command, io: CliIO, done: (code: number
         },
       });
       io.stdout.write(`fanfold simulator listening on ${simulator.url}\n`);
-      io.stdout.write(`Point a client at it:  ANTHROPIC_BASE_URL=${simulator.url} ANTHROPIC_API_KEY=any-key\n`);
+      io.stdout.write(`Point a client at it:  ANTHROPIC_BASE_URL=${simulator.url} ANTHROPIC_API_KEY=${options.apiKey ? '<the key given with --api-key>' : 'any-key'}\n`);
       const stop = io.onInterrupt(() => {
         stop();
         io.stdout.write(`\nServed ${simulator.requests.length} request${simulator.requests.length === 1 ? '' : 's'}; stopping.\n`);
@@ -57,9 +57,12 @@ async function readFaults(path: string): Promise<FaultRule[]> {
     throw new ConfigError(path, [{ path: '', message: `cannot read the fault rules: ${(error as Error).message}` }]);
   }
   if (!Array.isArray(parsed)) throw new ConfigError(path, [{ path: '', message: 'expected a list of fault rules' }]);
-  parsed.forEach((rule: unknown, index) => {
+  const issues = parsed.flatMap((rule: unknown, index) => {
     const type = (rule as { fault?: { type?: unknown } } | null)?.fault?.type;
-    if (typeof type !== 'string') throw new ConfigError(path, [{ path: `[${index}].fault.type`, message: 'expected a fault type such as rate_limit, overloaded, server_error, hang, stall, drop, stream_error, malformed' }]);
+    return FAULT_TYPES.has(type as FaultRule['fault']['type'])
+      ? []
+      : [{ path: `[${index}].fault.type`, message: `expected one of ${[...FAULT_TYPES].join(', ')}, got ${JSON.stringify(type ?? null)}` }];
   });
+  if (issues.length > 0) throw new ConfigError(path, issues);
   return parsed as FaultRule[];
 }
