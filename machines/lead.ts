@@ -174,13 +174,17 @@ export const leadMachine = setup({
       if (event.type !== 'xstate.done.actor.fanOut') return {};
       const verdict = verdictOf(event.output, context.input.quorum);
       const outcomes = event.output.outcomes;
+      // A cancel that arrived while stragglers were being stopped for the deadline still wins.
+      const lateCancel = context.stop?.reason === 'cancelled' && event.output.stop?.reason !== 'cancelled' ? context.stop : null;
       return {
         outcomes,
         settled: outcomes.length,
         fulfilled: outcomes.filter((outcome) => outcome.status === 'fulfilled').length,
-        stop: event.output.stop,
+        stop: lateCancel ?? event.output.stop,
         verdict,
-        error: verdict.status === 'failed' ? { kind: verdict.cancelled ? 'cancelled' : 'unknown', message: verdict.message } : null,
+        error: lateCancel
+          ? { kind: 'cancelled', message: lateCancel.message }
+          : verdict.status === 'failed' ? { kind: verdict.cancelled ? 'cancelled' : 'unknown', message: verdict.message } : null,
       } satisfies Partial<LeadContext>;
     }),
     noteDeadline: assign({ stop: ({ context }) => ({ reason: 'deadline', message: `the run's ${context.input.deadlineMs} ms deadline passed` }) }),
@@ -246,6 +250,7 @@ export const leadMachine = setup({
           deadlineAt: context.deadlineAt,
         }),
         onDone: [
+          { guard: 'cancelRequested', target: 'cancelled', actions: 'recordFanOut' },
           { guard: 'fanOutCancelled', target: 'cancelled', actions: 'recordFanOut' },
           { guard: 'fanOutFailed', target: 'failed', actions: 'recordFanOut' },
           { target: 'synthesizing', actions: 'recordFanOut' },
@@ -256,11 +261,15 @@ export const leadMachine = setup({
         // The timeout transition of the wait-for-all: stop stragglers, keep what finished.
         'run.deadline': { guard: 'notStopping', target: '.stopping', actions: ['noteDeadline', sendTo('fanOut', { type: 'fanOut.deadline' })] },
         'fanOut.progress': { actions: ['recordProgress', 'relayEvents'] },
-        'run.cancel': {
-          guard: 'notStopping',
-          target: '.stopping',
-          actions: ['noteCancel', sendTo('fanOut', ({ event }) => ({ type: 'fanOut.cancel', ...(event.reason ? { reason: event.reason } : {}) }))],
-        },
+        'run.cancel': [
+          {
+            guard: 'notStopping',
+            target: '.stopping',
+            actions: ['noteCancel', sendTo('fanOut', ({ event }) => ({ type: 'fanOut.cancel', ...(event.reason ? { reason: event.reason } : {}) }))],
+          },
+          // Already stopping for the deadline: stragglers are being stopped anyway; skip the synthesis.
+          { guard: 'notCancelled', actions: 'noteCancel' },
+        ],
         'specialist.restart': { actions: sendTo('fanOut', ({ event }) => event) },
       },
       initial: 'dispatching',
