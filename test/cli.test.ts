@@ -168,14 +168,14 @@ describe('fanfold CLI', () => {
     expect(hung.outcome).toBe('client_closed');
   });
 
-  it('Ctrl-C cancels the run, reports what finished, exits 130', async () => {
+  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s cancels the run, reports what finished, exits %i', async (signal, exitCode) => {
     const { server, env } = await simulator({ faults: [{ match: { caller: /technical|societal/ }, fault: { type: 'hang' } }] });
     const run = fanfold(['research', 'x', '--json'], env, (child) => {
       void server.waitFor((request) => request.caller === 'historical', 'ended').then(() =>
-        server.waitFor((request) => request.caller === 'societal').then(() => child.kill('SIGINT')));
+        server.waitFor((request) => request.caller === 'societal').then(() => child.kill(signal)));
     });
     const { code, stdout, stderr } = await run;
-    expect(code).toBe(130);
+    expect(code).toBe(exitCode);
     expect(stderr).toContain('Interrupted');
     const result = JSON.parse(stdout) as JsonRunResult;
     expect(result.status).toBe('cancelled');

@@ -58,11 +58,11 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
         : createLogLinesView(tracker, (line) => progressStream.write(`${line}\n`));
     run.events$.subscribe({ next: (event) => view.onEvent(event), error: () => view.finish() });
 
-    let interrupted = false;
-    const removeInterrupt = io.onInterrupt(() => {
+    let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
+    const removeInterrupt = io.onInterrupt((signal) => {
       // Second Ctrl-C: the user means it.
-      if (interrupted) process.exit(130);
-      interrupted = true;
+      if (interrupted) process.exit(signal === 'SIGTERM' ? 143 : 130);
+      interrupted = signal;
       io.stderr.write('\nInterrupted: cancelling the run (finished work is kept; Ctrl-C again to quit at once)…\n');
       run.cancel('interrupted (Ctrl-C)');
     });

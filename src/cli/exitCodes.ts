@@ -15,11 +15,13 @@ export const EXIT = Object.freeze({
   partial: 3,
   /** Interrupted (Ctrl-C): finished work is reported, the rest cancelled. */
   interrupted: 130,
+  /** Terminated (SIGTERM), likewise. */
+  terminated: 143,
 });
 
-/** The exit code for a finished run. */
-export function exitCodeOf(status: RunStatus, interrupted: boolean): number {
-  if (interrupted && status === 'cancelled') return EXIT.interrupted;
+/** The exit code for a finished run; `interruptedBy` is the signal that cancelled it, if one did. */
+export function exitCodeOf(status: RunStatus, interruptedBy: 'SIGINT' | 'SIGTERM' | null): number {
+  if (interruptedBy && status === 'cancelled') return interruptedBy === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
   if (status === 'done') return EXIT.done;
   if (status === 'partial') return EXIT.partial;
   return EXIT.failed;

@@ -3,8 +3,8 @@ export interface CliIO {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
   env: Readonly<Record<string, string | undefined>>;
-  /** Registers a Ctrl-C handler; returns a function that removes it. */
-  onInterrupt(handler: () => void): () => void;
+  /** Registers a handler for Ctrl-C (SIGINT) and SIGTERM; returns a function that removes it. */
+  onInterrupt(handler: (signal: 'SIGINT' | 'SIGTERM') => void): () => void;
 }
 
 /** The real process's IO. */
@@ -14,11 +14,13 @@ export function processIO(): CliIO {
     stderr: process.stderr,
     env: process.env,
     onInterrupt(handler) {
-      process.on('SIGINT', handler);
-      process.on('SIGTERM', handler);
+      const onInt = () => handler('SIGINT');
+      const onTerm = () => handler('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
       return () => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
       };
     },
   };

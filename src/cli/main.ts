@@ -47,7 +47,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
-    .addHelpText('after', '\nExit codes: 0 done · 3 partial (some specialists missing) · 1 failed · 2 usage or config error · 130 interrupted');
+    .addHelpText('after', '\nExit codes: 0 done · 3 partial (some specialists missing) · 1 failed · 2 usage or config error · 130 interrupted (143 on SIGTERM)');
   researchCommand(program, io, done);
   runCommand(program, io, done);
   simulateCommand(program, io, done);
