@@ -20,6 +20,7 @@ export const PAGE_HTML = `<!doctype html>
   <span id="summary" class="summary" data-testid="summary">waiting for an actor…</span>
   <span id="conn" class="conn" data-testid="connection">connecting…</span>
 </header>
+<div id="notices" class="notices" role="status" aria-live="polite" data-testid="notices" hidden></div>
 <main class="grid">
   <section class="panel chart-panel">
     <h2>Statechart <span id="machine-name" class="machine-name" data-testid="machine-name"></span>
@@ -77,6 +78,14 @@ body { display: flex; flex-direction: column; }
 .conn { font-size: 12px; padding: 2px 8px; border-radius: 10px; background: #55606e; }
 .conn.live { background: #2e7d32; }
 .conn.down { background: #c62828; }
+.notices { flex: 0 0 auto; }
+.notices[hidden] { display: none; }
+.notice { display: flex; gap: 8px; align-items: center; padding: 4px 12px; font-size: 12px; background: #fff4d6; color: #5d4200; border-bottom: 1px solid #f0d58c; }
+.notice.level-error { background: #fdecea; color: #8e1b1b; border-color: #f5c2c0; }
+.notice.level-info { background: #e8f1fb; color: #163d6b; border-color: #c4daf3; }
+.notice-level { font-weight: 700; font-size: 10px; text-transform: uppercase; letter-spacing: .4px; }
+.notice-text { flex: 1; min-width: 0; overflow-wrap: anywhere; }
+.notice-close { border: none; background: transparent; color: inherit; cursor: pointer; font-size: 15px; line-height: 1; padding: 0 4px; }
 .grid { flex: 1; min-height: 0; display: grid; gap: 8px; padding: 8px;
   grid-template-columns: minmax(380px, 42%) 1fr; grid-template-rows: minmax(0, 56fr) minmax(0, 44fr); }
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; display: flex; flex-direction: column; min-height: 0; min-width: 0; overflow: hidden; }
@@ -149,7 +158,9 @@ body { display: flex; flex-direction: column; }
 .lane.st-timedOut .bar-note { color: var(--timedOut); }
 .bar-note.inside { color: #1d232b; background: rgba(255, 255, 255, .88); padding: 0 4px; border-radius: 3px; top: 3px; line-height: 14px; }
 .lane-track { position: relative; flex: 1; border-left: 1px solid var(--line); min-width: 0; }
-.lane { height: 20px; border-bottom: 1px solid #f0f2f4; }
+.lane { height: 20px; border-bottom: 1px solid #f0f2f4; cursor: pointer; }
+.lane:hover { background: #f6f8fb; }
+.lane.selected { background: #e3ecf8; }
 .lane.group .lane-name { font-weight: 700; }
 .lane .bar { position: absolute; top: 4px; height: 12px; border-radius: 3px; background: var(--active); min-width: 2px; }
 .lane.st-fulfilled .bar { background: var(--fulfilled); }

@@ -10,13 +10,18 @@ export const APP_JS = String.raw`(function () {
   'use strict';
   var ROW_H = 20, LANE_H = 20, LOG_H = 18;
   var OUTCOME_ORDER = { rejected: 0, timedOut: 1, skipped: 2, stopped: 3, backingOff: 4, calling: 5, active: 6, fulfilled: 7 };
+  // Wall-clock times outside 2000..2100 (ms since the epoch) are not trusted: one absurd
+  // createdAt would stretch the time axis to Infinity.
+  var WALL_MIN = 946684800000, WALL_MAX = 4102444800000;
+  // At most this many ticks on the time axis, whatever its span.
+  var MAX_TICKS = 50;
 
   var S = fresh();
   var stats = { renders: 0, lastRenderMs: 0, maxRenderMs: 0, totalRenderMs: 0, batches: 0, messages: 0, ingestMs: 0, connectedAt: 0, firstDataAt: 0, lastBatchAt: 0, parts: {} };
   var cache = { key: '', rows: [], lanes: null, log: [], logKey: '', chartKey: '', detailsKey: '', optionsKey: '', rootsKey: '' };
 
   function fresh() {
-    return { actors: new Map(), alias: new Map(), gen: 0, roots: [], log: [], version: 0, maxT: 0,
+    return { actors: new Map(), alias: new Map(), gen: 0, roots: [], log: [], version: 0, maxT: 0, lastT: 0, badTimes: 0,
       rootSel: null, follow: true, selActor: null, logActor: '', logText: '', collapsed: new Set(), laneSort: 'order' };
   }
 
@@ -58,10 +63,24 @@ export const APP_JS = String.raw`(function () {
     return e.kind ? e.kind + ': ' + msg : msg;
   }
 
+  /** A time of the run's own clock (outcomes, progress): any finite number within the wall-clock
+   * range's magnitude (a simulated clock starts at 0), else null. */
+  function runTime(x) {
+    return typeof x === 'number' && isFinite(x) && Math.abs(x) <= WALL_MAX ? x : null;
+  }
+
+  /** When a message was sent: its createdAt if sane, else the previous message's time, else now. */
+  function messageTime(createdAt) {
+    var t = typeof createdAt === 'number' || (typeof createdAt === 'string' && createdAt.trim() !== '') ? Number(createdAt) : NaN;
+    if (t >= WALL_MIN && t <= WALL_MAX) return t;
+    S.badTimes++;
+    return S.lastT || Date.now();
+  }
+
   function ingest(m) {
     if (!m || typeof m !== 'object' || typeof m.type !== 'string' || m.sessionId == null) return;
-    var t = Number(m.createdAt);
-    if (!isFinite(t)) t = Date.now();
+    var t = messageTime(m.createdAt);
+    S.lastT = t;
     if (t > S.maxT) S.maxT = t;
     stats.messages++;
     if (m.type === '@xstate.actor') onActor(m, t);
@@ -143,7 +162,7 @@ export const APP_JS = String.raw`(function () {
       a.spec = { id: input.spec.id, angle: input.spec.angle, kind: input.spec.kind };
       a.phase = prog.phase;
       a.calls = prog.phase === 'backingOff' ? prog.attempt - 1 : prog.attempt;
-      if (a.runStart == null && typeof prog.startedAt === 'number') a.runStart = prog.startedAt;
+      if (a.runStart == null && runTime(prog.startedAt) != null) a.runStart = prog.startedAt;
       if (prog.usage && typeof prog.usage === 'object') a.usage = prog.usage;
       if (prog.attempt > 1 && prog.lastError) addRetry(a, prog.attempt, { t: t, error: prog.lastError });
       if (st === 'done' && snap.output && snap.output.status) applyOutcome(a, snap.output);
@@ -156,11 +175,11 @@ export const APP_JS = String.raw`(function () {
       a.kind = 'lead';
       a.ctx = { startedAt: ctx.startedAt, deadlineAt: ctx.deadlineAt, status: ctx.status, error: ctx.error, stop: ctx.stop,
         total: arrLen(ctx.outcomes), settled: ctx.settled, fulfilled: ctx.fulfilled };
-      if (a.runStart == null && typeof ctx.startedAt === 'number') a.runStart = ctx.startedAt;
+      if (a.runStart == null && runTime(ctx.startedAt) != null) a.runStart = ctx.startedAt;
       if (ctx.error) a.error = ctx.error;
       if (snap.output && typeof snap.output === 'object') {
         a.result = snap.output;
-        if (typeof snap.output.endedAt === 'number') a.runEnd = snap.output.endedAt;
+        if (runTime(snap.output.endedAt) != null) a.runEnd = snap.output.endedAt;
       }
     } else if (a.isMachine) {
       a.kind = 'machine';
@@ -189,8 +208,8 @@ export const APP_JS = String.raw`(function () {
     if (typeof o.attempts === 'number') a.attemptsFinal = o.attempts;
     a.error = o.error || null;
     if (o.usage && typeof o.usage === 'object') a.usage = o.usage;
-    if (typeof o.startedAt === 'number') a.runStart = o.startedAt;
-    if (typeof o.endedAt === 'number') a.runEnd = o.endedAt;
+    if (runTime(o.startedAt) != null) a.runStart = o.startedAt;
+    if (runTime(o.endedAt) != null) a.runEnd = o.endedAt;
     if (o.model) a.model = o.model;
   }
 
@@ -231,14 +250,14 @@ export const APP_JS = String.raw`(function () {
   function applyRunEventTo(a, re, t) {
     switch (re.type) {
       case 'specialist.started':
-        if (typeof re.at === 'number' && a.runStart == null) a.runStart = re.at;
+        if (runTime(re.at) != null && a.runStart == null) a.runStart = re.at;
         if (re.model) a.model = re.model;
         break;
       case 'specialist.token':
         a.streamed += typeof re.text === 'string' ? re.text.length : 0;
         break;
       case 'specialist.retrying':
-        addRetry(a, re.attempt, { t: t, at: re.at, error: re.error, delayMs: re.delayMs, reason: re.reason });
+        addRetry(a, re.attempt, { t: t, at: runTime(re.at), error: re.error, delayMs: re.delayMs, reason: re.reason });
         break;
       case 'specialist.done': case 'specialist.failed': case 'specialist.timedOut': case 'specialist.skipped':
         applyOutcome(a, re.outcome);
@@ -349,6 +368,17 @@ export const APP_JS = String.raw`(function () {
     }
   }
 
+  /** The actor's name under the sub-leads (or parent actors) it sits in, e.g. "alpha › a": names
+   * repeat across sub-leads, so lists show this path. The run's root and fan-out actors are left out. */
+  function pathOf(a) {
+    var parts = [a.name], p = a.parent != null ? S.actors.get(a.parent) : null;
+    for (var depth = 0; p && p.parent != null && depth < 1000; depth++) {
+      if (p.kind !== 'fanOut') parts.unshift(p.name);
+      p = S.actors.get(p.parent);
+    }
+    return parts.join(' › ');
+  }
+
   function clock(t) {
     var d = new Date(t), p = function (n) { return (n < 10 ? '0' : '') + n; };
     return p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
@@ -429,7 +459,7 @@ export const APP_JS = String.raw`(function () {
       var cur = 0;
       ev.forEach(function (e) { cur += e[1]; if (cur > peak) peak = cur; });
       var buckets = 160, span = Math.max(1, t1 - t0), idx = 0; cur = 0;
-      for (var b = 0; b <= buckets; b++) {
+      for (var b = 0; b <= buckets && isFinite(span); b++) {
         var tb = t0 + (span * b) / buckets;
         while (idx < ev.length && ev[idx][0] <= tb) { cur += ev[idx][1]; idx++; }
         points.push(cur);
@@ -439,6 +469,9 @@ export const APP_JS = String.raw`(function () {
     if (S.laneSort === 'slowest') sorted.sort(function (x, y) { return (y.dur == null ? -1 : y.dur) - (x.dur == null ? -1 : x.dur) || x.order - y.order; });
     else if (S.laneSort === 'start') sorted.sort(function (x, y) { return (x.start == null ? Infinity : x.start) - (y.start == null ? Infinity : y.start) || x.order - y.order; });
     else if (S.laneSort === 'failures') sorted.sort(function (x, y) { return (OUTCOME_ORDER[x.st] != null ? OUTCOME_ORDER[x.st] : 5) - (OUTCOME_ORDER[y.st] != null ? OUTCOME_ORDER[y.st] : 5) || x.order - y.order; });
+    // Times are sanitised on the way in; should anything still be off, fall back to the root's own times.
+    if (!isFinite(t0)) t0 = root.createdT;
+    if (!isFinite(t1) || !isFinite(t1 - t0)) t1 = t0;
     // Room on the right for the final state's label.
     t1 = Math.max(t1, t0 + 1);
     t1 += (t1 - t0) * 0.08;
@@ -704,7 +737,7 @@ export const APP_JS = String.raw`(function () {
     var key = a ? a.key + '|' + S.version : '';
     if (key === cache.detailsKey) return;
     cache.detailsKey = key;
-    $('details-name').textContent = a ? a.name + ' (' + a.kind + ', ' + a.sid + ')' : 'none (click a row)';
+    $('details-name').textContent = a ? pathOf(a) + ' (' + a.kind + ', ' + a.sid + ')' : 'none (click a row)';
     if (!a) { $('details').textContent = ''; return; }
     var info = { state: stateText(a), status: a.status, error: a.error || undefined, retries: a.retries.length ? a.retries : undefined, snapshot: a.snap };
     var text = JSON.stringify(info, null, 2);
@@ -716,6 +749,8 @@ export const APP_JS = String.raw`(function () {
   function laneEl(L, l, cls) {
     var row = el('div', 'lane st-' + l.st + (l.slowest ? ' slowest' : '') + (l.group ? ' group' : '') + (cls ? ' ' + cls : ''));
     row.setAttribute('data-actor', l.a.name);
+    row.setAttribute('data-key', l.a.key);
+    if (S.selActor === l.a.key) row.className += ' selected';
     row.setAttribute('data-kind', l.a.kind);
     row.setAttribute('data-status', l.st);
     var label = el('div', 'lane-label');
@@ -786,11 +821,16 @@ export const APP_JS = String.raw`(function () {
       at.appendChild(svg);
     }
     var span = L.t1 - L.t0;
-    var step = niceStep(span / 6);
-    for (var x = 0; x <= span; x += step) {
-      var tk = el('div', 'tick', fmtMs(x));
-      tk.style.left = (x / span) * 100 + '%';
-      at.appendChild(tk);
+    if (isFinite(span) && span > 0) {
+      // A counted loop: with a huge span, x + step can round back to x.
+      var step = Math.max(niceStep(span / 6), span / MAX_TICKS);
+      for (var ti = 0; ti <= MAX_TICKS; ti++) {
+        var x = ti * step;
+        if (x > span) break;
+        var tk = el('div', 'tick', fmtMs(x));
+        tk.style.left = (x / span) * 100 + '%';
+        at.appendChild(tk);
+      }
     }
     axis.appendChild(at);
     // The root's own lane: one segment per state it went through.
@@ -819,7 +859,7 @@ export const APP_JS = String.raw`(function () {
   }
 
   function niceStep(raw) {
-    if (!(raw > 0)) return 1;
+    if (!(raw > 0) || !isFinite(raw)) return 1;
     var p = Math.pow(10, Math.floor(Math.log10(raw)));
     var f = raw / p;
     return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
@@ -839,7 +879,7 @@ export const APP_JS = String.raw`(function () {
       var frag = document.createDocumentFragment();
       var all = el('option', null, 'all actors'); all.value = ''; frag.appendChild(all);
       cache.rows.forEach(function (r) {
-        var o = el('option', null, r.a.name + ' (' + r.a.kind + ')');
+        var o = el('option', null, pathOf(r.a) + ' (' + r.a.kind + ')');
         o.value = r.a.key;
         if (r.a.key === S.logActor) o.selected = true;
         frag.appendChild(o);
@@ -871,8 +911,11 @@ export const APP_JS = String.raw`(function () {
       var e = list[i], a = S.actors.get(e.key), src = e.src ? S.actors.get(e.src) : null;
       var row = el('div', 'log-row k-' + e.kind);
       row.setAttribute('data-actor', a ? a.name : e.key);
+      row.setAttribute('data-key', e.key);
       row.appendChild(el('span', 't', '+' + fmtMs(e.t - t0)));
-      row.appendChild(el('span', 'actor', (src ? src.name + ' → ' : '') + (a ? a.name : e.key)));
+      var who = el('span', 'actor', (src ? pathOf(src) + ' → ' : '') + (a ? pathOf(a) : e.key));
+      who.title = who.textContent;
+      row.appendChild(who);
       row.appendChild(el('span', 'type', e.type));
       var d = el('span', 'detail', e.detail);
       d.title = e.detail;
@@ -918,15 +961,59 @@ export const APP_JS = String.raw`(function () {
     cache.chartKey = ''; cache.detailsKey = ''; cache.optionsKey = '';
     invalidate();
   });
-  $('lanes').addEventListener('click', function (e) {
+  // Lanes and the synthesis lane select their own actor, by its unique key (names repeat across sub-leads).
+  function onLaneClick(e) {
     var row = e.target && e.target.closest ? e.target.closest('.lane') : null;
-    if (!row) return;
-    var name = row.getAttribute('data-actor');
-    var hit = cache.rows.filter(function (r) { return r.a.name === name; })[0];
-    if (hit) { S.selActor = hit.a.key; S.logActor = hit.a.key; cache.detailsKey = ''; cache.chartKey = ''; cache.optionsKey = ''; invalidate(); }
-  });
+    var key = row ? row.getAttribute('data-key') : null;
+    if (!key || !S.actors.has(key)) return;
+    S.selActor = key; S.logActor = key;
+    cache.detailsKey = ''; cache.chartKey = ''; cache.optionsKey = '';
+    invalidate();
+  }
+  $('lanes').addEventListener('click', onLaneClick);
+  $('synthesis-lane').addEventListener('click', onLaneClick);
   // Live bars grow while the run is active.
   setInterval(function () { var r = rootOf(); if (r && r.status === 'active' && !loading) invalidate(); }, 250);
+
+  // ---------- notices ----------
+  // The server's own frames {"type":"@fanfold.notice","level":"warning","message":"…"} (e.g. messages
+  // it dropped at its limits), shown in a banner until dismissed. Only top-level frames count: inside
+  // a batch, a message with that type comes from an inspected app, not from the server.
+  var NOTICE_LEVELS = ['info', 'warning', 'error'], MAX_NOTICES = 5, NOTICE_CHARS = 1000;
+  var notices = [];
+  function isNotice(data) {
+    return !Array.isArray(data) && data.type === '@fanfold.notice' && data.message != null;
+  }
+  function addNotice(data) {
+    var level = NOTICE_LEVELS.indexOf(data.level) >= 0 ? data.level : 'warning';
+    var text = typeof data.message === 'string' ? data.message : JSON.stringify(data.message);
+    if (text.length > NOTICE_CHARS) text = text.slice(0, NOTICE_CHARS) + '…';
+    // The same notice again (e.g. after a reconnect): counted, not repeated.
+    var same = notices.filter(function (n) { return n.level === level && n.text === text; })[0];
+    if (same) { notices.splice(notices.indexOf(same), 1); same.count++; notices.push(same); }
+    else notices.push({ level: level, text: text, count: 1 });
+    if (notices.length > MAX_NOTICES) notices.splice(0, notices.length - MAX_NOTICES);
+    renderNotices();
+  }
+  function renderNotices() {
+    var box = $('notices');
+    var frag = document.createDocumentFragment();
+    notices.forEach(function (n) {
+      var row = el('div', 'notice level-' + n.level);
+      row.setAttribute('data-level', n.level);
+      row.appendChild(el('span', 'notice-level', n.level));
+      row.appendChild(el('span', 'notice-text', n.text + (n.count > 1 ? ' (×' + n.count + ')' : '')));
+      var close = el('button', 'notice-close', '×');
+      close.type = 'button';
+      close.title = 'Dismiss';
+      close.setAttribute('aria-label', 'Dismiss this notice');
+      close.addEventListener('click', function () { notices.splice(notices.indexOf(n), 1); renderNotices(); });
+      row.appendChild(close);
+      frag.appendChild(row);
+    });
+    box.replaceChildren(frag);
+    box.hidden = notices.length === 0;
+  }
 
   // ---------- connection ----------
   var conn = $('conn'), retryMs = 500, moreTimer = 0;
@@ -936,7 +1023,10 @@ export const APP_JS = String.raw`(function () {
     ws.onmessage = function (msg) {
       var data;
       try { data = JSON.parse(msg.data); } catch (e) { return; }
-      if (data.t === 'hello') {
+      if (!data || typeof data !== 'object') return;
+      if (isNotice(data)) {
+        addNotice(data);
+      } else if (data.t === 'hello') {
         // The server sends everything from the start after this: begin from a clean model.
         var keep = { laneSort: S.laneSort };
         S = fresh(); S.laneSort = keep.laneSort; cache.key = ''; cache.chartKey = ''; cache.logKey = ''; cache.optionsKey = ''; cache.rootsKey = '';
