@@ -976,22 +976,28 @@ export const APP_JS = String.raw`(function () {
   setInterval(function () { var r = rootOf(); if (r && r.status === 'active' && !loading) invalidate(); }, 250);
 
   // ---------- notices ----------
-  // The server's own frames {"type":"@fanfold.notice","level":"warning","message":"…"} (e.g. messages
-  // it dropped at its limits), shown in a banner until dismissed. Only top-level frames count: inside
-  // a batch, a message with that type comes from an inspected app, not from the server.
+  // The server's own frames about the view (e.g. messages it dropped at its limits), shown in a
+  // banner until dismissed, as text. Two shapes: {"type":"@fanfold.notice","level":"warning",
+  // "message":"…"} and {"t":"notice","id":"dropped","level":"warning","text":"…"}; a notice with an
+  // id replaces the one shown with the same id. Only top-level frames count: inside a batch, a
+  // message of that type comes from an inspected app, not from the server.
   var NOTICE_LEVELS = ['info', 'warning', 'error'], MAX_NOTICES = 5, NOTICE_CHARS = 1000;
   var notices = [];
-  function isNotice(data) {
-    return !Array.isArray(data) && data.type === '@fanfold.notice' && data.message != null;
+  function noticeText(data) {
+    if (Array.isArray(data)) return null;
+    var text = data.type === '@fanfold.notice' ? data.message : data.t === 'notice' ? data.text : undefined;
+    if (text == null) return null;
+    return typeof text === 'string' ? text : JSON.stringify(text);
   }
-  function addNotice(data) {
+  function addNotice(data, text) {
     var level = NOTICE_LEVELS.indexOf(data.level) >= 0 ? data.level : 'warning';
-    var text = typeof data.message === 'string' ? data.message : JSON.stringify(data.message);
+    var id = typeof data.id === 'string' || typeof data.id === 'number' ? String(data.id) : null;
     if (text.length > NOTICE_CHARS) text = text.slice(0, NOTICE_CHARS) + '…';
+    var same = notices.filter(function (n) { return id != null ? n.id === id : n.id == null && n.level === level && n.text === text; })[0];
+    if (same && id != null) { same.level = level; same.text = text; notices.splice(notices.indexOf(same), 1); notices.push(same); }
     // The same notice again (e.g. after a reconnect): counted, not repeated.
-    var same = notices.filter(function (n) { return n.level === level && n.text === text; })[0];
-    if (same) { notices.splice(notices.indexOf(same), 1); same.count++; notices.push(same); }
-    else notices.push({ level: level, text: text, count: 1 });
+    else if (same) { notices.splice(notices.indexOf(same), 1); same.count++; notices.push(same); }
+    else notices.push({ id: id, level: level, text: text, count: 1 });
     if (notices.length > MAX_NOTICES) notices.splice(0, notices.length - MAX_NOTICES);
     renderNotices();
   }
@@ -1001,13 +1007,14 @@ export const APP_JS = String.raw`(function () {
     notices.forEach(function (n) {
       var row = el('div', 'notice level-' + n.level);
       row.setAttribute('data-level', n.level);
+      if (n.id != null) row.setAttribute('data-id', n.id);
       row.appendChild(el('span', 'notice-level', n.level));
       row.appendChild(el('span', 'notice-text', n.text + (n.count > 1 ? ' (×' + n.count + ')' : '')));
       var close = el('button', 'notice-close', '×');
       close.type = 'button';
       close.title = 'Dismiss';
       close.setAttribute('aria-label', 'Dismiss this notice');
-      close.addEventListener('click', function () { notices.splice(notices.indexOf(n), 1); renderNotices(); });
+      close.addEventListener('click', function () { var i = notices.indexOf(n); if (i >= 0) notices.splice(i, 1); renderNotices(); });
       row.appendChild(close);
       frag.appendChild(row);
     });
@@ -1024,8 +1031,9 @@ export const APP_JS = String.raw`(function () {
       var data;
       try { data = JSON.parse(msg.data); } catch (e) { return; }
       if (!data || typeof data !== 'object') return;
-      if (isNotice(data)) {
-        addNotice(data);
+      var notice = noticeText(data);
+      if (notice != null) {
+        addNotice(data, notice);
       } else if (data.t === 'hello') {
         // The server sends everything from the start after this: begin from a clean model.
         var keep = { laneSort: S.laneSort };
