@@ -14,8 +14,9 @@
  * Everything that goes on the wire passes {@link compactJson}: functions are dropped (or named,
  * in definitions), actor refs become ids, circular references a marker, long arrays and
  * strings are cut with a marker saying how much was left out, and anything that looks like a
- * secret (an `apiKey`/`authorization`-style key, an `sk-ant-…` or `Bearer …` value) is
- * replaced by `[redacted]`.
+ * secret is replaced by `[redacted]`: text under a secret-looking key (see {@link isSecretKey}),
+ * and secret-looking text (see {@link redactSecrets}) anywhere, object keys and the protocol's
+ * own fields (`name`, `sessionId`, `parentId`…) included.
  */
 import type { AnyEventObject, InspectionEvent, Observer } from 'xstate';
 
@@ -89,12 +90,37 @@ export const EVENT_LIMITS: CompactLimits = { maxDepth: 10, maxArrayItems: 256, m
 export const DEFINITION_LIMITS: CompactLimits = { maxDepth: 64, maxArrayItems: 2_000, maxObjectKeys: 2_000, maxStringLength: 2_000, maxNodes: 100_000, functions: 'name' };
 
 const REDACTED = '[redacted]';
-/** Keys whose values are secrets whatever they hold. */
-const SECRET_KEY = /^(?:api[-_]?key|x-api-key|authorization|proxy-authorization|password|passwd|secret|client[-_]?secret|access[-_]?token|refresh[-_]?token|auth[-_]?token|id[-_]?token|session[-_]?token|bearer|cookie|set-cookie|private[-_]?key)$/i;
-/** Values that look like credentials wherever they appear (Anthropic and OpenAI-style keys, bearer tokens). */
-const SECRET_VALUE = /sk-ant-[A-Za-z0-9_-]+|\bsk-[A-Za-z0-9_-]{20,}|\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/g;
+/**
+ * Parts of a key (lowercased, `-`, `_`, `.` and spaces removed) that say its value is a secret:
+ * `x-goog-api-key`, `ANTHROPIC_API_KEY`, `openaiApiKey`, `x-auth-token`, `Set-Cookie`,
+ * `clientSecret`, `password`, `credentials`… `auth` but not `author`/`authority`; `key` only
+ * as a whole key or in a known kind of key (`taskKey`, `cacheKey` are names, not secrets).
+ */
+const SECRET_KEY_PART = /apikey|token|secret|passw|passphrase|auth(?!or(?!iz))|cookie|credential|bearer|privatekey|accesskey|signingkey|encryptionkey|sessionkey|masterkey|^(?:key|pass|pwd)$/;
+/**
+ * Values that look like credentials wherever they appear: Anthropic and OpenAI-style keys,
+ * Google API keys, GitHub tokens, `Bearer …` and `Basic …` credentials. `Basic` needs a token
+ * that does not read as a word (a digit, `+`, `/`, `=` or a capital after a small letter), so
+ * prose such as "Basic research" is left alone.
+ */
+const SECRET_VALUE = /sk-ant-[A-Za-z0-9_-]+|\bsk-[A-Za-z0-9_-]{20,}|\bAIza[A-Za-z0-9_-]{30,}|\bgh[pousr]_[A-Za-z0-9]{30,}|\bBearer\s+[A-Za-z0-9._~+/=-]{8,}|\bBasic\s+(?=[A-Za-z]*(?:[0-9+/=]|[a-z][A-Z]))[A-Za-z0-9+/]{8,}={0,2}/g;
 const STRING_CUT = /…\(\+\d+ chars\)$/;
 const ARRAY_CUT = /^…\d+ more$/;
+
+/**
+ * True for a key whose text value is a secret, e.g. `apiKey`, `x-goog-api-key`,
+ * `ANTHROPIC_API_KEY`, `authorization`, `token`, `password`, `cookie`. {@link compactJson}
+ * redacts text under such keys (and the text items of a list under one); numbers, booleans and
+ * null stay (`inputTokens: 120` and `maxTokens: 1024` are counts, not secrets), and objects are
+ * walked, their own keys deciding. Keys of a machine's `on` are event types, never secrets.
+ *
+ * @example
+ * isSecretKey('x-goog-api-key'); // → true
+ * isSecretKey('taskKey');        // → false
+ */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY_PART.test(key.toLowerCase().replace(/[-_.\s]/g, ''));
+}
 
 /** Replaces anything that looks like a credential in `text` by `[redacted]`. */
 export function redactSecrets(text: string): string {
@@ -119,6 +145,12 @@ interface ActorRefShape {
 function isActorRef(value: object): value is ActorRefShape {
   const ref = value as Partial<ActorRefShape>;
   return typeof ref.sessionId === 'string' && typeof ref.send === 'function' && typeof ref.getSnapshot === 'function';
+}
+
+/** Sets an own property, `__proto__` included (plain assignment would change the prototype instead). */
+function put(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 function isPlainObject(value: object): boolean {
@@ -146,6 +178,10 @@ export function compactJson(value: unknown, limits: CompactLimits): unknown {
     target: Record<string, unknown> | unknown[];
     depth: number;
     parent: Pending | null;
+    /** The key it sits under in its parent object (`on`: a machine's transitions, keyed by event types). */
+    key: string | undefined;
+    /** Under a secret-looking key: its text items are secrets. */
+    secret: boolean;
   }
   let nodes = 0;
   const queue: Pending[] = [];
@@ -155,11 +191,11 @@ export function compactJson(value: unknown, limits: CompactLimits): unknown {
     return false;
   };
 
-  /** A primitive, or an empty container queued to be filled. */
-  const convert = (input: unknown, depth: number, parent: Pending | null): unknown => {
+  /** A primitive, or an empty container queued to be filled. `key`: where it sits in its parent object; `secret`: that key looks like a secret's. */
+  const convert = (input: unknown, depth: number, parent: Pending | null, key?: string, secret = false): unknown => {
     nodes++;
     switch (typeof input) {
-      case 'string': return cutString(input, limits.maxStringLength);
+      case 'string': return secret ? REDACTED : cutString(input, limits.maxStringLength);
       case 'number': return Number.isFinite(input) ? input : String(input);
       case 'boolean': return input;
       case 'bigint': return input.toString();
@@ -190,7 +226,7 @@ export function compactJson(value: unknown, limits: CompactLimits): unknown {
       }
       if (typeof json !== 'object' || json === null) {
         nodes--;
-        return convert(json, depth, parent);
+        return convert(json, depth, parent, key, secret);
       }
       source = json;
     } else if (object instanceof Map) {
@@ -204,7 +240,7 @@ export function compactJson(value: unknown, limits: CompactLimits): unknown {
       return `[${(object.constructor as { name?: string } | undefined)?.name || 'object'}]`;
     }
     const target: Record<string, unknown> | unknown[] = Array.isArray(source) ? [] : {};
-    queue.push({ source, original: object, target, depth, parent });
+    queue.push({ source, original: object, target, depth, parent, key, secret: secret && Array.isArray(source) });
     return target;
   };
 
@@ -222,7 +258,7 @@ export function compactJson(value: unknown, limits: CompactLimits): unknown {
           keep = index;
           break;
         }
-        const item = convert(source[index], depth + 1, pending);
+        const item = convert(source[index], depth + 1, pending, undefined, pending.secret);
         list.push(item === undefined ? null : item);
       }
       if (keep < source.length) list.push(`…${source.length - keep} more`);
@@ -242,12 +278,17 @@ export function compactJson(value: unknown, limits: CompactLimits): unknown {
         out['…'] = `${keys.length - index} more keys`;
         break;
       }
-      if (SECRET_KEY.test(key)) {
-        out[key] = REDACTED;
-        continue;
+      // A key is text too: one that looks like a credential is redacted, a long one cut.
+      let name = cutString(key, limits.maxStringLength);
+      if (name !== key) {
+        for (let n = 2; Object.hasOwn(out, name) || name === '…'; n++) name = `${cutString(key, limits.maxStringLength)}#${n}`;
       }
-      const item = convert(record[key], depth + 1, pending);
-      if (item !== undefined) out[key] = item;
+      // Text under a secret-looking key (and text items of a list under one) is redacted; numbers,
+      // booleans and null stay (`inputTokens: 12`), objects are walked (their own keys decide).
+      // A machine's `on` is keyed by event types (`auth.login`, `specialist.token`): not secrets.
+      const secret = pending.key !== 'on' && isSecretKey(key);
+      const item = convert(record[key], depth + 1, pending, key, secret);
+      if (item !== undefined) put(out, name, item);
     }
   };
 
@@ -326,6 +367,25 @@ function definitionOf(ref: InspectedRef, name: string): string {
   return JSON.stringify(typeof config === 'object' && config !== null ? compactJson(config, DEFINITION_LIMITS) : { id: name });
 }
 
+/** Longest `sessionId`, `rootId`, `parentId`, `sourceId` or `name` kept; longer ones are cut with a marker. */
+export const MAX_FIELD_LENGTH = 256;
+
+/** A protocol field (an id, a name): text, redacted and at most {@link MAX_FIELD_LENGTH} long. */
+function field(value: unknown): string | undefined {
+  const text = typeof value === 'string' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
+  return text === undefined ? undefined : cutString(text, MAX_FIELD_LENGTH);
+}
+
+/** 2000-01-01 and 2100-01-01, in ms since epoch: a `createdAt` outside is not a time of a run. */
+const EARLIEST_TIME = Date.UTC(2000, 0, 1);
+const LATEST_TIME = Date.UTC(2100, 0, 1);
+
+/** `createdAt` as sent, if it is a whole number of ms between 2000 and 2100; else the time it arrived. */
+function createdAtOf(value: unknown): string {
+  const ms = typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : typeof value === 'number' ? value : NaN;
+  return Number.isSafeInteger(ms) && ms >= EARLIEST_TIME && ms <= LATEST_TIME ? String(ms) : String(Date.now());
+}
+
 /**
  * Converts one XState inspection event into the wire message `createWebSocketInspector` would
  * send for it, or `undefined` for events that protocol leaves out (`@xstate.microstep`,
@@ -336,10 +396,9 @@ function definitionOf(ref: InspectedRef, name: string): string {
  */
 export function toWireMessage(event: InspectionEvent): WireMessage | undefined {
   const ref = event.actorRef as unknown as InspectedRef;
-  const base = { sessionId: sessionIdOf(ref), rootId: undefined as string | undefined, createdAt: String(Date.now()), id: null, _version: WIRE_VERSION };
   let root: InspectedRef = ref;
   while (root._parent) root = root._parent;
-  base.rootId = sessionIdOf(root);
+  const base = { sessionId: field(sessionIdOf(ref)) ?? '', rootId: field(sessionIdOf(root)), createdAt: String(Date.now()), id: null, _version: WIRE_VERSION };
   switch (event.type) {
     case '@xstate.actor': {
       const config = ref.logic?.config as { id?: unknown } | undefined;
@@ -350,12 +409,12 @@ export function toWireMessage(event: InspectionEvent): WireMessage | undefined {
       } catch {
         snapshot = { status: 'active' };
       }
-      return { type: '@xstate.actor', ...base, name, parentId: ref._parent ? sessionIdOf(ref._parent) : undefined, definition: definitionOf(ref, name), snapshot };
+      return { type: '@xstate.actor', ...base, name: field(name) ?? base.sessionId, parentId: ref._parent ? field(sessionIdOf(ref._parent)) : undefined, definition: definitionOf(ref, name), snapshot };
     }
     case '@xstate.event': {
       if (isTokenEvent(event.event)) return undefined;
       const source = event.sourceRef as unknown as InspectedRef | undefined;
-      return { type: '@xstate.event', ...base, event: eventObject(event.event, EVENT_LIMITS), sourceId: source ? sessionIdOf(source) : undefined };
+      return { type: '@xstate.event', ...base, event: eventObject(event.event, EVENT_LIMITS), sourceId: source ? field(sessionIdOf(source)) : undefined };
     }
     case '@xstate.snapshot': {
       if (isTokenEvent(event.event)) return undefined;
@@ -369,38 +428,53 @@ export function toWireMessage(event: InspectionEvent): WireMessage | undefined {
 /** The type of an event, for snapshot messages: the event itself already went out in its `@xstate.event` message. */
 function eventType(event: unknown): string {
   const type = typeof event === 'object' && event !== null ? (event as { type?: unknown }).type : event;
-  return typeof type === 'string' ? type : '';
+  return typeof type === 'string' ? cutString(type, EVENT_LIMITS.maxStringLength) : '';
 }
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+const MESSAGE_TYPES: ReadonlySet<unknown> = new Set(['@xstate.actor', '@xstate.event', '@xstate.snapshot']);
+
+/**
+ * Why `raw` is not an inspection message, or `undefined` if it is one (streamed-delta events
+ * included, though {@link normalizeWireMessage} drops them). The same test as
+ * {@link normalizeWireMessage}'s, without its cost.
+ *
+ * @example
+ * wireMessageProblem({ type: '@xstate.actor' }); // → 'it has no sessionId (a string)'
+ */
+export function wireMessageProblem(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `expected a JSON object like {"type":"@xstate.actor","sessionId":…}, got ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : `a ${typeof raw}`}`;
+  const { type, sessionId } = raw as { type?: unknown; sessionId?: unknown };
+  if (!MESSAGE_TYPES.has(type)) return `its type is ${type === undefined ? 'missing' : JSON.stringify(type)?.slice(0, 80) ?? String(type)}, not @xstate.actor, @xstate.event or @xstate.snapshot`;
+  if (field(sessionId) === undefined) return 'it has no sessionId (a string)';
+  return undefined;
 }
 
 /**
  * Checks and bounds a message that came from outside (a websocket client, a recording): the
- * result holds only the protocol's fields, compacted and redacted like
- * {@link toWireMessage}'s. Returns `undefined` for anything that is not one of the three
- * message types, and for streamed-delta events.
+ * result holds only the protocol's fields, compacted and redacted like {@link toWireMessage}'s
+ * (ids and names at most {@link MAX_FIELD_LENGTH} long; a `createdAt` that is not a time
+ * between 2000 and 2100 becomes the time it arrived). Returns `undefined` for anything that is
+ * not one of the three message types (see {@link wireMessageProblem}), and for streamed-delta
+ * events.
  */
 export function normalizeWireMessage(raw: unknown): WireMessage | undefined {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  if (wireMessageProblem(raw) !== undefined) return undefined;
   const message = raw as Record<string, unknown>;
-  const sessionId = str(message.sessionId);
-  if (sessionId === undefined) return undefined;
+  const sessionId = field(message.sessionId)!;
   // Our own messages (a recording) are compact already: compacting them again must not cut more.
   const ours = message._version === WIRE_VERSION;
   const snapshotLimits = ours ? again(SNAPSHOT_LIMITS) : SNAPSHOT_LIMITS;
   const eventLimits = ours ? again(EVENT_LIMITS) : EVENT_LIMITS;
   const base = {
     sessionId,
-    rootId: str(message.rootId),
-    createdAt: str(message.createdAt) ?? String(Date.now()),
+    rootId: field(message.rootId),
+    createdAt: createdAtOf(message.createdAt),
     id: null,
-    _version: str(message._version) ?? 'unknown',
+    _version: field(message._version) ?? 'unknown',
   };
   switch (message.type) {
     case '@xstate.actor': {
-      const name = str(message.name) ?? sessionId;
+      const name = field(message.name) ?? sessionId;
       let definition: string | undefined;
       if (typeof message.definition === 'string') {
         definition = message.definition.length > 4_000_000 ? JSON.stringify({ id: name }) : redactSecrets(message.definition);
@@ -413,17 +487,90 @@ export function normalizeWireMessage(raw: unknown): WireMessage | undefined {
       } else if (typeof message.definition === 'object' && message.definition !== null) {
         definition = JSON.stringify(compactJson(message.definition, DEFINITION_LIMITS));
       }
-      return { type: '@xstate.actor', ...base, name, parentId: str(message.parentId), definition, snapshot: compactSnapshot(message.snapshot ?? { status: 'active' }, snapshotLimits) };
+      return { type: '@xstate.actor', ...base, name, parentId: field(message.parentId), definition, snapshot: compactSnapshot(message.snapshot ?? { status: 'active' }, snapshotLimits) };
     }
     case '@xstate.event':
       if (isTokenEvent(message.event)) return undefined;
-      return { type: '@xstate.event', ...base, event: eventObject(message.event, eventLimits), sourceId: str(message.sourceId) };
-    case '@xstate.snapshot':
+      return { type: '@xstate.event', ...base, event: eventObject(message.event, eventLimits), sourceId: field(message.sourceId) };
+    default:
       if (isTokenEvent(message.event)) return undefined;
       return { type: '@xstate.snapshot', ...base, event: { type: eventType(message.event) }, snapshot: compactSnapshot(message.snapshot, snapshotLimits) };
-    default:
-      return undefined;
   }
+}
+
+/** The default of {@link serializeWireMessage}'s `maxBytes`: 1 MiB. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** Limits for a definition that does not fit whole in a message: its shape (states, transitions), short texts. */
+const SMALL_DEFINITION_LIMITS: CompactLimits = { maxDepth: 32, maxArrayItems: 100, maxObjectKeys: 500, maxStringLength: 200, maxNodes: 10_000, functions: 'name' };
+
+/** Bytes of `text` in UTF-8 (without `Buffer`: this module runs in browsers too). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        index++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function fits(line: string, maxBytes: number): boolean {
+  // A UTF-16 unit is 1 to 3 bytes in UTF-8: most lines need no count.
+  if (line.length * 3 <= maxBytes) return true;
+  return line.length <= maxBytes && utf8Length(line) <= maxBytes;
+}
+
+/**
+ * `message` as one JSON line of at most `maxBytes` bytes (UTF-8), or `undefined` if even a
+ * smaller form does not fit. A message too big whole is compacted further, step by step: a
+ * machine definition to its shape, then to `{"id":name}`; an event to a snapshot's limits, then
+ * to its `type`; a snapshot to `{status, value}`. The same message always gives the same line,
+ * so a recording replays to what the live view showed.
+ *
+ * @example
+ * const line = serializeWireMessage(message); // → '{"type":"@xstate.actor",…}' or undefined
+ */
+export function serializeWireMessage(message: WireMessage, maxBytes: number = MAX_MESSAGE_BYTES): string | undefined {
+  let line = JSON.stringify(message);
+  if (fits(line, maxBytes)) return line;
+  const steps: Array<(current: WireMessage) => WireMessage> = [];
+  if (message.type === '@xstate.actor') {
+    steps.push((current) => {
+      const actor = current as WireActorMessage;
+      if (actor.definition === undefined) return actor;
+      try {
+        return { ...actor, definition: JSON.stringify(compactJson(JSON.parse(actor.definition) as unknown, SMALL_DEFINITION_LIMITS)), snapshot: compactSnapshot(actor.snapshot) };
+      } catch {
+        return { ...actor, definition: JSON.stringify({ id: actor.name }) };
+      }
+    });
+    steps.push((current) => ({ ...(current as WireActorMessage), definition: JSON.stringify({ id: (current as WireActorMessage).name }) }));
+  } else if (message.type === '@xstate.event') {
+    steps.push((current) => ({ ...(current as WireEventMessage), event: eventObject((current as WireEventMessage).event, SNAPSHOT_LIMITS) }));
+    steps.push((current) => ({ ...(current as WireEventMessage), event: { type: (current as WireEventMessage).event.type } }));
+  }
+  if (message.type !== '@xstate.event') {
+    steps.push((current) => {
+      const snapshot = (current as WireActorMessage | WireSnapshotMessage).snapshot;
+      const { status, value } = typeof snapshot === 'object' && snapshot !== null ? (snapshot as { status?: unknown; value?: unknown }) : {};
+      return { ...current, snapshot: compactJson({ status, value }, SNAPSHOT_LIMITS) } as WireMessage;
+    });
+  }
+  let current = message;
+  for (const step of steps) {
+    current = step(current);
+    line = JSON.stringify(current);
+    if (fits(line, maxBytes)) return line;
+  }
+  return undefined;
 }
 
 /** An XState inspection observer: a function, or an observer object (as `@statelyai/inspect` returns). */
