@@ -12,14 +12,17 @@
  * await run.result;
  * await recorder.close();
  */
-export { startInspectorServer } from './server.ts';
+export { startInspectorServer, isLoopbackHost } from './server.ts';
 export { createInspectionRecorder, readRecording } from './recorder.ts';
 export {
   toWireMessage,
   normalizeWireMessage,
+  wireMessageProblem,
+  serializeWireMessage,
   compactJson,
   compactSnapshot,
   redactSecrets,
+  isSecretKey,
   isTokenEvent,
   filterInspection,
   combineInspectors,
@@ -27,9 +30,11 @@ export {
   SNAPSHOT_LIMITS,
   EVENT_LIMITS,
   DEFINITION_LIMITS,
+  MAX_MESSAGE_BYTES,
+  MAX_FIELD_LENGTH,
 } from './wire.ts';
 
-export type { InspectorServer, InspectorServerOptions, InspectorServerStats } from './server.ts';
+export type { InspectorServer, InspectorServerOptions, InspectorServerStats, InspectorNotice } from './server.ts';
 export type { InspectionRecorder } from './recorder.ts';
 export type {
   WireMessage,

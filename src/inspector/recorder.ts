@@ -2,24 +2,27 @@
  * Recordings: the wire messages of a run, one JSON object per line (JSONL), written as the run
  * goes and read back for replay into the inspector page.
  */
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import type { InspectionEvent } from 'xstate';
-import { toWireMessage, type WireMessage } from './wire.ts';
+import { MAX_MESSAGE_BYTES, serializeWireMessage, toWireMessage, wireMessageProblem } from './wire.ts';
 
 /** A recorder: pass `inspect` to a run (or `createActor`), `close()` when it is over. */
 export interface InspectionRecorder {
-  /** An XState inspection observer that appends each event's wire message to the file. */
+  /** An XState inspection observer that appends each event's wire message to the file. Never throws. */
   readonly inspect: (event: InspectionEvent) => void;
   /** Messages written so far. */
   readonly count: number;
+  /** Events left out because they could not be converted, or their message was over 1 MiB even compacted. */
+  readonly dropped: number;
   /** Flushes and closes the file; rejects if it could not be written. */
   close(): Promise<void>;
 }
 
 /**
  * Records a run's inspection as JSONL: one wire message (the `@statelyai/inspect` websocket
- * protocol, compacted and redacted) per line. The file is created or truncated at once.
+ * protocol, compacted and redacted) per line, each at most 1 MiB, as the inspector server
+ * keeps them. The file is created or truncated at once.
  *
  * @example
  * const recorder = createInspectionRecorder('run.jsonl');
@@ -32,21 +35,38 @@ export function createInspectionRecorder(path: string): InspectionRecorder {
   let failure: Error | undefined;
   let closed = false;
   let count = 0;
+  let dropped = 0;
+  let warned = false;
   stream.on('error', (error) => {
     failure ??= new Error(`Could not write the inspection recording ${path}: ${error.message}`, { cause: error });
   });
-  const write = (message: WireMessage) => {
-    count++;
-    stream.write(`${JSON.stringify(message)}\n`);
-  };
   return {
     inspect: (event) => {
       if (closed || failure) return;
-      const message = toWireMessage(event);
-      if (message) write(message);
+      // A recorder must never break the run it records: a bad event is left out, said once.
+      try {
+        const message = toWireMessage(event);
+        if (!message) return;
+        const line = serializeWireMessage(message, MAX_MESSAGE_BYTES);
+        if (line === undefined) {
+          dropped++;
+          return;
+        }
+        count++;
+        stream.write(`${line}\n`);
+      } catch (error) {
+        dropped++;
+        if (!warned) {
+          warned = true;
+          console.error(`fanfold recorder: could not record an inspection event: ${(error as Error).message}`);
+        }
+      }
     },
     get count() {
       return count;
+    },
+    get dropped() {
+      return dropped;
     },
     close: () => {
       if (closed) return failure ? Promise.reject(failure) : Promise.resolve();
@@ -62,37 +82,52 @@ export function createInspectionRecorder(path: string): InspectionRecorder {
 }
 
 /**
- * Reads a recording written by {@link createInspectionRecorder} (or any JSONL of wire
- * messages). Blank lines are skipped; a line that is not a JSON object with a string `type`
- * is an error naming the file and the line.
+ * Reads a recording written by {@link createInspectionRecorder} (or `GET /messages.jsonl`, or any
+ * JSONL of wire messages), line by line. Blank lines are skipped; a line that is not JSON, or
+ * not an inspection message (an object with a `type` of `@xstate.actor`, `@xstate.event` or
+ * `@xstate.snapshot` and a `sessionId`), is an error naming the file and the line
+ * (`run.jsonl:12: …`), so the inspector server's `replay` never refuses what this returns.
  *
  * @example
  * const server = await startInspectorServer();
  * server.replay(await readRecording('run.jsonl'));
  */
 export async function readRecording(path: string): Promise<unknown[]> {
-  let text: string;
+  const messages: unknown[] = [];
+  const input = createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let lineNumber = 0;
+  let problem: Error | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    for await (const text of lines) {
+      lineNumber++;
+      const line = text.trim();
+      if (line === '') continue;
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch (error) {
+        problem = new Error(`${path}:${lineNumber}: not valid JSON (${(error as Error).message}): ${preview(line)}`, { cause: error });
+        break;
+      }
+      if (typeof message !== 'object' || message === null || Array.isArray(message) || typeof (message as { type?: unknown }).type !== 'string') {
+        problem = new Error(`${path}:${lineNumber}: expected an inspection message, a JSON object like {"type":"@xstate.actor","sessionId":…}, got ${preview(line)}`);
+        break;
+      }
+      const why = wireMessageProblem(message);
+      if (why !== undefined) {
+        problem = new Error(`${path}:${lineNumber}: not an inspection message: ${why}: ${preview(line)}`);
+        break;
+      }
+      messages.push(message);
+    }
   } catch (error) {
     throw new Error(`Could not read the inspection recording ${path}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    lines.close();
+    input.destroy();
   }
-  const messages: unknown[] = [];
-  const lines = text.split('\n');
-  for (let index = 0; index < lines.length; index++) {
-    const line = lines[index]!.trim();
-    if (line === '') continue;
-    let message: unknown;
-    try {
-      message = JSON.parse(line);
-    } catch (error) {
-      throw new Error(`${path}:${index + 1}: not valid JSON (${(error as Error).message}): ${preview(line)}`, { cause: error });
-    }
-    if (typeof message !== 'object' || message === null || Array.isArray(message) || typeof (message as { type?: unknown }).type !== 'string') {
-      throw new Error(`${path}:${index + 1}: expected an inspection message, a JSON object like {"type":"@xstate.actor",…}, got ${preview(line)}`);
-    }
-    messages.push(message);
-  }
+  if (problem) throw problem;
   return messages;
 }
 

@@ -5,14 +5,20 @@
  *   from the internet; a Content-Security-Policy forbids anything else).
  * - `ws …/inspect` (and `ws …/`) — the websocket protocol of `@statelyai/inspect`'s
  *   `createWebSocketInspector({ url })`: one JSON message per frame (an array of messages per
- *   frame is accepted too). Any XState app can point its inspector here.
+ *   frame is accepted too), frames up to 8 MiB. Any XState app can point its inspector here.
+ *   Each connection's ids get a prefix of their own (`c1:`, `c2:`…), as every XState app
+ *   numbers its actors from `x:0`.
  * - `ws …/ui` — the page's live feed: `{"t":"hello"}`, then `{"t":"batch","more","messages"}`
- *   frames: every message so far, then new ones every 40 ms.
+ *   frames: every message so far, then new ones every 40 ms; and a {@link InspectorNotice}
+ *   (`{"t":"notice",…}`) whenever messages were dropped for the server's limits.
  * - `GET /messages.jsonl` — everything received, as a recording.
  *
+ * Limits, so that no sender can exhaust it: each message at most `maxMessageBytes` (bigger
+ * ones are compacted further, else dropped), and at most `maxMessages` / `maxHistoryBytes` kept.
+ *
  * Binds 127.0.0.1 by default; another address needs `allowRemote: true` and logs a warning.
- * On loopback, requests must name a loopback host (no DNS rebinding), and browsers may only
- * open the websockets from loopback pages (the page's feed: from the page itself).
+ * Bound to loopback, requests must name a loopback host (no DNS rebinding), and browsers may
+ * only open the websockets from loopback pages (the page's feed: from the page itself).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +26,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { InspectionEvent } from 'xstate';
 import { APP_CSS, APP_JS, PAGE_HTML } from './page.ts';
-import { isTokenEvent, normalizeWireMessage, toWireMessage, type WireMessage } from './wire.ts';
+import { MAX_MESSAGE_BYTES, normalizeWireMessage, serializeWireMessage, toWireMessage, wireMessageProblem, type WireMessage } from './wire.ts';
 
 /** Options of {@link startInspectorServer}. */
 export interface InspectorServerOptions {
@@ -28,24 +34,51 @@ export interface InspectorServerOptions {
   host?: string;
   /** Port to bind; `0` picks a free one. Default `0`. */
   port?: number;
-  /** Allow binding a non-loopback address (exposes run data to the network). Default `false`. */
+  /** Allow binding a non-loopback address (exposes run data to the network). Default `false`. A server bound to loopback checks Host and Origin whatever this says. */
   allowRemote?: boolean;
   /** Where warnings and notices go. Default: standard error. */
   log?: (line: string) => void;
-  /** Messages kept for the page and for replay to late viewers; later ones are dropped with a warning. Default `1_000_000`. */
+  /** Messages kept for the page and for replay to late viewers; later ones are dropped, with a warning and a notice to pages. Default `1_000_000`. */
   maxMessages?: number;
+  /** Bytes of messages (as JSON) kept; later ones are dropped like those past `maxMessages`. Default 256 MiB. */
+  maxHistoryBytes?: number;
+  /** Bytes of one message (as JSON): a bigger one is compacted further (its definition, event or snapshot cut down), else dropped. Default 1 MiB. */
+  maxMessageBytes?: number;
 }
 
 /** Counters, e.g. to wait for an inspector to connect. */
 export interface InspectorServerStats {
   /** Messages kept (received, replayed or fed in-process). */
   messages: number;
-  /** Messages refused: not JSON, not a protocol message, a streamed delta, or over `maxMessages`. */
+  /** Bytes of the messages kept, as JSON (the size of `/messages.jsonl` but for its line breaks). */
+  bytes: number;
+  /** Messages refused: not JSON, not a protocol message, a streamed delta, or over a limit. */
   dropped: number;
+  /** Of `dropped`, those refused for a limit (`maxMessages`, `maxHistoryBytes`, `maxMessageBytes`, a frame over 8 MiB): pages are told. */
+  droppedOverLimits: number;
   /** Open inspection connections (`createWebSocketInspector` clients). */
   inspectConnections: number;
   /** Open pages. */
   pageConnections: number;
+}
+
+/**
+ * What the server tells pages (on `ws …/ui`) when messages were dropped for its limits, so a
+ * page never shows an incomplete run as if it were whole. Sent after `hello` to a page that
+ * connects once anything was dropped, and again when the count changes (at most every 40 ms).
+ * A notice replaces an earlier one with the same `id`.
+ */
+export interface InspectorNotice {
+  t: 'notice';
+  /** What the notice is about; a later notice with the same id replaces it. Today only `'dropped'`. */
+  id: 'dropped';
+  level: 'warning';
+  /** One sentence for a person, e.g. "12 messages were not kept: the inspector keeps at most 1,000,000 messages (256 MiB); this view is incomplete." */
+  text: string;
+  /** Messages dropped for limits so far. */
+  dropped: number;
+  /** True once the history is full: nothing later shows up (restart the inspector to watch another run). */
+  full: boolean;
 }
 
 /** A running inspector server. */
@@ -54,9 +87,9 @@ export interface InspectorServer {
   readonly url: string;
   /** Where `createWebSocketInspector({ url })` should send, e.g. `ws://127.0.0.1:PORT/inspect`. */
   readonly wsUrl: string;
-  /** An XState inspection observer that feeds this server in-process (pass as `inspect`). */
+  /** An XState inspection observer that feeds this server in-process (pass as `inspect`). Never throws. */
   readonly inspect: (event: InspectionEvent) => void;
-  /** Feeds recorded wire messages (e.g. from `readRecording`), all at once. Throws on one that is not a protocol message. */
+  /** Feeds recorded wire messages (e.g. from `readRecording`), all at once, ids as they are. Throws on one that is not a protocol message, keeping none. */
   replay(messages: Iterable<unknown>): void;
   /** Every message kept so far, as wire messages. */
   messages(): WireMessage[];
@@ -68,15 +101,30 @@ export interface InspectorServer {
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 /** How often new messages are pushed to pages; the page renders at most once per animation frame anyway. */
 const PUSH_INTERVAL_MS = 40;
-/** Messages per websocket frame to a page. */
+/** Messages per websocket frame to a page, at most. */
 const PUSH_CHUNK = 2_000;
+/** Characters of messages per websocket frame to a page, at most (but at least one message a frame). */
+const PUSH_FRAME_CHARS = 4 * 1024 * 1024;
 /** Frames per page per push round; the rest goes on the next round, so a large history never blocks the server. */
 const PUSH_FRAMES_PER_ROUND = 8;
 /** A page whose socket has this much unsent data is skipped until it catches up. */
 const MAX_BUFFERED = 8 * 1024 * 1024;
+/** The largest websocket frame an inspection client may send. */
+const MAX_INSPECT_FRAME = 8 * 1024 * 1024;
+/** Characters of `/messages.jsonl` written at once. */
+const DOWNLOAD_CHUNK_CHARS = 1024 * 1024;
 
-function isLoopback(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || /^127(?:\.\d{1,3}){3}$/.test(host) || host === '::ffff:127.0.0.1';
+/**
+ * True for an address or name that is this machine only: `127.0.0.1` (and all of `127.0.0.0/8`),
+ * `::1`, `localhost`.
+ *
+ * @example
+ * isLoopbackHost('::1'); // → true
+ * isLoopbackHost('0.0.0.0'); // → false
+ */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.toLowerCase();
+  return LOOPBACK_HOSTS.has(name) || /^127(?:\.\d{1,3}){3}$/.test(name) || /^(?:\[?::ffff:)127(?:\.\d{1,3}){3}\]?$/.test(name) || name === 'localhost.';
 }
 
 function hostOf(authority: string): string {
@@ -86,24 +134,51 @@ function hostOf(authority: string): string {
   return colon === -1 ? authority : authority.slice(0, colon);
 }
 
-function validateOptions(options: InspectorServerOptions): { host: string; port: number; allowRemote: boolean; maxMessages: number } {
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be an integer from 1 and up, got \`${String(value)}\``);
+  return value;
+}
+
+function validateOptions(options: InspectorServerOptions): { host: string; port: number; maxMessages: number; maxHistoryBytes: number; maxMessageBytes: number } {
   const host = options.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host.trim() === '') throw new TypeError(`Expected \`host\` to be a non-empty string, got \`${String(host)}\``);
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TypeError(`Expected \`port\` to be an integer from 0 to 65535, got \`${String(port)}\``);
-  const maxMessages = options.maxMessages ?? 1_000_000;
-  if (!Number.isInteger(maxMessages) || maxMessages < 1) throw new TypeError(`Expected \`maxMessages\` to be an integer from 1 and up, got \`${String(maxMessages)}\``);
-  const allowRemote = options.allowRemote === true;
-  if (!isLoopback(host) && !allowRemote) {
+  const maxMessages = positiveInteger('maxMessages', options.maxMessages ?? 1_000_000);
+  const maxHistoryBytes = positiveInteger('maxHistoryBytes', options.maxHistoryBytes ?? 256 * 1024 * 1024);
+  const maxMessageBytes = positiveInteger('maxMessageBytes', options.maxMessageBytes ?? MAX_MESSAGE_BYTES);
+  if (!isLoopbackHost(host) && options.allowRemote !== true) {
     throw new Error(`Refusing to bind the inspector to ${host}: it would show run data to the network. Bind 127.0.0.1, or pass \`allowRemote: true\` (CLI: --host) to allow it.`);
   }
-  return { host, port, allowRemote, maxMessages };
+  return { host, port, maxMessages, maxHistoryBytes, maxMessageBytes };
+}
+
+/** `268435456` → `256 MiB`. */
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes.toLocaleString('en-US')} bytes`;
+}
+
+/** Session-id fields of a message, all in one namespace. */
+function withPrefix(message: WireMessage, prefix: string): WireMessage {
+  const ids = { sessionId: prefix + message.sessionId, rootId: message.rootId === undefined ? undefined : prefix + message.rootId };
+  switch (message.type) {
+    case '@xstate.actor':
+      return { ...message, ...ids, parentId: message.parentId === undefined ? undefined : prefix + message.parentId };
+    case '@xstate.event':
+      return { ...message, ...ids, sourceId: message.sourceId === undefined ? undefined : prefix + message.sourceId };
+    default:
+      return { ...message, ...ids };
+  }
 }
 
 interface PageClient {
   socket: WebSocket;
   /** Index of the next history message to send. */
   cursor: number;
+  /** `droppedOverLimits` when this page was last told; -1: never. */
+  told: number;
 }
 
 /**
@@ -117,28 +192,64 @@ interface PageClient {
  * // or, from any XState app: createWebSocketInspector({ url: inspector.wsUrl })
  */
 export async function startInspectorServer(options: InspectorServerOptions = {}): Promise<InspectorServer> {
-  const { host, port, allowRemote, maxMessages } = validateOptions(options);
+  const { host, port, maxMessages, maxHistoryBytes, maxMessageBytes } = validateOptions(options);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
 
+  /** Each message kept, as its JSON line. */
   const history: string[] = [];
+  let historyBytes = 0;
   const pages = new Set<PageClient>();
   let dropped = 0;
-  let warnedFull = false;
+  let droppedOverLimits = 0;
+  let full = false;
   let pushTimer: NodeJS.Timeout | null = null;
   let inspectConnections = 0;
+  /** The last connection number given out: connection N's ids are prefixed `cN:`. */
+  let connections = 0;
   let closed = false;
+  /** Whether Host and Origin are checked: always when bound to loopback, whatever `allowRemote` says. */
+  let loopbackBound = isLoopbackHost(host);
+  const warned = new Set<string>();
+  const warnOnce = (key: string, line: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    log(line);
+  };
+
+  const overLimit = (key: 'full' | 'large' | 'frame', line: string) => {
+    dropped++;
+    droppedOverLimits++;
+    warnOnce(key, `fanfold inspector: ${line}`);
+    // Pages are told even when nothing new is kept.
+    schedulePush(PUSH_INTERVAL_MS);
+  };
 
   const keep = (message: WireMessage) => {
     if (history.length >= maxMessages) {
-      dropped++;
-      if (!warnedFull) {
-        warnedFull = true;
-        log(`fanfold inspector: ${maxMessages} messages kept; later messages are dropped`);
-      }
-      return;
+      full = true;
+      return overLimit('full', `${maxMessages.toLocaleString('en-US')} messages kept; later messages are dropped`);
     }
-    history.push(JSON.stringify(message));
+    const line = serializeWireMessage(message, maxMessageBytes);
+    if (line === undefined) {
+      return overLimit('large', `a message bigger than ${formatBytes(maxMessageBytes)} even compacted was dropped (others may follow)`);
+    }
+    const bytes = Buffer.byteLength(line);
+    if (historyBytes + bytes > maxHistoryBytes) {
+      full = true;
+      return overLimit('full', `${formatBytes(maxHistoryBytes)} of messages kept; later messages are dropped`);
+    }
+    history.push(line);
+    historyBytes += bytes;
     schedulePush(PUSH_INTERVAL_MS);
+  };
+
+  const notice = (): InspectorNotice => {
+    const limit = `the inspector keeps at most ${maxMessages.toLocaleString('en-US')} messages (${formatBytes(maxHistoryBytes)}), each at most ${formatBytes(maxMessageBytes)}`;
+    const count = `${droppedOverLimits.toLocaleString('en-US')} message${droppedOverLimits === 1 ? ' was' : 's were'} dropped`;
+    const text = full
+      ? `${count}: ${limit}. Nothing later shows up here; restart the inspector to watch another run.`
+      : `${count} for being too large: ${limit}. This view is incomplete.`;
+    return { t: 'notice', id: 'dropped', level: 'warning', text, dropped: droppedOverLimits, full };
   };
 
   const schedulePush = (delayMs: number) => {
@@ -150,41 +261,69 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     pushTimer = null;
     let behind = false;
     for (const page of pages) {
-      if (page.socket.readyState !== WebSocket.OPEN) continue;
-      for (let frames = 0; page.cursor < history.length; frames++) {
-        if (frames >= PUSH_FRAMES_PER_ROUND || page.socket.bufferedAmount > MAX_BUFFERED) {
-          behind = true;
-          break;
+      try {
+        if (page.socket.readyState !== WebSocket.OPEN) continue;
+        if (page.told !== droppedOverLimits && droppedOverLimits > 0) {
+          page.told = droppedOverLimits;
+          page.socket.send(JSON.stringify(notice()));
         }
-        const chunk = history.slice(page.cursor, page.cursor + PUSH_CHUNK);
-        page.cursor += chunk.length;
-        // `more`: another chunk follows at once, so the page can wait for it before rendering.
-        const more = page.cursor < history.length;
-        page.socket.send(`{"t":"batch","more":${more},"messages":[${chunk.join(',')}]}`);
+        for (let frames = 0; page.cursor < history.length; frames++) {
+          if (frames >= PUSH_FRAMES_PER_ROUND || page.socket.bufferedAmount > MAX_BUFFERED) {
+            behind = true;
+            break;
+          }
+          // Up to PUSH_CHUNK messages and PUSH_FRAME_CHARS characters (one message at least).
+          let end = page.cursor;
+          let chars = 0;
+          while (end < history.length && end - page.cursor < PUSH_CHUNK) {
+            const length = history[end]!.length + 1;
+            if (end > page.cursor && chars + length > PUSH_FRAME_CHARS) break;
+            chars += length;
+            end++;
+          }
+          const chunk = history.slice(page.cursor, end);
+          page.cursor = end;
+          // `more`: another chunk follows at once, so the page can wait for it before rendering.
+          const more = page.cursor < history.length;
+          page.socket.send(`{"t":"batch","more":${more},"messages":[${chunk.join(',')}]}`);
+        }
+      } catch (error) {
+        // One page's trouble is not the server's: drop it (it reconnects and gets everything again).
+        warnOnce('push', `fanfold inspector: could not update a page: ${(error as Error).message}`);
+        pages.delete(page);
+        page.socket.terminate();
       }
     }
     if (behind) schedulePush(PUSH_INTERVAL_MS);
   };
 
-  const ingestExternal = (raw: unknown): boolean => {
+  const ingestExternal = (raw: unknown, prefix: string): boolean => {
     const message = normalizeWireMessage(raw);
     if (!message) {
       dropped++;
       return false;
     }
-    keep(message);
+    keep(withPrefix(message, prefix));
     return true;
   };
 
-  const server = createServer((request, response) => handleHttp(request, response));
-  const inspectSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+  const server = createServer((request, response) => {
+    try {
+      handleHttp(request, response);
+    } catch (error) {
+      warnOnce('http', `fanfold inspector: a request failed: ${(error as Error).message}`);
+      if (!response.headersSent) refuse(response, 500, 'Internal error');
+      else response.destroy();
+    }
+  });
+  const inspectSockets = new WebSocketServer({ noServer: true, maxPayload: MAX_INSPECT_FRAME });
   const pageSockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
 
-  /** Loopback binding: the request must be addressed to a loopback name (defeats DNS rebinding). */
+  /** Bound to loopback: the request must be addressed to a loopback name (defeats DNS rebinding). */
   const hostAllowed = (request: IncomingMessage): boolean => {
-    if (allowRemote) return true;
+    if (!loopbackBound) return true;
     const authority = request.headers.host;
-    return typeof authority === 'string' && isLoopback(hostOf(authority));
+    return typeof authority === 'string' && isLoopbackHost(hostOf(authority));
   };
 
   const sameOrigin = (request: IncomingMessage, originHeader: string): boolean => {
@@ -212,8 +351,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       case '/app.css':
         return send(request, response, 'text/css; charset=utf-8', APP_CSS);
       case '/messages.jsonl':
-        response.setHeader('Content-Disposition', 'attachment; filename="fanfold-inspection.jsonl"');
-        return send(request, response, 'application/x-ndjson; charset=utf-8', history.length === 0 ? '' : `${history.join('\n')}\n`);
+        return download(request, response);
       case '/favicon.ico':
         response.writeHead(204).end();
         return;
@@ -222,18 +360,49 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     }
   };
 
+  const headers = (type: string, length: number) => ({
+    'Content-Type': type,
+    'Content-Length': length,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+    // Everything comes from this server: no CDN, no fonts, no analytics, no frames.
+    'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  });
+
   const send = (request: IncomingMessage, response: ServerResponse, type: string, body: string) => {
-    response.writeHead(200, {
-      'Content-Type': type,
-      'Content-Length': Buffer.byteLength(body),
-      'Cache-Control': 'no-store',
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'X-Frame-Options': 'DENY',
-      // Everything comes from this server: no CDN, no fonts, no analytics, no frames.
-      'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-    });
+    response.writeHead(200, headers(type, Buffer.byteLength(body)));
     response.end(request.method === 'HEAD' ? undefined : body);
+  };
+
+  /** The messages kept when the request came, one line each, written as the client reads them (never one huge string). */
+  const download = (request: IncomingMessage, response: ServerResponse) => {
+    const end = history.length;
+    response.writeHead(200, {
+      ...headers('application/x-ndjson; charset=utf-8', historyBytes + end),
+      'Content-Disposition': 'attachment; filename="fanfold-inspection.jsonl"',
+    });
+    if (request.method === 'HEAD') return void response.end();
+    let at = 0;
+    const pump = () => {
+      try {
+        while (at < end) {
+          if (response.destroyed) return;
+          let next = at;
+          let chars = 0;
+          while (next < end && (next === at || chars < DOWNLOAD_CHUNK_CHARS)) chars += history[next++]!.length + 1;
+          const ok = response.write(`${history.slice(at, next).join('\n')}\n`);
+          at = next;
+          if (!ok) return void response.once('drain', pump);
+        }
+        response.end();
+      } catch (error) {
+        warnOnce('download', `fanfold inspector: could not send messages.jsonl: ${(error as Error).message}`);
+        response.destroy();
+      }
+    };
+    pump();
   };
 
   const refuse = (response: ServerResponse, status: number, text: string) => {
@@ -247,6 +416,15 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => {});
+    try {
+      upgrade(request, socket, head);
+    } catch (error) {
+      warnOnce('upgrade', `fanfold inspector: a websocket upgrade failed: ${(error as Error).message}`);
+      socket.destroy();
+    }
+  });
+
+  const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!hostAllowed(request)) return rejectUpgrade(socket, 403, 'Forbidden');
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const originHeader = request.headers.origin;
@@ -257,11 +435,11 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       return;
     }
     if (path === '/inspect' || path === '/') {
-      // Browser apps may send inspection too, but on loopback only from loopback pages.
-      if (originHeader !== undefined && !allowRemote) {
+      // Browser apps may send inspection too, but to a loopback-bound server only from loopback pages.
+      if (originHeader !== undefined && loopbackBound) {
         let fromLoopback = false;
         try {
-          fromLoopback = isLoopback(new URL(originHeader).hostname);
+          fromLoopback = isLoopbackHost(new URL(originHeader).hostname);
         } catch {
           fromLoopback = false;
         }
@@ -271,31 +449,42 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       return;
     }
     rejectUpgrade(socket, 404, 'Not Found');
-  });
+  };
 
   const onInspector = (ws: WebSocket) => {
     inspectConnections++;
+    // Every XState app numbers its actors from `x:0`: each connection gets a namespace of its own.
+    const prefix = `c${++connections}:`;
     ws.on('close', () => inspectConnections--);
-    ws.on('error', () => {});
+    ws.on('error', (error) => {
+      // ws closes the connection after this (1009 for a frame over the limit).
+      if (/max payload/i.test(error.message)) overLimit('frame', `a frame bigger than ${formatBytes(MAX_INSPECT_FRAME)} was refused and its connection closed`);
+    });
     ws.on('message', (data, isBinary) => {
-      if (isBinary) {
-        dropped++;
-        return;
-      }
-      let parsed: unknown;
       try {
-        parsed = JSON.parse(String(data));
-      } catch {
+        if (isBinary) {
+          dropped++;
+          return;
+        }
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(String(data));
+        } catch {
+          dropped++;
+          return;
+        }
+        if (Array.isArray(parsed)) for (const item of parsed) ingestExternal(item, prefix);
+        else ingestExternal(parsed, prefix);
+      } catch (error) {
+        // A message the server cannot take must never bring it down.
         dropped++;
-        return;
+        warnOnce('message', `fanfold inspector: could not take a message: ${(error as Error).message}`);
       }
-      if (Array.isArray(parsed)) for (const item of parsed) ingestExternal(item);
-      else ingestExternal(parsed);
     });
   };
 
   const onPage = (ws: WebSocket) => {
-    const page: PageClient = { socket: ws, cursor: 0 };
+    const page: PageClient = { socket: ws, cursor: 0, told: -1 };
     pages.add(page);
     ws.on('close', () => pages.delete(page));
     ws.on('error', () => {});
@@ -313,6 +502,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   });
   server.on('error', (error) => log(`fanfold inspector: server error: ${error.message}`));
   const address = server.address() as AddressInfo;
+  loopbackBound = isLoopbackHost(address.address);
   const boundPort = address.port;
   const urlHost = (() => {
     const bound = address.address;
@@ -322,7 +512,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     return bound.includes(':') ? `[${bound}]` : bound;
   })();
   const origin = `${urlHost}:${boundPort}`;
-  if (!isLoopback(host)) {
+  if (!loopbackBound) {
     log(`fanfold inspector: WARNING: listening on ${host}:${boundPort}, not loopback: anyone who can reach this address can watch runs (task, outputs, errors) and send inspection data.`);
   }
 
@@ -334,7 +524,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     } catch (error) {
       // An inspector must never break the run it watches.
       dropped++;
-      log(`fanfold inspector: could not convert an inspection event: ${(error as Error).message}`);
+      warnOnce('inspect', `fanfold inspector: could not convert an inspection event: ${(error as Error).message}`);
     }
   };
 
@@ -347,23 +537,24 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       const accepted: WireMessage[] = [];
       let index = 0;
       for (const raw of messages) {
+        const problem = wireMessageProblem(raw);
+        if (problem !== undefined) throw new TypeError(`replay: message ${index} is not an inspection message (@xstate.actor, @xstate.event or @xstate.snapshot with a sessionId): ${problem}`);
+        // undefined: a streamed delta, left out.
         const message = normalizeWireMessage(raw);
-        if (!message) {
-          const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
-          if (isTokenEvent((raw as { event?: unknown } | null)?.event)) {
-            index++;
-            continue;
-          }
-          throw new TypeError(`replay: message ${index} is not an inspection message (@xstate.actor, @xstate.event or @xstate.snapshot with a sessionId)${type === undefined ? '' : `, got type ${JSON.stringify(type)}`}`);
-        }
-        accepted.push(message);
+        if (message) accepted.push(message);
         index++;
       }
-      for (const message of accepted) keep(message);
+      for (const message of accepted) {
+        // A recording of websocket clients (`/messages.jsonl`) holds their `cN:` ids as they were:
+        // new connections number on from there, so they never share a namespace with it.
+        const used = /^c(\d{1,9}):/.exec(message.sessionId);
+        if (used) connections = Math.max(connections, Number(used[1]));
+        keep(message);
+      }
     },
     messages: () => history.map((line) => JSON.parse(line) as WireMessage),
     get stats() {
-      return { messages: history.length, dropped, inspectConnections, pageConnections: pages.size };
+      return { messages: history.length, bytes: historyBytes, dropped, droppedOverLimits, inspectConnections, pageConnections: pages.size };
     },
     close: async () => {
       if (closed) return;
