@@ -3,8 +3,9 @@
  * and receives live inspection from any XState app (`createWebSocketInspector({ url })`).
  */
 import { Option, type Command } from 'commander';
-import { readRecording, startInspectorServer } from '../../inspector/index.ts';
+import { readRecording, type InspectorServer } from '../../inspector/index.ts';
 import { EXIT } from '../exitCodes.ts';
+import { startCliInspector } from '../inspection.ts';
 import type { CliIO } from '../io.ts';
 import { portOption } from '../options.ts';
 
@@ -22,7 +23,7 @@ export function inspectCommand(program: Command, io: CliIO, done: (code: number)
     .addOption(new Option('--port <port>', 'port to listen on (default: any free port)').argParser(portOption))
     .option('--host <address>', 'bind this address instead of 127.0.0.1 (exposes run data to the network)')
     .action(async (recording: string | undefined, options: InspectCommandOptions) => {
-      // Read the recording first: a bad file is a usage error (exit 2), before anything listens.
+      // Read and check the whole recording first: a bad file is a usage error (exit 2), before anything listens.
       let messages: unknown[] = [];
       if (recording) {
         try {
@@ -32,12 +33,15 @@ export function inspectCommand(program: Command, io: CliIO, done: (code: number)
           return done(EXIT.usage);
         }
       }
-      const server = await startInspectorServer({
-        ...(options.port !== undefined ? { port: options.port } : {}),
-        ...(options.host !== undefined ? { host: options.host, allowRemote: true } : {}),
-        log: (line) => io.stderr.write(`${line}\n`),
-      });
-      if (recording) server.replay(messages);
+      // A busy port or an address that cannot be bound: a usage error (thrown to main, exit 2).
+      const server: InspectorServer = await startCliInspector({ port: options.port, host: options.host, log: (line) => io.stderr.write(`${line}\n`), flags: { port: '--port', host: '--host' } });
+      try {
+        if (recording) server.replay(messages);
+      } catch (error) {
+        // Never leave a listening server behind: it would keep the process alive.
+        await server.close();
+        throw error;
+      }
       io.stdout.write(`fanfold inspector: ${server.url}\n`);
       io.stdout.write(recording ? `Replaying ${messages.length} messages from ${recording}.\n` : 'Waiting for runs.\n');
       io.stdout.write(`XState apps can send to it with createWebSocketInspector({ url: '${server.wsUrl}' }).\n`);
