@@ -93,7 +93,7 @@ describe('fanfold --inspect / --record / inspect', () => {
 
   it('a recording that is not one exits 2 naming the file and line', async () => {
     const bad = join(dir, 'bad.jsonl');
-    await writeFile(bad, '{"type":"@xstate.actor"}\nnot json\n');
+    await writeFile(bad, '{"type":"@xstate.actor","sessionId":"x:0"}\nnot json\n');
     const { code, stderr } = await runNode([BIN, 'inspect', bad]);
     expect(code).toBe(2);
     expect(stderr).toContain(`${bad}:2: not valid JSON`);
