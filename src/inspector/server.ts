@@ -70,10 +70,10 @@ export interface InspectorServerStats {
  */
 export interface InspectorNotice {
   t: 'notice';
-  /** What the notice is about; a later notice with the same id replaces it. Today only `'dropped'`. */
+  /** What the notice is about; a later notice with the same id replaces it. `'dropped'` is the only one so far. */
   id: 'dropped';
   level: 'warning';
-  /** One sentence for a person, e.g. "12 messages were not kept: the inspector keeps at most 1,000,000 messages (256 MiB); this view is incomplete." */
+  /** For a person, as plain text, e.g. "12 messages were dropped: the inspector keeps at most 1,000,000 messages (256 MiB), each at most 1 MiB. Nothing later shows up here; restart the inspector to watch another run." */
   text: string;
   /** Messages dropped for limits so far. */
   dropped: number;
