@@ -8,15 +8,15 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/simulator/index.ts';
+import { sharedBrowser } from './inspector-support.ts';
 import { runNode } from './support.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'fanfold.js');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
 
-let browser: Browser | undefined;
+const { browser, closeBrowser } = sharedBrowser();
 let sim: Simulator;
 let dir: string;
 beforeEach(async () => {
@@ -28,11 +28,10 @@ afterEach(async () => {
   await sim.close();
   await rm(dir, { recursive: true, force: true });
 });
-afterAll(async () => browser?.close());
+afterAll(closeBrowser);
 
 async function page(url: string): Promise<Page> {
-  browser ??= await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS, timeout: 30_000 });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const context = await (await browser()).newContext({ viewport: { width: 1400, height: 900 } });
   const opened = await context.newPage();
   await opened.goto(url);
   return opened;

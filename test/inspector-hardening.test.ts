@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +30,7 @@ import {
   type WireActorMessage,
   type WireMessage,
 } from '../src/inspector/index.ts';
+import { get, openSocket, until } from './inspector-support.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'fanfold.js');
 let dir: string;
@@ -53,39 +53,8 @@ async function start(options: InspectorServerOptions = {}): Promise<InspectorSer
   return server;
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  await expect.poll(condition, { timeout: timeoutMs, interval: 20, message: what }).toBe(true);
-}
 
-/** GET with an explicit Host header (fetch would not let us set it). */
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
-/** Whether a websocket opens, and the HTTP status if it was refused. */
-function openSocket(url: string, headers: Record<string, string> = {}): Promise<{ opened: boolean; status?: number }> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url, { headers });
-    socket.on('open', () => {
-      socket.close();
-      resolve({ opened: true });
-    });
-    socket.on('unexpected-response', (_req, res) => {
-      resolve({ opened: false, status: res.statusCode ?? 0 });
-      socket.terminate();
-    });
-    socket.on('error', () => resolve({ opened: false }));
-  });
-}
 
 /** An inspection client (what createWebSocketInspector is, without its delays). */
 async function client(server: InspectorServer): Promise<{ socket: WebSocket; send: (message: unknown) => Promise<void> }> {

@@ -6,23 +6,15 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
+import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createScriptedProvider, runFanOut } from '../src/index.ts';
 import { startInspectorServer, type InspectorServer } from '../src/inspector/index.ts';
+import { sharedBrowser } from './inspector-support.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
 
-let launching: Promise<Browser> | undefined;
-/** One browser for the file, started by the first test that needs it; a failure to start fails that test. */
-function browser(): Promise<Browser> {
-  launching ??= chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 }).catch((error: unknown) => {
-    throw new Error(`Could not start Chromium at ${CHROMIUM} (on Debian: apt-get install chromium): ${(error as Error).message}`);
-  });
-  return launching;
-}
+const { browser, closeBrowser } = sharedBrowser();
 
 const servers: InspectorServer[] = [];
 const contexts: BrowserContext[] = [];
@@ -34,10 +26,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
-afterAll(async () => {
-  const started = await launching?.catch(() => undefined);
-  await started?.close();
-});
+afterAll(closeBrowser);
 
 async function startServer(): Promise<InspectorServer> {
   const server = await startInspectorServer({ log: () => {} });

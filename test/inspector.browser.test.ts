@@ -8,25 +8,17 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWebSocketInspector } from '@statelyai/inspect';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { assign, createActor, setup } from 'xstate';
 import { createScriptedProvider, runFanOut, type ScriptedReply } from '../src/index.ts';
 import { combineInspectors, createInspectionRecorder, readRecording, startInspectorServer, type InspectorServer } from '../src/inspector/index.ts';
 import { researchSpecialists } from './support.ts';
+import { sharedBrowser } from './inspector-support.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
 const SCREENSHOTS = 'test-output';
 
-let launching: Promise<Browser> | undefined;
-/** One browser for the file, started by the first test that needs it; a failure to start fails that test. */
-function browser(): Promise<Browser> {
-  launching ??= chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 }).catch((error: unknown) => {
-    throw new Error(`Could not start Chromium at ${CHROMIUM} (on Debian: apt-get install chromium): ${(error as Error).message}`);
-  });
-  return launching;
-}
+const { browser, closeBrowser } = sharedBrowser();
 
 const servers: InspectorServer[] = [];
 const contexts: BrowserContext[] = [];
@@ -44,10 +36,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-afterAll(async () => {
-  const started = await launching?.catch(() => undefined);
-  await started?.close();
-});
+afterAll(closeBrowser);
 
 async function startServer(): Promise<InspectorServer> {
   const server = await startInspectorServer({ log: () => {} });

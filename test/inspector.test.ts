@@ -4,7 +4,6 @@
  * Stately inspector defers its sends with real `setTimeout`s.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWebSocketInspector } from '@statelyai/inspect';
@@ -26,6 +25,7 @@ import {
   type WireSnapshotMessage,
 } from '../src/inspector/index.ts';
 import { researchSpecialists } from './support.ts';
+import { get, openSocket, until } from './inspector-support.ts';
 
 const SECRET = 'sk-ant-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -70,38 +70,8 @@ function statelyInspector(url: string) {
   return inspector;
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  await expect.poll(condition, { timeout: timeoutMs, interval: 20, message: what }).toBe(true);
-}
 
-/** GET with an explicit Host header (fetch would not let us set it). */
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
-function openSocket(url: string, headers: Record<string, string> = {}): Promise<{ opened: boolean; status?: number }> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url, { headers });
-    socket.on('open', () => {
-      socket.close();
-      resolve({ opened: true });
-    });
-    socket.on('unexpected-response', (_req, res) => {
-      resolve({ opened: false, status: res.statusCode ?? 0 });
-      socket.terminate();
-    });
-    socket.on('error', () => resolve({ opened: false }));
-  });
-}
 
 describe('wire format', () => {
   it('turns inspection events into the messages createWebSocketInspector sends', async () => {
