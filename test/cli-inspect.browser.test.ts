@@ -75,6 +75,9 @@ describe('fanfold --inspect / --record / inspect', () => {
       });
     });
     expect(run.code).toBe(0);
+    // The first line still says where the calls go; the inspector's URL follows.
+    expect(run.stdout.split('\n')[0]).toBe(`Calling the Anthropic API at ${sim.url} (ANTHROPIC_API_KEY is set).`);
+    expect(run.stdout.split('\n')[1]).toMatch(/^Inspector: http:\/\/127\.0\.0\.1:\d+\//);
     expect(run.stderr).toContain('The inspector is still serving this run');
     expect(sawSynthesizing).toBe(true);
     expect(live).toEqual({ state: 'done', statuses: { historical: 'fulfilled', technical: 'fulfilled', societal: 'fulfilled' }, synthesis: 'fulfilled' });

@@ -41,12 +41,13 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
   const backend = await openBackend({ simulate: options.simulate ?? false, env: io.env });
   const chatty = !options.json && !options.quiet;
   const notice = (line: string) => (chatty ? io.stdout : io.stderr).write(`${line}\n`);
+  // First line: where the calls go (the simulator, plainly, when offline).
+  notice(backend.banner);
   const inspection = await openInspection(options, notice).catch(async (error: unknown) => {
     await backend.close();
     throw error;
   });
   try {
-    notice(backend.banner);
     const run = runFanOut(options.config, { provider: backend.provider, source: options.source, ...(inspection.inspect ? { inspect: inspection.inspect } : {}) });
     const progressStream = options.json ? io.stderr : io.stdout;
     const live = !options.quiet && progressStream.isTTY === true;
