@@ -23,7 +23,7 @@ import { systemClock } from '../src/clock.ts';
 import type { LeadInput } from '../src/config.ts';
 import type { ErrorInfo } from '../src/errors.ts';
 import type { RunEvent, SpecialistProgressEvent } from '../src/events.ts';
-import { unstartedOutcome, type SpecialistOutcome } from '../src/outcome.ts';
+import { isComplete, unstartedOutcome, type SpecialistOutcome } from '../src/outcome.ts';
 import { judgeFanOut, type FanOutVerdict } from '../src/policy.ts';
 import { buildRunResult, type RunResult, type RunStatus } from '../src/result.ts';
 
@@ -74,8 +74,14 @@ function verdictOf(output: FanOutOutput, quorum: number): FanOutVerdict & { canc
   if (output.stop?.reason === 'cancelled') return { status: 'failed', message: output.stop.message, cancelled: true };
   if (output.stop && output.stop.reason !== 'deadline') return { status: 'failed', message: output.stop.message };
   let fulfilled = 0;
-  for (const outcome of output.outcomes) if (outcome.status === 'fulfilled') fulfilled++;
-  return judgeFanOut({ total: output.outcomes.length, fulfilled, unsuccessful: output.outcomes.length - fulfilled }, quorum);
+  let whole = 0;
+  for (const outcome of output.outcomes) {
+    if (outcome.status === 'fulfilled') fulfilled++;
+    if (isComplete(outcome)) whole++;
+  }
+  const verdict = judgeFanOut({ total: output.outcomes.length, fulfilled, unsuccessful: output.outcomes.length - fulfilled }, quorum);
+  // A sub-lead that synthesized on part of its angles counts toward quorum, but the run is partial.
+  return verdict.status === 'complete' && whole < output.outcomes.length ? { status: 'partial' } : verdict;
 }
 
 /** The run's result from the lead's context. */

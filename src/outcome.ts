@@ -41,3 +41,11 @@ export function unstartedOutcome(
 ): SpecialistOutcome {
   return { id: specialist.id, angle: specialist.angle, status, output: null, error, attempts: 0, model: null, usage: emptyUsage(), startedAt: null, endedAt };
 }
+
+/**
+ * Whether an outcome is whole: fulfilled, and for a sub-lead, every sub-specialist whole too.
+ * A sub-lead that synthesized on part of its angles is fulfilled but not whole.
+ */
+export function isComplete(outcome: SpecialistOutcome): boolean {
+  return outcome.status === 'fulfilled' && (outcome.subOutcomes?.every(isComplete) ?? true);
+}

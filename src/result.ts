@@ -17,6 +17,7 @@ export type RunStatus = 'done' | 'partial' | 'failed' | 'cancelled';
 
 /** An angle the synthesis had to do without. */
 export interface MissingAngle {
+  /** The specialist's id; below a sub-lead, its path (`technical/plasma`). */
   id: string;
   angle: string;
   status: SpecialistOutcome['status'];
@@ -45,6 +46,15 @@ export interface RunResult {
   elapsedMs: number;
 }
 
+/** The angles a fulfilled sub-lead had to do without, with their path (`technical/plasma`). */
+function addMissingBelow(outcome: SpecialistOutcome, path: string, missing: MissingAngle[]): void {
+  for (const sub of outcome.subOutcomes ?? []) {
+    const id = `${path}/${sub.id}`;
+    if (sub.status !== 'fulfilled') missing.push({ id, angle: sub.angle, status: sub.status, reason: describeMissing(sub) });
+    else addMissingBelow(sub, id, missing);
+  }
+}
+
 /** Folds outcomes into a {@link RunResult}. `endedAt` defaults to the latest time seen in them. */
 export function buildRunResult(parts: {
   status: RunStatus;
@@ -66,6 +76,7 @@ export function buildRunResult(parts: {
     if (parts.modelKinds[index]) modelCalls += outcome.attempts;
     if (outcome.endedAt > latest) latest = outcome.endedAt;
     if (outcome.status !== 'fulfilled') missing.push({ id: outcome.id, angle: outcome.angle, status: outcome.status, reason: describeMissing(outcome) });
+    else addMissingBelow(outcome, outcome.id, missing);
   });
   if (parts.synthesizer) {
     addUsageInto(usage, parts.synthesizer.usage);

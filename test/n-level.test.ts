@@ -66,7 +66,9 @@ describe('N-level fan-out: a specialist that fans out to its own sub-specialists
     (config.specialists[1] as { deadlineMs?: number }).deadlineMs = 1_000;
     const result = await settle(runFanOut(config, { provider }));
 
-    expect(result.status).toBe('done');
+    // The sub-lead answered (fulfilled), but without one of its angles: the run is partial and says which.
+    expect(result.status).toBe('partial');
+    expect(result.missing.map((missing) => [missing.id, missing.status])).toEqual([['technical/fuel', 'timedOut']]);
     const technical = result.outcomes[1]!;
     expect(technical.status).toBe('fulfilled');
     expect(technical.subOutcomes?.find((outcome) => outcome.id === 'fuel')).toMatchObject({ status: 'timedOut', error: { kind: 'deadline' } });
@@ -106,5 +108,15 @@ describe('N-level fan-out: a specialist that fans out to its own sub-specialists
     const paths = (error as ConfigError).issues.map((issue) => issue.path);
     expect(paths).toEqual(['specialists[0].specialists[1].id', 'specialists[1].specialists', 'specialists[2].quorum']);
     expect((error as ConfigError).message).toContain('specialists[0].specialists[1].id: expected a unique id, "x" is used twice');
+  });
+
+  it('a sub-lead that synthesized without one of its angles makes the run partial, naming the missing sub-angle by its path', async () => {
+    const provider = createScriptedProvider({ latencyMs: 100, byCaller: { plasma: { error: { kind: 'bad_request', message: 'prompt rejected' } } } });
+    const result = await settle(runFanOut(nestedConfig(), { provider }));
+
+    expect(result.status).toBe('partial');
+    expect(result.outcomes.find((outcome) => outcome.id === 'technical')?.status).toBe('fulfilled');
+    expect(result.synthesis).not.toBeNull();
+    expect(result.missing).toEqual([{ id: 'technical/plasma', angle: 'Plasma confinement', status: 'rejected', reason: 'failed after 1 attempt: prompt rejected' }]);
   });
 });

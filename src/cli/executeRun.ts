@@ -64,7 +64,7 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
       // Second Ctrl-C: the user means it.
       if (interrupted) process.exit(signal === 'SIGTERM' ? 143 : 130);
       interrupted = signal;
-      io.stderr.write('\nInterrupted: cancelling the run (finished work is kept; Ctrl-C again to quit at once)…\n');
+      io.stderr.write(`\nInterrupted (${signal}): cancelling the run (finished work is kept; send it again to quit at once)…\n`);
       run.cancel('interrupted (Ctrl-C)');
     });
     const result = await run.result.finally(() => {

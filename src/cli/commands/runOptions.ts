@@ -20,7 +20,7 @@ export interface InspectOptions {
 export function addRunOptions(command: Command): Command {
   return command
     .option('--json', 'print the structured result as JSON on stdout (progress goes to stderr)')
-    .addOption(new Option('--deadline <duration>', 'whole-run deadline: ms, or "90s", "2m"; stragglers stop and the synthesis uses what arrived').argParser(durationOption))
+    .addOption(new Option('--deadline <duration>', 'deadline of the fan-out: ms, or "90s", "2m"; then stragglers stop and the synthesis runs on what arrived').argParser(durationOption))
     .addOption(new Option('--concurrency <n>', 'most model calls in flight at once').argParser(positiveIntOption))
     .addOption(new Option('--model <id>', 'default model for specialists and synthesizer, e.g. claude-haiku-4-5').argParser(nonEmptyOption))
     .option('--simulate', 'use the built-in simulator even when ANTHROPIC_API_KEY is set')
