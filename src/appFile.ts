@@ -125,7 +125,7 @@ export function parseAppFile(source: string, path: string, options: AppFileOptio
   if (document.errors.length > 0) {
     throw new ConfigError(path, document.errors.map((error) => {
       const at = error.linePos?.[0];
-      return { path: at ? `line ${at.line}, column ${at.col}` : '', message: `not valid YAML: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` };
+      return { path: at ? `line ${at.line}, column ${at.col}` : '', message: `not valid YAML (or JSON): ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` };
     }));
   }
   const raw: unknown = document.toJS();

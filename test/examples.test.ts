@@ -33,13 +33,14 @@ describe('examples, offline', () => {
     expect(stdout).toContain('done · 6 model calls (1 planner + 5)');
   });
 
-  it.concurrent('summarise: one summary per file in the folder, then an overview', async () => {
+  it.concurrent('summarise: one summary per file in the folder (4 at a time), then an overview', async () => {
     const { code, stdout } = await example('examples/summarise-folder.ts', ['examples/corpus']);
     expect(code).toBe(0);
-    for (const name of ['green-hydrogen.txt', 'grid-batteries.txt', 'heat-pumps.txt', 'tidal-power.txt']) expect(stdout).toMatch(new RegExp(`## ${name}\\n\\[Simulated summary\\] `));
+    expect(stdout).toContain('Summarising 6 files from examples/corpus, 4 at a time');
+    for (const name of ['demand-response.txt', 'green-hydrogen.txt', 'grid-batteries.txt', 'heat-pumps.txt', 'offshore-wind.txt', 'tidal-power.txt']) expect(stdout).toMatch(new RegExp(`## ${name}\\n\\[Simulated summary\\] `));
     expect(stdout).toContain('Grid batteries store electricity when it is plentiful');
     expect(stdout).toContain('## Overview');
-    expect(stdout).toContain('done · 5 model calls');
+    expect(stdout).toContain('done · 7 model calls');
   });
 
   it.concurrent('health checks: a non-LLM fan-out over loopback servers', async () => {

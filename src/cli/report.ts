@@ -24,7 +24,8 @@ export function formatReport(result: JsonRunResult, options: ReportOptions): str
     else out.push('', paint('red', 'No synthesis was written.'));
   }
   out.push('', paint('bold', 'Specialists'));
-  const rows = [...result.specialists, ...(result.synthesizer ? [result.synthesizer] : [])];
+  // Sub-specialists of sub-leads follow their sub-lead, by path (`technical/plasma`).
+  const rows = [...result.specialists.flatMap((row) => withSubRows(row, row.id)), ...(result.synthesizer ? [result.synthesizer] : [])];
   const idWidth = Math.max(12, ...rows.map((row) => row.id.length));
   out.push(paint('gray', `  ${'id'.padEnd(idWidth)}  ${'status'.padEnd(9)} ${'model'.padEnd(20)} ${'calls'.padStart(5)} ${'time'.padStart(7)} ${'in tok'.padStart(8)} ${'out tok'.padStart(8)} ${'est. USD'.padStart(9)}`));
   for (const row of rows) out.push(`  ${formatRow(row, idWidth)}`);
@@ -48,6 +49,10 @@ export function formatReport(result: JsonRunResult, options: ReportOptions): str
   );
   if (result.backend === 'simulator') out.push(paint('gray', 'Simulated run: no API calls were made; costs are what the same tokens would cost on the real API.'));
   return out.join('\n');
+}
+
+function withSubRows(row: JsonSpecialist, path: string): JsonSpecialist[] {
+  return [{ ...row, id: path }, ...(row.specialists ?? []).flatMap((sub) => withSubRows(sub, `${path}/${sub.id}`))];
 }
 
 function formatRow(row: JsonSpecialist, idWidth: number): string {
