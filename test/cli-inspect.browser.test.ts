@@ -4,7 +4,6 @@
  * run.jsonl` replays the recording to the same final view. Model calls go to a loopback
  * simulator through ANTHROPIC_BASE_URL.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../src/simulator/index.ts';
 import { sharedBrowser } from './inspector-support.ts';
-import { runNode } from './support.ts';
+import { runNode, watchStdout } from './support.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'fanfold.js');
 
@@ -35,18 +34,6 @@ async function page(url: string): Promise<Page> {
   const opened = await context.newPage();
   await opened.goto(url);
   return opened;
-}
-
-/** Resolves with the first match of `pattern` in the child's stdout. */
-function watchStdout(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve) => {
-    let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = pattern.exec(seen);
-      if (match) resolve(match);
-    });
-  });
 }
 
 /** The final view a person sees: lead state and one lane per specialist with its status. */

@@ -10,7 +10,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JsonRunResult } from '../src/cli/jsonResult.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
-import { runNode, type ProcessRun } from './support.ts';
+import { runNode, watchStdout, type ProcessRun } from './support.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'fanfold.js');
 const KEY = 'sk-ant-cli-test-key-do-not-print';
@@ -186,14 +186,7 @@ describe('fanfold CLI', () => {
   it('simulate: serves the Messages API until Ctrl-C, for any client pointed at its URL', async () => {
     let url: Promise<string> | undefined;
     const run = fanfold(['simulate', '--first-token-ms', '0'], {}, (child) => {
-      url = new Promise((resolve) => {
-        let seen = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
-          seen += chunk.toString();
-          const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-          if (match) resolve(match[1]!);
-        });
-      });
+      url = watchStdout(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/).then((match) => match[1]!);
       void url.then(async (baseURL) => {
         const client = new Anthropic({ apiKey: 'any-key', baseURL, maxRetries: 0 });
         const message = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'Task: tides\n\nYour angle: History' }] });

@@ -4,7 +4,6 @@
  * at once, bad recordings, busy ports, and events it cannot convert. No browser; the CLI tests
  * run bin/fanfold.js, so they need `npm run build` first.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +30,7 @@ import {
   type WireMessage,
 } from '../src/inspector/index.ts';
 import { get, openSocket, until } from './inspector-support.ts';
+import { runNode, type ProcessRun } from './support.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'fanfold.js');
 let dir: string;
@@ -96,22 +96,18 @@ const actor = (sessionId: string, extra: Record<string, unknown> = {}) => ({ typ
 const event = (sessionId: string, type: string, extra: Record<string, unknown> = {}) => ({ type: '@xstate.event', sessionId, rootId: sessionId, createdAt: String(Date.now()), event: { type }, ...extra });
 
 /** Spawns the CLI (built: `npm run build`). */
-function cli(args: string[]): { exit: Promise<number | null>; out: () => string; err: () => string } {
-  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { exit, out: () => out, err: () => err };
+/** Runs the built CLI; a process still running when the test ends is killed. */
+function cli(args: string[]): Promise<ProcessRun> {
+  return runNode([BIN, ...args], {}, (child) =>
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }),
+  );
 }
 
-/** Resolves with the exit code, or `'running'` if the process is still up after `ms`. */
-function exitWithin(exit: Promise<number | null>, ms: number): Promise<number | null | 'running'> {
-  return Promise.race([exit, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), ms))]);
+/** The finished run, or `'running'` if the process is still up after `ms`. */
+function exitWithin(run: Promise<ProcessRun>, ms: number): Promise<ProcessRun | 'running'> {
+  return Promise.race([run, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), ms))]);
 }
 
 /** A port some other program listens on. */
@@ -497,10 +493,11 @@ describe('recordings and the CLI', () => {
   it('fanfold inspect exits 2 on such a recording, naming file:line, and does not hang', async () => {
     const bad = join(dir, 'bad.jsonl');
     await writeFile(bad, '{"type":"@xstate.actor","name":"no session id"}\n');
-    const inspect = cli(['inspect', bad]);
-    expect(await exitWithin(inspect.exit, 10_000)).toBe(2);
-    expect(inspect.err()).toBe(`fanfold inspect: ${bad}:1: not an inspection message: it has no sessionId (a string): {"type":"@xstate.actor","name":"no session id"}\n`);
-    expect(inspect.out()).toBe('');
+    const inspect = await exitWithin(cli(['inspect', bad]), 10_000);
+    if (inspect === 'running') throw new Error('fanfold inspect was still running after 10 s');
+    expect(inspect.code).toBe(2);
+    expect(inspect.stderr).toBe(`fanfold inspect: ${bad}:1: not an inspection message: it has no sessionId (a string): {"type":"@xstate.actor","name":"no session id"}\n`);
+    expect(inspect.stdout).toBe('');
   });
 
   it('a busy --inspect-port is a usage error and leaves the --record file as it was', async () => {
@@ -515,9 +512,10 @@ describe('recordings and the CLI', () => {
 
   it('fanfold inspect --port <busy> exits 2 saying so', async () => {
     const port = await busyPort();
-    const inspect = cli(['inspect', '--port', String(port)]);
-    expect(await exitWithin(inspect.exit, 10_000)).toBe(2);
-    expect(inspect.err()).toBe(`--port: port ${port} is in use on 127.0.0.1 (another inspector?); choose another port, or leave --port out for a free one.\n`);
+    const inspect = await exitWithin(cli(['inspect', '--port', String(port)]), 10_000);
+    if (inspect === 'running') throw new Error('fanfold inspect was still running after 10 s');
+    expect(inspect.code).toBe(2);
+    expect(inspect.stderr).toBe(`--port: port ${port} is in use on 127.0.0.1 (another inspector?); choose another port, or leave --port out for a free one.\n`);
   });
 });
 

@@ -143,3 +143,15 @@ export function runNode(args: string[], env: Record<string, string> = {}, onSpaw
     onSpawn?.(child);
   });
 }
+
+/** Resolves with the first match of `pattern` in the child's stdout. */
+export function watchStdout(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise((resolve) => {
+    let seen = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match) resolve(match);
+    });
+  });
+}
