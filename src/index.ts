@@ -3,6 +3,10 @@
  * synthesis. The public API.
  */
 export { runFanOut, createRunActors } from './run.ts';
+export { resumeFanOut } from './resume.ts';
+export { createFileCheckpointStore, DEFAULT_STORE_DIR } from './checkpoint/fileStore.ts';
+export { CheckpointError } from './checkpoint/format.ts';
+export { newRunId } from './checkpoint/store.ts';
 export { leadMachine, resultOf } from '../machines/lead.ts';
 export { createFanOutLogic } from './actors/fanOut.ts';
 export { createSpecialistLogic } from './actors/specialist.ts';
@@ -24,7 +28,11 @@ export { FanfoldError, ConfigError, ProviderError, toErrorInfo } from './errors.
 export { systemClock } from './clock.ts';
 export { emptyUsage } from './usage.ts';
 
-export type { FanOutRun, RunOptions, RunActorDependencies } from './run.ts';
+export type { FanOutRun, RunOptions, RunActorDependencies, CheckpointOptions } from './run.ts';
+export type { ResumeOptions, ResumedRun } from './resume.ts';
+export type { CheckpointStore, CheckpointSummary } from './checkpoint/store.ts';
+export type { FileCheckpointStoreOptions } from './checkpoint/fileStore.ts';
+export type { Checkpoint, CheckpointMeta, JournalEntry, LoadedCheckpoint } from './checkpoint/format.ts';
 export type { LeadContext, LeadEvent, LeadCommand, LeadMachine, LeadMachineInput } from '../machines/lead.ts';
 export type { FanOutInput, FanOutOutput, FanOutStop, FanOutSnapshot, FanOutProgressEvent } from './actors/fanOut.ts';
 export type { SpecialistActorInput, SpecialistSnapshot, SpecialistProgress, SpecialistDependencies } from './actors/specialist.ts';

@@ -13,6 +13,10 @@ import { ConfigError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { ModelProvider } from './providers/provider.ts';
 import type { RunResult } from './result.ts';
+import { attachCheckpointer, type CheckpointerOptions } from './checkpoint/checkpointer.ts';
+import { createFileCheckpointStore } from './checkpoint/fileStore.ts';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, type PersistedLead } from './checkpoint/format.ts';
+import { assertRunId, newRunId, type CheckpointStore } from './checkpoint/store.ts';
 
 /** What the run's actors are bound to. */
 export interface RunActorDependencies {
@@ -52,6 +56,23 @@ export interface RunOptions extends Omit<RunActorDependencies, 'tasks'> {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Names the config in validation errors (a file path, say). Default `'run config'`. */
   source?: string;
+  /**
+   * Checkpoint the run so it can be resumed after a crash (`resumeFanOut`, `fanfold resume`).
+   * Default: none.
+   */
+  checkpoint?: CheckpointOptions;
+}
+
+/** Where and how a run is checkpointed. */
+export interface CheckpointOptions {
+  /** Default: files under `.fanfold/` in the working directory. */
+  store?: CheckpointStore;
+  /** Default: a new id from the date and time. Letters, digits, `.`, `_`, `-`. */
+  runId?: string;
+  /** JSON kept with the checkpoint for whoever resumes the run. */
+  meta?: CheckpointMeta;
+  /** Called once if a checkpoint write fails (disk full, say): checkpointing stops, the run goes on. Default: a warning on stderr. */
+  onError?: (error: Error) => void;
 }
 
 /** A running fan-out. */
@@ -70,6 +91,8 @@ export interface FanOutRun {
   actor: Actor<LeadMachine>;
   /** Cancels the run. */
   cancel(reason?: string): void;
+  /** The run id, when the run is checkpointed. */
+  runId: string | null;
 }
 
 /**
@@ -102,7 +125,30 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
     clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
+  let checkpoint: CheckpointerOptions | null = null;
+  if (options.checkpoint) {
+    const store = options.checkpoint.store ?? createFileCheckpointStore();
+    const runId = options.checkpoint.runId ?? newRunId();
+    assertRunId(runId);
+    checkpoint = { store, runId, meta: options.checkpoint.meta ?? {}, createdAt: new Date().toISOString(), journalSeq: 0, onError: options.checkpoint.onError ?? warnCheckpointFailed(runId) };
+    // Claims the run id before any call is made; throws if it is taken.
+    store.create({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, runId, createdAt: checkpoint.createdAt, savedAt: checkpoint.createdAt, journalSeq: 0, meta: checkpoint.meta, snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead });
+  }
+  return startLead(actor, options.signal, checkpoint);
+}
 
+/** The default checkpoint error report: one warning on stderr. */
+export function warnCheckpointFailed(runId: string): (error: Error) => void {
+  return (error) => process.stderr.write(`fanfold: checkpointing run ${runId} failed, the run goes on without it: ${error.message}\n`);
+}
+
+/**
+ * Starts a created (or restored) lead actor and wires its result, events and cancel; with
+ * `checkpoint`, keeps its checkpoint from the first moment. Shared by `runFanOut` and `resumeFanOut`.
+ */
+export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undefined, checkpoint: CheckpointerOptions | null): FanOutRun {
+  // First listener: an outcome is journaled before anyone else hears of it.
+  const checkpointer = checkpoint ? attachCheckpointer(actor, checkpoint) : null;
   const events = new Subject<RunEvent>();
   actor.on('*', (event) => events.next(event));
   const result = new Promise<RunResult>((resolve, reject) => {
@@ -120,6 +166,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
         // Stopped from outside (`actor.stop()`) before a final state: still hand back what finished.
         const snapshot = actor.getSnapshot();
         if (snapshot.status === 'done') return;
+        checkpointer?.detach();
         events.complete();
         resolve({ ...resultOf(snapshot.context), status: 'cancelled', error: { kind: 'cancelled', message: 'the run actor was stopped before the run finished' } });
       },
@@ -129,15 +176,16 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const cancel = (reason?: string) => {
     if (actor.getSnapshot().status === 'active') actor.send({ type: 'run.cancel', ...(reason ? { reason } : {}) });
   };
-  if (options.signal) {
-    const { signal } = options;
+  if (signal) {
     const onAbort = () => cancel(signal.reason instanceof Error ? signal.reason.message : signal.reason ? String(signal.reason) : 'aborted');
     if (signal.aborted) queueMicrotask(onAbort);
     else signal.addEventListener('abort', onAbort, { once: true });
     void result.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
   }
   actor.start();
-  return { result, events$: events.asObservable(), actor, cancel };
+  // Resumable from its first moment: the specialists just started are in the snapshot.
+  checkpointer?.saveNow();
+  return { result, events$: events.asObservable(), actor, cancel, runId: checkpoint?.runId ?? null };
 }
 
 /** Config paths of every model specialist and synthesizer, nested sub-leads included. */

@@ -282,6 +282,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
       }
       if (snapshot.requeued.length > 0) snapshot.requeued.shift();
       else snapshot.nextIndex++;
+      // Restored from a checkpoint whose journal settled it after the snapshot: never call it again.
+      if (snapshot.outcomes[index]) continue;
       spawn(self, snapshot, runtime, index);
     }
   };
@@ -377,6 +379,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
       fillSlots(self, snapshot, runtime);
       scheduleFlush(self, snapshot, runtime);
       runtime.starting = false;
+      // Restored with every outcome in (the process died before it could finish): finish now.
+      if (snapshot.fulfilled + snapshot.unsuccessful >= snapshot.input.specialists.length) self.send({ type: 'fanOut.fill' });
     },
 
     transition: (snapshot, event, { self, stopChild }) => {
@@ -390,10 +394,10 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
           return snapshot;
 
         case 'fanOut.fill':
-          // A call slot freed up elsewhere in the run.
+          // A call slot freed up elsewhere in the run (or, after a restore, nothing is left to run).
           fillSlots(self, snapshot, runtime);
           scheduleFlush(self, snapshot, runtime);
-          return snapshot;
+          return maybeFinish(self, snapshot, runtime);
 
         case 'fanOut.deadline':
           stopAll(self, snapshot, runtime, { reason: 'deadline', message: `the run's ${snapshot.input.deadlineMs} ms deadline passed before it finished` }, stopChild);

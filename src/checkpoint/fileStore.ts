@@ -1,0 +1,199 @@
+/**
+ * The default checkpoint store: plain files, no server.
+ *
+ * ```
+ * .fanfold/runs/<run-id>/checkpoint.json   the lead's snapshot, replaced atomically
+ * .fanfold/runs/<run-id>/journal.jsonl     outcomes settled since, one JSON line each
+ * ```
+ *
+ * Crash safety: the snapshot is written to a temporary file, flushed to disk, and renamed over
+ * the old one (a rename is atomic), so a crash mid-write leaves the previous snapshot whole.
+ * Journal lines are appended with one `write` each: a process that dies keeps every line it
+ * wrote; a line torn by a crash mid-write is the last one and is ignored on load. Entries carry
+ * sequence numbers, so a crash between a snapshot and the journal's truncation loses nothing
+ * and applies nothing twice.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, ftruncateSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { CheckpointError, parseCheckpoint, parseJournalEntry, type Checkpoint, type JournalEntry, type LoadedCheckpoint } from './format.ts';
+import { assertRunId, type CheckpointStore, type CheckpointSummary } from './store.ts';
+
+/** The directory fanfold keeps its runs in by default, relative to the working directory. */
+export const DEFAULT_STORE_DIR = '.fanfold';
+
+const CHECKPOINT_FILE = 'checkpoint.json';
+const JOURNAL_FILE = 'journal.jsonl';
+
+/** Options of {@link createFileCheckpointStore}. */
+export interface FileCheckpointStoreOptions {
+  /** Flush each journal line to disk (survives power loss, slower). Default `false`: lines survive the process dying, which is what a crash is. */
+  syncJournal?: boolean;
+}
+
+/** Writes `text` to `path` so that the file is either the old one or the new one, never half. */
+function writeFileAtomic(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  const fd = openSync(temporary, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+}
+
+/** Flushes a directory entry (the rename) to disk; not every platform allows it. */
+function syncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Directories cannot be opened for fsync on some platforms; the rename is still atomic.
+  }
+}
+
+/**
+ * Creates a checkpoint store under `dir` (default `.fanfold` in the working directory).
+ *
+ * @example
+ * const store = createFileCheckpointStore('.fanfold');
+ * const run = runFanOut(config, { provider, checkpoint: { store, runId: 'fusion-1' } });
+ */
+export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, options: FileCheckpointStoreOptions = {}): CheckpointStore {
+  const runsDir = join(dir, 'runs');
+  const journals = new Map<string, number>();
+  const shown = (path: string) => {
+    const rel = relative(process.cwd(), path);
+    return rel && !rel.startsWith('..') ? rel : path;
+  };
+  const runDir = (runId: string) => {
+    assertRunId(runId);
+    return join(runsDir, runId);
+  };
+
+  const journalFd = (runId: string): number => {
+    let fd = journals.get(runId);
+    if (fd === undefined) {
+      fd = openSync(join(runDir(runId), JOURNAL_FILE), 'a');
+      journals.set(runId, fd);
+    }
+    return fd;
+  };
+
+  const save = (checkpoint: Checkpoint) => {
+    const folder = runDir(checkpoint.runId);
+    writeFileAtomic(join(folder, CHECKPOINT_FILE), JSON.stringify(checkpoint));
+    syncDirectory(folder);
+    // The snapshot now holds every journaled outcome: start the journal afresh.
+    ftruncateSync(journalFd(checkpoint.runId), 0);
+  };
+
+  const load = (runId: string): LoadedCheckpoint => {
+    const folder = runDir(runId);
+    const file = join(folder, CHECKPOINT_FILE);
+    if (!existsSync(file)) {
+      throw new CheckpointError(shown(file), existsSync(folder) ? 'the run has no checkpoint file (it never got past its start)' : `no run "${runId}" in ${shown(runsDir)} (list them with \`fanfold resume\`)`);
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new CheckpointError(shown(file), `not valid JSON (${error instanceof Error ? error.message : String(error)}); the file is damaged`);
+    }
+    const checkpoint = parseCheckpoint(shown(file), data);
+    if (checkpoint.runId !== runId) throw new CheckpointError(shown(file), `it belongs to run "${checkpoint.runId}", not "${runId}"`);
+    const total = checkpoint.snapshot.context.input.specialists.length;
+    const journalPath = join(folder, JOURNAL_FILE);
+    const journal: JournalEntry[] = [];
+    const warnings: string[] = [];
+    if (existsSync(journalPath)) {
+      const text = readFileSync(journalPath, 'utf8');
+      const lines = text.split('\n');
+      // Text after the last newline is a line the writer did not finish.
+      const torn = lines.pop() ?? '';
+      if (torn !== '') warnings.push(`${shown(journalPath)}:${lines.length + 1}: ignored a journal line cut short by a crash mid-write`);
+      lines.forEach((line, at) => {
+        if (line.trim() === '') return;
+        const where = `${shown(journalPath)}:${at + 1}`;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          throw new CheckpointError(where, 'not valid JSON; the journal is damaged');
+        }
+        const entry = parseJournalEntry(where, parsed, total);
+        if (entry.seq > checkpoint.journalSeq) journal.push(entry);
+      });
+    }
+    return { checkpoint, journal, warnings };
+  };
+
+  return {
+    location: shown(dir),
+    create: (checkpoint) => {
+      const folder = runDir(checkpoint.runId);
+      if (existsSync(join(folder, CHECKPOINT_FILE))) {
+        throw new CheckpointError(shown(folder), `run "${checkpoint.runId}" already exists: resume it with \`fanfold resume ${checkpoint.runId}\`, or choose another run id`);
+      }
+      mkdirSync(folder, { recursive: true });
+      save(checkpoint);
+    },
+    save,
+    append: (runId, entry) => {
+      const fd = journalFd(runId);
+      writeSync(fd, `${JSON.stringify(entry)}\n`);
+      if (options.syncJournal) fsyncSync(fd);
+    },
+    load,
+    list: () => {
+      if (!existsSync(runsDir)) return [];
+      const summaries: CheckpointSummary[] = [];
+      for (const runId of readdirSync(runsDir)) {
+        const folder = join(runsDir, runId);
+        if (!statSync(folder).isDirectory()) continue;
+        try {
+          const { checkpoint, journal } = load(runId);
+          const { snapshot } = checkpoint;
+          const settled = new Set<number>();
+          snapshot.context.outcomes.forEach((outcome, index) => outcome && settled.add(index));
+          snapshot.children.fanOut?.snapshot.outcomes.forEach((outcome, index) => outcome && settled.add(index));
+          for (const entry of journal) settled.add(entry.index);
+          const output = snapshot.status === 'done' ? (snapshot as { output?: { status?: string } }).output : undefined;
+          summaries.push({
+            runId,
+            state: stateName(snapshot.value),
+            status: output?.status ?? (snapshot.status === 'error' ? 'failed' : null),
+            task: snapshot.context.input.task,
+            specialists: snapshot.context.input.specialists.length,
+            settled: settled.size,
+            savedAt: checkpoint.savedAt,
+          });
+        } catch (error) {
+          summaries.push({ runId, state: null, status: null, task: null, specialists: 0, settled: 0, savedAt: null, problem: error instanceof Error ? error.message : String(error) });
+        }
+      }
+      return summaries.sort((a, b) => (b.savedAt ?? '').localeCompare(a.savedAt ?? '') || b.runId.localeCompare(a.runId));
+    },
+    close: (runId) => {
+      const fd = journals.get(runId);
+      if (fd === undefined) return;
+      journals.delete(runId);
+      closeSync(fd);
+    },
+  };
+}
+
+/** `{ fanningOut: 'waiting' }` → `fanningOut.waiting`. */
+export function stateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const [key, inner] = Object.entries(value)[0] ?? [];
+    return key === undefined ? '' : inner === undefined || (typeof inner === 'object' && inner !== null && Object.keys(inner).length === 0) ? key : `${key}.${stateName(inner)}`;
+  }
+  return String(value);
+}

@@ -1,0 +1,188 @@
+/**
+ * What a checkpoint is: the lead's persisted XState snapshot plus a journal of the outcomes
+ * that settled after it was taken. Loading one validates both, so a damaged file is a clear
+ * error naming the file and what was expected, never a crash inside XState.
+ */
+import { z } from 'zod';
+import { FanfoldError } from '../errors.ts';
+import type { LeadInput } from '../config.ts';
+import type { SpecialistOutcome } from '../outcome.ts';
+
+/** The format tag every checkpoint file starts with. */
+export const CHECKPOINT_FORMAT = 'fanfold.checkpoint';
+/** The version this code writes and reads. */
+export const CHECKPOINT_VERSION = 1;
+
+/** JSON data a caller keeps with its run (the CLI keeps its command, backend and prices). */
+export type CheckpointMeta = { [key: string]: unknown };
+
+/** A full checkpoint: everything needed to restore the lead actor. Plain JSON. */
+export interface Checkpoint {
+  format: typeof CHECKPOINT_FORMAT;
+  version: typeof CHECKPOINT_VERSION;
+  runId: string;
+  /** When the run was first checkpointed (ISO 8601). */
+  createdAt: string;
+  /** When this snapshot was taken (ISO 8601). */
+  savedAt: string;
+  /** Sequence number of the last journal entry this snapshot already includes (0: none). */
+  journalSeq: number;
+  meta: CheckpointMeta;
+  /** The lead actor's `getPersistedSnapshot()`. */
+  snapshot: PersistedLead;
+}
+
+/** One settled specialist, journaled the moment the lead learns of it. */
+export interface JournalEntry {
+  seq: number;
+  /** The specialist's index in the lead's config order. */
+  index: number;
+  outcome: SpecialistOutcome;
+}
+
+/** A checkpoint as loaded: the snapshot and the journal entries written after it. */
+export interface LoadedCheckpoint {
+  checkpoint: Checkpoint;
+  /** Entries newer than the snapshot, in order. */
+  journal: JournalEntry[];
+  /** Damage that was safely ignored (a journal line torn by a crash mid-write). */
+  warnings: string[];
+}
+
+/**
+ * A checkpoint that cannot be read or used. Its message names the file and what was wrong;
+ * the CLI turns it into exit code 2.
+ */
+export class CheckpointError extends FanfoldError {
+  readonly file: string;
+  constructor(file: string, problem: string) {
+    super('config', `Cannot resume from ${file}: ${problem}`);
+    this.name = 'CheckpointError';
+    this.file = file;
+  }
+}
+
+const outcomeSchema = z.looseObject({
+  id: z.string(),
+  angle: z.string(),
+  status: z.enum(['fulfilled', 'rejected', 'timedOut', 'skipped']),
+  output: z.string().nullable(),
+  attempts: z.number().int().nonnegative(),
+  usage: z.looseObject({ inputTokens: z.number(), outputTokens: z.number() }),
+  endedAt: z.number(),
+});
+
+const specSchema = z.looseObject({ id: z.string(), kind: z.enum(['model', 'task', 'fanOut']) });
+
+const fanOutSnapshotSchema = z.looseObject({
+  status: z.string(),
+  outcomes: z.array(outcomeSchema.nullable()),
+  nextIndex: z.number().int().nonnegative(),
+  fulfilled: z.number().int().nonnegative(),
+  unsuccessful: z.number().int().nonnegative(),
+  input: z.looseObject({ deadlineAt: z.number() }),
+});
+
+const persistedLeadSchema = z.looseObject({
+  status: z.enum(['active', 'done', 'error']),
+  value: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  context: z.looseObject({
+    input: z.looseObject({ task: z.string(), specialists: z.array(specSchema).min(1), synthesizer: specSchema, deadlineMs: z.number() }),
+    startedAt: z.number(),
+    deadlineAt: z.number(),
+    outcomes: z.array(outcomeSchema.nullable()),
+    settled: z.number().int().nonnegative(),
+    fulfilled: z.number().int().nonnegative(),
+  }),
+  children: z.record(z.string(), z.looseObject({ snapshot: z.looseObject({ status: z.string() }) }).optional()),
+});
+
+/** The fan-out's persisted snapshot, as far as resuming relies on its shape (see `FanOutSnapshot`). */
+export interface PersistedFanOut {
+  status: string;
+  input: { deadlineAt: number; [key: string]: unknown };
+  outcomes: Array<SpecialistOutcome | null>;
+  nextIndex: number;
+  fulfilled: number;
+  unsuccessful: number;
+  discarded?: Record<number, unknown>;
+  [key: string]: unknown;
+}
+
+/** The lead's persisted snapshot, as far as resuming relies on its shape (see `LeadContext`). */
+export interface PersistedLead {
+  status: 'active' | 'done' | 'error';
+  value: string | { [key: string]: unknown };
+  output?: unknown;
+  context: {
+    input: LeadInput;
+    startedAt: number;
+    deadlineAt: number;
+    outcomes: Array<SpecialistOutcome | null>;
+    settled: number;
+    fulfilled: number;
+    [key: string]: unknown;
+  };
+  children: {
+    fanOut?: { snapshot: PersistedFanOut; [key: string]: unknown };
+    deadline?: { snapshot: { status: string; input?: { deadlineAt: number }; [key: string]: unknown }; [key: string]: unknown };
+    [key: string]: { snapshot: { status: string; [key: string]: unknown }; [key: string]: unknown } | undefined;
+  };
+  [key: string]: unknown;
+}
+
+const checkpointSchema = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
+  version: z.literal(CHECKPOINT_VERSION),
+  runId: z.string(),
+  createdAt: z.string(),
+  savedAt: z.string(),
+  journalSeq: z.number().int().nonnegative(),
+  meta: z.record(z.string(), z.unknown()),
+  snapshot: persistedLeadSchema,
+});
+
+const journalEntrySchema = z.object({ seq: z.number().int().positive(), index: z.number().int().nonnegative(), outcome: outcomeSchema });
+
+/** `issues[0]` as "path: message", for error text. */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0]!;
+  const path = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
+  return `${path || '(root)'}: ${issue.message}`;
+}
+
+/**
+ * Validates a parsed checkpoint file. Throws {@link CheckpointError} naming `file` and the
+ * first wrong path.
+ */
+export function parseCheckpoint(file: string, data: unknown): Checkpoint {
+  if (data && typeof data === 'object' && (data as { format?: unknown }).format !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(file, `not a fanfold checkpoint (expected "format": "${CHECKPOINT_FORMAT}")`);
+  }
+  if (data && typeof data === 'object' && (data as { version?: unknown }).version !== CHECKPOINT_VERSION) {
+    throw new CheckpointError(file, `checkpoint version ${JSON.stringify((data as { version?: unknown }).version)} is not supported (this fanfold reads version ${CHECKPOINT_VERSION})`);
+  }
+  const parsed = checkpointSchema.safeParse(data);
+  if (!parsed.success) throw new CheckpointError(file, `unexpected content at ${firstIssue(parsed.error)}`);
+  const checkpoint = parsed.data as unknown as Checkpoint;
+  const { context, children, status } = checkpoint.snapshot;
+  const total = context.input.specialists.length;
+  if (context.outcomes.length !== total) {
+    throw new CheckpointError(file, `snapshot.context.outcomes has ${context.outcomes.length} entries for ${total} specialists`);
+  }
+  const fanOut = children['fanOut'];
+  if (status === 'active' && fanOut) {
+    const inner = fanOutSnapshotSchema.safeParse(fanOut.snapshot);
+    if (!inner.success) throw new CheckpointError(file, `unexpected content at snapshot.children.fanOut.snapshot.${firstIssue(inner.error)}`);
+    if (inner.data.outcomes.length !== total) throw new CheckpointError(file, `snapshot.children.fanOut.snapshot.outcomes has ${inner.data.outcomes.length} entries for ${total} specialists`);
+  }
+  return checkpoint;
+}
+
+/** Validates one parsed journal line; `where` is `file:line`. */
+export function parseJournalEntry(where: string, data: unknown, total: number): JournalEntry {
+  const parsed = journalEntrySchema.safeParse(data);
+  if (!parsed.success) throw new CheckpointError(where, `unexpected journal entry at ${firstIssue(parsed.error)}`);
+  if (parsed.data.index >= total) throw new CheckpointError(where, `journal entry for specialist index ${parsed.data.index}, but the run has ${total} specialists`);
+  return parsed.data as unknown as JournalEntry;
+}

@@ -1,0 +1,75 @@
+/**
+ * From a loaded checkpoint to a snapshot XState can restore: the journal's outcomes are folded
+ * into the lead's context and into its fan-out's snapshot, so the restored fan-out sees those
+ * specialists as finished (and never calls them again), restarts the ones that were in flight,
+ * and starts the ones still queued (the fan-out skips any index that already has an outcome).
+ */
+import type { SpecialistOutcome } from '../outcome.ts';
+import type { LoadedCheckpoint, PersistedFanOut, PersistedLead } from './format.ts';
+
+/** A snapshot ready for `createActor(machine, { snapshot })`, and what resuming it will do. */
+export interface RestorePlan {
+  snapshot: PersistedLead;
+  /** Indexes of specialists whose outcome is kept: they are not called again. */
+  kept: number[];
+  /** Indexes of specialists without an outcome: running at the crash (they start again from a first attempt) or not started yet. */
+  pending: number[];
+  /** True when the run had already reached a final state: nothing will run. */
+  finished: boolean;
+}
+
+/** Options of {@link planRestore}. */
+export interface RestoreOptions {
+  /** A new deadline (ms since epoch) instead of the stored one, e.g. when resuming long after a crash. */
+  deadlineAt?: number;
+}
+
+/** Builds the snapshot to restore from a checkpoint and its journal. Does not touch the store. */
+export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = {}): RestorePlan {
+  const snapshot = structuredClone(loaded.checkpoint.snapshot);
+  const { context } = snapshot;
+  const total = context.input.specialists.length;
+  const fanOut: PersistedFanOut | undefined = snapshot.status === 'active' ? snapshot.children.fanOut?.snapshot : undefined;
+
+  const setOutcome = (index: number, outcome: SpecialistOutcome) => {
+    context.outcomes[index] = outcome;
+    if (!fanOut || fanOut.status !== 'active') return;
+    fanOut.outcomes[index] = outcome;
+    // The journaled outcome already counts the attempts a restart discarded.
+    if (fanOut.discarded) delete fanOut.discarded[index];
+  };
+
+  // The fan-out may know of outcomes its batch had not yet reported to the lead.
+  fanOut?.outcomes.forEach((outcome, index) => {
+    if (outcome && !context.outcomes[index]) context.outcomes[index] = outcome;
+  });
+  for (const entry of loaded.journal) setOutcome(entry.index, entry.outcome);
+
+  const settledList = context.outcomes.filter((outcome): outcome is SpecialistOutcome => outcome !== null);
+  if (snapshot.status === 'active' && stateIs(snapshot.value, 'fanningOut')) {
+    context.settled = settledList.length;
+    context.fulfilled = settledList.filter((outcome) => outcome.status === 'fulfilled').length;
+  }
+  if (fanOut && fanOut.status === 'active') {
+    const mine = fanOut.outcomes.filter((outcome): outcome is SpecialistOutcome => outcome !== null);
+    fanOut.fulfilled = mine.filter((outcome) => outcome.status === 'fulfilled').length;
+    fanOut.unsuccessful = mine.length - fanOut.fulfilled;
+  }
+
+  if (options.deadlineAt !== undefined && snapshot.status === 'active') {
+    context.deadlineAt = options.deadlineAt;
+    if (fanOut) fanOut.input.deadlineAt = options.deadlineAt;
+    const deadline = snapshot.children.deadline?.snapshot;
+    if (deadline?.input) deadline.input.deadlineAt = options.deadlineAt;
+  }
+
+  const kept: number[] = [];
+  const pending: number[] = [];
+  for (let index = 0; index < total; index++) (context.outcomes[index] ? kept : pending).push(index);
+  return { snapshot, kept, pending, finished: snapshot.status !== 'active' };
+}
+
+/** True when a state value is `name` or inside it. */
+function stateIs(value: PersistedLead['value'], name: string): boolean {
+  return typeof value === 'string' ? value === name : Object.hasOwn(value, name);
+}

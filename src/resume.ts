@@ -1,0 +1,126 @@
+/**
+ * Resuming a checkpointed run in a new process: its finished specialists keep their outcomes
+ * and are not called again, the ones in flight at the crash start again, the deadline is
+ * re-armed from the stored timestamp, and the run goes on to its synthesis as if it had not
+ * been interrupted.
+ */
+import { Observable } from 'rxjs';
+import { createActor, type Actor } from 'xstate';
+import { leadMachine, type LeadMachine } from '../machines/lead.ts';
+import { createFileCheckpointStore } from './checkpoint/fileStore.ts';
+import type { CheckpointMeta } from './checkpoint/format.ts';
+import { planRestore } from './checkpoint/restore.ts';
+import type { CheckpointStore } from './checkpoint/store.ts';
+import { systemClock } from './clock.ts';
+import { normalizeConfig, type FanOutConfig, type SpecialistSpec } from './config.ts';
+import { ConfigError } from './errors.ts';
+import type { RunEvent } from './events.ts';
+import type { SpecialistOutcome } from './outcome.ts';
+import { createRunActors, startLead, warnCheckpointFailed, type FanOutRun, type RunOptions } from './run.ts';
+
+/** Options of {@link resumeFanOut}: those of a run, plus where the checkpoint is. */
+export interface ResumeOptions extends Omit<RunOptions, 'checkpoint' | 'source'> {
+  /** Where the run was checkpointed. Default: files under `.fanfold/`. */
+  store?: CheckpointStore;
+  /**
+   * The run's original config: needed only when some specialists are task functions (`run`),
+   * which cannot be stored. Its specialist ids must match the checkpoint's.
+   */
+  config?: FanOutConfig;
+  /** Give the rest of the fan-out this long from now, instead of the stored deadline. */
+  deadlineMs?: number;
+  /** Called once if a checkpoint write fails; default: a warning on stderr. */
+  onCheckpointError?: (error: Error) => void;
+}
+
+/** A resumed run: a run like any other, plus what was kept. */
+export interface ResumedRun extends FanOutRun {
+  runId: string;
+  /** Outcomes kept from before the interruption, in config order: not called again. */
+  kept: SpecialistOutcome[];
+  /** Ids of specialists that run (again) now. */
+  pending: string[];
+  /** True when the run had already finished: `result` is its stored result and nothing runs. */
+  alreadyFinished: boolean;
+  /** What the run was checkpointed with (`CheckpointOptions.meta`). */
+  meta: CheckpointMeta;
+  /** Damage in the checkpoint that was safely ignored (a torn last journal line). */
+  warnings: string[];
+}
+
+/**
+ * Resumes a checkpointed run. Throws `CheckpointError` when the checkpoint is missing or
+ * damaged (naming the file and what is wrong), before any call is made.
+ *
+ * @example
+ * const run = resumeFanOut('20261121-101500-3fa2c1', { provider });
+ * console.log(`${run.kept.length} kept, ${run.pending.length} to run`);
+ * const result = await run.result;
+ */
+export function resumeFanOut(runId: string, options: ResumeOptions = {}): ResumedRun {
+  const store = options.store ?? createFileCheckpointStore();
+  const loaded = store.load(runId);
+  const clock = options.clock ?? systemClock;
+  const plan = planRestore(loaded, options.deadlineMs === undefined ? {} : { deadlineAt: clock.now() + options.deadlineMs });
+  const { input } = plan.snapshot.context;
+  const tasks = tasksFor(input.specialists, input.synthesizer, options.config);
+  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, ...(options.random ? { random: options.random } : {}) }) });
+  // `input` is ignored when a snapshot is given; XState's types still ask for one.
+  const actor = createActor(machine, {
+    snapshot: plan.snapshot as never,
+    input,
+    clock,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  const { checkpoint } = loaded;
+  const seq = Math.max(checkpoint.journalSeq, ...loaded.journal.map((entry) => entry.seq));
+  const run = plan.finished
+    ? finishedRun(actor)
+    : startLead(actor, options.signal, { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, onError: options.onCheckpointError ?? warnCheckpointFailed(runId) });
+  return {
+    ...run,
+    runId,
+    kept: plan.kept.map((index) => plan.snapshot.context.outcomes[index]!),
+    pending: plan.pending.map((index) => input.specialists[index]!.id),
+    alreadyFinished: plan.finished,
+    meta: checkpoint.meta,
+    warnings: loaded.warnings,
+  };
+}
+
+/** A run restored in a final state: its stored result, no events but `run.finished`. */
+function finishedRun(actor: Actor<LeadMachine>): FanOutRun {
+  actor.start();
+  const snapshot = actor.getSnapshot();
+  const result = snapshot.status === 'done' ? Promise.resolve(snapshot.output) : Promise.reject(new Error(`the run had ended with an internal error: ${String(snapshot.error)}`));
+  const events$ = new Observable<RunEvent>((subscriber) => {
+    if (snapshot.status === 'done') subscriber.next({ type: 'run.finished', result: snapshot.output });
+    subscriber.complete();
+  });
+  return { result, events$, actor, cancel: () => {}, runId: null };
+}
+
+/**
+ * The task functions a resumed run needs, from its original config. A model-only run needs
+ * none; a run with `run` functions must be given the config they came from.
+ */
+function tasksFor(specialists: SpecialistSpec[], synthesizer: SpecialistSpec, config: FanOutConfig | undefined) {
+  const needing: string[] = [];
+  const visit = (spec: SpecialistSpec, path: string) => {
+    if (spec.kind === 'task') needing.push(path);
+    spec.fanOut?.specialists.forEach((inner, index) => visit(inner, `${path}.specialists[${index}]`));
+    if (spec.fanOut) visit(spec.fanOut.synthesizer, `${path}.synthesizer`);
+  };
+  specialists.forEach((spec, index) => visit(spec, `specialists[${index}]`));
+  visit(synthesizer, 'synthesizer');
+  if (!config) {
+    if (needing.length === 0) return new Map();
+    throw new ConfigError('resume options', needing.map((path) => ({ path, message: 'is a task function, which a checkpoint cannot store: pass the run\'s original `config` to resumeFanOut' })));
+  }
+  const { input, tasks } = normalizeConfig(config, 'resume options.config');
+  const ids = (list: SpecialistSpec[]) => list.map((spec) => spec.id).join(',');
+  if (ids(input.specialists) !== ids(specialists)) {
+    throw new ConfigError('resume options.config', [{ path: 'specialists', message: `must be the checkpointed run's specialists (${specialists.map((spec) => spec.id).join(', ')}), in the same order` }]);
+  }
+  return tasks;
+}
