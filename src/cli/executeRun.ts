@@ -3,10 +3,13 @@
  * progress, handles Ctrl-C (cancel: finished work is still reported), prints the report or the
  * JSON result, and returns the exit code.
  */
+import { createFileCheckpointStore } from '../checkpoint/fileStore.ts';
 import { normalizeConfig, type FanOutConfig } from '../config.ts';
+import { settledEventType } from '../events.ts';
+import type { SpecialistOutcome } from '../outcome.ts';
 import { DEFAULT_PRICES, type PriceTable } from '../pricing/prices.ts';
-import { runFanOut } from '../run.ts';
-import { openBackend } from '../providers/backend.ts';
+import { runFanOut, type FanOutRun, type RunOptions } from '../run.ts';
+import { openBackend, type Backend } from '../providers/backend.ts';
 import type { InspectOptions } from './commands/runOptions.ts';
 import { exitCodeOf } from './exitCodes.ts';
 import { openInspection } from './inspection.ts';
@@ -25,8 +28,25 @@ export interface OutputOptions {
   simulate?: boolean | undefined;
 }
 
+/** Where the CLI checkpoints runs (`--run-id`, `--store`, `--no-checkpoint`). */
+export interface CheckpointCliOptions {
+  /** `false` with `--no-checkpoint`. Default: checkpointed. */
+  checkpoint?: boolean | undefined;
+  runId?: string | undefined;
+  /** The store's directory; default `.fanfold`. */
+  store?: string | undefined;
+}
+
+/** What the CLI keeps with a run's checkpoint, to resume it the same way. */
+export interface CliRunMeta {
+  command: 'research' | 'run';
+  title: string;
+  backend: Backend['mode'];
+  prices?: PriceTable;
+}
+
 /** What to run and how to show it. */
-export interface ExecuteRunOptions extends OutputOptions, InspectOptions {
+export interface ExecuteRunOptions extends OutputOptions, InspectOptions, CheckpointCliOptions {
   config: FanOutConfig;
   /** Names the config in errors (the app file's path, or `research`). */
   source: string;
@@ -39,6 +59,51 @@ export interface ExecuteRunOptions extends OutputOptions, InspectOptions {
 export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise<number> {
   normalizeConfig(options.config, options.source);
   const backend = await openBackend({ simulate: options.simulate ?? false, env: io.env });
+  const meta: CliRunMeta = { command: options.source === 'research' ? 'research' : 'run', title: options.title, backend: backend.mode, ...(options.prices ? { prices: options.prices } : {}) };
+  return driveRun(backend, options, io, {
+    title: options.title,
+    prices: options.prices,
+    start: (inspect) => {
+      const run = runFanOut(options.config, {
+        provider: backend.provider,
+        source: options.source,
+        ...(inspect ? { inspect } : {}),
+        ...(options.checkpoint === false
+          ? {}
+          : { checkpoint: { store: createFileCheckpointStore(options.store), meta: { cli: meta }, onError: checkpointWarning(io), ...(options.runId ? { runId: options.runId } : {}) } }),
+      });
+      return { run, specialists: options.config.specialists, kept: [] };
+    },
+  });
+}
+
+/** What a started (or resumed) run gives the shared driver. */
+export interface StartedRun {
+  run: FanOutRun;
+  /** The rows of the progress view, in config order. */
+  specialists: ReadonlyArray<{ id: string; angle?: string | undefined }>;
+  /** Outcomes kept from before a resume: shown as settled from the start. */
+  kept: SpecialistOutcome[];
+}
+
+/** The parts of a run command that differ between a new run and a resumed one. */
+export interface RunDriver {
+  title: string;
+  prices: PriceTable | undefined;
+  /** Starts the run (called once the backend and inspector are open). */
+  start(inspect: InspectionObserver | undefined): StartedRun;
+  /** Printed after the run id line, e.g. what a resume keeps. */
+  describe?(started: StartedRun): string | undefined;
+}
+
+type InspectionObserver = NonNullable<RunOptions['inspect']>;
+
+/**
+ * Shows a started run's progress, handles Ctrl-C (cancel: finished work is still reported),
+ * prints the report or the JSON result, and returns the exit code. Shared by `research`,
+ * `run` and `resume`.
+ */
+export async function driveRun(backend: Backend, options: OutputOptions & InspectOptions, io: CliIO, driver: RunDriver): Promise<number> {
   const chatty = !options.json && !options.quiet;
   const notice = (line: string) => (chatty ? io.stdout : io.stderr).write(`${line}\n`);
   // First line: where the calls go (the simulator, plainly, when offline).
@@ -48,15 +113,19 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
     throw error;
   });
   try {
-    const run = runFanOut(options.config, { provider: backend.provider, source: options.source, ...(inspection.inspect ? { inspect: inspection.inspect } : {}) });
+    const started = driver.start(inspection.inspect);
+    const { run } = started;
+    const description = driver.describe ? driver.describe(started) : run.runId ? `Run ${run.runId}: checkpointed; if it is interrupted, continue it with \`fanfold resume ${run.runId}\`.` : undefined;
+    if (description) notice(description);
     const progressStream = options.json ? io.stderr : io.stdout;
     const live = !options.quiet && progressStream.isTTY === true;
-    const tracker = new ProgressTracker(options.config.specialists);
+    const tracker = new ProgressTracker(started.specialists);
     const view: ProgressView = options.quiet
       ? silentView
       : live
-        ? createLiveTableView(tracker, progressStream, { title: options.title })
+        ? createLiveTableView(tracker, progressStream, { title: driver.title })
         : createLogLinesView(tracker, (line) => progressStream.write(`${line}\n`));
+    for (const outcome of started.kept) view.onEvent({ type: settledEventType(outcome), id: outcome.id, outcome });
     run.events$.subscribe({ next: (event) => view.onEvent(event), error: () => view.finish() });
 
     let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
@@ -75,7 +144,7 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
     const recordingProblem = await inspection.finishRecording();
     if (recordingProblem) io.stderr.write(`warning: ${recordingProblem}\n`);
 
-    const json = toJsonResult(result, backend.mode, { ...DEFAULT_PRICES, ...options.prices });
+    const json = toJsonResult(result, backend.mode, { ...DEFAULT_PRICES, ...driver.prices }, run.runId);
     if (options.json) io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     else if (options.quiet) {
       if (result.synthesis !== null) io.stdout.write(`${result.synthesis}\n`);
@@ -103,4 +172,9 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
     await inspection.server?.close();
     await backend.close();
   }
+}
+
+/** Checkpoint write failures: one warning, the run goes on. */
+export function checkpointWarning(io: CliIO): (error: Error) => void {
+  return (error) => io.stderr.write(`warning: checkpointing failed, the run goes on without it (it cannot be resumed): ${error.message}\n`);
 }

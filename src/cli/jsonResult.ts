@@ -45,10 +45,12 @@ export interface JsonRunResult {
   elapsedMs: number;
   startedAt: string;
   endedAt: string;
+  /** The run's checkpoint id (`fanfold resume <runId>`); `null` when not checkpointed. */
+  runId: string | null;
 }
 
 /** Builds the `--json` document from a run's result. */
-export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'], prices: PriceTable): JsonRunResult {
+export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'], prices: PriceTable, runId: string | null = null): JsonRunResult {
   const cost = costOfRun(result, prices);
   const specialist = (outcome: SpecialistOutcome, costUsd: number | null): JsonSpecialist => {
     const entry: JsonSpecialist = {
@@ -82,6 +84,7 @@ export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'
     elapsedMs: result.elapsedMs,
     startedAt: new Date(result.startedAt).toISOString(),
     endedAt: new Date(result.endedAt).toISOString(),
+    runId,
   };
 }
 

@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import { FanfoldError } from '../errors.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { researchCommand } from './commands/research.ts';
+import { restateCommands } from './commands/restate.ts';
+import { resumeCommand } from './commands/resume.ts';
 import { runCommand } from './commands/run.ts';
 import { simulateCommand } from './commands/simulate.ts';
 import { EXIT } from './exitCodes.ts';
@@ -50,8 +52,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     .addHelpText('after', '\nExit codes: 0 done · 3 partial (some specialists missing) · 1 failed · 2 usage or config error · 130 interrupted (143 on SIGTERM)');
   researchCommand(program, io, done);
   runCommand(program, io, done);
+  resumeCommand(program, io, done);
   simulateCommand(program, io, done);
   inspectCommand(program, io, done);
+  restateCommands(program, io, done);
   for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
   try {

@@ -3,6 +3,7 @@
  * message that says what was expected.
  */
 import { InvalidArgumentError } from 'commander';
+import { RUN_ID_PATTERN } from '../checkpoint/store.ts';
 import { MAX_TIMER_MS } from '../config.ts';
 import { DURATION_HINT, parseDuration } from '../duration.ts';
 
@@ -31,4 +32,10 @@ export function portOption(value: string): number {
 export function nonEmptyOption(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('expected a non-empty value');
   return value.trim();
+}
+
+/** `--run-id fusion-1` → as given, when it can be a directory name. */
+export function runIdOption(value: string): string {
+  if (!RUN_ID_PATTERN.test(value)) throw new InvalidArgumentError(`expected 1–128 letters, digits, ".", "_" or "-" (not starting with "." or "-"), got "${value}"`);
+  return value;
 }
