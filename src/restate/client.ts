@@ -1,0 +1,168 @@
+/**
+ * The client side of a Restate run: start it through the ingress, follow its events, await its
+ * result. Plain HTTP against the ingress; no Restate SDK needed here.
+ */
+import { Observable } from 'rxjs';
+import { normalizeConfig, type FanOutConfig, type LeadInput, type SpecialistSpec } from '../config.ts';
+import { ConfigError, FanfoldError } from '../errors.ts';
+import type { RunEvent } from '../events.ts';
+import type { RunResult } from '../result.ts';
+import { cleanResult, SnapshotEventDiffer, type LeadObjectSnapshot } from './snapshotEvents.ts';
+
+/** The lead objects' service name (as in `service.ts`, kept here so the client needs no SDK). */
+const LEAD_SERVICE = 'fanfold';
+
+/** Ids of the lead's own children: the adapter keys actors by id, so a run may not be named like one. */
+const RESERVED_RUN_IDS = new Set(['fanOut', 'deadline', 'synthesizer']);
+
+/** Checks a run id: it is the object's key, in URLs and in the adapter's actor registry. */
+export function checkRunId(runId: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(runId) || RESERVED_RUN_IDS.has(runId)) {
+    throw new FanfoldError('config', `Invalid run id "${runId}": use 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit, and not ${[...RESERVED_RUN_IDS].join(', ')}`);
+  }
+}
+
+/** A Restate ingress error, with the HTTP status it came with. */
+export class RestateIngressError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'RestateIngressError';
+    this.status = status;
+  }
+}
+
+/** Calls a handler of a run's lead object. */
+async function callLead(ingressUrl: string, runId: string, handler: string, body?: unknown): Promise<unknown> {
+  const url = `${ingressUrl.replace(/\/+$/, '')}/${LEAD_SERVICE}/${encodeURIComponent(runId)}/${handler}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? null) });
+  } catch (error) {
+    throw new RestateIngressError(0, `cannot reach the Restate ingress at ${ingressUrl}: ${(error as Error).message}`);
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? text;
+    } catch {
+      // Not JSON: keep the text.
+    }
+    throw new RestateIngressError(response.status, `${handler} on run "${runId}" failed (HTTP ${response.status}): ${message}`);
+  }
+  return text === '' ? null : JSON.parse(text);
+}
+
+/** Config paths of specialists the Restate runtime cannot run: task functions and nested sub-leads. */
+function unsupportedPaths(input: LeadInput): string[] {
+  const paths: string[] = [];
+  const visit = (spec: SpecialistSpec, path: string) => {
+    if (spec.kind === 'task') paths.push(`${path}: a \`run\` function cannot be sent to a Restate service`);
+    if (spec.kind === 'fanOut') paths.push(`${path}: nested sub-leads do not run on Restate yet (large fan-outs are chunked automatically)`);
+  };
+  input.specialists.forEach((spec, index) => visit(spec, `specialists[${index}]`));
+  visit(input.synthesizer, 'synthesizer');
+  return paths;
+}
+
+/** Options of {@link startRestateRun}. */
+export interface StartRestateRunOptions {
+  /** Names the config in validation errors. Default `'run config'`. */
+  source?: string;
+}
+
+/**
+ * Validates a config and starts it as run `runId` on a Restate ingress (e.g.
+ * `http://127.0.0.1:8080`). Throws a `ConfigError` for an invalid config, or one the Restate
+ * runtime cannot run, and an error if a run with that id exists.
+ *
+ * @example
+ * await startRestateRun('http://127.0.0.1:8080', 'fusion-1', { task: 'nuclear fusion', specialists: [{ id: 'technical' }] });
+ */
+export async function startRestateRun(ingressUrl: string, runId: string, config: FanOutConfig, options: StartRestateRunOptions = {}): Promise<void> {
+  checkRunId(runId);
+  const source = options.source ?? 'run config';
+  const { input } = normalizeConfig(config, source);
+  const unsupported = unsupportedPaths(input);
+  if (unsupported.length > 0) {
+    throw new ConfigError(source, unsupported.map((line) => ({ path: line.slice(0, line.indexOf(':')), message: line.slice(line.indexOf(':') + 2) })));
+  }
+  // `create` on an existing key would wipe that run: refuse instead.
+  const existing = await getRestateSnapshot(ingressUrl, runId).catch((error: unknown) => {
+    if (error instanceof RestateIngressError && error.status === 404) return null;
+    throw error;
+  });
+  if (existing) throw new FanfoldError('config', `A run with id "${runId}" already exists on ${ingressUrl}; choose another id`);
+  // `startedAt` comes from here so the lead's context is the same on every replay.
+  await callLead(ingressUrl, runId, 'create', { input: { ...input, startedAt: Date.now() } });
+}
+
+/** The lead object's current snapshot. */
+export async function getRestateSnapshot(ingressUrl: string, runId: string): Promise<LeadObjectSnapshot> {
+  checkRunId(runId);
+  return (await callLead(ingressUrl, runId, 'snapshot')) as LeadObjectSnapshot;
+}
+
+/** Sends a command (`run.cancel`, `run.deadline`) to a run. */
+export async function sendRestateRun(ingressUrl: string, runId: string, event: { type: 'run.cancel'; reason?: string } | { type: 'run.deadline' }): Promise<void> {
+  checkRunId(runId);
+  await callLead(ingressUrl, runId, 'send', { event });
+}
+
+/** Options of {@link followRestateRun}. */
+export interface FollowOptions {
+  /** Time between two snapshots, in ms. Default `250`. */
+  pollMs?: number;
+}
+
+/**
+ * The run's events, derived from its snapshots: the same `RunEvent`s as in-process, ending with
+ * `run.finished`, except token events (Restate runs stream none). Events that happened before
+ * the subscription are reported on the first snapshot.
+ *
+ * @example
+ * followRestateRun(ingress, 'fusion-1').subscribe((event) => console.log(event.type));
+ */
+export function followRestateRun(ingressUrl: string, runId: string, options: FollowOptions = {}): Observable<RunEvent> {
+  const pollMs = options.pollMs ?? 250;
+  return new Observable<RunEvent>((subscriber) => {
+    const differ = new SnapshotEventDiffer();
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const poll = async () => {
+      try {
+        const snapshot = await getRestateSnapshot(ingressUrl, runId);
+        if (stopped) return;
+        for (const event of differ.next(snapshot)) subscriber.next(event);
+        if (differ.done) return subscriber.complete();
+        if (snapshot.status === 'error') return subscriber.error(new Error(`run "${runId}" ended with an internal error on Restate`));
+        timer = setTimeout(() => void poll(), pollMs);
+      } catch (error) {
+        if (!stopped) subscriber.error(error);
+      }
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  });
+}
+
+/**
+ * Resolves with the run's result once it reaches a final state: the same `RunResult` shape as
+ * the in-process runtime's.
+ *
+ * @example
+ * const result = await awaitRestateRun(ingress, 'fusion-1');
+ */
+export async function awaitRestateRun(ingressUrl: string, runId: string, options: FollowOptions = {}): Promise<RunResult> {
+  const pollMs = options.pollMs ?? 250;
+  for (;;) {
+    const snapshot = await getRestateSnapshot(ingressUrl, runId);
+    if (snapshot.status === 'done' && snapshot.output) return cleanResult(snapshot.output);
+    if (snapshot.status === 'error') throw new Error(`run "${runId}" ended with an internal error on Restate`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The run deadline on Restate: a tiny machine whose `after` delay the adapter turns into a
+ * durable Restate timer (a delayed call to the object itself). It sends `run.deadline` to its
+ * parent like the in-process timer actor; when the lead leaves the fan-out first, the machine is
+ * stopped and the adapter drops the pending timer's event.
+ */
+import { sendParent, setup } from 'xstate';
+import type { DeadlineTimerInput } from '../actors/deadlineTimer.ts';
+
+/** The deadline timer machine: `run.deadline` to the parent at `deadlineAt`. */
+export const restateDeadlineTimer = setup({
+  types: { input: {} as DeadlineTimerInput, context: {} as DeadlineTimerInput },
+  delays: {
+    // Read once, when the timer is armed; the adapter persists the scheduled event, not this function.
+    untilDeadline: ({ context }) => Math.max(0, context.deadlineAt - Date.now()),
+  },
+}).createMachine({
+  id: 'fanfoldDeadline',
+  context: ({ input }) => ({ deadlineAt: input.deadlineAt }),
+  initial: 'armed',
+  states: {
+    armed: { after: { untilDeadline: { target: 'fired', actions: sendParent({ type: 'run.deadline' }) } } },
+    fired: { type: 'final' },
+  },
+});

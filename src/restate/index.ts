@@ -1,0 +1,13 @@
+/**
+ * `fanfold/restate`: the Restate runtime. The service side (`serveRestate`) hosts the lead
+ * machine as a virtual object; the client side starts, follows and awaits runs through the
+ * ingress. Kept apart from the core so that importing fanfold never loads the Restate SDK.
+ */
+export { serveRestate, createRestateServices, createRestateLeadMachine, LEAD_SERVICE, DEFAULT_CHUNK_SIZE } from './service.ts';
+export { startRestateRun, followRestateRun, awaitRestateRun, getRestateSnapshot, sendRestateRun, checkRunId, RestateIngressError } from './client.ts';
+export { registerDeployment } from './admin.ts';
+export { CHUNK_SERVICE } from './chunk.ts';
+export type { ServeRestateOptions, RestateServiceHandle, RestateServiceOptions } from './service.ts';
+export type { StartRestateRunOptions, FollowOptions } from './client.ts';
+export type { LeadObjectSnapshot } from './snapshotEvents.ts';
+export type { RestateSpecialistOutput } from './specialist.ts';

@@ -1,0 +1,116 @@
+/**
+ * The Restate service: the lead machine as a virtual object (`fanfold`, one key per run), and
+ * the chunk object (`fanfoldChunk`) for large fan-outs, served over HTTP/2 for a Restate server
+ * to call.
+ */
+import './polyfill.ts';
+import * as restate from '@restatedev/restate-sdk';
+import { xstate } from '@restatedev/xstate';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { leadMachine } from '../../machines/lead.ts';
+import type { ModelProvider } from '../providers/provider.ts';
+import { createChunkActor, createChunkObject, forwardToChunk } from './chunk.ts';
+import { restateDeadlineTimer } from './deadlineTimer.ts';
+import { createRestateFanOut } from './fanOut.ts';
+import { createRestateSpecialist } from './specialist.ts';
+
+/** The lead objects' service name: runs live at `/fanfold/<runId>/…` on the ingress. */
+export const LEAD_SERVICE = 'fanfold';
+
+/** Default most specialists one object gathers before the fan-out is split into chunks. */
+export const DEFAULT_CHUNK_SIZE = 50;
+
+/** Options of {@link createRestateServices}. */
+export interface RestateServiceOptions {
+  /** Backend for every model call. */
+  provider: ModelProvider;
+  /** Most specialists one object gathers; larger fan-outs are split into chunk objects. Default {@link DEFAULT_CHUNK_SIZE}. */
+  chunkSize?: number;
+}
+
+/**
+ * The lead machine with Restate-compatible actors: the fan-out as a machine, specialists as
+ * journaled promise actors, the deadline as a durable timer.
+ */
+export function createRestateLeadMachine({ provider, chunkSize = DEFAULT_CHUNK_SIZE }: RestateServiceOptions) {
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be an integer from 1 and up, got ${chunkSize}`);
+  const specialist = createRestateSpecialist({ provider });
+  const chunkObject = createChunkObject(createRestateFanOut({ specialist }));
+  const fanOut = createRestateFanOut({ specialist, chunk: createChunkActor(chunkObject), chunkSize, forwardToChunk: forwardToChunk(chunkObject) });
+  // The lead is unchanged: only the implementations behind its actor keys differ.
+  const machine = leadMachine.provide({
+    actors: { fanOut: fanOut as never, specialist: specialist as never, deadlineTimer: restateDeadlineTimer as never },
+  });
+  return { machine, chunkObject };
+}
+
+/** The virtual objects to bind to a Restate endpoint. */
+export function createRestateServices(options: RestateServiceOptions) {
+  const { machine, chunkObject } = createRestateLeadMachine(options);
+  return [xstate(LEAD_SERVICE, machine), chunkObject] as const;
+}
+
+/** Options of {@link serveRestate}. */
+export interface ServeRestateOptions extends RestateServiceOptions {
+  /** Port; default 9080 (0: any free port). */
+  port?: number;
+  /** Interface; default `127.0.0.1`. */
+  host?: string;
+}
+
+/** A running service endpoint. */
+export interface RestateServiceHandle {
+  /** Where the Restate server should reach it: register this with the admin API. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The SDK's default logger, quieter: the xstate adapter logs every relayed event at `info`.
+ * `RESTATE_LOGGING` still chooses the level when set.
+ */
+const quietLogger: restate.LoggerTransport = (meta, message, ...rest) => {
+  if (meta.replaying) return;
+  const order = ['trace', 'debug', 'info', 'warn', 'error'];
+  const wanted = order.indexOf((process.env['RESTATE_LOGGING'] ?? 'warn').toLowerCase());
+  if (order.indexOf(meta.level) < (wanted < 0 ? 3 : wanted)) return;
+  // "Not created yet" (404) is an expected answer, e.g. to the client's check before `create`.
+  if (rest.some((arg) => arg instanceof restate.TerminalError && arg.code === 404)) return;
+  console.error(`[restate ${meta.context?.invocationTarget ?? ''}] ${meta.level.toUpperCase()}:`, message, ...rest);
+};
+
+/**
+ * Serves the fanfold services on HTTP/2 for a Restate server.
+ *
+ * @example
+ * const service = await serveRestate({ provider, port: 9080 });
+ * // curl http://127.0.0.1:9070/deployments --json '{"uri":"http://127.0.0.1:9080"}'
+ */
+export async function serveRestate(options: ServeRestateOptions): Promise<RestateServiceHandle> {
+  let endpoint = restate.endpoint().setLogger(quietLogger);
+  for (const service of createRestateServices(options)) endpoint = endpoint.bind(service);
+  const server = http2.createServer(endpoint.http2Handler());
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 9080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const session of sessions) session.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
