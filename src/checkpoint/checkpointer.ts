@@ -1,10 +1,12 @@
 /**
  * Keeps a running lead's checkpoint up to date: every settled specialist is journaled the
  * moment the lead hears of it (one appended line, before the event reaches anyone else), and
- * the whole snapshot is saved on every change of state (dispatching → waiting → stopping →
- * synthesizing → a final state) and whenever the journal has grown by a quarter of the run.
- * So checkpointing costs O(1) per outcome plus a few full snapshots per run, not a full
- * snapshot per outcome (O(N²) bytes at N specialists).
+ * the whole snapshot is saved when the run starts and on every change of its top-level state
+ * (fanningOut → synthesizing → a final state). So checkpointing costs O(1) per outcome plus
+ * three full snapshots per run, not a full snapshot per outcome (O(N²) bytes at N
+ * specialists); the journal holds at most one line per outcome, so it needs no compaction.
+ * Substate changes (dispatching → waiting → stopping) are not saved: a restored fan-out
+ * recomputes them, and a passed deadline fires again at once.
  */
 import type { Actor } from 'xstate';
 import type { LeadMachine } from '../../machines/lead.ts';
@@ -43,11 +45,8 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
   const { store, runId } = options;
   const specialists = actor.getSnapshot().context.input.specialists;
   const indexById = new Map(specialists.map((spec, index) => [spec.id, index]));
-  // Enough journal lines that the full snapshot is rewritten only a few times per run.
-  const compactAfter = Math.max(64, Math.ceil(specialists.length / 4));
   let seq = options.journalSeq;
-  let sinceSave = 0;
-  let lastState = JSON.stringify(actor.getSnapshot().value);
+  let lastState = topState(actor.getSnapshot().value);
   let failed = false;
 
   const guard = (write: () => void) => {
@@ -74,7 +73,6 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
         snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead,
       };
       store.save(checkpoint);
-      sinceSave = 0;
     });
 
   const events = actor.on('*', (event: RunEvent) => {
@@ -85,16 +83,15 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     guard(() => {
       store.append(runId, { seq: seq + 1, index, outcome });
       seq++;
-      sinceSave++;
     });
   });
 
   // Snapshot observers run once the lead's state is committed, so a full save sees the batch whole.
   const snapshots = actor.subscribe({
     next: (snapshot) => {
-      const state = JSON.stringify(snapshot.value);
+      const state = topState(snapshot.value);
       const final = snapshot.status !== 'active';
-      if (state !== lastState || final || sinceSave >= compactAfter) {
+      if (state !== lastState || final) {
         lastState = state;
         saveNow();
       }
@@ -120,4 +117,9 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
   }
 
   return { saveNow, detach };
+}
+
+/** `{ fanningOut: 'waiting' }` → `fanningOut`; `done` → `done`. */
+function topState(value: unknown): string {
+  return typeof value === 'string' ? value : Object.keys(value as object)[0] ?? '';
 }
