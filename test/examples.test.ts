@@ -53,6 +53,14 @@ describe('examples, offline', () => {
     expect(stdout).toMatch(/^status partial in \d+ ms$/m);
   });
 
+  it.concurrent('resume: a run killed with SIGKILL is resumed; finished specialists are not called again', async () => {
+    const { code, stdout } = await example('examples/resume-after-crash.ts');
+    expect(code).toBe(0);
+    expect(stdout).toContain('kept angle-1, angle-2, angle-3; running angle-4, angle-5, angle-6');
+    expect(stdout).toContain('Calls after the resume: angle-4, angle-5, angle-6, synthesizer. Repeated calls for finished specialists: 0.');
+    expect(stdout).toContain('done: 6 of 6 angles in the synthesis.');
+  });
+
   it.concurrent('embedding: the lead machine under createActor reaches done', async () => {
     const { code, stdout } = await example('examples/embed-machine.ts');
     expect(code).toBe(0);

@@ -20,6 +20,8 @@ export interface Backend {
 export interface BackendOptions {
   /** Use the simulator even when a key is set. Default `false`. */
   simulate?: boolean;
+  /** Why the simulator is used when `simulate` is set, for the banner. Default: "the simulator was asked for". */
+  simulateReason?: string;
   /** Environment to read `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` from. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Options for the simulator, when it is used (latency, faults). */
@@ -47,7 +49,7 @@ export async function openBackend(options: BackendOptions = {}): Promise<Backend
   }
   const simulator: Simulator = await startSimulator(options.simulator);
   const provider = createAnthropicProvider({ apiKey: SIMULATOR_KEY, baseURL: simulator.url, env: {} });
-  const why = options.simulate ? 'the simulator was asked for' : 'ANTHROPIC_API_KEY is not set';
+  const why = options.simulate ? (options.simulateReason ?? 'the simulator was asked for') : 'ANTHROPIC_API_KEY is not set';
   return {
     mode: 'simulator',
     provider,

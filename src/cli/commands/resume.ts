@@ -68,7 +68,11 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
   if (meta.backend === 'anthropic' && !io.env['ANTHROPIC_API_KEY'] && !options.simulate) {
     throw new FanfoldError('config', `Run ${runId} was calling the Anthropic API: set ANTHROPIC_API_KEY to resume it (or add --simulate to finish it against the simulator).`);
   }
-  const backend = await openBackend({ simulate: options.simulate === true || meta.backend === 'simulator', env: io.env });
+  const backend = await openBackend({
+    simulate: options.simulate === true || meta.backend === 'simulator',
+    ...(options.simulate ? {} : { simulateReason: 'the run started on the simulator' }),
+    env: io.env,
+  });
   const title = meta.title ?? checkpoint.snapshot.context.input.task;
   return driveRun(backend, options, io, {
     title,
