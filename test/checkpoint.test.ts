@@ -239,6 +239,31 @@ describe('checkpoint and resume', () => {
     expect(result.synthesis).toBe('a result + b result + c result');
   });
 
+  it('a sub-lead in flight at the crash restarts as a whole; finished top-level specialists are kept', async () => {
+    const nested: FanOutConfig = {
+      task: 't',
+      specialists: [
+        { id: 'historical' },
+        { id: 'technical', specialists: [{ id: 'plasma' }, { id: 'materials' }, { id: 'fuel' }] },
+        { id: 'societal' },
+      ],
+      deadlineMs: 60_000,
+    };
+    const byCaller = { historical: { latencyMs: 100 }, plasma: { latencyMs: 100 }, materials: { latencyMs: 300 }, fuel: { latencyMs: 1_500 }, societal: { latencyMs: 2_000 } };
+    const run = runFanOut(nested, { provider: createScriptedProvider({ latencyMs: 50, byCaller }), checkpoint: { store, runId: 'n1' } });
+    await vi.advanceTimersByTimeAsync(500);
+    run.actor.stop();
+
+    const after = createScriptedProvider({ latencyMs: 50, byCaller });
+    const resumed = resumeFanOut('n1', { store, provider: after });
+    expect(resumed.kept.map((outcome) => outcome.id)).toEqual(['historical']);
+    const result = await settle(resumed);
+    expect(result.status).toBe('done');
+    expect(result.outcomes[1]!.subOutcomes!.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    // As documented: the sub-lead starts over (its finished sub-specialists are called again); historical is not.
+    expect(after.calls.map((call) => call.caller?.id).sort()).toEqual(['fuel', 'materials', 'plasma', 'societal', 'synthesizer', 'synthesizer']);
+  });
+
   it('a failing store does not fail the run: onError hears of it once, the run completes', async () => {
     const failing: CheckpointStore = { ...store, append: () => { throw new Error('disk full'); } };
     const errors: string[] = [];
