@@ -6,8 +6,10 @@
 export { serveRestate, createRestateServices, createRestateLeadMachine, LEAD_SERVICE, DEFAULT_CHUNK_SIZE } from './service.ts';
 export { startRestateRun, followRestateRun, awaitRestateRun, getRestateSnapshot, sendRestateRun, checkRunId, RestateIngressError } from './client.ts';
 export { registerDeployment } from './admin.ts';
+export { startDevRestateServer } from './devServer.ts';
 export { CHUNK_SERVICE } from './chunk.ts';
 export type { ServeRestateOptions, RestateServiceHandle, RestateServiceOptions } from './service.ts';
 export type { StartRestateRunOptions, FollowOptions } from './client.ts';
 export type { LeadObjectSnapshot } from './snapshotEvents.ts';
+export type { DevRestateServer } from './devServer.ts';
 export type { RestateSpecialistOutput } from './specialist.ts';

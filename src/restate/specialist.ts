@@ -27,10 +27,11 @@ import type { SpecialistActorInput } from '../actors/specialist.ts';
  */
 export type RestateSpecialistOutput = SpecialistOutcome & { retries?: SpecialistRetryingEvent[] };
 
-/** One attempt's result as journaled by `ctx.run`: plain JSON either way. */
-type AttemptRecord =
-  | { ok: true; text: string; model: string; usage: Usage }
-  | { ok: false; error: ErrorInfo; usage: Usage };
+/**
+ * One attempt's result as journaled by `ctx.run`: plain JSON either way. It carries its own
+ * start and end times, so the outcome's timestamps cost no journal entries of their own.
+ */
+type AttemptRecord = { startedAt: number; endedAt: number; usage: Usage } & ({ ok: true; text: string; model: string } | { ok: false; error: ErrorInfo });
 
 /** What the Restate specialist needs from the service. */
 export interface RestateSpecialistDependencies {
@@ -58,11 +59,12 @@ async function callOnce(provider: ModelProvider, input: SpecialistActorInput, mo
     timers.push(setTimeout(() => abortWith({ kind: 'deadline', message: "the run's deadline passed before it finished" }), left));
   }
   let inFlight: Usage = emptyUsage();
+  const startedAt = Date.now();
   try {
     const response = await provider.stream(request, { signal: controller.signal, onUsage: (usage) => (inFlight = { ...usage }), caller: { id: spec.id, attempt } });
-    return { ok: true, text: response.text, model: response.model, usage: { ...response.usage } };
+    return { ok: true, text: response.text, model: response.model, usage: { ...response.usage }, startedAt, endedAt: Date.now() };
   } catch (error) {
-    return { ok: false, error: cutOff ?? toErrorInfo(error), usage: inFlight };
+    return { ok: false, error: cutOff ?? toErrorInfo(error), usage: inFlight, startedAt, endedAt: Date.now() };
   } finally {
     for (const timer of timers) clearTimeout(timer);
   }
@@ -77,21 +79,22 @@ function unsupported(spec: SpecialistSpec, now: number): RestateSpecialistOutput
 /** Runs a specialist's attempts to the end, journaling each; the body of the promise actor. */
 export async function runSpecialist(ctx: ObjectSharedContext, provider: ModelProvider, input: SpecialistActorInput): Promise<RestateSpecialistOutput> {
   const { spec } = input;
-  const startedAt = await ctx.date.now();
-  if (spec.kind !== 'model') return unsupported(spec, startedAt);
+  if (spec.kind !== 'model') return unsupported(spec, await ctx.date.now());
   const usage = emptyUsage();
+  let startedAt: number | null = null;
+  let endedAt = 0;
   const retries: SpecialistRetryingEvent[] = [];
   let attempt = 1;
   let attemptsOnModel = 1;
   let modelIndex = 0;
-  const settle = async (fields: Pick<SpecialistOutcome, 'status' | 'output' | 'error' | 'model'>): Promise<RestateSpecialistOutput> => ({
+  const settle = (fields: Pick<SpecialistOutcome, 'status' | 'output' | 'error' | 'model'>): RestateSpecialistOutput => ({
     id: spec.id,
     angle: spec.angle,
     ...fields,
     attempts: attempt,
     usage,
     startedAt,
-    endedAt: await ctx.date.now(),
+    endedAt,
     ...(retries.length > 0 ? { retries } : {}),
   });
   for (;;) {
@@ -99,6 +102,8 @@ export async function runSpecialist(ctx: ObjectSharedContext, provider: ModelPro
     // Journaled: after a crash a finished attempt is read back, never called again.
     const record = await ctx.run(`attempt ${attempt} on ${model}`, () => callOnce(provider, input, model, attempt));
     addUsageInto(usage, record.usage);
+    startedAt ??= record.startedAt;
+    endedAt = record.endedAt;
     if (record.ok) return settle({ status: 'fulfilled', output: record.text, error: null, model: record.model });
     const error = record.error;
     if (error.kind === 'deadline') return settle({ status: 'timedOut', output: null, error, model });
@@ -108,12 +113,13 @@ export async function runSpecialist(ctx: ObjectSharedContext, provider: ModelPro
     attempt++;
     attemptsOnModel = sameModel ? attemptsOnModel + 1 : 1;
     modelIndex = decision.modelIndex;
-    const at = await ctx.date.now();
+    const at = record.endedAt;
     retries.push({ type: 'specialist.retrying', id: spec.id, attempt, model: spec.models[modelIndex] ?? null, delayMs: decision.delayMs, reason: decision.reason, error, at });
     if (decision.delayMs > 0) {
       // A backoff that would outlast the run's deadline ends the specialist there instead.
       if (input.deadlineAt !== undefined && at + decision.delayMs >= input.deadlineAt) {
         await ctx.sleep(Math.max(0, input.deadlineAt - at));
+        endedAt = input.deadlineAt;
         attempt--;
         return settle({ status: 'timedOut', output: null, error: { kind: 'deadline', message: "the run's deadline passed while it waited to retry" }, model });
       }

@@ -29,7 +29,7 @@ export function restateResearchCommand(program: Command, io: CliIO, done: (code:
   program
     .command('restate-research')
     .description('Research a topic on a Restate server running `fanfold serve --restate`: start the run, follow its events, print the synthesis')
-    .argument('<topic...>', 'what to research, e.g. "nuclear fusion"')
+    .argument('[topic...]', 'what to research, e.g. "nuclear fusion" (not with --follow)')
     .addOption(new Option('--ingress <url>', 'the Restate ingress').default('http://127.0.0.1:8080'))
     .addOption(new Option('--run-id <id>', 'the run\'s id (its object key); default: research- and the time'))
     .option('--follow', 'do not start a run: follow (or print) the run named by --run-id')
@@ -38,11 +38,11 @@ export function restateResearchCommand(program: Command, io: CliIO, done: (code:
     .addOption(new Option('--concurrency <n>', 'most model calls in flight at once (per fan-out level on Restate)').argParser(positiveIntOption))
     .option('--json', 'print the structured result as JSON on stdout (progress goes to stderr)')
     .action(async (topicWords: string[], options: RestateResearchOptions) => {
-      const { startRestateRun, followRestateRun } = await import('../../restate/client.ts');
+      const { startRestateRun, followRestateRun, getRestateSnapshot } = await import('../../restate/client.ts');
       const topic = topicWords.join(' ').trim();
       const runId = options.runId ?? `research-${Date.now().toString(36)}`;
-      if (options.follow && !options.runId) {
-        io.stderr.write('--follow needs --run-id\n');
+      if (options.follow ? !options.runId : topic === '') {
+        io.stderr.write(options.follow ? '--follow needs --run-id\n' : 'restate-research needs a topic (or --follow --run-id <id>)\n');
         return done(EXIT.usage);
       }
       if (!options.follow) {
@@ -50,13 +50,13 @@ export function restateResearchCommand(program: Command, io: CliIO, done: (code:
         await startRestateRun(options.ingress, runId, config, { source: 'restate-research' });
       }
       const progress = options.json ? io.stderr : io.stdout;
-      progress.write(`Run "${runId}" on ${options.ingress} (follow again with: fanfold restate-research --follow --run-id ${runId} -)\n`);
-      let view: ReturnType<typeof createLogLinesView> | undefined;
+      progress.write(`Run "${runId}" on ${options.ingress} (follow it again with: fanfold restate-research --follow --run-id ${runId})\n`);
+      const { specialists } = (await getRestateSnapshot(options.ingress, runId)).context.input;
+      const view = createLogLinesView(new ProgressTracker(specialists), (line) => progress.write(`${line}\n`));
       const result = await new Promise<RunResult>((resolve, reject) => {
         followRestateRun(options.ingress, runId).subscribe({
           next: (event: RunEvent) => {
             if (event.type === 'run.finished') return resolve(event.result);
-            view ??= createLogLinesView(new ProgressTracker(researchConfig(topic).specialists), (line) => progress.write(`${line}\n`));
             view.onEvent(event);
           },
           error: reject,
