@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicProvider, runFanOut, startSimulator, type FanOutConfig, type RunEvent, type RunResult, type Simulator } from '../src/index.ts';
-import { awaitRestateRun, followRestateRun, getRestateSnapshot, registerDeployment, startRestateRun } from '../src/restate/index.ts';
+import { awaitRestateRun, followRestateRun, getRestateSnapshot, registerDeployment, sendRestateRun, startRestateRun } from '../src/restate/index.ts';
 import { freePort, pollUntil, startRestateServer, startService, type RestateServer, type ServiceProcess } from './restate-support.ts';
 
 const API_KEY = 'sk-restate-test-key';
@@ -188,6 +188,32 @@ describe('fanfold on Restate', () => {
     // Three chunk objects did the gathering (10 + 10 + 5).
     const chunk = await fetch(`${server.ingressUrl}/fanfoldChunk/chunked-run~2/snapshot`, { method: 'POST' }).then((response) => response.json() as Promise<{ output: { outcomes: unknown[] } }>);
     expect(chunk.output.outcomes).toHaveLength(5);
+  }, 60_000);
+
+  it('cancels a run: finished outcomes are kept, stragglers are recorded as skipped, no synthesis', async () => {
+    simulator.addFault({ match: { caller: 'cancel-hung' }, fault: { type: 'hang' } });
+    await startRestateRun(server.ingressUrl, 'cancel-run', { task: 'cancel on restate', specialists: [{ id: 'cancel-ok' }, { id: 'cancel-hung' }], deadlineMs: 40_000 });
+    await pollUntil(() => getRestateSnapshot(server.ingressUrl, 'cancel-run'), (snapshot) => snapshot.context.outcomes[0]?.status === 'fulfilled', 'cancel-ok to settle');
+    await sendRestateRun(server.ingressUrl, 'cancel-run', { type: 'run.cancel', reason: 'enough' });
+    const result = await awaitRestateRun(server.ingressUrl, 'cancel-run');
+
+    expect(result.status).toBe('cancelled');
+    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'skipped']);
+    expect(result.error).toEqual({ kind: 'cancelled', message: 'the run was cancelled: enough' });
+    expect(result.synthesizer).toBeNull();
+    expect(simulator.count({ caller: 'synthesizer', pattern: 'cancel on restate' })).toBe(0);
+  }, 60_000);
+
+  it('stops the stragglers of a chunked fan-out at the deadline', async () => {
+    const specialists = ids('chunkdl-', 14);
+    simulator.addFault({ match: { caller: 'chunkdl-12' }, fault: { type: 'hang' } });
+    await startRestateRun(server.ingressUrl, 'chunk-deadline-run', { task: 'chunked deadline', specialists: specialists.map((id) => ({ id })), deadlineMs: 3_000 });
+    const result = await awaitRestateRun(server.ingressUrl, 'chunk-deadline-run');
+
+    expect(result.status).toBe('partial');
+    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(specialists.map((id) => (id === 'chunkdl-12' ? 'timedOut' : 'fulfilled')));
+    expect(result.missing.map((missing) => missing.id)).toEqual(['chunkdl-12']);
+    expect(result.synthesis).toEqual(expect.any(String));
   }, 60_000);
 
   it('rejects configs it cannot run and run ids it cannot key, with clear errors', async () => {
