@@ -8,7 +8,7 @@ import { Observable } from 'rxjs';
 import { createActor, type Actor } from 'xstate';
 import { leadMachine, type LeadMachine } from '../machines/lead.ts';
 import { createFileCheckpointStore } from './checkpoint/fileStore.ts';
-import type { CheckpointMeta } from './checkpoint/format.ts';
+import { CheckpointError, type CheckpointMeta } from './checkpoint/format.ts';
 import { planRestore } from './checkpoint/restore.ts';
 import type { CheckpointStore } from './checkpoint/store.ts';
 import { systemClock } from './clock.ts';
@@ -66,17 +66,27 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   const tasks = tasksFor(input.specialists, input.synthesizer, options.config);
   const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, ...(options.random ? { random: options.random } : {}) }) });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.
-  const actor = createActor(machine, {
-    snapshot: plan.snapshot as never,
-    input,
-    clock,
-    ...(options.inspect ? { inspect: options.inspect } : {}),
-  });
+  const restore = () => createActor(machine, { snapshot: plan.snapshot as never, input, clock, ...(options.inspect ? { inspect: options.inspect } : {}) });
+  let actor: Actor<LeadMachine>;
+  try {
+    actor = restore();
+  } catch (error) {
+    throw new CheckpointError(`run "${runId}" in ${store.location}`, `its snapshot could not be restored (${error instanceof Error ? error.message : String(error)})`);
+  }
   const { checkpoint } = loaded;
   const seq = Math.max(checkpoint.journalSeq, ...loaded.journal.map((entry) => entry.seq));
-  const run = plan.finished
-    ? finishedRun(actor)
-    : startLead(actor, options.signal, { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, onError: options.onCheckpointError ?? warnCheckpointFailed(runId) });
+  // Only one process may continue a run: two would pay for its pending calls twice.
+  if (!plan.finished) store.acquire(runId);
+  let run: FanOutRun;
+  try {
+    run = plan.finished
+      ? finishedRun(actor)
+      : startLead(actor, options.signal, { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, onError: options.onCheckpointError ?? warnCheckpointFailed(runId) });
+  } catch (error) {
+    // A snapshot that passed validation but that XState cannot restore: still a damaged checkpoint, not a crash.
+    if (!plan.finished) store.close(runId);
+    throw new CheckpointError(`run "${runId}" in ${store.location}`, `its snapshot could not be restored (${error instanceof Error ? error.message : String(error)})`);
+  }
   return {
     ...run,
     runId,
@@ -92,12 +102,12 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
 function finishedRun(actor: Actor<LeadMachine>): FanOutRun {
   actor.start();
   const snapshot = actor.getSnapshot();
-  const result = snapshot.status === 'done' ? Promise.resolve(snapshot.output) : Promise.reject(new Error(`the run had ended with an internal error: ${String(snapshot.error)}`));
+  const result = snapshot.status === 'done' ? Promise.resolve(snapshot.output) : Promise.reject(new Error(`the run had ended with an internal error: ${JSON.stringify(snapshot.error)}`));
   const events$ = new Observable<RunEvent>((subscriber) => {
     if (snapshot.status === 'done') subscriber.next({ type: 'run.finished', result: snapshot.output });
     subscriber.complete();
   });
-  return { result, events$, actor, cancel: () => {}, runId: null };
+  return { result, events$, actor, cancel: () => {}, suspend: () => {}, runId: null };
 }
 
 /**

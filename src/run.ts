@@ -89,8 +89,14 @@ export interface FanOutRun {
   events$: Observable<RunEvent>;
   /** The lead actor: subscribe to snapshots, `send({ type: 'run.cancel' })`, inspect. */
   actor: Actor<LeadMachine>;
-  /** Cancels the run. */
+  /** Cancels the run. A checkpointed run records the cancel: resuming it later returns the cancelled result. */
   cancel(reason?: string): void;
+  /**
+   * Stops the run like `cancel` (stragglers stopped, finished outcomes reported in `result`),
+   * but leaves its checkpoint as it was before the stop, so `resumeFanOut` continues it later —
+   * what the CLI does on Ctrl-C. Without a checkpoint, the same as `cancel`.
+   */
+  suspend(reason?: string): void;
   /** The run id, when the run is checkpointed. */
   runId: string | null;
 }
@@ -176,6 +182,10 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
   const cancel = (reason?: string) => {
     if (actor.getSnapshot().status === 'active') actor.send({ type: 'run.cancel', ...(reason ? { reason } : {}) });
   };
+  const suspend = (reason?: string) => {
+    checkpointer?.detach();
+    cancel(reason);
+  };
   if (signal) {
     const onAbort = () => cancel(signal.reason instanceof Error ? signal.reason.message : signal.reason ? String(signal.reason) : 'aborted');
     if (signal.aborted) queueMicrotask(onAbort);
@@ -185,7 +195,7 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
   actor.start();
   // Resumable from its first moment: the specialists just started are in the snapshot.
   checkpointer?.saveNow();
-  return { result, events$: events.asObservable(), actor, cancel, runId: checkpoint?.runId ?? null };
+  return { result, events$: events.asObservable(), actor, cancel, suspend, runId: checkpoint?.runId ?? null };
 }
 
 /** Config paths of every model specialist and synthesizer, nested sub-leads included. */

@@ -90,6 +90,29 @@ describe('fanfold resume after SIGKILL (child processes, real SDK over loopback)
     expect(list.stdout).toMatch(/tidal-1 {2}finished done {2}6\/6 specialists settled {2}The economics of tidal power/);
   }, 60_000);
 
+  it('Ctrl-C reports what finished and leaves the run resumable', async () => {
+    let child: ChildProcess | undefined;
+    const first = runNode([BIN, 'run', join(dir, 'app.yaml'), '--store', store(), '--run-id', 'tidal-4', '--json'], env(), (spawned) => (child = spawned));
+    let stderr = '';
+    await new Promise<void>((resolve) =>
+      child!.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (/s3 done/.test(stderr)) resolve();
+      }),
+    );
+    const requestsBefore = sim.requests.length;
+    child!.kill('SIGINT');
+    const interrupted = await first;
+    expect(interrupted.code).toBe(130);
+    expect(interrupted.stderr).toContain('continue it with `fanfold resume tidal-4`');
+    expect(JSON.parse(interrupted.stdout).specialists.filter((s: { status: string }) => s.status === 'fulfilled')).toHaveLength(3);
+
+    const resumed = await runNode([BIN, 'resume', 'tidal-4', '--store', store(), '--json'], env());
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout).status).toBe('done');
+    expect(sim.requests.slice(requestsBefore).map((request) => request.caller).sort()).toEqual(['s4', 's5', 's6', 'synthesizer']);
+  }, 60_000);
+
   it('a damaged checkpoint file is a clear error (exit 2, naming the file) and calls nothing', async () => {
     let child: ChildProcess | undefined;
     const first = runNode([BIN, 'run', join(dir, 'app.yaml'), '--store', store(), '--run-id', 'tidal-2'], env(), (spawned) => (child = spawned));

@@ -97,6 +97,33 @@ function crashOutcome(spec: SpecialistSpec, child: AnyActorRef, error: unknown, 
   return unstartedOutcome(spec, 'rejected', info, now);
 }
 
+const deadlineStop = (snapshot: FanOutSnapshot): FanOutStop => ({ reason: 'deadline', message: `the run's ${snapshot.input.deadlineMs} ms deadline passed before it finished` });
+const escalates = (spec: SpecialistSpec, outcome: SpecialistOutcome) => outcome.status === 'rejected' && spec.policy.onFailure === 'escalate';
+const escalationStop = (outcome: SpecialistOutcome): FanOutStop => ({
+  reason: 'escalated',
+  by: outcome.id,
+  message: `specialist "${outcome.id}" failed and its policy escalates: ${outcome.error?.message ?? 'unknown error'}`,
+});
+const quorumLost = (snapshot: FanOutSnapshot) =>
+  quorumUnreachable({ total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, snapshot.input.quorum);
+const quorumStop = (snapshot: FanOutSnapshot): FanOutStop => ({
+  reason: 'quorumUnreachable',
+  message: `quorum of ${snapshot.input.quorum} can no longer be met (${snapshot.unsuccessful} of ${snapshot.input.specialists.length} specialists failed)`,
+});
+
+/**
+ * Why a fan-out restored from a checkpoint must stop before starting anyone: its deadline passed
+ * while the run was down, or a kept outcome escalates, or the kept failures already lose the
+ * quorum (the process died before it could act on them). `null` for a fresh start.
+ */
+function stopOnRestore(snapshot: FanOutSnapshot, now: number): FanOutStop | null {
+  if (snapshot.stop !== null || snapshot.fulfilled + snapshot.unsuccessful >= snapshot.input.specialists.length) return null;
+  if (now >= snapshot.input.deadlineAt) return deadlineStop(snapshot);
+  const escalating = snapshot.outcomes.find((outcome, index) => outcome !== null && escalates(snapshot.input.specialists[index]!, outcome));
+  if (escalating) return escalationStop(escalating);
+  return quorumLost(snapshot) ? quorumStop(snapshot) : null;
+}
+
 /** Most run events in one report to the lead. */
 const MAX_BATCH = 128;
 
@@ -329,7 +356,9 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
         stopChild(child);
         removeChild(runtime, spec.id);
       } else {
-        record(self, snapshot, runtime, index, unstartedOutcome(spec, status, { kind: error.kind, message: `${stop.message} (it was still waiting for a concurrency slot)` }, now));
+        // Below nextIndex it had been started once: restarted, or resumed after a crash.
+        const why = index < snapshot.nextIndex ? 'it was waiting to start again' : 'it was still waiting for a concurrency slot';
+        record(self, snapshot, runtime, index, unstartedOutcome(spec, status, { kind: error.kind, message: `${stop.message} (${why})` }, now));
       }
     });
     snapshot.running = 0;
@@ -376,7 +405,11 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
       });
       snapshot.running = 0;
       runtime.starting = true;
-      fillSlots(self, snapshot, runtime);
+      // Restored after the deadline passed, or with an escalation or a lost quorum among the kept
+      // outcomes: stop the rest before calling anyone, as the run would have.
+      const stop = stopOnRestore(snapshot, clock.now());
+      if (stop) stopAll(self, snapshot, runtime, stop, () => {});
+      else fillSlots(self, snapshot, runtime);
       scheduleFlush(self, snapshot, runtime);
       runtime.starting = false;
       // Restored with every outcome in (the process died before it could finish): finish now.
@@ -400,7 +433,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
           return maybeFinish(self, snapshot, runtime);
 
         case 'fanOut.deadline':
-          stopAll(self, snapshot, runtime, { reason: 'deadline', message: `the run's ${snapshot.input.deadlineMs} ms deadline passed before it finished` }, stopChild);
+          stopAll(self, snapshot, runtime, deadlineStop(snapshot), stopChild);
           return maybeFinish(self, snapshot, runtime);
 
         case 'fanOut.cancel':
@@ -472,10 +505,10 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
           if (crashed) {
             // A bug is never a policy matter: fail the run, keeping what finished.
             stopAll(self, snapshot, runtime, { reason: 'crashed', by: id, message: outcome.error!.message }, stopChild);
-          } else if (outcome.status === 'rejected' && spec.policy.onFailure === 'escalate') {
-            stopAll(self, snapshot, runtime, { reason: 'escalated', by: id, message: `specialist "${id}" failed and its policy escalates: ${outcome.error?.message ?? 'unknown error'}` }, stopChild);
-          } else if (quorumUnreachable({ total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, snapshot.input.quorum)) {
-            stopAll(self, snapshot, runtime, { reason: 'quorumUnreachable', message: `quorum of ${snapshot.input.quorum} can no longer be met (${snapshot.unsuccessful} of ${snapshot.input.specialists.length} specialists failed)` }, stopChild);
+          } else if (escalates(spec, outcome)) {
+            stopAll(self, snapshot, runtime, escalationStop(outcome), stopChild);
+          } else if (quorumLost(snapshot)) {
+            stopAll(self, snapshot, runtime, quorumStop(snapshot), stopChild);
           } else {
             fillSlots(self, snapshot, runtime);
           }

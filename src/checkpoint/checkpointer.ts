@@ -48,6 +48,7 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
   let seq = options.journalSeq;
   let lastState = topState(actor.getSnapshot().value);
   let failed = false;
+  let savedFinal = false;
 
   const guard = (write: () => void) => {
     if (failed) return;
@@ -76,6 +77,11 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     });
 
   const events = actor.on('*', (event: RunEvent) => {
+    // The final snapshot is on disk before anyone hears the run finished.
+    if (event.type === 'run.finished') {
+      savedFinal = true;
+      return saveNow();
+    }
     if (!SETTLED.has(event.type)) return;
     const { id, outcome } = event as Extract<RunEvent, { type: 'specialist.done' }>;
     const index = indexById.get(id);
@@ -91,10 +97,8 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     next: (snapshot) => {
       const state = topState(snapshot.value);
       const final = snapshot.status !== 'active';
-      if (state !== lastState || final) {
-        lastState = state;
-        saveNow();
-      }
+      if (final ? !savedFinal : state !== lastState) saveNow();
+      lastState = state;
       if (final) detach();
     },
     error: () => {

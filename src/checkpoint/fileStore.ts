@@ -4,6 +4,7 @@
  * ```
  * .fanfold/runs/<run-id>/checkpoint.json   the lead's snapshot, replaced atomically
  * .fanfold/runs/<run-id>/journal.jsonl     outcomes settled since, one JSON line each
+ * .fanfold/runs/<run-id>/lock              the pid of the process running it, while it runs
  * ```
  *
  * Crash safety: the snapshot is written to a temporary file, flushed to disk, and renamed over
@@ -13,8 +14,8 @@
  * sequence numbers, so a crash between a snapshot and the journal's truncation loses nothing
  * and applies nothing twice.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, ftruncateSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, ftruncateSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { CheckpointError, parseCheckpoint, parseJournalEntry, type Checkpoint, type JournalEntry, type LoadedCheckpoint } from './format.ts';
 import { assertRunId, type CheckpointStore, type CheckpointSummary } from './store.ts';
 
@@ -23,6 +24,20 @@ export const DEFAULT_STORE_DIR = '.fanfold';
 
 const CHECKPOINT_FILE = 'checkpoint.json';
 const JOURNAL_FILE = 'journal.jsonl';
+const LOCK_FILE = 'lock';
+
+/** Lock files this process holds, by absolute path: shared by every store instance. */
+const heldLocks = new Set<string>();
+
+/** True when a process with this pid exists (it may belong to someone else: EPERM). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Options of {@link createFileCheckpointStore}. */
 export interface FileCheckpointStoreOptions {
@@ -85,12 +100,41 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
     return fd;
   };
 
+  /** Takes the run's lock file for this process; a lock left by a dead process is taken over. */
+  const lock = (runId: string) => {
+    const path = resolve(runDir(runId), LOCK_FILE);
+    if (heldLocks.has(path)) throw new CheckpointError(shown(path), `run "${runId}" is already running in this process`);
+    for (let tries = 0; tries < 2; tries++) {
+      try {
+        const fd = openSync(path, 'wx');
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        heldLocks.add(path);
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const owner = Number(readFileSync(path, 'utf8').trim());
+        if (Number.isSafeInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
+          throw new CheckpointError(shown(path), `run "${runId}" is being run by process ${owner}; wait for it, or stop it (if that process is not fanfold, delete this file)`);
+        }
+        // Left by a process that died (the crash being recovered from): take it over.
+        rmSync(path, { force: true });
+      }
+    }
+    throw new CheckpointError(shown(path), `could not take run "${runId}": another process took it at the same moment`);
+  };
+
   const save = (checkpoint: Checkpoint) => {
     const folder = runDir(checkpoint.runId);
     writeFileAtomic(join(folder, CHECKPOINT_FILE), JSON.stringify(checkpoint));
     syncDirectory(folder);
     // The snapshot now holds every journaled outcome: start the journal afresh.
     ftruncateSync(journalFd(checkpoint.runId), 0);
+  };
+
+  const release = (runId: string) => {
+    const path = resolve(runDir(runId), LOCK_FILE);
+    if (heldLocks.delete(path)) rmSync(path, { force: true });
   };
 
   const load = (runId: string): LoadedCheckpoint => {
@@ -137,11 +181,20 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
     location: shown(dir),
     create: (checkpoint) => {
       const folder = runDir(checkpoint.runId);
-      if (existsSync(join(folder, CHECKPOINT_FILE))) {
-        throw new CheckpointError(shown(folder), `run "${checkpoint.runId}" already exists: resume it with \`fanfold resume ${checkpoint.runId}\`, or choose another run id`);
-      }
+      const taken = () => new CheckpointError(shown(folder), `run "${checkpoint.runId}" already exists: resume it with \`fanfold resume ${checkpoint.runId}\`, or choose another run id`);
+      if (existsSync(join(folder, CHECKPOINT_FILE))) throw taken();
       mkdirSync(folder, { recursive: true });
+      // The lock makes the check above safe against another process creating the same run id.
+      lock(checkpoint.runId);
+      if (existsSync(join(folder, CHECKPOINT_FILE))) {
+        release(checkpoint.runId);
+        throw taken();
+      }
       save(checkpoint);
+    },
+    acquire: (runId) => {
+      if (!existsSync(runDir(runId))) throw new CheckpointError(shown(runDir(runId)), `no run "${runId}" in ${shown(runsDir)}`);
+      lock(runId);
     },
     save,
     append: (runId, entry) => {
@@ -181,9 +234,11 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
     },
     close: (runId) => {
       const fd = journals.get(runId);
-      if (fd === undefined) return;
-      journals.delete(runId);
-      closeSync(fd);
+      if (fd !== undefined) {
+        journals.delete(runId);
+        closeSync(fd);
+      }
+      release(runId);
     },
   };
 }

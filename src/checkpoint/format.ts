@@ -78,9 +78,12 @@ const fanOutSnapshotSchema = z.looseObject({
   status: z.string(),
   outcomes: z.array(outcomeSchema.nullable()),
   nextIndex: z.number().int().nonnegative(),
+  requeued: z.array(z.number().int().nonnegative()),
+  running: z.number().int().nonnegative(),
   fulfilled: z.number().int().nonnegative(),
   unsuccessful: z.number().int().nonnegative(),
-  input: z.looseObject({ deadlineAt: z.number() }),
+  discarded: z.record(z.string(), z.unknown()),
+  input: z.looseObject({ deadlineAt: z.number(), specialists: z.array(specSchema) }),
 });
 
 const persistedLeadSchema = z.looseObject({
@@ -171,10 +174,20 @@ export function parseCheckpoint(file: string, data: unknown): Checkpoint {
     throw new CheckpointError(file, `snapshot.context.outcomes has ${context.outcomes.length} entries for ${total} specialists`);
   }
   const fanOut = children['fanOut'];
+  if (status === 'active') {
+    // The children each state of the lead machine invokes must be there to be restored.
+    const state = typeof checkpoint.snapshot.value === 'string' ? checkpoint.snapshot.value : Object.keys(checkpoint.snapshot.value)[0];
+    const needed = state === 'fanningOut' ? ['fanOut', 'deadline'] : state === 'synthesizing' ? ['synthesizer'] : null;
+    if (!needed) throw new CheckpointError(file, `snapshot.value: expected a running state of the lead (fanningOut or synthesizing), got ${JSON.stringify(checkpoint.snapshot.value)}`);
+    const missing = needed.filter((id) => !children[id]);
+    if (missing.length > 0) throw new CheckpointError(file, `snapshot.children: the ${state} state needs its ${missing.join(' and ')} actor, which is missing`);
+  }
   if (status === 'active' && fanOut) {
     const inner = fanOutSnapshotSchema.safeParse(fanOut.snapshot);
     if (!inner.success) throw new CheckpointError(file, `unexpected content at snapshot.children.fanOut.snapshot.${firstIssue(inner.error)}`);
     if (inner.data.outcomes.length !== total) throw new CheckpointError(file, `snapshot.children.fanOut.snapshot.outcomes has ${inner.data.outcomes.length} entries for ${total} specialists`);
+    const ids = (list: Array<{ id: string }>) => list.map((spec) => spec.id).join('\n');
+    if (ids(inner.data.input.specialists) !== ids(context.input.specialists)) throw new CheckpointError(file, 'snapshot.children.fanOut.snapshot.input.specialists differ from the lead\'s specialists');
   }
   return checkpoint;
 }

@@ -5,6 +5,7 @@
  * and starts the ones still queued (the fan-out skips any index that already has an outcome).
  */
 import type { SpecialistOutcome } from '../outcome.ts';
+import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import type { LoadedCheckpoint, PersistedFanOut, PersistedLead } from './format.ts';
 
 /** A snapshot ready for `createActor(machine, { snapshot })`, and what resuming it will do. */
@@ -44,6 +45,7 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
     if (outcome && !context.outcomes[index]) context.outcomes[index] = outcome;
   });
   for (const entry of loaded.journal) setOutcome(entry.index, entry.outcome);
+  if (fanOut && fanOut.status === 'active') reopenStopped(context.outcomes, fanOut);
 
   const settledList = context.outcomes.filter((outcome): outcome is SpecialistOutcome => outcome !== null);
   if (snapshot.status === 'active' && stateIs(snapshot.value, 'fanningOut')) {
@@ -67,6 +69,25 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   const pending: number[] = [];
   for (let index = 0; index < total; index++) (context.outcomes[index] ? kept : pending).push(index);
   return { snapshot, kept, pending, finished: snapshot.status !== 'active' };
+}
+
+/**
+ * A stop the crash cut short (a cancel, or an escalation or lost quorum that the restored
+ * fan-out will re-apply) had marked the unfinished specialists `skipped`: they did not finish,
+ * so they are pending again. What their cut-off calls cost is kept in `discarded`, which the
+ * fan-out folds into their next outcome (so `modelCalls` and usage still count those calls).
+ */
+function reopenStopped(outcomes: Array<SpecialistOutcome | null>, fanOut: PersistedFanOut): void {
+  outcomes.forEach((outcome, index) => {
+    if (outcome?.status !== 'skipped' || outcome.error?.kind !== 'cancelled') return;
+    outcomes[index] = null;
+    fanOut.outcomes[index] = null;
+    if (outcome.attempts === 0) return;
+    const discarded = (fanOut.discarded ??= {}) as Record<number, { attempts: number; usage: Usage }>;
+    const kept = (discarded[index] ??= { attempts: 0, usage: emptyUsage() });
+    kept.attempts += outcome.attempts;
+    addUsageInto(kept.usage, outcome.usage);
+  });
 }
 
 /** True when a state value is `name` or inside it. */

@@ -25,8 +25,13 @@ export interface CheckpointSummary {
 export interface CheckpointStore {
   /** Where runs are kept, for messages (a directory, a database name). */
   readonly location: string;
-  /** Starts a new run's checkpoint; throws if `runId` is taken. */
+  /** Starts a new run's checkpoint and takes the run for this process; throws if `runId` is taken. */
   create(checkpoint: Checkpoint): void;
+  /**
+   * Takes an existing run for this process before resuming it; throws `CheckpointError` if a
+   * live process has it (two processes resuming one run would pay for its pending calls twice).
+   */
+  acquire(runId: string): void;
   /** Replaces the run's checkpoint atomically; the journal entries it includes are dropped. */
   save(checkpoint: Checkpoint): void;
   /** Appends one settled outcome to the run's journal. */
@@ -35,7 +40,7 @@ export interface CheckpointStore {
   load(runId: string): LoadedCheckpoint;
   /** Every run in the store, newest first. */
   list(): CheckpointSummary[];
-  /** Releases what the store holds open for the run (its journal file). */
+  /** Releases what the store holds for the run (its journal file, and the run itself). */
   close(runId: string): void;
 }
 

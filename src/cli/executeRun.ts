@@ -133,8 +133,14 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
       // Second Ctrl-C: the user means it.
       if (interrupted) process.exit(signal === 'SIGTERM' ? 143 : 130);
       interrupted = signal;
-      io.stderr.write(`\nInterrupted (${signal}): cancelling the run (finished work is kept; send it again to quit at once)…\n`);
-      run.cancel('interrupted (Ctrl-C)');
+      if (run.runId) {
+        // Checkpointed: stop now, but leave the checkpoint resumable.
+        io.stderr.write(`\nInterrupted (${signal}): stopping the run (finished work is kept; continue it with \`fanfold resume ${run.runId}\`; send it again to quit at once)…\n`);
+        run.suspend('interrupted (Ctrl-C)');
+      } else {
+        io.stderr.write(`\nInterrupted (${signal}): cancelling the run (finished work is kept; send it again to quit at once)…\n`);
+        run.cancel('interrupted (Ctrl-C)');
+      }
     });
     const result = await run.result.finally(() => {
       removeInterrupt();
