@@ -11,7 +11,7 @@
 import type { Actor } from 'xstate';
 import type { LeadMachine } from '../../machines/lead.ts';
 import type { RunEvent } from '../events.ts';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type CheckpointMeta, type PersistedLead } from './format.ts';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, topState, type Checkpoint, type CheckpointMeta, type PersistedLead } from './format.ts';
 import type { CheckpointStore } from './store.ts';
 
 /** What the checkpointer needs about the run it follows. */
@@ -121,9 +121,4 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
   }
 
   return { saveNow, detach };
-}
-
-/** `{ fanningOut: 'waiting' }` → `fanningOut`; `done` → `done`. */
-function topState(value: unknown): string {
-  return typeof value === 'string' ? value : Object.keys(value as object)[0] ?? '';
 }

@@ -16,7 +16,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, ftruncateSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { CheckpointError, parseCheckpoint, parseJournalEntry, type Checkpoint, type JournalEntry, type LoadedCheckpoint } from './format.ts';
+import { CheckpointError, parseCheckpoint, parseJournalEntry, topState, type Checkpoint, type JournalEntry, type LoadedCheckpoint } from './format.ts';
 import { assertRunId, type CheckpointStore, type CheckpointSummary } from './store.ts';
 
 /** The directory fanfold keeps its runs in by default, relative to the working directory. */
@@ -219,7 +219,7 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
           const output = snapshot.status === 'done' ? (snapshot as { output?: { status?: string } }).output : undefined;
           summaries.push({
             runId,
-            state: stateName(snapshot.value),
+            state: topState(snapshot.value),
             status: output?.status ?? (snapshot.status === 'error' ? 'failed' : null),
             task: snapshot.context.input.task,
             specialists: snapshot.context.input.specialists.length,
@@ -241,14 +241,4 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
       release(runId);
     },
   };
-}
-
-/** `{ fanningOut: 'waiting' }` → `fanningOut.waiting`. */
-export function stateName(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const [key, inner] = Object.entries(value)[0] ?? [];
-    return key === undefined ? '' : inner === undefined || (typeof inner === 'object' && inner !== null && Object.keys(inner).length === 0) ? key : `${key}.${stateName(inner)}`;
-  }
-  return String(value);
 }

@@ -147,6 +147,11 @@ const checkpointSchema = z.object({
 
 const journalEntrySchema = z.object({ seq: z.number().int().positive(), index: z.number().int().nonnegative(), outcome: outcomeSchema });
 
+/** The lead's top-level state: `{ fanningOut: 'waiting' }` → `fanningOut`, `'done'` → `done`. */
+export function topState(value: unknown): string {
+  return typeof value === 'string' ? value : Object.keys((value ?? {}) as object)[0] ?? '';
+}
+
 /** `issues[0]` as "path: message", for error text. */
 function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0]!;
@@ -176,7 +181,7 @@ export function parseCheckpoint(file: string, data: unknown): Checkpoint {
   const fanOut = children['fanOut'];
   if (status === 'active') {
     // The children each state of the lead machine invokes must be there to be restored.
-    const state = typeof checkpoint.snapshot.value === 'string' ? checkpoint.snapshot.value : Object.keys(checkpoint.snapshot.value)[0];
+    const state = topState(checkpoint.snapshot.value);
     const needed = state === 'fanningOut' ? ['fanOut', 'deadline'] : state === 'synthesizing' ? ['synthesizer'] : null;
     if (!needed) throw new CheckpointError(file, `snapshot.value: expected a running state of the lead (fanningOut or synthesizing), got ${JSON.stringify(checkpoint.snapshot.value)}`);
     const missing = needed.filter((id) => !children[id]);

@@ -8,7 +8,7 @@ import type { Checkpoint, JournalEntry, LoadedCheckpoint } from './format.ts';
 /** A run's checkpoint, summarised for listings. */
 export interface CheckpointSummary {
   runId: string;
-  /** The lead's state (`fanningOut.waiting`, `synthesizing`, `done`, …), or `null` when unreadable. */
+  /** The lead's top-level state (`fanningOut`, `synthesizing`, `done`, …), or `null` when unreadable. */
   state: string | null;
   /** The run's result status once it finished; `null` while resumable. */
   status: string | null;
