@@ -42,13 +42,18 @@ describe('fanfold resume after SIGKILL (child processes, real SDK over loopback)
   const callsOf = (id: string) => sim.requests.filter((request) => request.caller === id);
   const store = () => join(dir, 'store');
 
-  it('finished specialists are not called again; in-flight ones restart; the run completes', async () => {
+  /** Starts `fanfold run` as run `runId`, SIGKILLs it once its stdout matches `pattern`, and returns what it printed. */
+  async function killAfter(runId: string, pattern: RegExp) {
     let child: ChildProcess | undefined;
-    const first = runNode([BIN, 'run', join(dir, 'app.yaml'), '--store', store(), '--run-id', 'tidal-1'], env(), (spawned) => (child = spawned));
-    // Plain progress lines: a specialist's "done" line is printed after its outcome is journaled.
-    await watchStdout(child!, /s3 done/);
+    const first = runNode([BIN, 'run', join(dir, 'app.yaml'), '--store', store(), '--run-id', runId], env(), (spawned) => (child = spawned));
+    await watchStdout(child!, pattern);
     child!.kill('SIGKILL');
-    const killed = await first;
+    return first;
+  }
+
+  it('finished specialists are not called again; in-flight ones restart; the run completes', async () => {
+    // Plain progress lines: a specialist's "done" line is printed after its outcome is journaled.
+    const killed = await killAfter('tidal-1', /s3 done/);
     expect(killed.code).toBe(null);
     expect(killed.stdout).toMatch(/^SIMULATED|^Calling the Anthropic API/);
     expect(killed.stdout).toContain('Run tidal-1: checkpointed');
@@ -114,11 +119,7 @@ describe('fanfold resume after SIGKILL (child processes, real SDK over loopback)
   }, 60_000);
 
   it('a damaged checkpoint file is a clear error (exit 2, naming the file) and calls nothing', async () => {
-    let child: ChildProcess | undefined;
-    const first = runNode([BIN, 'run', join(dir, 'app.yaml'), '--store', store(), '--run-id', 'tidal-2'], env(), (spawned) => (child = spawned));
-    await watchStdout(child!, /s1 done/);
-    child!.kill('SIGKILL');
-    await first;
+    await killAfter('tidal-2', /s1 done/);
     const file = join(store(), 'runs', 'tidal-2', 'checkpoint.json');
     const text = readFileSync(file, 'utf8');
     writeFileSync(file, text.slice(0, Math.floor(text.length / 3)));
@@ -139,11 +140,7 @@ describe('fanfold resume after SIGKILL (child processes, real SDK over loopback)
   }, 60_000);
 
   it('a run started against the API is not silently finished by the simulator when the key is gone', async () => {
-    let child: ChildProcess | undefined;
-    const first = runNode([BIN, 'run', join(dir, 'app.yaml'), '--store', store(), '--run-id', 'tidal-3'], env(), (spawned) => (child = spawned));
-    await watchStdout(child!, /s1 done/);
-    child!.kill('SIGKILL');
-    await first;
+    await killAfter('tidal-3', /s1 done/);
     const resumed = await runNode([BIN, 'resume', 'tidal-3', '--store', store()], {});
     expect(resumed.code).toBe(2);
     expect(resumed.stderr).toContain('Run tidal-3 was calling the Anthropic API: set ANTHROPIC_API_KEY to resume it');

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { FanfoldError } from '../errors.ts';
-import type { LeadInput } from '../config.ts';
+import type { LeadContext } from '../../machines/lead.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 
 /** The format tag every checkpoint file starts with. */
@@ -117,15 +117,7 @@ export interface PersistedLead {
   status: 'active' | 'done' | 'error';
   value: string | { [key: string]: unknown };
   output?: unknown;
-  context: {
-    input: LeadInput;
-    startedAt: number;
-    deadlineAt: number;
-    outcomes: Array<SpecialistOutcome | null>;
-    settled: number;
-    fulfilled: number;
-    [key: string]: unknown;
-  };
+  context: LeadContext;
   children: {
     fanOut?: { snapshot: PersistedFanOut; [key: string]: unknown };
     deadline?: { snapshot: { status: string; input?: { deadlineAt: number }; [key: string]: unknown }; [key: string]: unknown };
