@@ -15,22 +15,12 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFileCheckpointStore, createScriptedProvider, runFanOut, type FanOutConfig } from '../src/index.ts';
+import { createFileCheckpointStore, createScriptedProvider, runFanOut } from '../src/index.ts';
+import { benchConfig, instantFold, median } from './support.ts';
 
 type Shape = 'spread' | 'burst';
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-function config(n: number): FanOutConfig {
-  return {
-    task: 'bench',
-    model: 'bench-model',
-    maxTokens: 64,
-    specialists: Array.from({ length: n }, (_, i) => ({ id: `s${i}` })),
-    synthesizer: { run: async ({ outcomes }) => `${outcomes?.length ?? 0} findings` },
-    deadlineMs: 60_000,
-  };
-}
+const config = (n: number) => benchConfig(n, { synthesizer: instantFold });
 
 function provider(n: number, shape: Shape) {
   const byCaller = shape === 'burst' ? {} : Object.fromEntries(Array.from({ length: n }, (_, i) => [`s${i}`, { latencyMs: 200 + (200 * i) / n }]));

@@ -16,7 +16,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createScriptedProvider, runFanOut, type FanOutConfig } from '../src/index.ts';
+import { createScriptedProvider, runFanOut } from '../src/index.ts';
+import { benchConfig, instantFold, median } from './support.ts';
 
 const LATENCY_MS = 200;
 const TARGETS: Record<number, number> = { 3: 1.1, 100: 1.1, 1000: 1.1, 10000: 1.5 };
@@ -28,11 +29,6 @@ interface CaseResult {
   fanfoldMs: number;
   rounds: number;
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
 
 /** The limit: every call at once through the same provider, then the same trivial fold. */
 async function baseline(n: number): Promise<number> {
@@ -56,14 +52,7 @@ async function baseline(n: number): Promise<number> {
 
 async function fanfold(n: number): Promise<number> {
   const provider = createScriptedProvider({ latencyMs: LATENCY_MS });
-  const config: FanOutConfig = {
-    task: 'bench',
-    model: 'bench-model',
-    maxTokens: 64,
-    specialists: Array.from({ length: n }, (_, i) => ({ id: `s${i}` })),
-    synthesizer: { run: async ({ outcomes }) => `${outcomes?.length ?? 0} findings` },
-    deadlineMs: 60_000,
-  };
+  const config = benchConfig(n, { synthesizer: instantFold });
   const started = performance.now();
   const result = await runFanOut(config, { provider }).result;
   const elapsed = performance.now() - started;

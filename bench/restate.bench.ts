@@ -13,7 +13,8 @@
  *   npm run bench:restate                 every case
  *   npm run bench:restate -- 10 100       chosen sizes
  */
-import { createScriptedProvider, runFanOut, type FanOutConfig, type RunResult } from '../src/index.ts';
+import { createScriptedProvider, runFanOut, type RunResult } from '../src/index.ts';
+import { benchConfig, median } from './support.ts';
 import { freePort } from '../src/restate/devServer.ts';
 import { registerDeployment, serveRestate, startDevRestateServer, startRestateRun, type DevRestateServer, type RestateServiceHandle } from '../src/restate/index.ts';
 
@@ -33,17 +34,8 @@ const CASES: Case[] = [
   { n: 1000, chunkSize: 50, rounds: 1 },
 ];
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-function config(n: number): FanOutConfig {
-  return {
-    task: 'bench',
-    model: 'bench-model',
-    maxTokens: 64,
-    specialists: Array.from({ length: n }, (_, i) => ({ id: `s${i}` })),
-    deadlineMs: 600_000,
-  };
-}
+// A model synthesizer (on Restate functions cannot be sent to the service), and room for slow runs.
+const config = (n: number) => benchConfig(n, { deadlineMs: 600_000 });
 
 const provider = createScriptedProvider({ latencyMs: LATENCY_MS });
 
