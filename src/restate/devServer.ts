@@ -11,16 +11,39 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A port nobody listens on right now (on 127.0.0.1). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out by {@link freePort}: below Linux's default ephemeral range (32768–60999),
+ * which every outgoing connection and every `listen(0)` draws from. A port picked there can be
+ * taken by someone else's connection between our check and the server's bind (seen in CI:
+ * restate-server failing with "Address in use"); a port below it only by another listener.
+ */
+const PORT_RANGE = { from: 20_000, to: 32_000 } as const;
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port nobody listens on right now (on 127.0.0.1), outside the ephemeral range so that a
+ * process started on it a moment later does not race outgoing connections for it.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found on 127.0.0.1 between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
+}
+
+/** `count` distinct free ports. */
+async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
 }
 
 /** The restate-server binary of the npm package, for this platform. */
@@ -63,17 +86,33 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs:
   }
 }
 
+/** What restate-server prints when a port it was given is taken. */
+const PORT_TAKEN = /Address in use|os error 98/;
+/** How often start-up is tried again, on fresh ports, when a port was taken meanwhile. */
+const START_ATTEMPTS = 5;
+
 /**
  * Starts `restate-server` on loopback with free ports and a temp base dir; resolves once its
- * admin API and ingress answer. Rejects with its output if it cannot start.
+ * admin API and ingress answer. Rejects with its output if it cannot start. A port taken
+ * between choosing it and the server binding it is not a failure: it starts again on others.
  *
  * @example
  * const server = await startDevRestateServer();
  * await registerDeployment(server.adminUrl, service.url);
  */
 export async function startDevRestateServer(options: { startTimeoutMs?: number } = {}): Promise<DevRestateServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options.startTimeoutMs ?? 30_000);
+    } catch (error) {
+      if (attempt >= START_ATTEMPTS || !PORT_TAKEN.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnce(timeoutMs: number): Promise<DevRestateServer> {
   const binary = restateServerBinary();
-  const [ingressPort, adminPort, nodePort] = [await freePort(), await freePort(), await freePort()];
+  const [ingressPort, adminPort, nodePort] = await freePorts(3);
   const baseDir = await mkdtemp(join(tmpdir(), 'fanfold-restate-'));
   let stderr = '';
   let failure: string | null = null;
@@ -99,7 +138,6 @@ export async function startDevRestateServer(options: { startTimeoutMs?: number }
     await killAndWait(child);
     await rm(baseDir, { recursive: true, force: true });
   };
-  const timeoutMs = options.startTimeoutMs ?? 30_000;
   try {
     await waitUntil(async () => (await fetch(`${adminUrl}/health`)).ok, 'restate-server admin API', timeoutMs, () => failure);
     await waitUntil(async () => (await fetch(`${ingressUrl}/restate/health`)).ok, 'restate-server ingress', timeoutMs, () => failure);
