@@ -9,6 +9,7 @@ import { xstate } from '@restatedev/xstate';
 import { assign, sendTo, setup, type AnyActorLogic } from 'xstate';
 import type { FanOutInput } from '../actors/fanOut.ts';
 import { restateDeadlineTimer } from './deadlineTimer.ts';
+import { withJournaledClock } from './invocationClock.ts';
 import type { ChunkInput, RestateFanOutOutput } from './fanOut.ts';
 
 /** The chunk objects' service name. */
@@ -57,7 +58,7 @@ export function createChunkMachine(flatFanOut: AnyActorLogic) {
 
 /** The chunk virtual object. */
 export function createChunkObject(flatFanOut: AnyActorLogic) {
-  return xstate(CHUNK_SERVICE, createChunkMachine(flatFanOut));
+  return withJournaledClock(xstate(CHUNK_SERVICE, createChunkMachine(flatFanOut)));
 }
 
 type ChunkObject = ReturnType<typeof createChunkObject>;

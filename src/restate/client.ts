@@ -94,8 +94,8 @@ export async function startRestateRun(ingressUrl: string, runId: string, config:
     throw error;
   });
   if (existing) throw new FanfoldError('config', `A run with id "${runId}" already exists on ${ingressUrl}; choose another id`);
-  // `startedAt` comes from here so the lead's context is the same on every replay.
-  await callLead(ingressUrl, runId, 'create', { input: { ...input, startedAt: Date.now() } });
+  // No `startedAt`: the service stamps it from its journaled clock, the one its deadline timer runs on.
+  await callLead(ingressUrl, runId, 'create', { input });
 }
 
 /** The lead object's current snapshot. */

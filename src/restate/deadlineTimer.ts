@@ -6,13 +6,15 @@
  */
 import { sendParent, setup } from 'xstate';
 import type { DeadlineTimerInput } from '../actors/deadlineTimer.ts';
+import { invocationNow } from './invocationClock.ts';
 
 /** The deadline timer machine: `run.deadline` to the parent at `deadlineAt`. */
 export const restateDeadlineTimer = setup({
   types: { input: {} as DeadlineTimerInput, context: {} as DeadlineTimerInput },
   delays: {
     // Read once, when the timer is armed; the adapter persists the scheduled event, not this function.
-    untilDeadline: ({ context }) => Math.max(0, context.deadlineAt - Date.now()),
+    // The invocation's journaled time, not Date.now(): a replay must send the same delay.
+    untilDeadline: ({ context }) => Math.max(0, context.deadlineAt - invocationNow()),
   },
 }).createMachine({
   id: 'fanfoldDeadline',

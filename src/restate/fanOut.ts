@@ -25,6 +25,7 @@ import { settledEventType, type RunEvent } from '../events.ts';
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import { quorumUnreachable } from '../policy.ts';
 import { emptyUsage } from '../usage.ts';
+import { invocationNow } from './invocationClock.ts';
 import type { RestateSpecialistOutput } from './specialist.ts';
 
 /** When a specialist (or a chunk's specialists) started, for `specialist.started` events. */
@@ -159,7 +160,7 @@ export function createRestateFanOut({ specialist, chunk, chunkSize = Infinity, f
     const events: RunEvent[] = [];
     const settled: FanOutProgressEvent['settled'] = [];
     const specs = context.input.specialists;
-    const now = Date.now();
+    const now = invocationNow();
 
     const record = (index: number, outcome: SpecialistOutcome) => {
       if (context.outcomes[index]) return;

@@ -12,6 +12,7 @@ import { leadMachine } from '../../machines/lead.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import { createChunkActor, createChunkObject, forwardToChunk } from './chunk.ts';
 import { restateDeadlineTimer } from './deadlineTimer.ts';
+import { withJournaledClock } from './invocationClock.ts';
 import { createRestateFanOut } from './fanOut.ts';
 import { createRestateSpecialist } from './specialist.ts';
 
@@ -45,10 +46,20 @@ export function createRestateLeadMachine({ provider, chunkSize = DEFAULT_CHUNK_S
   return { machine, chunkObject };
 }
 
+/**
+ * The lead's `startedAt` (and so its `deadlineAt`) from the service's journaled clock, the one
+ * its deadline timer runs on, unless the caller gave one.
+ */
+function withStartedAt(request: unknown, now: number): unknown {
+  const input = (request as { input?: Record<string, unknown> } | undefined)?.input;
+  if (!input || typeof input !== 'object' || input['startedAt'] !== undefined) return request;
+  return { ...(request as object), input: { ...input, startedAt: now } };
+}
+
 /** The virtual objects to bind to a Restate endpoint. */
 export function createRestateServices(options: RestateServiceOptions) {
   const { machine, chunkObject } = createRestateLeadMachine(options);
-  return [xstate(LEAD_SERVICE, machine), chunkObject] as const;
+  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt }), chunkObject] as const;
 }
 
 /** Options of {@link serveRestate}. */

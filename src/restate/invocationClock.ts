@@ -1,0 +1,64 @@
+/**
+ * A replay-safe "now" for the machines that run inside Restate virtual objects.
+ *
+ * Restate replays an invocation's journal after a crash and refuses to go on when the replayed
+ * code writes something different from what it wrote the first time ("journal mismatch", error
+ * 570): the invocation is then retried forever and the run never finishes. A machine that reads
+ * `Date.now()` in a transition and puts the value into its snapshot (a specialist's start time)
+ * or into a delayed send (the deadline timer's delay) does exactly that when its invocation is
+ * replayed. So every handler that runs transitions first reads the time once through
+ * `ctx.date.now()` (journaled: a replay reads back the same value) and the machines ask
+ * {@link invocationNow} instead of `Date.now()`.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import * as restate from '@restatedev/restate-sdk';
+
+const journaledNow = new AsyncLocalStorage<number>();
+
+/**
+ * The time the current Restate invocation journaled when it began, in ms since epoch; the same
+ * value on every replay. Outside an invocation (a test driving a machine directly) it is `Date.now()`.
+ */
+export function invocationNow(): number {
+  return journaledNow.getStore() ?? Date.now();
+}
+
+/** The handlers of the xstate adapter's virtual object that run transitions. */
+const TRANSITION_HANDLERS = ['create', 'send'] as const;
+
+type Handler = (ctx: restate.ObjectContext, request: unknown) => Promise<unknown>;
+type ObjectDefinition = { name: string; object: Record<string, unknown>; options?: unknown; metadata?: unknown; description?: unknown };
+
+/** Options of {@link withJournaledClock}. */
+export interface JournaledClockOptions {
+  /**
+   * Rewrites a `create` request with the journaled time, e.g. to give the lead its `startedAt`
+   * from the service's clock (the one its timers run on) rather than the caller's.
+   */
+  stampCreate?: (request: unknown, now: number) => unknown;
+}
+
+/**
+ * Makes a virtual object built by `@restatedev/xstate` replay-safe for {@link invocationNow}:
+ * the same object, but its `create` and `send` handlers journal the time first and run the
+ * machine with it. It costs one journaled step (a round trip to the Restate server) per event
+ * the object handles.
+ *
+ * @example
+ * endpoint.bind(withJournaledClock(xstate('fanfold', machine)));
+ */
+export function withJournaledClock<T>(definition: T, options: JournaledClockOptions = {}): T {
+  const { name, object, options: objectOptions, metadata, description } = definition as unknown as ObjectDefinition;
+  const handlers: Record<string, unknown> = { ...object };
+  for (const handlerName of TRANSITION_HANDLERS) {
+    const original = object[handlerName];
+    if (typeof original !== 'function') throw new Error(`the virtual object "${name}" has no "${handlerName}" handler to wrap`);
+    const stamp = handlerName === 'create' ? options.stampCreate : undefined;
+    // Exclusive, like the adapter's own: a plain function is an exclusive handler.
+    handlers[handlerName] = async (ctx: restate.ObjectContext, request: unknown) => {
+      const now = await ctx.date.now();
+      return journaledNow.run(now, () => (original as Handler)(ctx, stamp ? stamp(request, now) : request));
+    };
+  }
+  return restate.object({ name, handlers, options: objectOptions, metadata, description } as Parameters<typeof restate.object>[0]) as unknown as T;
+}

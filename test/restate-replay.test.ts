@@ -1,0 +1,140 @@
+/**
+ * Replay safety on Restate. Restate replays an invocation's journal when it retries it, and a
+ * handler that then writes something else than the first time is stuck on a "journal mismatch"
+ * for good: the run never finishes. The machines read the time in transitions (a specialist's
+ * start time, the deadline timer's delay), so the handlers that run them journal the time first
+ * (`withJournaledClock`). Here every `create` and `send` of the real lead and chunk objects is
+ * made to fail once after its writes reached the journal, so each one is replayed.
+ */
+import * as restate from '@restatedev/restate-sdk';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAnthropicProvider, startSimulator, type FanOutConfig, type Simulator } from '../src/index.ts';
+import { awaitRestateRun, createRestateServices, invocationNow, registerDeployment, startRestateRun, withJournaledClock } from '../src/restate/index.ts';
+import { pollUntil, startRestateServer, type RestateServer } from './restate-support.ts';
+
+const API_KEY = 'sk-restate-replay-key';
+
+type Handler = (ctx: restate.ObjectContext, request: unknown) => Promise<unknown>;
+type ObjectDefinition = { name: string; object: Record<string, Handler> };
+
+/** Invocations already failed once, by invocation id. */
+const failedOnce = new Set<string>();
+/** How many handler attempts were replays of a failed one. */
+let replays = 0;
+
+/**
+ * The same virtual object, but the first attempt of each `create` and `send` fails after the
+ * handler ran and a journaled sleep pushed its writes to the server, so Restate replays it.
+ */
+function failEachOnceAfterItsWrites<T>(definition: T): T {
+  const { name, object } = definition as unknown as ObjectDefinition;
+  const handlers: Record<string, unknown> = { ...object };
+  for (const handlerName of ['create', 'send'] as const) {
+    const original = object[handlerName]!;
+    handlers[handlerName] = async (ctx: restate.ObjectContext, request: unknown) => {
+      const result = await original(ctx, request);
+      await ctx.sleep(5);
+      const id = ctx.request().id;
+      if (!failedOnce.has(id)) {
+        failedOnce.add(id);
+        throw new Error(`injected transient failure of ${name}.${handlerName} after its writes`);
+      }
+      replays++;
+      return result;
+    };
+  }
+  return restate.object({ name, handlers } as Parameters<typeof restate.object>[0]) as unknown as T;
+}
+
+const attemptsSeen = new Map<string, number[]>();
+/** A probe object whose `create` writes the time it reads, flushes, and fails its first attempt. */
+const probe = (name: string, now: () => number) =>
+  restate.object({
+    name,
+    handlers: {
+      create: async (ctx: restate.ObjectContext) => {
+        const seen = attemptsSeen.get(name) ?? [];
+        attemptsSeen.set(name, seen);
+        const at = now();
+        seen.push(at);
+        ctx.set('at', at);
+        await ctx.sleep(25); // the write above reaches the server's journal
+        if (seen.length === 1) throw new Error('transient failure after the write: Restate retries (a replay)');
+        return at;
+      },
+      send: async () => {},
+    },
+  });
+
+let simulator: Simulator;
+let server: RestateServer;
+let endpoint: http2.Http2Server;
+/** The server keeps its HTTP/2 sessions open: closing the endpoint needs them gone. */
+const sessions = new Set<http2.ServerHttp2Session>();
+
+beforeAll(async () => {
+  simulator = await startSimulator({ apiKey: API_KEY, latency: { firstTokenMs: 30, tokensPerSecond: Infinity } });
+  server = await startRestateServer();
+  const provider = createAnthropicProvider({ apiKey: API_KEY, baseURL: simulator.url, env: {} });
+  const services = [
+    ...createRestateServices({ provider, chunkSize: 3 }).map((definition) => failEachOnceAfterItsWrites(definition)),
+    withJournaledClock(probe('clockProbeJournaled', invocationNow)),
+    probe('clockProbeWallClock', () => Date.now()),
+  ];
+  let bound = restate.endpoint().setLogger(() => {});
+  for (const definition of services) bound = bound.bind(definition);
+  endpoint = http2.createServer(bound.http2Handler());
+  endpoint.on('session', (session) => sessions.add(session));
+  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', () => resolve()));
+  await registerDeployment(server.adminUrl, `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`);
+}, 60_000);
+
+afterAll(async () => {
+  for (const session of sessions) session.destroy();
+  await new Promise<void>((resolve) => (endpoint ? endpoint.close(() => resolve()) : resolve()));
+  await server?.stop();
+  await simulator?.close();
+}, 30_000);
+
+describe('replay safety on Restate', () => {
+  it('a replayed handler reads the same journaled time, so its retry goes through', async () => {
+    const response = await fetch(`${server.ingressUrl}/clockProbeJournaled/k1/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(200);
+    const seen = attemptsSeen.get('clockProbeJournaled')!;
+    expect(seen.length).toBe(2);
+    expect(seen[1]).toBe(seen[0]);
+    expect(await response.json()).toBe(seen[0]);
+  }, 30_000);
+
+  it('the same handler on Date.now() is stuck on a journal mismatch (why the machines never read it)', async () => {
+    const accepted = await fetch(`${server.ingressUrl}/clockProbeWallClock/k1/create/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(accepted.ok).toBe(true);
+    const { invocationId } = (await accepted.json()) as { invocationId: string };
+    await pollUntil(async () => server.log(), (log) => /journal mismatch/i.test(log), 'the journal mismatch in the server log', 20_000);
+    const seen = attemptsSeen.get('clockProbeWallClock')!;
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen[1]).not.toBe(seen[0]);
+    // It would be retried for good: kill it.
+    const killed = await fetch(`${server.adminUrl}/invocations/${invocationId}/kill`, { method: 'PATCH' });
+    expect(killed.ok).toBe(true);
+  }, 30_000);
+
+  it('a chunked run whose every lead and chunk event is replayed once completes, and its deadline still cuts off a straggler', async () => {
+    simulator.addFault({ match: { caller: 'replay-hung' }, fault: { type: 'hang' } });
+    const ids = ['replay-1', 'replay-2', 'replay-3', 'replay-4', 'replay-5', 'replay-hung'];
+    const config: FanOutConfig = { task: 'replayed fan-out', specialists: ids.map((id) => ({ id })), deadlineMs: 4_000 };
+    const before = replays;
+    await startRestateRun(server.ingressUrl, 'replayed-run', config);
+    const result = await awaitRestateRun(server.ingressUrl, 'replayed-run', { pollMs: 100 });
+
+    expect(result.status).toBe('partial');
+    expect(result.outcomes.map((outcome) => [outcome.id, outcome.status])).toEqual(ids.map((id) => [id, id === 'replay-hung' ? 'timedOut' : 'fulfilled']));
+    expect(result.synthesis).toEqual(expect.any(String));
+    // Creates of the lead and both chunks, and the events each of them handled, were all replayed.
+    expect(replays - before).toBeGreaterThanOrEqual(3 + ids.length);
+    // A replay repeats no model call: each specialist was called once.
+    for (const id of ids) expect(simulator.count({ caller: id })).toBe(1);
+  }, 60_000);
+});
