@@ -9,6 +9,7 @@ import { createActor, type Actor } from 'xstate';
 import { leadMachine, type LeadMachine } from '../machines/lead.ts';
 import { createFileCheckpointStore } from './checkpoint/fileStore.ts';
 import { CheckpointError, type CheckpointMeta } from './checkpoint/format.ts';
+import { createNestedOutcomes, type NestedOutcome } from './checkpoint/nestedOutcomes.ts';
 import { planRestore } from './checkpoint/restore.ts';
 import type { CheckpointStore } from './checkpoint/store.ts';
 import { systemClock } from './clock.ts';
@@ -38,6 +39,11 @@ export interface ResumedRun extends FanOutRun {
   runId: string;
   /** Outcomes kept from before the interruption, in config order: not called again. */
   kept: SpecialistOutcome[];
+  /**
+   * Outcomes inside sub-leads that were running at the interruption, by config-index path:
+   * those sub-leads start again but do not call these specialists again.
+   */
+  keptInSubLeads: NestedOutcome[];
   /** Ids of specialists that run (again) now. */
   pending: string[];
   /** True when the run had already finished: `result` is its stored result and nothing runs. */
@@ -64,7 +70,8 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   const plan = planRestore(loaded, options.deadlineMs === undefined ? {} : { deadlineAt: clock.now() + options.deadlineMs });
   const { input } = plan.snapshot.context;
   const tasks = tasksFor(input.specialists, input.synthesizer, options.config);
-  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, ...(options.random ? { random: options.random } : {}) }) });
+  const nested = createNestedOutcomes(plan.nested);
+  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, nested, ...(options.random ? { random: options.random } : {}) }) });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.
   const restore = () => createActor(machine, { snapshot: plan.snapshot as never, input, clock, ...(options.inspect ? { inspect: options.inspect } : {}) });
   let actor: Actor<LeadMachine>;
@@ -81,7 +88,7 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   try {
     run = plan.finished
       ? finishedRun(actor)
-      : startLead(actor, options.signal, { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, onError: options.onCheckpointError ?? warnCheckpointFailed(runId) });
+      : startLead(actor, options.signal, { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, nested, keptNested: plan.nested, onError: options.onCheckpointError ?? warnCheckpointFailed(runId) });
   } catch (error) {
     // A snapshot that passed validation but that XState cannot restore: still a damaged checkpoint, not a crash.
     if (!plan.finished) store.close(runId);
@@ -91,6 +98,7 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
     ...run,
     runId,
     kept: plan.kept.map((index) => plan.snapshot.context.outcomes[index]!),
+    keptInSubLeads: plan.nested,
     pending: plan.pending.map((index) => input.specialists[index]!.id),
     alreadyFinished: plan.finished,
     meta: checkpoint.meta,

@@ -17,6 +17,7 @@ import { attachCheckpointer, type CheckpointerOptions } from './checkpoint/check
 import { createFileCheckpointStore } from './checkpoint/fileStore.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, type PersistedLead } from './checkpoint/format.ts';
 import { assertRunId, newRunId, type CheckpointStore } from './checkpoint/store.ts';
+import { createNestedOutcomes, type NestedOutcomes } from './checkpoint/nestedOutcomes.ts';
 
 /** What the run's actors are bound to. */
 export interface RunActorDependencies {
@@ -28,6 +29,8 @@ export interface RunActorDependencies {
   clock?: Clock;
   /** Jitter source in [0, 1). Default `Math.random`. */
   random?: () => number;
+  /** Outcomes inside sub-leads: reported for checkpoints, and kept ones taken on resume. Default: none. */
+  nested?: NestedOutcomes;
 }
 
 /**
@@ -44,7 +47,7 @@ export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanO
   // A sub-lead (N-level fan-out) is the lead machine again, with these same implementations.
   let subLead: AnyActorLogic | undefined;
   const deadlineTimer = createDeadlineTimerLogic(clock);
-  const fanOut = createFanOutLogic({ specialist, clock, sinks, subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })) });
+  const fanOut = createFanOutLogic({ specialist, clock, sinks, ...(deps.nested ? { nested: deps.nested } : {}), subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })) });
   return { specialist, fanOut, deadlineTimer };
 }
 
@@ -125,7 +128,9 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
     }
   }
   const clock = options.clock ?? systemClock;
-  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, ...(options.random ? { random: options.random } : {}) }) });
+  // Sub-leads' outcomes are only followed when there is a checkpoint to keep them in.
+  const nested = options.checkpoint ? createNestedOutcomes() : undefined;
+  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}) }) });
   const actor = createActor(machine, {
     input: { ...input, startedAt: clock.now() },
     clock,
@@ -136,7 +141,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
     const store = options.checkpoint.store ?? createFileCheckpointStore();
     const runId = options.checkpoint.runId ?? newRunId();
     assertRunId(runId);
-    checkpoint = { store, runId, meta: options.checkpoint.meta ?? {}, createdAt: new Date().toISOString(), journalSeq: 0, onError: options.checkpoint.onError ?? warnCheckpointFailed(runId) };
+    checkpoint = { store, runId, meta: options.checkpoint.meta ?? {}, createdAt: new Date().toISOString(), journalSeq: 0, nested: nested!, onError: options.checkpoint.onError ?? warnCheckpointFailed(runId) };
     // Claims the run id before any call is made; throws if it is taken.
     store.create({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, runId, createdAt: checkpoint.createdAt, savedAt: checkpoint.createdAt, journalSeq: 0, meta: checkpoint.meta, snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead });
   }

@@ -209,6 +209,13 @@ describe('checkpoint and resume', () => {
     writeFileSync(file, JSON.stringify(noFanOut));
     expect(attempt).toThrow(/the fanningOut state needs its fanOut actor, which is missing/);
 
+    // Outcomes kept for a sub-lead that this run does not have (s2 is a plain specialist).
+    const strayNested = JSON.parse(text);
+    const journaled = JSON.parse(readFileSync(join(dir, 'runs', 'r1', 'journal.jsonl'), 'utf8').split('\n')[0]!);
+    strayNested.nested = [{ path: [1, 0], outcome: journaled.outcome }];
+    writeFileSync(file, JSON.stringify(strayNested));
+    expect(attempt).toThrow(/nested\[0\]\.path starts at specialist index 1, which is not a sub-lead of this run/);
+
     writeFileSync(file, text);
     writeFileSync(join(dir, 'runs', 'r1', 'journal.jsonl'), 'garbage\n{"seq":1}\n');
     expect(attempt).toThrow(/journal\.jsonl:1: not valid JSON/);
@@ -251,7 +258,7 @@ describe('checkpoint and resume', () => {
     expect(result.synthesis).toBe('a result + b result + c result');
   });
 
-  it('a sub-lead in flight at the crash restarts as a whole; finished top-level specialists are kept', async () => {
+  it('a sub-lead in flight at the crash starts again, but its finished sub-specialists are kept and not called again', async () => {
     const nested: FanOutConfig = {
       task: 't',
       specialists: [
@@ -262,18 +269,62 @@ describe('checkpoint and resume', () => {
       deadlineMs: 60_000,
     };
     const byCaller = { historical: { latencyMs: 100 }, plasma: { latencyMs: 100 }, materials: { latencyMs: 300 }, fuel: { latencyMs: 1_500 }, societal: { latencyMs: 2_000 } };
-    const run = runFanOut(nested, { provider: createScriptedProvider({ latencyMs: 50, byCaller }), checkpoint: { store, runId: 'n1' } });
+    const before = createScriptedProvider({ latencyMs: 50, byCaller });
+    const run = runFanOut(nested, { provider: before, checkpoint: { store, runId: 'n1' } });
     await vi.advanceTimersByTimeAsync(500);
     run.actor.stop();
+    expect(before.calls.filter((call) => call.result === 'replied').map((call) => call.caller?.id).sort()).toEqual(['historical', 'materials', 'plasma']);
 
     const after = createScriptedProvider({ latencyMs: 50, byCaller });
     const resumed = resumeFanOut('n1', { store, provider: after });
     expect(resumed.kept.map((outcome) => outcome.id)).toEqual(['historical']);
+    expect(resumed.keptInSubLeads.map(({ path, outcome }) => [path, outcome.id])).toEqual([[[1, 0], 'plasma'], [[1, 1], 'materials']]);
     const result = await settle(resumed);
     expect(result.status).toBe('done');
-    expect(result.outcomes[1]!.subOutcomes!.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
-    // As documented: the sub-lead starts over (its finished sub-specialists are called again); historical is not.
-    expect(after.calls.map((call) => call.caller?.id).sort()).toEqual(['fuel', 'materials', 'plasma', 'societal', 'synthesizer', 'synthesizer']);
+    const technical = result.outcomes[1]!;
+    expect(technical.subOutcomes!.map((outcome) => [outcome.id, outcome.status])).toEqual([['plasma', 'fulfilled'], ['materials', 'fulfilled'], ['fuel', 'fulfilled']]);
+    expect(technical.subOutcomes!.slice(0, 2)).toEqual(resumed.keptInSubLeads.map(({ outcome }) => outcome));
+    // Zero repeated calls: only what had not finished runs (and the two syntheses).
+    expect(after.calls.map((call) => call.caller?.id).sort()).toEqual(['fuel', 'societal', 'synthesizer', 'synthesizer']);
+    // Every call made counts once: 3 before the crash that were kept, 4 after.
+    expect(result.modelCalls).toBe(7);
+  });
+
+  it('nested outcomes survive a second crash, three levels down (they go with every snapshot, not only the journal)', async () => {
+    const deep: FanOutConfig = {
+      task: 't',
+      specialists: [
+        { id: 'a' },
+        { id: 'team', specialists: [{ id: 'x' }, { id: 'inner', specialists: [{ id: 'p' }, { id: 'q' }] }, { id: 'y' }] },
+      ],
+      deadlineMs: 60_000,
+    };
+    const byCaller = { a: { latencyMs: 100 }, x: { latencyMs: 100 }, p: { latencyMs: 200 }, q: { latencyMs: 3_000 }, y: { latencyMs: 3_000 } };
+    const first = runFanOut(deep, { provider: createScriptedProvider({ latencyMs: 50, byCaller }), checkpoint: { store, runId: 'd1' } });
+    await vi.advanceTimersByTimeAsync(400);
+    first.actor.stop();
+
+    // First resume: x and p are kept; it crashes again before anything else finishes.
+    const second = createScriptedProvider({ latencyMs: 50, byCaller });
+    const resumedOnce = resumeFanOut('d1', { store, provider: second });
+    expect(resumedOnce.keptInSubLeads.map(({ path, outcome }) => [path, outcome.id])).toEqual([[[1, 0], 'x'], [[1, 1, 0], 'p']]);
+    await vi.advanceTimersByTimeAsync(100);
+    resumedOnce.actor.stop();
+    expect(second.calls.map((call) => call.caller?.id).sort()).toEqual(['q', 'y']);
+    expect(JSON.parse(readFileSync(join(dir, 'runs', 'd1', 'checkpoint.json'), 'utf8')).nested.map((entry: { path: number[] }) => entry.path)).toEqual([[1, 0], [1, 1, 0]]);
+
+    const third = createScriptedProvider({ latencyMs: 50, byCaller });
+    const resumedTwice = resumeFanOut('d1', { store, provider: third });
+    expect(resumedTwice.keptInSubLeads.map(({ outcome }) => outcome.id)).toEqual(['x', 'p']);
+    const result = await settle(resumedTwice);
+    expect(result.status).toBe('done');
+    const team = result.outcomes[1]!;
+    expect(team.subOutcomes!.map((outcome) => outcome.id)).toEqual(['x', 'inner', 'y']);
+    expect(team.subOutcomes![1]!.subOutcomes!.map((outcome) => [outcome.id, outcome.status])).toEqual([['p', 'fulfilled'], ['q', 'fulfilled']]);
+    // x and p were paid for once, before the first crash: never again.
+    expect(third.calls.map((call) => call.caller?.id).sort()).toEqual(['q', 'synthesizer', 'synthesizer', 'synthesizer', 'y']);
+    // Once the sub-lead settled, its inner outcomes leave the checkpoint: its own outcome holds them.
+    expect(JSON.parse(readFileSync(join(dir, 'runs', 'd1', 'checkpoint.json'), 'utf8')).nested).toBeUndefined();
   });
 
   it('the final snapshot is saved before anyone hears the run finished', async () => {

@@ -19,6 +19,7 @@ import { settledEventType, type RunEvent, type SpecialistProgressEvent, type Spe
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
+import type { NestedOutcomes } from '../checkpoint/nestedOutcomes.ts';
 import type { RunResult } from '../result.ts';
 import { outcomeOfSubLead, stopSubLead, subLeadInput } from './subLead.ts';
 import { callsMade, currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
@@ -143,6 +144,8 @@ interface CallSlots {
 /** Live, non-JSON state of one fan-out actor. */
 interface FanOutRuntime {
   children: Map<string, AnyActorRef>;
+  /** Config indexes from the top fan-out down to this one's sub-lead; `null` for the top fan-out. */
+  path: number[] | null;
   /** The run-wide call slots; `null` when the run has no `maxConcurrency`. */
   slots: CallSlots | null;
   /** Ids of the children holding a call slot. */
@@ -169,6 +172,8 @@ export interface FanOutDependencies {
   sinks?: ProgressSinks;
   /** The lead logic to start for a sub-lead specialist (N-level fan-out). */
   subLead?: () => AnyActorLogic;
+  /** Where fan-outs inside sub-leads report outcomes (for checkpoints) and take kept ones (on resume). */
+  nested?: NestedOutcomes;
 }
 
 /**
@@ -177,7 +182,7 @@ export interface FanOutDependencies {
  * @example
  * const fanOut = createFanOutLogic({ specialist: createSpecialistLogic(deps), clock: systemClock });
  */
-export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutDependencies): FanOutLogic {
+export function createFanOutLogic({ specialist, clock, sinks, subLead, nested }: FanOutDependencies): FanOutLogic {
   const subLeadLogic = () => {
     if (!subLead) throw new Error('This fan-out was not given a sub-lead logic: create its actors with createRunActors()');
     return subLead();
@@ -190,10 +195,22 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     if (!runtime) {
       const indexById = new Map<string, number>();
       snapshot.input.specialists.forEach((spec, index) => indexById.set(spec.id, index));
-      runtime = { children: new Map(), slots: runSlots(self, snapshot), holding: new Set(), indexById, pendingEvents: [], pendingSettled: [], starting: false, openTokens: new Map(), flushTimer: null, reportedAllStarted: false };
+      runtime = { children: new Map(), path: pathOf(self), slots: runSlots(self, snapshot), holding: new Set(), indexById, pendingEvents: [], pendingSettled: [], starting: false, openTokens: new Map(), flushTimer: null, reportedAllStarted: false };
       runtimes.set(self, runtime);
     }
     return runtime;
+  };
+
+  /**
+   * Where this fan-out sits: its lead is a sub-lead (a child of an enclosing fan-out, under
+   * its specialist's id) or the top lead (no parent).
+   */
+  const pathOf = (self: AnyActorRef): number[] | null => {
+    const lead = self._parent;
+    const enclosing = lead?._parent ? runtimes.get(lead._parent) : undefined;
+    const index = enclosing?.indexById.get(lead!.id);
+    if (!enclosing || index === undefined) return null;
+    return [...(enclosing.path ?? []), index];
   };
 
   /** The call slots of the run: an enclosing fan-out's (this one is in a sub-lead), or new ones. */
@@ -322,7 +339,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     addUsageInto(kept.usage, usage);
   };
 
-  const record = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, settled: SpecialistOutcome) => {
+  /** Keeps a settled outcome. `report`: tell the checkpoint of a nested one (not one it just handed back). */
+  const record = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, settled: SpecialistOutcome, report = true) => {
     let outcome = settled;
     const kept = snapshot.discarded[index];
     if (kept) {
@@ -332,6 +350,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
     snapshot.outcomes[index] = outcome;
     if (outcome.status === 'fulfilled') snapshot.fulfilled++;
     else snapshot.unsuccessful++;
+    if (report && runtime.path) nested?.settled([...runtime.path, index], outcome);
     runtime.pendingSettled.push({ index, outcome });
     if (runtime.openTokens.size > 0) runtime.openTokens.delete(outcome.id);
     runtime.pendingEvents.push({ type: settledEventType(outcome), id: outcome.id, outcome });
@@ -405,6 +424,13 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead }: FanOutD
       });
       snapshot.running = 0;
       runtime.starting = true;
+      // A sub-lead restarted on resume: what its specialists finished before the crash is kept.
+      if (runtime.path && nested) {
+        snapshot.input.specialists.forEach((_spec, index) => {
+          const kept = snapshot.outcomes[index] ? undefined : nested.take([...runtime.path!, index]);
+          if (kept) record(self, snapshot, runtime, index, kept, false);
+        });
+      }
       // Restored after the deadline passed, or with an escalation or a lost quorum among the kept
       // outcomes: stop the rest before calling anyone, as the run would have.
       const stop = stopOnRestore(snapshot, clock.now());

@@ -12,6 +12,7 @@ import type { Actor } from 'xstate';
 import type { LeadMachine } from '../../machines/lead.ts';
 import type { RunEvent } from '../events.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, topState, type Checkpoint, type CheckpointMeta, type PersistedLead } from './format.ts';
+import { pathKey, type NestedOutcome, type NestedOutcomes } from './nestedOutcomes.ts';
 import type { CheckpointStore } from './store.ts';
 
 /** What the checkpointer needs about the run it follows. */
@@ -23,6 +24,10 @@ export interface CheckpointerOptions {
   createdAt: string;
   /** The journal's last sequence number so far (a resumed run goes on from it). */
   journalSeq: number;
+  /** Outcomes inside sub-leads, to journal as they settle (N-level fan-outs). */
+  nested?: NestedOutcomes;
+  /** Nested outcomes a resume kept: saved again with every snapshot until their sub-lead settles. */
+  keptNested?: readonly NestedOutcome[];
   /** Called once if writing fails; checkpointing then stops and the run goes on. */
   onError: (error: Error) => void;
 }
@@ -49,6 +54,15 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
   let lastState = topState(actor.getSnapshot().value);
   let failed = false;
   let savedFinal = false;
+  // The snapshot holds no running sub-lead, so the outcomes inside one go with every save
+  // (the journal starts afresh at each) until the sub-lead itself settles.
+  const nestedByPath = new Map<string, NestedOutcome>();
+  for (const entry of options.keptNested ?? []) nestedByPath.set(pathKey(entry.path), entry);
+  const nestedStillOpen = () => {
+    const { outcomes } = actor.getSnapshot().context;
+    for (const [key, entry] of nestedByPath) if (outcomes[entry.path[0]!]) nestedByPath.delete(key);
+    return [...nestedByPath.values()];
+  };
 
   const guard = (write: () => void) => {
     if (failed) return;
@@ -73,6 +87,8 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
         meta: options.meta,
         snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead,
       };
+      const nested = nestedStillOpen();
+      if (nested.length > 0) checkpoint.nested = nested;
       store.save(checkpoint);
     });
 
@@ -88,6 +104,15 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     if (index === undefined) return;
     guard(() => {
       store.append(runId, { seq: seq + 1, index, outcome });
+      seq++;
+    });
+  });
+
+  const stopNested = options.nested?.onSettled((entry) => {
+    nestedByPath.set(pathKey(entry.path), entry);
+    const [index, ...subPath] = entry.path;
+    guard(() => {
+      store.append(runId, { seq: seq + 1, index: index!, subPath, outcome: entry.outcome });
       seq++;
     });
   });
@@ -113,6 +138,7 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     detached = true;
     events.unsubscribe();
     snapshots.unsubscribe();
+    stopNested?.();
     try {
       store.close(runId);
     } catch {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { FanfoldError } from '../errors.ts';
 import type { LeadContext } from '../../machines/lead.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
+import type { NestedOutcome } from './nestedOutcomes.ts';
 
 /** The format tag every checkpoint file starts with. */
 export const CHECKPOINT_FORMAT = 'fanfold.checkpoint';
@@ -30,13 +31,17 @@ export interface Checkpoint {
   meta: CheckpointMeta;
   /** The lead actor's `getPersistedSnapshot()`. */
   snapshot: PersistedLead;
+  /** Outcomes inside sub-leads that were still running when it was saved (the snapshot holds no sub-lead). */
+  nested?: NestedOutcome[];
 }
 
 /** One settled specialist, journaled the moment the lead learns of it. */
 export interface JournalEntry {
   seq: number;
-  /** The specialist's index in the lead's config order. */
+  /** The specialist's index in the lead's config order (for a nested one: of its top sub-lead). */
   index: number;
+  /** For a specialist inside a sub-lead: the indexes below `index` down to it (see `nestedOutcomes.ts`). */
+  subPath?: number[];
   outcome: SpecialistOutcome;
 }
 
@@ -135,9 +140,15 @@ const checkpointSchema = z.object({
   journalSeq: z.number().int().nonnegative(),
   meta: z.record(z.string(), z.unknown()),
   snapshot: persistedLeadSchema,
+  nested: z.array(z.object({ path: z.array(z.number().int().nonnegative()).min(2), outcome: outcomeSchema })).optional(),
 });
 
-const journalEntrySchema = z.object({ seq: z.number().int().positive(), index: z.number().int().nonnegative(), outcome: outcomeSchema });
+const journalEntrySchema = z.object({
+  seq: z.number().int().positive(),
+  index: z.number().int().nonnegative(),
+  subPath: z.array(z.number().int().nonnegative()).min(1).optional(),
+  outcome: outcomeSchema,
+});
 
 /** The lead's top-level state: `{ fanningOut: 'waiting' }` → `fanningOut`, `'done'` → `done`. */
 export function topState(value: unknown): string {
@@ -170,6 +181,8 @@ export function parseCheckpoint(file: string, data: unknown): Checkpoint {
   if (context.outcomes.length !== total) {
     throw new CheckpointError(file, `snapshot.context.outcomes has ${context.outcomes.length} entries for ${total} specialists`);
   }
+  const strayNested = checkpoint.nested?.findIndex((entry) => context.input.specialists[entry.path[0]!]?.kind !== 'fanOut') ?? -1;
+  if (strayNested >= 0) throw new CheckpointError(file, `nested[${strayNested}].path starts at specialist index ${checkpoint.nested![strayNested]!.path[0]}, which is not a sub-lead of this run`);
   const fanOut = children['fanOut'];
   if (status === 'active') {
     // The children each state of the lead machine invokes must be there to be restored.

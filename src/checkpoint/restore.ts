@@ -7,6 +7,7 @@
 import type { SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import type { LoadedCheckpoint, PersistedFanOut, PersistedLead } from './format.ts';
+import { pathKey, type NestedOutcome } from './nestedOutcomes.ts';
 
 /** A snapshot ready for `createActor(machine, { snapshot })`, and what resuming it will do. */
 export interface RestorePlan {
@@ -17,6 +18,11 @@ export interface RestorePlan {
   pending: number[];
   /** True when the run had already reached a final state: nothing will run. */
   finished: boolean;
+  /**
+   * Outcomes inside sub-leads that were still running: each sub-lead starts again, but takes
+   * these instead of calling those specialists again (see `nestedOutcomes.ts`).
+   */
+  nested: NestedOutcome[];
 }
 
 /** Options of {@link planRestore}. */
@@ -44,7 +50,15 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   fanOut?.outcomes.forEach((outcome, index) => {
     if (outcome && !context.outcomes[index]) context.outcomes[index] = outcome;
   });
-  for (const entry of loaded.journal) setOutcome(entry.index, entry.outcome);
+  const nestedByPath = new Map<string, NestedOutcome>();
+  for (const entry of loaded.checkpoint.nested ?? []) nestedByPath.set(pathKey(entry.path), entry);
+  for (const entry of loaded.journal) {
+    if (!entry.subPath) setOutcome(entry.index, entry.outcome);
+    else {
+      const path = [entry.index, ...entry.subPath];
+      nestedByPath.set(pathKey(path), { path, outcome: entry.outcome });
+    }
+  }
   if (fanOut && fanOut.status === 'active') reopenStopped(context.outcomes, fanOut);
 
   const settledList = context.outcomes.filter((outcome): outcome is SpecialistOutcome => outcome !== null);
@@ -68,7 +82,10 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   const kept: number[] = [];
   const pending: number[] = [];
   for (let index = 0; index < total; index++) (context.outcomes[index] ? kept : pending).push(index);
-  return { snapshot, kept, pending, finished: snapshot.status !== 'active' };
+  // Only inside sub-leads that start again; a cut-short cancel's `skipped` ones run again.
+  const restarting = snapshot.status === 'active' && stateIs(snapshot.value, 'fanningOut');
+  const nested = restarting ? [...nestedByPath.values()].filter(({ path, outcome }) => !context.outcomes[path[0]!] && !cutShort(outcome)) : [];
+  return { snapshot, kept, pending, finished: snapshot.status !== 'active', nested };
 }
 
 /**
@@ -79,7 +96,7 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
  */
 function reopenStopped(outcomes: Array<SpecialistOutcome | null>, fanOut: PersistedFanOut): void {
   outcomes.forEach((outcome, index) => {
-    if (outcome?.status !== 'skipped' || outcome.error?.kind !== 'cancelled') return;
+    if (!outcome || !cutShort(outcome)) return;
     outcomes[index] = null;
     fanOut.outcomes[index] = null;
     if (outcome.attempts === 0) return;
@@ -88,6 +105,11 @@ function reopenStopped(outcomes: Array<SpecialistOutcome | null>, fanOut: Persis
     kept.attempts += outcome.attempts;
     addUsageInto(kept.usage, outcome.usage);
   });
+}
+
+/** Skipped by a cancel: it did not finish. */
+function cutShort(outcome: SpecialistOutcome): boolean {
+  return outcome.status === 'skipped' && outcome.error?.kind === 'cancelled';
 }
 
 /** True when a state value is `name` or inside it. */

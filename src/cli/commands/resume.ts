@@ -92,10 +92,11 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
   });
 }
 
-/** "Resuming run X: 3 of 8 specialists kept (not called again); 5 to run." */
+/** "Resuming run X: 3 of 8 specialists kept, and 2 inside sub-leads that start again (not called again); 5 to run." */
 function describeResume(run: ResumedRun): string {
   const total = run.kept.length + run.pending.length;
   if (run.alreadyFinished) return `Run ${run.runId} had already finished: its stored result follows; nothing is called.`;
   const pending = run.pending.length === 0 ? 'every specialist is in; the synthesis runs' : `${run.pending.length} to run (${run.pending.slice(0, 8).join(', ')}${run.pending.length > 8 ? ', …' : ''})`;
-  return `Resuming run ${run.runId}: ${run.kept.length} of ${total} specialists kept (not called again); ${pending}.`;
+  const inSubLeads = run.keptInSubLeads.length === 0 ? '' : `, and ${run.keptInSubLeads.length} inside sub-leads that start again`;
+  return `Resuming run ${run.runId}: ${run.kept.length} of ${total} specialists kept${inSubLeads} (not called again); ${pending}.`;
 }
