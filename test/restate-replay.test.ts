@@ -11,13 +11,10 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicProvider, startSimulator, type FanOutConfig, type Simulator } from '../src/index.ts';
-import { awaitRestateRun, createRestateServices, invocationNow, registerDeployment, startRestateRun, withJournaledClock } from '../src/restate/index.ts';
+import { awaitRestateRun, createRestateServices, invocationNow, registerDeployment, startRestateRun, withJournaledClock, wrapTransitionHandlers } from '../src/restate/index.ts';
 import { pollUntil, startRestateServer, type RestateServer } from './restate-support.ts';
 
 const API_KEY = 'sk-restate-replay-key';
-
-type Handler = (ctx: restate.ObjectContext, request: unknown) => Promise<unknown>;
-type ObjectDefinition = { name: string; object: Record<string, Handler> };
 
 /** Invocations already failed once, by invocation id. */
 const failedOnce = new Set<string>();
@@ -29,23 +26,17 @@ let replays = 0;
  * handler ran and a journaled sleep pushed its writes to the server, so Restate replays it.
  */
 function failEachOnceAfterItsWrites<T>(definition: T): T {
-  const { name, object } = definition as unknown as ObjectDefinition;
-  const handlers: Record<string, unknown> = { ...object };
-  for (const handlerName of ['create', 'send'] as const) {
-    const original = object[handlerName]!;
-    handlers[handlerName] = async (ctx: restate.ObjectContext, request: unknown) => {
-      const result = await original(ctx, request);
-      await ctx.sleep(5);
-      const id = ctx.request().id;
-      if (!failedOnce.has(id)) {
-        failedOnce.add(id);
-        throw new Error(`injected transient failure of ${name}.${handlerName} after its writes`);
-      }
-      replays++;
-      return result;
-    };
-  }
-  return restate.object({ name, handlers } as Parameters<typeof restate.object>[0]) as unknown as T;
+  return wrapTransitionHandlers(definition, (original, handlerName) => async (ctx, request) => {
+    const result = await original(ctx, request);
+    await ctx.sleep(5);
+    const id = ctx.request().id;
+    if (!failedOnce.has(id)) {
+      failedOnce.add(id);
+      throw new Error(`injected transient failure of ${handlerName} after its writes`);
+    }
+    replays++;
+    return result;
+  });
 }
 
 const attemptsSeen = new Map<string, number[]>();

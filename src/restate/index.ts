@@ -8,10 +8,10 @@ export { startRestateRun, followRestateRun, awaitRestateRun, getRestateSnapshot,
 export { registerDeployment } from './admin.ts';
 export { startDevRestateServer } from './devServer.ts';
 export { CHUNK_SERVICE } from './chunk.ts';
-export { invocationNow, withJournaledClock } from './invocationClock.ts';
+export { invocationNow, withJournaledClock, wrapTransitionHandlers } from './invocationClock.ts';
 export type { ServeRestateOptions, RestateServiceHandle, RestateServiceOptions } from './service.ts';
 export type { StartRestateRunOptions, FollowOptions } from './client.ts';
 export type { LeadObjectSnapshot } from './snapshotEvents.ts';
 export type { DevRestateServer } from './devServer.ts';
-export type { JournaledClockOptions } from './invocationClock.ts';
+export type { JournaledClockOptions, ObjectHandler } from './invocationClock.ts';
 export type { RestateSpecialistOutput } from './specialist.ts';

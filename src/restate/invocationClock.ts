@@ -26,8 +26,32 @@ export function invocationNow(): number {
 /** The handlers of the xstate adapter's virtual object that run transitions. */
 const TRANSITION_HANDLERS = ['create', 'send'] as const;
 
-type Handler = (ctx: restate.ObjectContext, request: unknown) => Promise<unknown>;
+/** A virtual object handler, as the xstate adapter defines `create` and `send`. */
+export type ObjectHandler = (ctx: restate.ObjectContext, request: unknown) => Promise<unknown>;
 type ObjectDefinition = { name: string; object: Record<string, unknown>; options?: unknown; metadata?: unknown; description?: unknown };
+
+/**
+ * The same virtual object (built by `@restatedev/xstate`), with its transition handlers
+ * (`create` and `send`) replaced by `wrap(original, handlerName)`; the others are untouched.
+ * The wrapped handlers stay exclusive, like the adapter's own.
+ *
+ * @example
+ * const logged = wrapTransitionHandlers(xstate('fanfold', machine), (original, name) => async (ctx, request) => {
+ *   ctx.console.info(name);
+ *   return original(ctx, request);
+ * });
+ */
+export function wrapTransitionHandlers<T>(definition: T, wrap: (original: ObjectHandler, handlerName: 'create' | 'send') => ObjectHandler): T {
+  const { name, object, options, metadata, description } = definition as unknown as ObjectDefinition;
+  const handlers: Record<string, unknown> = { ...object };
+  for (const handlerName of TRANSITION_HANDLERS) {
+    const original = object[handlerName];
+    if (typeof original !== 'function') throw new Error(`the virtual object "${name}" has no "${handlerName}" handler to wrap`);
+    // A plain function is an exclusive handler.
+    handlers[handlerName] = wrap(original as ObjectHandler, handlerName);
+  }
+  return restate.object({ name, handlers, options, metadata, description } as Parameters<typeof restate.object>[0]) as unknown as T;
+}
 
 /** Options of {@link withJournaledClock}. */
 export interface JournaledClockOptions {
@@ -48,17 +72,11 @@ export interface JournaledClockOptions {
  * endpoint.bind(withJournaledClock(xstate('fanfold', machine)));
  */
 export function withJournaledClock<T>(definition: T, options: JournaledClockOptions = {}): T {
-  const { name, object, options: objectOptions, metadata, description } = definition as unknown as ObjectDefinition;
-  const handlers: Record<string, unknown> = { ...object };
-  for (const handlerName of TRANSITION_HANDLERS) {
-    const original = object[handlerName];
-    if (typeof original !== 'function') throw new Error(`the virtual object "${name}" has no "${handlerName}" handler to wrap`);
+  return wrapTransitionHandlers(definition, (original, handlerName) => {
     const stamp = handlerName === 'create' ? options.stampCreate : undefined;
-    // Exclusive, like the adapter's own: a plain function is an exclusive handler.
-    handlers[handlerName] = async (ctx: restate.ObjectContext, request: unknown) => {
+    return async (ctx, request) => {
       const now = await ctx.date.now();
-      return journaledNow.run(now, () => (original as Handler)(ctx, stamp ? stamp(request, now) : request));
+      return journaledNow.run(now, () => original(ctx, stamp ? stamp(request, now) : request));
     };
-  }
-  return restate.object({ name, handlers, options: objectOptions, metadata, description } as Parameters<typeof restate.object>[0]) as unknown as T;
+  });
 }
