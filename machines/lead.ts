@@ -113,6 +113,9 @@ function asSynthesisEvent(event: SpecialistProgressEvent): RunEvent {
       const { type: _type, id: _id, ...rest } = event;
       return { type: 'synthesis.retrying', ...rest };
     }
+    // The synthesizer takes no tools (config refuses them): a loop's events are relayed as they are.
+    default:
+      return event;
   }
 }
 

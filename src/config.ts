@@ -9,6 +9,10 @@ import type { ErrorKind } from './errors.ts';
 import { DEFAULT_POLICY, resolvePolicy, type PolicyOverride, type SupervisionPolicy } from './policy.ts';
 import type { SpecialistOutcome } from './outcome.ts';
 import type { Usage } from './usage.ts';
+import { isToolDefinition, type ToolDefinition } from './tools/tool.ts';
+import { mcpServersSchema, type McpServerConfig } from './tools/mcpConfig.ts';
+import { SERVER_TOOL_NAMES } from './tools/serverTools.ts';
+import type { ServerToolName, ToolSpec } from './tools/types.ts';
 
 /** What a task function (a non-LLM specialist, or a custom synthesizer) receives. */
 export interface TaskContext {
@@ -34,6 +38,27 @@ export type TaskResult = string | { text: string; usage?: Partial<Usage> };
  */
 export type TaskFunction = (context: TaskContext) => Promise<TaskResult>;
 
+/**
+ * A server tool with options: `{ type: 'web_search', maxUses: 3, allowedDomains: ['nature.com'] }`.
+ * Domain filters: one of `allowedDomains` and `blockedDomains`, not both.
+ */
+export interface ServerToolConfig {
+  type: ServerToolName;
+  /** Most uses per model call (`max_uses`). Default: the API's. */
+  maxUses?: number;
+  allowedDomains?: string[];
+  blockedDomains?: string[];
+}
+
+/**
+ * A tool a specialist may use:
+ * - `'web_search'`, `'web_fetch'` (or {@link ServerToolConfig}): Anthropic server tools;
+ * - a tool made with `defineTool` (code);
+ * - `'<server>'`: every tool of an MCP server in the run's `mcp` (its `allowedTools`);
+ * - `'<server>.<tool>'`: one tool of that server.
+ */
+export type ToolConfig = string | ServerToolConfig | ToolDefinition<any>;
+
 /** One specialist as written in config. */
 export interface SpecialistConfig {
   /** Unique within the run; used in events, outcomes and the synthesis prompt. */
@@ -52,6 +77,11 @@ export interface SpecialistConfig {
   policy?: PolicyOverride;
   /** Makes this a non-LLM specialist: this function runs instead of a model call. */
   run?: TaskFunction;
+  /**
+   * Tools its model may call in a loop (see {@link ToolConfig}); `[]` for none. Default: the
+   * run's `tools` (on a sub-lead: the default of its sub-specialists).
+   */
+  tools?: ToolConfig[];
   /**
    * Makes this specialist a sub-lead (N-level fan-out): it fans its angle out to these
    * sub-specialists and folds their findings with its own `synthesizer`; that synthesis is its
@@ -108,6 +138,13 @@ export interface FanOutConfig {
   model?: string;
   /** Default output token limit per call. Default `1024`. */
   maxTokens?: number;
+  /** Default tools of every model specialist (see {@link ToolConfig}). Default: none. */
+  tools?: ToolConfig[];
+  /**
+   * MCP servers of the run, by name: started once before any model call, their tools listed
+   * once, stopped when the run ends. Specialists refer to them in `tools`.
+   */
+  mcp?: Record<string, McpServerConfig>;
 }
 
 /** One specialist as the lead machine sees it: every default applied, JSON only. */
@@ -127,6 +164,8 @@ export interface SpecialistSpec {
   instructions: string | null;
   maxTokens: number;
   policy: SupervisionPolicy;
+  /** Tools of a `model` specialist (empty: one plain call); shared between specialists that inherit one list. */
+  tools: ToolSpec[];
   /** For `fanOut` specialists: the nested fan-out, normalised like the top level. */
   fanOut?: SubLeadSpec;
 }
@@ -188,6 +227,10 @@ export const policySchema = z.strictObject({
   fallbackOn: z.array(z.enum(errorKinds, { error: `expected one of ${errorKinds.join(', ')}` })).optional(),
   onFailure: z.enum(['skip', 'escalate'], { error: 'expected "skip" or "escalate"' }).optional(),
   attemptTimeoutMs: durationMs(`an integer from 1 to ${MAX_TIMER_MS} (ms), or null`).nullable().optional(),
+  maxTurns: positiveInt().max(1000, { error: 'expected an integer from 1 to 1000' }).optional(),
+  maxToolCalls: z.number({ error: 'expected an integer from 0 and up' }).int({ error: 'expected an integer from 0 and up' }).min(0, { error: 'expected an integer from 0 and up' }).optional(),
+  maxToolConcurrency: positiveInt().optional(),
+  toolTimeoutMs: durationMs(`an integer from 1 to ${MAX_TIMER_MS} (ms), or null`).nullable().optional(),
 });
 
 /** Checks one level of a fan-out: unique ids, the reserved id, a reachable quorum. */
@@ -220,10 +263,20 @@ const callFields = {
 
 const synthesizerSchema = z.strictObject(callFields);
 
+/** Tool lists are checked item by item in `checkTools`, with messages that list what is accepted. */
+const toolList = z.array(z.unknown(), { error: 'expected a list of tools' });
+const serverToolSchema = z.strictObject({
+  type: z.enum(['web_search', 'web_fetch'], { error: 'expected "web_search" or "web_fetch"' }),
+  maxUses: positiveInt().optional(),
+  allowedDomains: z.array(nonEmptyText, { error: 'expected a list of domains' }).optional(),
+  blockedDomains: z.array(nonEmptyText, { error: 'expected a list of domains' }).optional(),
+});
+
 const specialistSchema: z.ZodType<SpecialistConfig> = z.strictObject({
   id: nonEmptyText,
   angle: nonEmptyText.optional(),
   ...callFields,
+  tools: toolList.optional(),
   // Recursive (N-level fan-out). `z.lazy` rather than a getter: measured faster to parse.
   specialists: z.array(z.lazy(() => specialistSchema), { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }).optional(),
   synthesizer: synthesizerSchema.optional(),
@@ -236,10 +289,14 @@ const specialistSchema: z.ZodType<SpecialistConfig> = z.strictObject({
  * The checks a schema cannot express, over the whole tree in one pass (a refinement per
  * specialist would cost an allocation-heavy pass each, at 10,000 specialists).
  */
-function checkTree(level: { specialists?: SpecialistConfig[] | undefined; quorum?: number | undefined }, ctx: z.RefinementCtx, path: PropertyKey[]): void {
+function checkTree(level: { specialists?: SpecialistConfig[] | undefined; quorum?: number | undefined }, ctx: z.RefinementCtx, path: PropertyKey[], mcp: ReadonlySet<string>): void {
   checkLevel(level, ctx, path);
   level.specialists?.forEach((specialist, index) => {
     const at = [...path, 'specialists', index];
+    if (specialist.tools) checkTools(specialist.tools, ctx, [...at, 'tools'], mcp);
+    if (specialist.run && specialist.tools && specialist.tools.length > 0) {
+      ctx.addIssue({ code: 'custom', path: [...at, 'tools'], message: 'a `run` function makes no model call, so it takes no `tools`', params: { plain: true } });
+    }
     if (specialist.run && specialist.specialists) {
       ctx.addIssue({ code: 'custom', path: [...at, 'specialists'], message: 'expected either `run` (a task function) or `specialists` (a sub-lead), not both', params: { plain: true } });
     }
@@ -249,7 +306,7 @@ function checkTree(level: { specialists?: SpecialistConfig[] | undefined; quorum
           ctx.addIssue({ code: 'custom', path: [...at, key], message: `a sub-lead makes no model call of its own: put \`${key}\` on its synthesizer or its specialists`, params: { plain: true } });
         }
       }
-      checkTree(specialist, ctx, at);
+      checkTree(specialist, ctx, at, mcp);
     } else {
       for (const key of ['synthesizer', 'quorum', 'maxConcurrency', 'deadlineMs'] as const) {
         if (specialist[key] !== undefined) {
@@ -257,6 +314,58 @@ function checkTree(level: { specialists?: SpecialistConfig[] | undefined; quorum
         }
       }
     }
+  });
+}
+
+/** What a string tool reference may be, for messages. */
+function toolHint(mcp: ReadonlySet<string>): string {
+  const servers = mcp.size > 0 ? `an MCP server of \`mcp\` (${[...mcp].map((name) => `"${name}"`).join(', ')}) or "<server>.<tool>"` : 'an MCP server (none is declared in `mcp`)';
+  return `"web_search", "web_fetch", ${servers}, or a tool made with defineTool`;
+}
+
+/** The name a tool entry gives the model, when it is known before MCP servers are listed. */
+function toolEntryName(tool: unknown): string | null {
+  if (typeof tool === 'string') return tool.includes('.') ? tool.slice(tool.indexOf('.') + 1) : SERVER_TOOL_NAMES.has(tool) ? tool : null;
+  if (isToolDefinition(tool)) return tool.name;
+  if (tool && typeof tool === 'object' && typeof (tool as { type?: unknown }).type === 'string') return (tool as { type: string }).type;
+  return null;
+}
+
+/** Checks one `tools` list: every entry known, no name twice, server tool options valid. */
+function checkTools(tools: readonly unknown[], ctx: z.RefinementCtx, path: PropertyKey[], mcp: ReadonlySet<string>): void {
+  const seen = new Map<string, number>();
+  tools.forEach((tool, index) => {
+    const at = [...path, index];
+    const issue = (message: string, where: PropertyKey[] = at) => ctx.addIssue({ code: 'custom', path: where, message, params: { plain: true } });
+    if (typeof tool === 'string') {
+      const dot = tool.indexOf('.');
+      const server = dot === -1 ? tool : tool.slice(0, dot);
+      if (dot === -1 ? !SERVER_TOOL_NAMES.has(tool) && !mcp.has(tool) : !mcp.has(server) || dot === tool.length - 1) {
+        issue(`expected ${toolHint(mcp)}, got ${JSON.stringify(tool)}`);
+        return;
+      }
+    } else if (isToolDefinition(tool)) {
+      // defineTool checked its own fields.
+    } else if (tool && typeof tool === 'object' && !Array.isArray(tool) && 'type' in tool) {
+      const parsed = serverToolSchema.safeParse(tool);
+      if (!parsed.success) {
+        for (const problem of parsed.error.issues) {
+          const where = [...at, ...problem.path];
+          if (problem.code === 'unrecognized_keys') issue(`unknown ${problem.keys.length === 1 ? 'key' : 'keys'} ${problem.keys.map((key) => `"${key}"`).join(', ')}`, where);
+          else issue(`${problem.message.replace(/^Invalid input: /, '')}, got ${JSON.stringify(problem.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key], tool)) ?? 'nothing'}`, where);
+        }
+        return;
+      }
+      if (parsed.data.allowedDomains && parsed.data.blockedDomains) issue('expected one of `allowedDomains` and `blockedDomains`, not both (the API takes one)');
+    } else {
+      issue(`expected ${toolHint(mcp)}, got ${tool === undefined ? 'nothing' : typeof tool === 'function' ? 'a function (wrap it with defineTool)' : JSON.stringify(tool)}`);
+      return;
+    }
+    const name = toolEntryName(tool);
+    if (name === null) return;
+    const first = seen.get(name);
+    if (first !== undefined) issue(`the tool name "${name}" is already given at ${formatPath([...path, first])}: a model cannot tell two tools of one name apart`);
+    else seen.set(name, index);
   });
 }
 
@@ -271,20 +380,40 @@ const configSchema = z
     maxConcurrency: positiveInt().optional(),
     model: nonEmptyText.optional(),
     maxTokens: positiveInt().optional(),
+    tools: toolList.optional(),
+    mcp: mcpServersSchema.optional(),
   })
-  .superRefine((config, ctx) => checkTree(config as FanOutConfig, ctx, []));
+  .superRefine((config, ctx) => {
+    const mcp = new Set(Object.keys(config.mcp ?? {}));
+    if (config.tools) checkTools(config.tools, ctx, ['tools'], mcp);
+    checkTree(config as FanOutConfig, ctx, [], mcp);
+  });
 
 /** What a level of the fan-out gives its members by default. */
 interface CallDefaults {
   model: string;
   maxTokens: number;
+  /** The normalised default tool list (shared by every specialist that inherits it). */
+  tools: ToolSpec[];
 }
+
+/** The tool list of a specialist without tools: one shared, frozen array. */
+export const NO_TOOLS: ToolSpec[] = Object.freeze([]) as unknown as ToolSpec[];
 
 /** A config ready to run: the machine's JSON input plus the task functions it refers to. */
 export interface NormalizedConfig {
   input: LeadInput;
   /** Task functions by `taskKey`: the JSON of the specialist's id path (`["synthesizer"]` for the fold). */
   tasks: Map<string, TaskFunction>;
+  /** Tools defined in code, by the `key` of their {@link ToolSpec}: the JSON of where the config lists them. */
+  codeTools: Map<string, ToolDefinition>;
+  /** The run's MCP servers (kept out of `input`: their `env` and `headers` may be secrets). */
+  mcp: Record<string, McpServerConfig>;
+  /**
+   * References to single MCP tools (`"<server>.<tool>"`), with their config path: checked once
+   * the servers have listed their tools, before any model call.
+   */
+  mcpToolReferences: Array<{ path: string; server: string; tool: string }>;
 }
 
 /**
@@ -302,8 +431,30 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
   const maxTokens = raw.maxTokens ?? DEFAULT_MAX_TOKENS;
   const runPolicy = resolvePolicy(DEFAULT_POLICY, raw.policy);
   const tasks = new Map<string, TaskFunction>();
+  const codeTools = new Map<string, ToolDefinition>();
+  const mcpToolReferences: NormalizedConfig['mcpToolReferences'] = [];
+  /** A written tool list as specs; `where` is its config path (the code tools' keys derive from it). */
+  const toToolSpecs = (tools: readonly ToolConfig[], where: PropertyKey[]): ToolSpec[] =>
+    tools.map((tool, index): ToolSpec => {
+      if (typeof tool === 'string') {
+        if (SERVER_TOOL_NAMES.has(tool)) return { source: 'server', name: tool as ServerToolName, maxUses: null, allowedDomains: null, blockedDomains: null };
+        const dot = tool.indexOf('.');
+        if (dot === -1) return { source: 'mcp', server: tool, tool: null };
+        const reference = { server: tool.slice(0, dot), tool: tool.slice(dot + 1) };
+        mcpToolReferences.push({ path: formatPath([...where, index]), ...reference });
+        return { source: 'mcp', ...reference };
+      }
+      if (isToolDefinition(tool)) {
+        const key = JSON.stringify([...where, index]);
+        codeTools.set(key, tool);
+        return { source: 'code', name: tool.name, key };
+      }
+      const server = tool as ServerToolConfig;
+      return { source: 'server', name: server.type, maxUses: server.maxUses ?? null, allowedDomains: server.allowedDomains ?? null, blockedDomains: server.blockedDomains ?? null };
+    });
   /** `defaults`: the model and token limit of the level it is in (a sub-lead's own, or the run's). */
-  const toSpec = (id: string, entry: Omit<SpecialistConfig, 'id'>, parentPolicy: SupervisionPolicy, parentPath: readonly string[], defaults: CallDefaults): SpecialistSpec => {
+  /** `at`: its config path (for tool keys); `defaults`: the model, token limit and tools of the level it is in. */
+  const toSpec = (id: string, entry: Omit<SpecialistConfig, 'id'>, parentPolicy: SupervisionPolicy, parentPath: readonly string[], defaults: CallDefaults, at: PropertyKey[]): SpecialistSpec => {
     // Shared policy object when there is no override: 10,000 specialists, one policy.
     const policy = entry.policy ? resolvePolicy(parentPolicy, entry.policy) : parentPolicy;
     // The JSON of its id path: unambiguous whatever characters the ids hold.
@@ -319,16 +470,18 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       instructions: entry.instructions ?? null,
       maxTokens: entry.maxTokens ?? defaults.maxTokens,
       policy,
+      tools: entry.run || entry.specialists || id === SYNTHESIZER_ID ? NO_TOOLS : entry.tools ? toToolSpecs(entry.tools, [...at, 'tools']) : defaults.tools,
     };
     if (entry.specialists) {
       // A sub-lead's specialists inherit its policy as their default, except `onFailure`: a
       // sub-lead that escalates fails the run when it fails, not when one of its angles does.
       const childPolicy = policy.onFailure === parentPolicy.onFailure ? policy : { ...policy, onFailure: parentPolicy.onFailure };
       // A sub-lead's `model` and `maxTokens` are the defaults of its sub-tree.
-      const childDefaults = { model: entry.model ?? defaults.model, maxTokens: entry.maxTokens ?? defaults.maxTokens };
+      // … and its `tools`, of its sub-specialists.
+      const childDefaults = { model: entry.model ?? defaults.model, maxTokens: entry.maxTokens ?? defaults.maxTokens, tools: entry.tools ? toToolSpecs(entry.tools, [...at, 'tools']) : defaults.tools };
       spec.fanOut = {
-        specialists: entry.specialists.map((child) => toSpec(child.id, child, childPolicy, [...parentPath, id], childDefaults)),
-        synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, childPolicy, [...parentPath, id], childDefaults),
+        specialists: entry.specialists.map((child, index) => toSpec(child.id, child, childPolicy, [...parentPath, id], childDefaults, [...at, 'specialists', index])),
+        synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, childPolicy, [...parentPath, id], childDefaults, [...at, 'synthesizer']),
         quorum: entry.quorum ?? 1,
         maxConcurrency: entry.maxConcurrency ?? null,
         deadlineMs: entry.deadlineMs ?? null,
@@ -336,9 +489,9 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
     }
     return spec;
   };
-  const runDefaults = { model, maxTokens };
-  const specialists = raw.specialists.map((entry) => toSpec(entry.id, entry, runPolicy, [], runDefaults));
-  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, [], runDefaults);
+  const runDefaults = { model, maxTokens, tools: raw.tools ? toToolSpecs(raw.tools, ['tools']) : NO_TOOLS };
+  const specialists = raw.specialists.map((entry, index) => toSpec(entry.id, entry, runPolicy, [], runDefaults, ['specialists', index]));
+  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, [], runDefaults, ['synthesizer']);
   return {
     input: {
       task: raw.task,
@@ -349,6 +502,9 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       maxConcurrency: raw.maxConcurrency ?? null,
     },
     tasks,
+    codeTools,
+    mcp: raw.mcp ?? {},
+    mcpToolReferences,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ErrorInfo } from './errors.ts';
 import type { SpecialistOutcome } from './outcome.ts';
 import type { RunResult } from './result.ts';
+import type { Usage } from './usage.ts';
 
 /** A specialist's first attempt began (its concurrency slot opened). */
 export interface SpecialistStartedEvent { type: 'specialist.started'; id: string; model: string | null; at: number }
@@ -15,6 +16,57 @@ export interface SpecialistRetryingEvent {
   delayMs: number;
   reason: 'backoff' | 'fallback';
   error: ErrorInfo;
+  at: number;
+}
+/**
+ * A specialist's loop started a tool call: a client tool (code, MCP) it runs itself, or a
+ * server tool the API runs inside the model call (`server: true`).
+ */
+export interface SpecialistToolStartedEvent {
+  type: 'specialist.tool.started';
+  id: string;
+  /** The tool's name as the model called it. */
+  tool: string;
+  /** The call's id (`toolu_…`, `srvtoolu_…`). */
+  callId: string;
+  turn: number;
+  server: boolean;
+  /** The input as JSON text, redacted and capped at 1,000 characters. */
+  input: string;
+  at: number;
+}
+/** A tool call finished (an error is a result too: `isError`, with `error` saying why). */
+export interface SpecialistToolDoneEvent {
+  type: 'specialist.tool.done';
+  id: string;
+  tool: string;
+  callId: string;
+  turn: number;
+  server: boolean;
+  ms: number;
+  isError: boolean;
+  /** Why it failed (thrown, timed out, unknown tool, invalid input, limit), or `null`. */
+  error: string | null;
+  /** The result text, redacted and capped at 1,000 characters. */
+  result: string;
+  at: number;
+}
+/** A model turn of a specialist's loop finished. */
+export interface SpecialistTurnEvent {
+  type: 'specialist.turn';
+  id: string;
+  turn: number;
+  model: string;
+  /** `tool_use` (tools follow), `pause_turn` (the turn goes on), `end_turn`, `max_tokens`, … */
+  stopReason: string | null;
+  /** Client tool calls it asked for. */
+  toolUses: number;
+  /** True when it was the last turn the loop allows (no tools offered): a limit was reached. */
+  final: boolean;
+  /** Its text, redacted and capped at 1,000 characters. */
+  text: string;
+  /** What this turn's call cost. */
+  usage: Usage;
   at: number;
 }
 /** A specialist ended; the event type says how, the outcome says everything else. */
@@ -39,6 +91,9 @@ export type RunEvent =
   | SpecialistStartedEvent
   | SpecialistTokenEvent
   | SpecialistRetryingEvent
+  | SpecialistToolStartedEvent
+  | SpecialistToolDoneEvent
+  | SpecialistTurnEvent
   | SpecialistSettledEvent
   | SynthesisStartedEvent
   | SynthesisTokenEvent
@@ -47,7 +102,13 @@ export type RunEvent =
   | RunFinishedEvent;
 
 /** Events about one specialist's progress, as a specialist actor reports them to its parent. */
-export type SpecialistProgressEvent = SpecialistStartedEvent | SpecialistTokenEvent | SpecialistRetryingEvent;
+export type SpecialistProgressEvent =
+  | SpecialistStartedEvent
+  | SpecialistTokenEvent
+  | SpecialistRetryingEvent
+  | SpecialistToolStartedEvent
+  | SpecialistToolDoneEvent
+  | SpecialistTurnEvent;
 
 /** Maps a settled outcome to the event type announcing it. */
 export function settledEventType(outcome: SpecialistOutcome): SpecialistSettledEvent['type'] {

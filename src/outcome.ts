@@ -1,4 +1,5 @@
 import type { ErrorInfo } from './errors.ts';
+import type { LoopLimit, ToolCallSummary } from './tools/types.ts';
 import { emptyUsage, type Usage } from './usage.ts';
 
 /**
@@ -30,6 +31,14 @@ export interface SpecialistOutcome {
   endedAt: number;
   /** For a sub-lead (N-level fan-out): its sub-specialists' outcomes. */
   subOutcomes?: SpecialistOutcome[];
+  /** Model specialists: the model turns it ran (a specialist without tools has one per finished call). */
+  turns?: number;
+  /** Model specialists: the stop reason of its last model turn (`end_turn`, `max_tokens`, …); `null` when none finished. */
+  stopReason?: string | null;
+  /** Model specialists with tools: the limit that ended its loop, `null` when the model ended it. */
+  loopLimit?: LoopLimit | null;
+  /** Model specialists: every tool call it made, in the order they finished (server tools included). */
+  toolCalls?: ToolCallSummary[];
 }
 
 /** The outcome of a specialist that never made a call: no attempts, no model, no usage. */

@@ -36,8 +36,19 @@ export interface SupervisionPolicy {
    * the other specialists are stopped. Default `'skip'`.
    */
   onFailure: 'skip' | 'escalate';
-  /** Deadline of one attempt in ms (the call is aborted and counts as a `timeout`); `null` for none. Default `120_000`. */
+  /** Deadline of one attempt — one model call — in ms (the call is aborted and counts as a `timeout`); `null` for none. Default `120_000`. */
   attemptTimeoutMs: number | null;
+  /**
+   * Most model turns of a specialist's tool-use loop, the last included. The turn that reaches
+   * it is offered no tools, so the model writes its finding. Default `10`.
+   */
+  maxTurns: number;
+  /** Most tool calls (client and server) of one specialist; past it, the next turn is its last, without tools. Default `20`. */
+  maxToolCalls: number;
+  /** Most client tool calls of one specialist running at once (a turn's calls run in parallel). Default `8`. */
+  maxToolConcurrency: number;
+  /** Deadline of one client tool call in ms (its signal aborts and the model gets an error result); `null` for none. Default `60_000`. */
+  toolTimeoutMs: number | null;
 }
 
 /** A policy override as written in config: any subset, `retry` merged field by field. */
@@ -60,6 +71,10 @@ export const DEFAULT_POLICY: Readonly<SupervisionPolicy> = Object.freeze({
   fallbackOn: Object.freeze(['overloaded']) as ErrorKind[],
   onFailure: 'skip',
   attemptTimeoutMs: 120_000,
+  maxTurns: 10,
+  maxToolCalls: 20,
+  maxToolConcurrency: 8,
+  toolTimeoutMs: 60_000,
 }) as Readonly<SupervisionPolicy>;
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { SpecialistSpec } from './config.ts';
 import type { SpecialistOutcome } from './outcome.ts';
-import type { ModelRequest } from './providers/provider.ts';
+import type { ModelMessage, ModelRequest, ModelToolDefinition } from './providers/provider.ts';
 
 /**
  * The default system prompt, the same for every specialist: the angle goes in the user message,
@@ -13,13 +13,37 @@ import type { ModelRequest } from './providers/provider.ts';
 export const DEFAULT_SPECIALIST_SYSTEM =
   'You are one specialist in a team working on a task in parallel. Cover only the angle you are given; other specialists cover the rest. Be concrete and concise.';
 
-/** The request a model specialist sends on the given model. */
-export function buildSpecialistRequest(task: string, spec: SpecialistSpec, model: string): ModelRequest {
-  const system = spec.system ?? DEFAULT_SPECIALIST_SYSTEM;
+/**
+ * The default system prompt of specialists with tools, also shared by all of them. It asks for
+ * what the loop rewards: parallel calls, a bounded budget, and sources cited in the finding.
+ */
+export const DEFAULT_TOOL_SPECIALIST_SYSTEM =
+  `${DEFAULT_SPECIALIST_SYSTEM} You have tools: use them to find evidence for your angle before you answer. ` +
+  'Make independent tool calls in the same turn (they run in parallel), search before you fetch, and stop calling tools once you have enough. ' +
+  'Then write your finding, and cite the sources you used by title and URL.';
+
+/** The loop's part of a specialist request: the conversation so far and the tools on offer. */
+export interface LoopRequestParts {
+  /** The conversation after the first user message. */
+  messages: readonly ModelMessage[];
+  tools: ModelToolDefinition[];
+  /** The last turn: the tools stay defined, but the model must answer in text. */
+  final: boolean;
+}
+
+/** The request a model specialist sends on the given model (for a loop's later turns, with `loop`). */
+export function buildSpecialistRequest(task: string, spec: SpecialistSpec, model: string, loop?: LoopRequestParts): ModelRequest {
+  const system = spec.system ?? (spec.tools.length > 0 ? DEFAULT_TOOL_SPECIALIST_SYSTEM : DEFAULT_SPECIALIST_SYSTEM);
   const content = spec.instructions
     ? `Task: ${task}\n\nYour angle: ${spec.angle}\n\n${spec.instructions}`
     : `Task: ${task}\n\nYour angle: ${spec.angle}`;
-  return { model, system, messages: [{ role: 'user', content }], maxTokens: spec.maxTokens };
+  const request: ModelRequest = { model, system, messages: [{ role: 'user', content }], maxTokens: spec.maxTokens };
+  if (loop) {
+    request.messages.push(...loop.messages);
+    if (loop.tools.length > 0) request.tools = loop.tools;
+    if (loop.final) request.toolChoice = 'none';
+  }
+  return request;
 }
 
 /** Why an angle is missing, in words the synthesizer (and a person) can use. */

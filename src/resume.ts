@@ -18,6 +18,10 @@ import { ConfigError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { SpecialistOutcome } from './outcome.ts';
 import { createRunActors, startLead, warnCheckpointFailed, type FanOutRun, type RunOptions } from './run.ts';
+import { createLoopSteps } from './checkpoint/loopSteps.ts';
+import { prepareRunTools, toolListsOf, type RunTools } from './tools/runTools.ts';
+import type { McpServers } from './tools/mcp.ts';
+import type { LeadInput } from './config.ts';
 
 /** Options of {@link resumeFanOut}: those of a run, plus where the checkpoint is. */
 export interface ResumeOptions extends Omit<RunOptions, 'checkpoint' | 'source'> {
@@ -32,6 +36,8 @@ export interface ResumeOptions extends Omit<RunOptions, 'checkpoint' | 'source'>
   deadlineMs?: number;
   /** Called once if a checkpoint write fails; default: a warning on stderr. */
   onCheckpointError?: (error: Error) => void;
+  /** The config's MCP servers, already started (`startMcpServers(config)`). Default: started from `config.mcp` when the run needs them. */
+  mcp?: McpServers;
 }
 
 /** A resumed run: a run like any other, plus what was kept. */
@@ -70,8 +76,10 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   const plan = planRestore(loaded, options.deadlineMs === undefined ? {} : { deadlineAt: clock.now() + options.deadlineMs });
   const { input } = plan.snapshot.context;
   const tasks = tasksFor(input.specialists, input.synthesizer, options.config);
+  const tools = plan.finished ? null : toolsFor(input, options.config, options.mcp);
   const nested = createNestedOutcomes(plan.nested);
-  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, nested, ...(options.random ? { random: options.random } : {}) }) });
+  const steps = createLoopSteps(plan.steps);
+  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}) }) });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.
   const restore = () => createActor(machine, { snapshot: plan.snapshot as never, input, clock, ...(options.inspect ? { inspect: options.inspect } : {}) });
   let actor: Actor<LeadMachine>;
@@ -88,10 +96,16 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   try {
     run = plan.finished
       ? finishedRun(actor)
-      : startLead(actor, options.signal, { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, nested, keptNested: plan.nested, onError: options.onCheckpointError ?? warnCheckpointFailed(runId) });
+      : startLead(
+          actor,
+          options.signal,
+          { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, nested, keptNested: plan.nested, steps, keptSteps: plan.steps, onError: options.onCheckpointError ?? warnCheckpointFailed(runId) },
+          { ready: tools?.ready ?? null, ...(tools ? { onEnd: tools.close } : {}) },
+        );
   } catch (error) {
     // A snapshot that passed validation but that XState cannot restore: still a damaged checkpoint, not a crash.
     if (!plan.finished) store.close(runId);
+    void tools?.close();
     throw new CheckpointError(`run "${runId}" in ${store.location}`, `its snapshot could not be restored (${error instanceof Error ? error.message : String(error)})`);
   }
   return {
@@ -116,6 +130,22 @@ function finishedRun(actor: Actor<LeadMachine>): FanOutRun {
     subscriber.complete();
   });
   return { result, events$, actor, cancel: () => {}, suspend: () => {}, runId: null };
+}
+
+/**
+ * The tools a resumed run needs. Server tools live in the checkpoint; code tools (functions)
+ * and MCP servers (whose `env` is never stored) come from the run's original config.
+ */
+function toolsFor(input: LeadInput, config: FanOutConfig | undefined, mcp: McpServers | undefined): RunTools | null {
+  const lists = toolListsOf(input);
+  if (lists.length === 0) return null;
+  const needing = lists.filter(({ tools }) => tools.some((tool) => tool.source !== 'server'));
+  if (!config && needing.length > 0) {
+    throw new ConfigError('resume options', needing.map(({ path }) => ({ path, message: 'has tools defined in code or MCP servers, which a checkpoint does not store: pass the run\'s original `config` to resumeFanOut' })));
+  }
+  const normalized = config ? normalizeConfig(config, 'resume options.config') : { codeTools: new Map(), mcp: {}, mcpToolReferences: [], tasks: new Map() };
+  // The checkpoint's specs, with the config's code tools and servers: tool keys are config paths, the same in both.
+  return prepareRunTools({ ...normalized, input }, 'resume options.config', mcp);
 }
 
 /**

@@ -18,6 +18,10 @@ import { createFileCheckpointStore } from './checkpoint/fileStore.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, type PersistedLead } from './checkpoint/format.ts';
 import { assertRunId, newRunId, type CheckpointStore } from './checkpoint/store.ts';
 import { createNestedOutcomes, type NestedOutcomes } from './checkpoint/nestedOutcomes.ts';
+import { createLoopSteps, type LoopSteps } from './checkpoint/loopSteps.ts';
+import type { McpServers } from './tools/mcp.ts';
+import { prepareRunTools, toolListsOf } from './tools/runTools.ts';
+import type { Toolbox } from './tools/toolbox.ts';
 
 /** What the run's actors are bound to. */
 export interface RunActorDependencies {
@@ -31,6 +35,10 @@ export interface RunActorDependencies {
   random?: () => number;
   /** Outcomes inside sub-leads: reported for checkpoints, and kept ones taken on resume. Default: none. */
   nested?: NestedOutcomes;
+  /** Resolves specialists' tools (`createToolbox`). Required when some specialist has tools. */
+  toolbox?: Toolbox;
+  /** Loop steps of tool-using specialists: reported for checkpoints, and kept ones taken on resume. Default: none. */
+  steps?: LoopSteps;
 }
 
 /**
@@ -43,16 +51,24 @@ export interface RunActorDependencies {
 export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanOutLogic; specialist: SpecialistActorLogic; deadlineTimer: DeadlineTimerLogic } {
   const clock = deps.clock ?? systemClock;
   const sinks: ProgressSinks = new WeakMap();
-  const specialist = createSpecialistLogic({ provider: deps.provider, tasks: deps.tasks ?? new Map(), clock, random: deps.random ?? Math.random, sinks });
+  const specialist = createSpecialistLogic({
+    provider: deps.provider,
+    tasks: deps.tasks ?? new Map(),
+    clock,
+    random: deps.random ?? Math.random,
+    sinks,
+    ...(deps.toolbox ? { toolbox: deps.toolbox } : {}),
+    ...(deps.steps ? { steps: deps.steps } : {}),
+  });
   // A sub-lead (N-level fan-out) is the lead machine again, with these same implementations.
   let subLead: AnyActorLogic | undefined;
   const deadlineTimer = createDeadlineTimerLogic(clock);
-  const fanOut = createFanOutLogic({ specialist, clock, sinks, ...(deps.nested ? { nested: deps.nested } : {}), subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })) });
+  const fanOut = createFanOutLogic({ specialist, clock, sinks, ...(deps.nested ? { nested: deps.nested } : {}), ...(deps.steps ? { steps: deps.steps } : {}), subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })) });
   return { specialist, fanOut, deadlineTimer };
 }
 
 /** Options of {@link runFanOut}. */
-export interface RunOptions extends Omit<RunActorDependencies, 'tasks'> {
+export interface RunOptions extends Omit<RunActorDependencies, 'tasks' | 'toolbox' | 'steps'> {
   /** Aborting it cancels the run (stragglers stopped, finished outcomes kept). */
   signal?: AbortSignal;
   /** XState inspection observer, e.g. from `@statelyai/inspect`. Default: none. */
@@ -64,6 +80,12 @@ export interface RunOptions extends Omit<RunActorDependencies, 'tasks'> {
    * Default: none.
    */
   checkpoint?: CheckpointOptions;
+  /**
+   * The config's MCP servers, already started with `startMcpServers(config)` (so a bad server
+   * fails before the run). Default: the run starts them itself before its first model call. Either
+   * way the run stops them when it ends.
+   */
+  mcp?: McpServers;
 }
 
 /** Where and how a run is checkpointed. */
@@ -117,35 +139,54 @@ export interface FanOutRun {
  * const result = await run.result;
  */
 export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOutRun {
-  const { input, tasks } = normalizeConfig(config, options.source);
+  const source = options.source ?? 'run config';
+  const normalized = normalizeConfig(config, source);
+  const { input, tasks } = normalized;
   if (!options.provider) {
     const needing = modelSpecialistPaths(input);
     if (needing.length > 0) {
       throw new ConfigError(
-        options.source ?? 'run config',
+        source,
         needing.map((path) => ({ path, message: 'calls a model, but no `provider` was given: pass one in the run options, or give it a `run` function' })),
       );
     }
   }
+  // Checks every tool reference it can now; MCP servers still to start are checked once up.
+  const tools = prepareRunTools(normalized, source, options.mcp);
   const clock = options.clock ?? systemClock;
-  // Sub-leads' outcomes are only followed when there is a checkpoint to keep them in.
+  // Sub-leads' outcomes and loop steps are only followed when there is a checkpoint to keep them in.
   const nested = options.checkpoint ? createNestedOutcomes() : undefined;
-  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}) }) });
+  const steps = options.checkpoint && toolListsOf(input).length > 0 ? createLoopSteps() : undefined;
+  const machine = leadMachine.provide({
+    actors: createRunActors({ provider: options.provider, tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}) }),
+  });
   const actor = createActor(machine, {
     input: { ...input, startedAt: clock.now() },
     clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
   let checkpoint: CheckpointerOptions | null = null;
+  let claim = () => {};
   if (options.checkpoint) {
     const store = options.checkpoint.store ?? createFileCheckpointStore();
     const runId = options.checkpoint.runId ?? newRunId();
     assertRunId(runId);
-    checkpoint = { store, runId, meta: options.checkpoint.meta ?? {}, createdAt: new Date().toISOString(), journalSeq: 0, nested: nested!, onError: options.checkpoint.onError ?? warnCheckpointFailed(runId) };
+    const options1: CheckpointerOptions = { store, runId, meta: options.checkpoint.meta ?? {}, createdAt: new Date().toISOString(), journalSeq: 0, nested: nested!, onError: options.checkpoint.onError ?? warnCheckpointFailed(runId), ...(steps ? { steps } : {}) };
+    checkpoint = options1;
     // Claims the run id before any call is made; throws if it is taken.
-    store.create({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, runId, createdAt: checkpoint.createdAt, savedAt: checkpoint.createdAt, journalSeq: 0, meta: checkpoint.meta, snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead });
+    claim = () => store.create({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, runId, createdAt: options1.createdAt, savedAt: options1.createdAt, journalSeq: 0, meta: options1.meta, snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead });
   }
-  return startLead(actor, options.signal, checkpoint);
+  if (!tools.ready) {
+    try {
+      claim();
+    } catch (error) {
+      void tools.close();
+      throw error;
+    }
+    return startLead(actor, options.signal, checkpoint, { onEnd: tools.close });
+  }
+  // MCP servers to start first: the lead starts (and the run id is claimed) once they are up.
+  return startLead(actor, options.signal, checkpoint, { ready: tools.ready.then(claim), onEnd: tools.close });
 }
 
 /** The default checkpoint error report: one warning on stderr. */
@@ -153,15 +194,21 @@ export function warnCheckpointFailed(runId: string): (error: Error) => void {
   return (error) => process.stderr.write(`fanfold: checkpointing run ${runId} failed, the run goes on without it: ${error.message}\n`);
 }
 
+/** When a lead starts and what ends with it. */
+export interface LeadLifecycle {
+  /** Start only once this resolves (MCP servers starting); if it rejects, the run's result rejects with its error and nothing runs. */
+  ready?: Promise<void> | null;
+  /** Called once when the run ends, however it ends (stops its MCP servers). */
+  onEnd?: () => Promise<void>;
+}
+
 /**
  * Starts a created (or restored) lead actor and wires its result, events and cancel; with
  * `checkpoint`, keeps its checkpoint from the first moment. Shared by `runFanOut` and `resumeFanOut`.
  */
-export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undefined, checkpoint: CheckpointerOptions | null): FanOutRun {
-  // First listener: an outcome is journaled before anyone else hears of it.
-  const checkpointer = checkpoint ? attachCheckpointer(actor, checkpoint) : null;
+export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undefined, checkpoint: CheckpointerOptions | null, lifecycle: LeadLifecycle = {}): FanOutRun {
+  let checkpointer: ReturnType<typeof attachCheckpointer> | null = null;
   const events = new Subject<RunEvent>();
-  actor.on('*', (event) => events.next(event));
   const result = new Promise<RunResult>((resolve, reject) => {
     actor.subscribe({
       next: (snapshot) => {
@@ -183,6 +230,8 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
       },
     });
   });
+  const ended = lifecycle.onEnd;
+  const settled = ended ? result.then((value) => ended().then(() => value), (error: unknown) => ended().then(() => Promise.reject(error))) : result;
 
   const cancel = (reason?: string) => {
     if (actor.getSnapshot().status === 'active') actor.send({ type: 'run.cancel', ...(reason ? { reason } : {}) });
@@ -191,16 +240,50 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
     checkpointer?.detach();
     cancel(reason);
   };
+  let begun = false;
+  // Before the lead starts (MCP servers starting), a cancel means nothing runs at all.
+  let cancelledEarly: string | null = null;
+  const stopRun = (reason?: string) => {
+    if (begun) cancel(reason);
+    else cancelledEarly ??= reason ?? 'cancelled';
+  };
   if (signal) {
-    const onAbort = () => cancel(signal.reason instanceof Error ? signal.reason.message : signal.reason ? String(signal.reason) : 'aborted');
+    const onAbort = () => stopRun(signal.reason instanceof Error ? signal.reason.message : signal.reason ? String(signal.reason) : 'aborted');
     if (signal.aborted) queueMicrotask(onAbort);
     else signal.addEventListener('abort', onAbort, { once: true });
-    void result.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+    void settled.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
   }
-  actor.start();
-  // Resumable from its first moment: the specialists just started are in the snapshot.
-  checkpointer?.saveNow();
-  return { result, events$: events.asObservable(), actor, cancel, suspend, runId: checkpoint?.runId ?? null };
+  const begin = () => {
+    begun = true;
+    // First listener: an outcome is journaled before anyone else hears of it.
+    checkpointer = checkpoint ? attachCheckpointer(actor, checkpoint) : null;
+    actor.on('*', (event) => events.next(event));
+    actor.start();
+    // Resumable from its first moment: the specialists just started are in the snapshot.
+    checkpointer?.saveNow();
+  };
+  const runId = checkpoint?.runId ?? null;
+  if (!lifecycle.ready) {
+    begin();
+    return { result: settled, events$: events.asObservable(), actor, cancel, suspend, runId };
+  }
+  const whole = lifecycle.ready.then(
+    (): Promise<RunResult> => {
+      if (cancelledEarly === null) {
+        begin();
+        return settled;
+      }
+      const stopped: RunResult = { ...resultOf(actor.getSnapshot().context), status: 'cancelled', error: { kind: 'cancelled', message: `the run was cancelled before it started: ${cancelledEarly}` } };
+      events.next({ type: 'run.finished', result: stopped });
+      events.complete();
+      return (ended ? ended() : Promise.resolve()).then(() => stopped);
+    },
+    (error: unknown) => {
+      events.error(error);
+      return (ended ? ended() : Promise.resolve()).then(() => Promise.reject(error));
+    },
+  );
+  return { result: whole, events$: events.asObservable(), actor, cancel: stopRun, suspend: (reason) => { checkpointer?.detach(); stopRun(reason); }, runId };
 }
 
 /** Config paths of every model specialist and synthesizer, nested sub-leads included. */

@@ -4,6 +4,17 @@ export interface Usage {
   outputTokens: number;
   cacheCreationInputTokens: number;
   cacheReadInputTokens: number;
+  /**
+   * Server tools the API ran inside the calls (`usage.server_tool_use`); present only when
+   * there were some. Web searches are billed per request on top of tokens.
+   */
+  serverToolUse?: ServerToolUsage;
+}
+
+/** Server-tool requests of one call, or a sum. */
+export interface ServerToolUsage {
+  webSearchRequests: number;
+  webFetchRequests: number;
 }
 
 /** A usage record with every count at zero. */
@@ -21,5 +32,12 @@ export function addUsageInto(a: Usage, b: Partial<Usage> | undefined): Usage {
   a.outputTokens += b.outputTokens ?? 0;
   a.cacheCreationInputTokens += b.cacheCreationInputTokens ?? 0;
   a.cacheReadInputTokens += b.cacheReadInputTokens ?? 0;
+  if (b.serverToolUse) {
+    // A new object: `a` may be a shallow copy sharing the nested one with another usage.
+    a.serverToolUse = {
+      webSearchRequests: (a.serverToolUse?.webSearchRequests ?? 0) + b.serverToolUse.webSearchRequests,
+      webFetchRequests: (a.serverToolUse?.webFetchRequests ?? 0) + b.serverToolUse.webFetchRequests,
+    };
+  }
   return a;
 }

@@ -139,6 +139,7 @@ describe('config defaults', () => {
       instructions: null,
       maxTokens: 1024,
       policy: DEFAULT_POLICY,
+      tools: [],
     });
     expect(input.specialists[1]).toMatchObject({ id: 'technical', angle: 'Technical details' });
   });

@@ -79,8 +79,8 @@ export async function settleWithClock(run: FanOutRun, clock: SteppableClock, ste
 }
 
 /** The request a provider call sent, as one prompt string. */
-export function promptOf(call: { request: { messages: Array<{ content: string }> } }): string {
-  return call.request.messages.map((message) => message.content).join('\n');
+export function promptOf(call: { request: { messages: Array<{ content: string | unknown[] }> } }): string {
+  return call.request.messages.map((message) => (typeof message.content === 'string' ? message.content : JSON.stringify(message.content))).join('\n');
 }
 
 /** Asserts that a run ended without synthesis: no synthesizer call, outcome or event. */

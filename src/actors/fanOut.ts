@@ -20,9 +20,10 @@ import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
 import type { NestedOutcomes } from '../checkpoint/nestedOutcomes.ts';
+import type { LoopSteps } from '../checkpoint/loopSteps.ts';
 import type { RunResult } from '../result.ts';
 import { outcomeOfSubLead, stopSubLead, subLeadInput } from './subLead.ts';
-import { callsMade, currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
+import { callsMade, currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorInput, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
 
 /** What the fan-out is started with: the part of the lead's input it needs. Plain JSON. */
 export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'maxConcurrency' | 'deadlineMs'> & {
@@ -174,6 +175,8 @@ export interface FanOutDependencies {
   subLead?: () => AnyActorLogic;
   /** Where fan-outs inside sub-leads report outcomes (for checkpoints) and take kept ones (on resume). */
   nested?: NestedOutcomes;
+  /** Where specialists journal their loop steps (checkpointed runs), and kept steps are taken on resume. */
+  steps?: LoopSteps;
 }
 
 /**
@@ -182,7 +185,7 @@ export interface FanOutDependencies {
  * @example
  * const fanOut = createFanOutLogic({ specialist: createSpecialistLogic(deps), clock: systemClock });
  */
-export function createFanOutLogic({ specialist, clock, sinks, subLead, nested }: FanOutDependencies): FanOutLogic {
+export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, steps }: FanOutDependencies): FanOutLogic {
   const subLeadLogic = () => {
     if (!subLead) throw new Error('This fan-out was not given a sub-lead logic: create its actors with createRunActors()');
     return subLead();
@@ -291,12 +294,21 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested }:
     scheduleFlush(self, snapshot, runtime);
   };
 
+  /** A specialist's input; in a checkpointed run, with its path and the loop steps a checkpoint kept. */
+  const specialistInput = (snapshot: FanOutSnapshot, runtime: FanOutRuntime, spec: SpecialistSpec, index: number): SpecialistActorInput => {
+    const input: SpecialistActorInput = { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt };
+    if (!steps || spec.tools.length === 0) return input;
+    const path = [...(runtime.path ?? []), index];
+    const kept = steps.take(path);
+    return kept ? { ...input, path, resume: kept } : { ...input, path };
+  };
+
   const spawn = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number) => {
     const spec = snapshot.input.specialists[index] as SpecialistSpec;
     const child: AnyActorRef =
       spec.kind === 'fanOut'
         ? createActor(subLeadLogic(), { id: spec.id, parent: self, input: subLeadInput(snapshot.input.task, spec, snapshot.input.deadlineAt, clock.now()) })
-        : createActor(specialist, { id: spec.id, parent: self, input: { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt } });
+        : createActor(specialist, { id: spec.id, parent: self, input: specialistInput(snapshot, runtime, spec, index) });
     runtime.children.set(spec.id, child);
     if (runtime.slots && spec.kind !== 'fanOut') {
       runtime.slots.inFlight++;
@@ -449,6 +461,9 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested }:
         case 'specialist.started':
         case 'specialist.token':
         case 'specialist.retrying':
+        case 'specialist.tool.started':
+        case 'specialist.tool.done':
+        case 'specialist.turn':
           intake(self, snapshot, runtime, event);
           return snapshot;
 

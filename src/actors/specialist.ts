@@ -1,14 +1,18 @@
 /**
  * The specialist actor: one per specialist (and one for the synthesizer). It makes attempts
  * through the provider (or a task function), streams text deltas to its parent, enforces its
- * per-attempt deadline, and retries or falls back as its policy decides. It always ends in
- * `done` with a {@link SpecialistOutcome}: an expected failure is an outcome, not an exception.
+ * per-attempt deadline, and retries or falls back as its policy decides. A specialist with
+ * tools is an agent: it loops — model turn, the turn's tool calls in parallel, results back —
+ * until the model ends its turn or a limit gives it one last turn without tools (the rules are
+ * in `agentLoop.ts`). Retries and fallbacks apply to one model turn; finished tool calls are
+ * never run again. It always ends in `done` with a {@link SpecialistOutcome}: an expected
+ * failure is an outcome, not an exception.
  *
  * It is custom XState actor logic rather than a state machine on purpose: a machine actor per
  * specialist (plus an invoked promise per attempt) measured ~80 µs each here, this ~10 µs, and
  * fan-outs of 10,000 specialists must stay near `Promise.all`. Its transition function is still
- * a small explicit state machine — phases `calling` and `backingOff` — and its snapshot is
- * plain JSON, so it persists and shows up in inspectors like any actor.
+ * a small explicit state machine — phases `calling`, `backingOff` and `tooling` — and its
+ * snapshot is plain JSON, so it persists and shows up in inspectors like any actor.
  */
 import type { ActorLogic, ActorRef, AnyActorRef, Snapshot } from 'xstate';
 import type { Clock } from '../clock.ts';
@@ -18,8 +22,14 @@ import type { SpecialistProgressEvent } from '../events.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 import { decideAfterFailure } from '../policy.ts';
 import { buildSpecialistRequest, buildSynthesisRequest } from '../prompts.ts';
-import type { ModelProvider } from '../providers/provider.ts';
+import type { ContentBlock, ModelProvider, ModelToolDefinition, ServerToolEvent } from '../providers/provider.ts';
+import { preview, redactDeep } from '../redact.ts';
+import type { LoopSteps } from '../checkpoint/loopSteps.ts';
+import { runToolCall, type RunningToolCall } from '../tools/runToolCall.ts';
+import type { Toolbox } from '../tools/toolbox.ts';
+import type { LoopStep, ModelStep, ToolCallSummary, ToolStep } from '../tools/types.ts';
 import { addUsageInto, ZERO_USAGE, type Usage } from '../usage.ts';
+import { advance, applyModelStep, applyToolStep, replaySteps, startLoop, type LoopState, type ToolCallRequest } from './agentLoop.ts';
 
 /** What a specialist actor is started with. Plain JSON. */
 export interface SpecialistActorInput {
@@ -34,16 +44,21 @@ export interface SpecialistActorInput {
    * that would fire later is not armed: one timer fewer per specialist.
    */
   deadlineAt?: number;
+  /** Config indexes from the top down to it: where its loop steps are journaled (checkpointed runs). */
+  path?: number[];
+  /** Loop steps a checkpoint kept: the loop goes on after them instead of starting over. */
+  resume?: LoopStep[];
 }
 
 /** Where a specialist stands between events. */
 export interface SpecialistProgress {
-  phase: 'calling' | 'backingOff';
-  /** Number of the current attempt, 1-based, across all models. */
+  /** `calling`: a model call (or task function) in flight; `backingOff`: waiting to retry; `tooling`: running a turn's tool calls. */
+  phase: 'calling' | 'backingOff' | 'tooling';
+  /** Number of the current attempt, 1-based, across all models and turns: calls made (or in flight) so far. */
   attempt: number;
-  /** Attempts made on the current model, the current one included. */
+  /** Attempts made on the current model for the current turn, the current one included. */
   attemptsOnModel: number;
-  /** Index into `spec.models`. */
+  /** Index into `spec.models`; a fallback holds for the rest of the loop. */
   modelIndex: number;
   startedAt: number;
   /** Tokens of finished attempts. */
@@ -54,6 +69,14 @@ export interface SpecialistProgress {
    */
   inFlightUsage?: Usage | null;
   lastError: ErrorInfo | null;
+  /** The model turn in progress (or last finished), from 1. */
+  turn: number;
+  /** Calls made for the current turn (1 plus its retries so far). */
+  turnCalls: number;
+  /** The tool-use loop; `null` for a specialist without tools (one call). */
+  loop: LoopState | null;
+  /** Set when a restored loop had already finished: the actor settles at once. */
+  finishedOnRestore?: true;
 }
 
 /** The specialist actor's snapshot: XState's status fields plus its input and progress. */
@@ -62,13 +85,29 @@ export type SpecialistSnapshot = Snapshot<SpecialistOutcome> & {
   progress: SpecialistProgress;
 };
 
-/** Events a specialist actor handles; all but `xstate.stop` are sent by the actor to itself. */
+/** A successful model call (or task function), as the actor receives it. */
+interface AttemptResult {
+  text: string;
+  model: string | null;
+  usage: Partial<Usage> | undefined;
+  /** Model calls only. */
+  content?: ContentBlock[];
+  stopReason?: string | null;
+  /** Server tools that ran inside the call. */
+  serverToolCalls?: ToolCallSummary[];
+}
+
+/** Events a specialist actor handles; all but `specialist.cancel` and `xstate.stop` are sent by the actor to itself. */
 export type SpecialistActorEvent =
-  | { type: 'attempt.succeeded'; attempt: number; text: string; model: string | null; usage: Partial<Usage> | undefined }
+  | ({ type: 'attempt.succeeded'; attempt: number } & AttemptResult)
   | { type: 'attempt.failed'; attempt: number; error: ErrorInfo }
   | { type: 'attempt.usage'; attempt: number; usage: Usage }
   | { type: 'attempt.timedOut'; attempt: number }
   | { type: 'backoff.elapsed'; attempt: number }
+  /** A tool call of turn `turn` finished (its result may be an error result). */
+  | { type: 'tool.finished'; turn: number; step: ToolStep; error: string | null }
+  /** A loop restored from a checkpoint had already ended: settle with its finding. */
+  | { type: 'loop.settle' }
   /** Give up now: abort the call and settle `skipped` with this reason (keeps attempts and usage). */
   | { type: 'specialist.cancel'; reason: string }
   | { type: 'xstate.stop' };
@@ -82,6 +121,10 @@ export interface SpecialistDependencies {
   clock: Clock;
   /** Source of jitter, in [0, 1). */
   random: () => number;
+  /** Resolves specialists' tools (code, MCP, server tools). Required for specialists with tools. */
+  toolbox?: Toolbox;
+  /** Where finished loop steps are reported, for checkpoints. Default: not reported. */
+  steps?: LoopSteps;
   /**
    * Direct progress sinks of parents that accept them (the fan-out registers one): tokens are
    * the high-volume event, so they skip a mailbox round per delta and are batched by the parent.
@@ -96,18 +139,17 @@ export type ProgressSinks = WeakMap<AnyActorRef, (event: SpecialistProgressEvent
 export type SpecialistActorLogic = ActorLogic<SpecialistSnapshot, SpecialistActorEvent, SpecialistActorInput>;
 type SpecialistRef = ActorRef<SpecialistSnapshot, SpecialistActorEvent>;
 
-/** What a successful attempt yields (a provider's response fits it). */
-interface AttemptResult {
-  text: string;
-  model: string | null;
-  usage: Partial<Usage> | undefined;
-}
-
-/** Resources of a running attempt; kept out of the snapshot because they are not JSON. */
+/** Resources of a running attempt or tool turn; kept out of the snapshot because they are not JSON. */
 interface AttemptResources {
   controller: AbortController | null;
   timer: unknown;
+  /** While tooling: calls waiting for a slot, and calls running. */
+  queue?: ToolCallRequest[];
+  running?: Map<string, RunningToolCall>;
 }
+
+/** A shared, frozen empty list: the tool calls of a specialist without tools. */
+const NO_TOOL_CALLS: ToolCallSummary[] = Object.freeze([]) as unknown as ToolCallSummary[];
 
 /** Calls made so far: while backing off, `attempt` already numbers the next call, not yet made. */
 export function callsMade(progress: SpecialistProgress): number {
@@ -119,9 +161,17 @@ export function currentModel(spec: SpecialistSpec, modelIndex: number): string |
   return spec.models[modelIndex] ?? null;
 }
 
+/** The loop fields of an outcome: turns, last stop reason, limit and tool calls (model specialists only). */
+function loopFields(spec: SpecialistSpec, progress: SpecialistProgress, fulfilledPlain: { stopReason: string | null } | null): Pick<SpecialistOutcome, 'turns' | 'stopReason' | 'loopLimit' | 'toolCalls'> {
+  if (spec.kind !== 'model') return {};
+  const loop = progress.loop;
+  if (!loop) return { turns: fulfilledPlain ? 1 : 0, stopReason: fulfilledPlain?.stopReason ?? null, loopLimit: null, toolCalls: NO_TOOL_CALLS };
+  return { turns: loop.turns, stopReason: loop.lastStopReason, loopLimit: loop.limit, toolCalls: loop.toolCalls };
+}
+
 /**
  * Builds the outcome of a specialist that is being stopped from outside (deadline, cancel),
- * from its latest snapshot, so attempts, model and usage so far are not lost.
+ * from its latest snapshot, so attempts, model, usage, turns and tool calls so far are not lost.
  */
 export function outcomeOfStopped(
   snapshot: SpecialistSnapshot,
@@ -142,12 +192,39 @@ export function outcomeOfStopped(
     usage: usageSoFar(progress),
     startedAt: progress.startedAt,
     endedAt,
+    ...loopFields(spec, progress, null),
   };
 }
 
 /** Finished attempts' tokens plus what the attempt in flight has reported. */
 function usageSoFar(progress: SpecialistProgress): Usage {
   return addUsageInto({ ...progress.usage }, progress.inFlightUsage ?? undefined);
+}
+
+/** The progress a specialist starts with: fresh, or its loop rebuilt from a checkpoint's steps. */
+function initialProgress(input: SpecialistActorInput, now: number): SpecialistProgress {
+  const { spec } = input;
+  const base: SpecialistProgress = { phase: 'calling', attempt: 1, attemptsOnModel: 1, modelIndex: 0, startedAt: now, usage: ZERO_USAGE, inFlightUsage: null, lastError: null, turn: 1, turnCalls: 1, loop: null };
+  if (spec.kind !== 'model' || spec.tools.length === 0) return base;
+  const steps = input.resume ?? [];
+  if (steps.length === 0) return { ...base, loop: startLoop(spec.policy) };
+  const loop = replaySteps(steps, spec.policy);
+  const usage = { ...ZERO_USAGE };
+  let calls = 0;
+  let model: string | null = null;
+  for (const step of steps) {
+    if (step.kind !== 'model') continue;
+    addUsageInto(usage, step.usage);
+    calls += step.calls;
+    model = step.model;
+  }
+  // The model it had fallen back to, if any: a fallback holds for the rest of the loop.
+  const modelIndex = Math.max(0, model === null ? 0 : spec.models.indexOf(model));
+  const { loop: next, action } = advance(loop, spec.policy);
+  const progress: SpecialistProgress = { ...base, usage, modelIndex, attempt: calls, turn: loop.turns, loop: next };
+  if (action.kind === 'finish') return { ...progress, finishedOnRestore: true };
+  if (action.kind === 'runTools') return { ...progress, phase: 'tooling' };
+  return { ...progress, attempt: calls + 1, turn: action.turn };
 }
 
 /**
@@ -167,7 +244,10 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     if (!held) return;
     resources.delete(self);
     if (held.timer !== null) clock.clearTimeout(held.timer);
-    if (abort) held.controller?.abort();
+    if (abort) {
+      held.controller?.abort();
+      for (const call of held.running?.values() ?? []) call.abort(new Error('the specialist was stopped'));
+    }
   };
 
   const tellParent = (self: AnyActorRef, event: SpecialistProgressEvent) => {
@@ -176,6 +256,19 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const sink = deps.sinks?.get(parent);
     if (sink) sink(event);
     else parent.send(event);
+  };
+
+  /** Journals a finished step (checkpointed runs only), redacted like everything fanfold keeps. */
+  const record = (input: SpecialistActorInput, step: LoopStep) => {
+    if (deps.steps && input.path) deps.steps.recorded(input.path, redactDeep(step));
+  };
+
+  /** The tools offered on this turn: server tools' `max_uses` bounded by what is left of `maxToolCalls`. */
+  const offeredTools = (spec: SpecialistSpec, loop: LoopState): ModelToolDefinition[] => {
+    if (!deps.toolbox) throw new Error(`Specialist "${spec.id}" has tools, but the run was given no toolbox: create its actors with createRunActors()`);
+    const { definitions } = deps.toolbox.resolve(spec.tools);
+    const room = Math.max(1, spec.policy.maxToolCalls - loop.toolCallsUsed);
+    return definitions.map((tool) => (tool.kind === 'server' && (tool.maxUses === null || tool.maxUses > room) ? { ...tool, maxUses: room } : tool));
   };
 
   const startAttempt = (self: SpecialistRef, snapshot: SpecialistSnapshot) => {
@@ -192,14 +285,14 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     let call: Promise<AttemptResult>;
     try {
       // `Promise.resolve` so a provider that returns a plain value (or throws) is an attempt failure, not a crash.
-      call = Promise.resolve(runAttempt(input, model, attempt, controller.signal, self));
+      call = Promise.resolve(runAttempt(input, progress, model, attempt, controller.signal, self));
     } catch (error) {
       call = Promise.reject(error);
     }
     // A call that ends after the actor stopped (deadline, cancel) has nobody to tell.
     call.then(
       (result) => {
-        if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.succeeded', attempt, text: result.text, model: result.model, usage: result.usage });
+        if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.succeeded', attempt, ...result });
       },
       (error: unknown) => {
         if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.failed', attempt, error: toErrorInfo(error) });
@@ -210,6 +303,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
   /** One attempt: the task function, or a streamed model call. Plain promise chains, no async frames: this runs once per specialist. */
   const runAttempt = (
     input: SpecialistActorInput,
+    progress: SpecialistProgress,
     model: string | null,
     attempt: number,
     signal: AbortSignal,
@@ -224,18 +318,37 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     }
     if (!deps.provider) throw new Error('No model provider was given: pass `provider` to the run, or give the specialist a `run` function');
     if (model === null) throw new Error(`Specialist "${spec.id}" has no model`);
+    const loop = progress.loop;
     const request =
       spec.id === SYNTHESIZER_ID && input.outcomes
         ? buildSynthesisRequest(task, spec, input.outcomes, model)
-        : buildSpecialistRequest(task, spec, model);
-    return deps.provider.stream(request, {
-      signal,
-      onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
-      onUsage: (usage) => {
-        if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.usage', attempt, usage });
-      },
-      caller: { id: spec.id, attempt },
-    });
+        : loop
+          ? buildSpecialistRequest(task, spec, model, { messages: loop.messages, tools: offeredTools(spec, loop), final: loop.final })
+          : buildSpecialistRequest(task, spec, model);
+    const serverToolCalls: ToolCallSummary[] = [];
+    const serverStarts = new Map<string, number>();
+    const onServerTool = (event: ServerToolEvent) => {
+      const now = clock.now();
+      if (event.phase === 'started') {
+        serverStarts.set(event.id, now);
+        tellParent(self, { type: 'specialist.tool.started', id: spec.id, tool: event.name, callId: event.id, turn: progress.turn, server: true, input: preview(event.input), at: now });
+        return;
+      }
+      const ms = now - (serverStarts.get(event.id) ?? now);
+      serverToolCalls.push(event.isError ? { name: event.name, ms, isError: true, server: true } : { name: event.name, ms, isError: false, server: true });
+      tellParent(self, { type: 'specialist.tool.done', id: spec.id, tool: event.name, callId: event.id, turn: progress.turn, server: true, ms, isError: event.isError, error: event.error, result: preview(event.content), at: now });
+    };
+    return deps.provider
+      .stream(request, {
+        signal,
+        onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
+        onUsage: (usage) => {
+          if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.usage', attempt, usage });
+        },
+        ...(loop ? { onServerTool } : {}),
+        caller: loop ? { id: spec.id, attempt, turn: progress.turn } : { id: spec.id, attempt },
+      })
+      .then((response): AttemptResult => ({ text: response.text, model: response.model, usage: response.usage, content: response.content ?? [{ type: 'text', text: response.text }], stopReason: response.stopReason, serverToolCalls }));
   };
 
   const settle = (snapshot: SpecialistSnapshot, outcome: Omit<SpecialistOutcome, 'id' | 'angle' | 'startedAt' | 'endedAt'>): SpecialistSnapshot => {
@@ -249,6 +362,97 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       endedAt: clock.now(),
     };
     return { ...snapshot, status: 'done', error: undefined, output };
+  };
+
+  /** Settles a finished loop with its finding. */
+  const settleLoop = (snapshot: SpecialistSnapshot, output: string): SpecialistSnapshot => {
+    const { spec } = snapshot.input;
+    const progress = snapshot.progress;
+    return settle(snapshot, { status: 'fulfilled', output, error: null, attempts: callsMade(progress), model: currentModel(spec, progress.modelIndex), usage: progress.usage, ...loopFields(spec, progress, null) });
+  };
+
+  /** Starts the next calls of a tool turn while the specialist has free tool slots. */
+  const fillToolSlots = (self: SpecialistRef, snapshot: SpecialistSnapshot, held: AttemptResources) => {
+    const { spec, task } = snapshot.input;
+    const { turn } = snapshot.progress;
+    const queue = held.queue!;
+    const running = held.running!;
+    const resolved = deps.toolbox?.resolve(spec.tools);
+    while (queue.length > 0 && running.size < spec.policy.maxToolConcurrency) {
+      const call = queue.shift()!;
+      const startedAt = clock.now();
+      tellParent(self, { type: 'specialist.tool.started', id: spec.id, tool: call.name, callId: call.id, turn, server: false, input: preview(call.input), at: startedAt });
+      const running1 = runToolCall(call, resolved?.byName.get(call.name), {
+        clock,
+        timeoutMs: spec.policy.toolTimeoutMs,
+        specialist: { id: spec.id, angle: spec.angle },
+        task,
+        turn,
+        available: resolved ? [...resolved.byName.keys()] : [],
+      });
+      running.set(call.id, running1);
+      running1.outcome.then(({ result, error }) => {
+        running.delete(call.id);
+        if (self.getSnapshot().status !== 'active') return;
+        const step: ToolStep = { kind: 'tool', turn, name: call.name, result, ms: clock.now() - startedAt };
+        self.send({ type: 'tool.finished', turn, step, error });
+      });
+    }
+  };
+
+  /** Runs a turn's tool calls (the ones without a result yet). */
+  const startTools = (self: SpecialistRef, snapshot: SpecialistSnapshot, calls: ToolCallRequest[]) => {
+    const held: AttemptResources = { controller: null, timer: null, queue: [...calls], running: new Map() };
+    resources.set(self, held);
+    fillToolSlots(self, snapshot, held);
+  };
+
+  /** Does what the loop says comes next: settle, run tools, or call the model for the next turn. */
+  const proceed = (self: SpecialistRef, snapshot: SpecialistSnapshot, loop: LoopState): SpecialistSnapshot => {
+    const { spec } = snapshot.input;
+    const { loop: next, action } = advance(loop, spec.policy);
+    const progress = { ...snapshot.progress, loop: next, inFlightUsage: null };
+    if (action.kind === 'finish') return settleLoop({ ...snapshot, progress }, action.output);
+    if (action.kind === 'runTools') {
+      const tooling: SpecialistSnapshot = { ...snapshot, progress: { ...progress, phase: 'tooling', turn: action.turn } };
+      startTools(self, tooling, action.calls);
+      return tooling;
+    }
+    const calling: SpecialistSnapshot = { ...snapshot, progress: { ...progress, phase: 'calling', attempt: progress.attempt + 1, attemptsOnModel: 1, turn: action.turn, turnCalls: 1, lastError: null } };
+    startAttempt(self, calling);
+    return calling;
+  };
+
+  /** A model call of a loop succeeded: journal the turn, tell the parent, and go on. */
+  const afterModelTurn = (self: SpecialistRef, snapshot: SpecialistSnapshot, event: Extract<SpecialistActorEvent, { type: 'attempt.succeeded' }>): SpecialistSnapshot => {
+    const { input, progress } = snapshot;
+    const { spec } = input;
+    const usage = { ...ZERO_USAGE, ...event.usage } as Usage;
+    const step: ModelStep = {
+      kind: 'model',
+      turn: progress.turn,
+      content: event.content ?? [{ type: 'text', text: event.text }],
+      stopReason: event.stopReason ?? null,
+      model: event.model ?? currentModel(spec, progress.modelIndex) ?? '',
+      calls: progress.turnCalls,
+      usage,
+      serverToolCalls: event.serverToolCalls ?? [],
+    };
+    record(input, step);
+    const loop = applyModelStep(progress.loop!, step, spec.policy);
+    tellParent(self, {
+      type: 'specialist.turn',
+      id: spec.id,
+      turn: step.turn,
+      model: step.model,
+      stopReason: step.stopReason,
+      toolUses: loop.awaiting.length,
+      final: progress.loop!.final,
+      text: preview(event.text),
+      usage,
+      at: clock.now(),
+    });
+    return proceed(self, { ...snapshot, progress: { ...progress, usage: addUsageInto({ ...progress.usage }, event.usage) } }, loop);
   };
 
   const afterFailure = (snapshot: SpecialistSnapshot, error: ErrorInfo, self: SpecialistRef): SpecialistSnapshot => {
@@ -268,6 +472,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         attempts: progress.attempt,
         model: currentModel(spec, progress.modelIndex),
         usage: progress.usage,
+        ...loopFields(spec, progress, null),
       });
     }
     const sameModel = decision.modelIndex === progress.modelIndex;
@@ -279,6 +484,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         attempt: progress.attempt + 1,
         attemptsOnModel: sameModel ? progress.attemptsOnModel + 1 : 1,
         modelIndex: decision.modelIndex,
+        turnCalls: progress.turnCalls + 1,
         lastError: error,
         inFlightUsage: null,
       },
@@ -308,30 +514,24 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       output: undefined,
       error: undefined,
       input,
-      progress: {
-        phase: 'calling',
-        attempt: 1,
-        attemptsOnModel: 1,
-        modelIndex: 0,
-        startedAt: clock.now(),
-        usage: ZERO_USAGE,
-        inFlightUsage: null,
-        lastError: null,
-      },
+      progress: initialProgress(input, clock.now()),
     }),
 
     start: (snapshot, { self }) => {
       if (snapshot.status !== 'active') return;
-      if (snapshot.input.announce) {
+      const { input, progress } = snapshot;
+      if (input.announce) {
         tellParent(self, {
           type: 'specialist.started',
-          id: snapshot.input.spec.id,
-          model: currentModel(snapshot.input.spec, snapshot.progress.modelIndex),
-          at: snapshot.progress.startedAt,
+          id: input.spec.id,
+          model: currentModel(input.spec, progress.modelIndex),
+          at: progress.startedAt,
         } satisfies SpecialistProgressEvent);
       }
+      if (progress.finishedOnRestore) return self.send({ type: 'loop.settle' });
+      if (progress.phase === 'tooling' && progress.loop) return startTools(self, snapshot, advanceCalls(snapshot));
       // A restored snapshot resumes where it was: a backoff is cut short, an attempt is re-made.
-      startAttempt(self, snapshot.progress.phase === 'calling' ? snapshot : { ...snapshot, progress: { ...snapshot.progress, phase: 'calling' } });
+      startAttempt(self, progress.phase === 'calling' ? snapshot : { ...snapshot, progress: { ...progress, phase: 'calling' } });
     },
 
     transition: (snapshot, event, { self }) => {
@@ -341,8 +541,18 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         case 'attempt.succeeded': {
           if (event.attempt !== progress.attempt || progress.phase !== 'calling') return snapshot;
           release(self, false);
+          if (progress.loop) return afterModelTurn(self, snapshot, event);
           const usage = addUsageInto({ ...progress.usage }, event.usage);
-          return settle(snapshot, { status: 'fulfilled', output: event.text, error: null, attempts: progress.attempt, model: event.model ?? currentModel(snapshot.input.spec, progress.modelIndex), usage });
+          const { spec } = snapshot.input;
+          return settle(snapshot, {
+            status: 'fulfilled',
+            output: event.text,
+            error: null,
+            attempts: progress.attempt,
+            model: event.model ?? currentModel(spec, progress.modelIndex),
+            usage,
+            ...loopFields(spec, progress, { stopReason: event.stopReason ?? null }),
+          });
         }
         case 'attempt.failed':
         case 'attempt.timedOut': {
@@ -366,12 +576,45 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
           startAttempt(self, next);
           return next;
         }
+        case 'tool.finished': {
+          if (progress.phase !== 'tooling' || event.turn !== progress.turn || !progress.loop) return snapshot;
+          const { input } = snapshot;
+          const { step } = event;
+          record(input, step);
+          tellParent(self, {
+            type: 'specialist.tool.done',
+            id: input.spec.id,
+            tool: step.name,
+            callId: step.result.tool_use_id,
+            turn: step.turn,
+            server: false,
+            ms: step.ms,
+            isError: step.result.is_error === true,
+            error: event.error === null ? null : preview(event.error),
+            result: preview(step.result.content),
+            at: clock.now(),
+          });
+          const loop = applyToolStep(progress.loop, step);
+          const held = resources.get(self);
+          const next: SpecialistSnapshot = { ...snapshot, progress: { ...progress, loop } };
+          if (held?.queue && held.queue.length > 0) {
+            fillToolSlots(self, next, held);
+            return next;
+          }
+          if (held?.running && held.running.size > 0) return next;
+          release(self, false);
+          return proceed(self, next, loop);
+        }
+        case 'loop.settle': {
+          if (!progress.loop) return snapshot;
+          return proceed(self, snapshot, progress.loop);
+        }
         case 'specialist.cancel': {
           release(self, true);
           return { ...snapshot, status: 'done', error: undefined, output: outcomeOfStopped(snapshot, 'skipped', { kind: 'cancelled', message: event.reason }, clock.now()) };
         }
         case 'xstate.stop': {
-          // Stopped from outside (deadline, cancel, the run ended): abort the in-flight call.
+          // Stopped from outside (deadline, cancel, the run ended): abort the in-flight call and tools.
           release(self, true);
           return { ...snapshot, status: 'stopped' };
         }
@@ -381,6 +624,12 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     getPersistedSnapshot: (snapshot) => snapshot,
     restoreSnapshot: (snapshot) => snapshot as SpecialistSnapshot,
   };
+}
+
+/** The calls of the current tool turn that have no result yet (a restored loop runs only those). */
+function advanceCalls(snapshot: SpecialistSnapshot): ToolCallRequest[] {
+  const loop = snapshot.progress.loop!;
+  return loop.awaiting.filter((call) => !loop.results[call.id]);
 }
 
 function fromTaskResult(result: TaskResult): AttemptResult {

@@ -13,6 +13,7 @@ import type { LeadMachine } from '../../machines/lead.ts';
 import type { RunEvent } from '../events.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, topState, type Checkpoint, type CheckpointMeta, type PersistedLead } from './format.ts';
 import { pathKey, type NestedOutcome, type NestedOutcomes } from './nestedOutcomes.ts';
+import { addStep, type KeptSteps, type LoopSteps } from './loopSteps.ts';
 import type { CheckpointStore } from './store.ts';
 
 /** What the checkpointer needs about the run it follows. */
@@ -28,6 +29,10 @@ export interface CheckpointerOptions {
   nested?: NestedOutcomes;
   /** Nested outcomes a resume kept: saved again with every snapshot until their sub-lead settles. */
   keptNested?: readonly NestedOutcome[];
+  /** Loop steps of tool-using specialists, to journal as they finish. */
+  steps?: LoopSteps;
+  /** Loop steps a resume kept: saved again with every snapshot until their specialist settles. */
+  keptSteps?: readonly KeptSteps[];
   /** Called once if writing fails; checkpointing then stops and the run goes on. */
   onError: (error: Error) => void;
 }
@@ -63,6 +68,14 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     for (const [key, entry] of nestedByPath) if (outcomes[entry.path[0]!]) nestedByPath.delete(key);
     return [...nestedByPath.values()];
   };
+  // Likewise the loop steps of running specialists, until each settles.
+  const stepsByPath = new Map<string, KeptSteps>();
+  for (const entry of options.keptSteps ?? []) stepsByPath.set(pathKey(entry.path), { path: [...entry.path], steps: [...entry.steps] });
+  const stepsStillOpen = () => {
+    const { outcomes } = actor.getSnapshot().context;
+    for (const [key, entry] of stepsByPath) if (outcomes[entry.path[0]!] || nestedByPath.has(key)) stepsByPath.delete(key);
+    return [...stepsByPath.values()];
+  };
 
   const guard = (write: () => void) => {
     if (failed) return;
@@ -89,6 +102,8 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
       };
       const nested = nestedStillOpen();
       if (nested.length > 0) checkpoint.nested = nested;
+      const steps = stepsStillOpen();
+      if (steps.length > 0) checkpoint.steps = steps;
       store.save(checkpoint);
     });
 
@@ -117,6 +132,15 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     });
   });
 
+  const stopSteps = options.steps?.onRecorded((path, step) => {
+    addStep(stepsByPath, path, step);
+    const [index, ...subPath] = path;
+    guard(() => {
+      store.append(runId, subPath.length > 0 ? { seq: seq + 1, index: index!, subPath, step } : { seq: seq + 1, index: index!, step });
+      seq++;
+    });
+  });
+
   // Snapshot observers run once the lead's state is committed, so a full save sees the batch whole.
   const snapshots = actor.subscribe({
     next: (snapshot) => {
@@ -139,6 +163,7 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     events.unsubscribe();
     snapshots.unsubscribe();
     stopNested?.();
+    stopSteps?.();
     try {
       store.close(runId);
     } catch {

@@ -215,7 +215,7 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
           const settled = new Set<number>();
           snapshot.context.outcomes.forEach((outcome, index) => outcome && settled.add(index));
           snapshot.children.fanOut?.snapshot.outcomes.forEach((outcome, index) => outcome && settled.add(index));
-          for (const entry of journal) settled.add(entry.index);
+          for (const entry of journal) if (entry.outcome && !entry.subPath) settled.add(entry.index);
           const output = snapshot.status === 'done' ? (snapshot as { output?: { status?: string } }).output : undefined;
           summaries.push({
             runId,

@@ -8,6 +8,8 @@ import { FanfoldError } from '../errors.ts';
 import type { LeadContext } from '../../machines/lead.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 import type { NestedOutcome } from './nestedOutcomes.ts';
+import type { KeptSteps } from './loopSteps.ts';
+import type { LoopStep } from '../tools/types.ts';
 
 /** The format tag every checkpoint file starts with. */
 export const CHECKPOINT_FORMAT = 'fanfold.checkpoint';
@@ -33,17 +35,21 @@ export interface Checkpoint {
   snapshot: PersistedLead;
   /** Outcomes inside sub-leads that were still running when it was saved (the snapshot holds no sub-lead). */
   nested?: NestedOutcome[];
+  /** Finished loop steps of tool-using specialists still running when it was saved, by path. */
+  steps?: KeptSteps[];
 }
 
-/** One settled specialist, journaled the moment the lead learns of it. */
-export interface JournalEntry {
+/**
+ * One journal line: a settled specialist, journaled the moment the lead learns of it, or a
+ * finished step of a running specialist's tool-use loop (a model turn or a tool call).
+ */
+export type JournalEntry = {
   seq: number;
   /** The specialist's index in the lead's config order (for a nested one: of its top sub-lead). */
   index: number;
   /** For a specialist inside a sub-lead: the indexes below `index` down to it (see `nestedOutcomes.ts`). */
   subPath?: number[];
-  outcome: SpecialistOutcome;
-}
+} & ({ outcome: SpecialistOutcome; step?: undefined } | { step: LoopStep; outcome?: undefined });
 
 /** A checkpoint as loaded: the snapshot and the journal entries written after it. */
 export interface LoadedCheckpoint {
@@ -78,6 +84,27 @@ const outcomeSchema = z.looseObject({
 });
 
 const specSchema = z.looseObject({ id: z.string(), kind: z.enum(['model', 'task', 'fanOut']) });
+
+const toolSummarySchema = z.looseObject({ name: z.string(), ms: z.number(), isError: z.boolean() });
+const stepSchema = z.union([
+  z.looseObject({
+    kind: z.literal('model'),
+    turn: z.number().int().positive(),
+    content: z.array(z.looseObject({ type: z.string() })),
+    stopReason: z.string().nullable(),
+    model: z.string(),
+    calls: z.number().int().nonnegative(),
+    usage: z.looseObject({ inputTokens: z.number(), outputTokens: z.number() }),
+    serverToolCalls: z.array(toolSummarySchema),
+  }),
+  z.looseObject({
+    kind: z.literal('tool'),
+    turn: z.number().int().positive(),
+    name: z.string(),
+    result: z.looseObject({ type: z.literal('tool_result'), tool_use_id: z.string() }),
+    ms: z.number(),
+  }),
+]);
 
 const fanOutSnapshotSchema = z.looseObject({
   status: z.string(),
@@ -141,14 +168,23 @@ const checkpointSchema = z.object({
   meta: z.record(z.string(), z.unknown()),
   snapshot: persistedLeadSchema,
   nested: z.array(z.object({ path: z.array(z.number().int().nonnegative()).min(2), outcome: outcomeSchema })).optional(),
+  steps: z.array(z.object({ path: z.array(z.number().int().nonnegative()).min(1), steps: z.array(stepSchema) })).optional(),
 });
 
-const journalEntrySchema = z.object({
-  seq: z.number().int().positive(),
-  index: z.number().int().nonnegative(),
-  subPath: z.array(z.number().int().nonnegative()).min(1).optional(),
-  outcome: outcomeSchema,
-});
+const journalEntrySchema = z.union([
+  z.object({
+    seq: z.number().int().positive(),
+    index: z.number().int().nonnegative(),
+    subPath: z.array(z.number().int().nonnegative()).min(1).optional(),
+    outcome: outcomeSchema,
+  }),
+  z.object({
+    seq: z.number().int().positive(),
+    index: z.number().int().nonnegative(),
+    subPath: z.array(z.number().int().nonnegative()).min(1).optional(),
+    step: stepSchema,
+  }),
+]);
 
 /** The lead's top-level state: `{ fanningOut: 'waiting' }` → `fanningOut`, `'done'` → `done`. */
 export function topState(value: unknown): string {

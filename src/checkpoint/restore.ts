@@ -8,6 +8,7 @@ import type { SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import type { LoadedCheckpoint, PersistedFanOut, PersistedLead } from './format.ts';
 import { pathKey, type NestedOutcome } from './nestedOutcomes.ts';
+import { addStep, type KeptSteps } from './loopSteps.ts';
 
 /** A snapshot ready for `createActor(machine, { snapshot })`, and what resuming it will do. */
 export interface RestorePlan {
@@ -23,6 +24,11 @@ export interface RestorePlan {
    * these instead of calling those specialists again (see `nestedOutcomes.ts`).
    */
   nested: NestedOutcome[];
+  /**
+   * Finished loop steps of tool-using specialists that start again: each goes on from its last
+   * finished turn and tool call instead of starting over (see `loopSteps.ts`).
+   */
+  steps: KeptSteps[];
 }
 
 /** Options of {@link planRestore}. */
@@ -52,12 +58,13 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   });
   const nestedByPath = new Map<string, NestedOutcome>();
   for (const entry of loaded.checkpoint.nested ?? []) nestedByPath.set(pathKey(entry.path), entry);
+  const stepsByPath = new Map<string, KeptSteps>();
+  for (const entry of loaded.checkpoint.steps ?? []) stepsByPath.set(pathKey(entry.path), { path: [...entry.path], steps: [...entry.steps] });
   for (const entry of loaded.journal) {
-    if (!entry.subPath) setOutcome(entry.index, entry.outcome);
-    else {
-      const path = [entry.index, ...entry.subPath];
-      nestedByPath.set(pathKey(path), { path, outcome: entry.outcome });
-    }
+    const path = [entry.index, ...(entry.subPath ?? [])];
+    if (entry.step) addStep(stepsByPath, path, entry.step);
+    else if (!entry.subPath) setOutcome(entry.index, entry.outcome);
+    else nestedByPath.set(pathKey(path), { path, outcome: entry.outcome });
   }
   if (fanOut && fanOut.status === 'active') reopenStopped(context.outcomes, fanOut);
 
@@ -85,7 +92,10 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   // Only inside sub-leads that start again; a cut-short cancel's `skipped` ones run again.
   const restarting = snapshot.status === 'active' && stateIs(snapshot.value, 'fanningOut');
   const nested = restarting ? [...nestedByPath.values()].filter(({ path, outcome }) => !context.outcomes[path[0]!] && !cutShort(outcome)) : [];
-  return { snapshot, kept, pending, finished: snapshot.status !== 'active', nested };
+  // Steps of a specialist that is kept (or inside a kept sub-lead, or itself kept inside one) are done with.
+  const keptBelow = new Set(nested.map(({ path }) => pathKey(path)));
+  const steps = restarting ? [...stepsByPath.values()].filter(({ path }) => !context.outcomes[path[0]!] && !keptBelow.has(pathKey(path))) : [];
+  return { snapshot, kept, pending, finished: snapshot.status !== 'active', nested, steps };
 }
 
 /**

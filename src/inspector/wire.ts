@@ -19,6 +19,9 @@
  * own fields (`name`, `sessionId`, `parentId`…) included.
  */
 import type { AnyEventObject, InspectionEvent, Observer } from 'xstate';
+import { redactSecrets } from '../redact.ts';
+
+export { redactSecrets };
 
 /** `_version` of the messages this module creates. */
 export const WIRE_VERSION = 'fanfold-inspector/1';
@@ -97,13 +100,6 @@ const REDACTED = '[redacted]';
  * as a whole key or in a known kind of key (`taskKey`, `cacheKey` are names, not secrets).
  */
 const SECRET_KEY_PART = /apikey|token|secret|passw|passphrase|auth(?!or(?!iz))|cookie|credential|bearer|privatekey|accesskey|signingkey|encryptionkey|sessionkey|masterkey|^(?:key|pass|pwd)$/;
-/**
- * Values that look like credentials wherever they appear: Anthropic and OpenAI-style keys,
- * Google API keys, GitHub tokens, `Bearer …` and `Basic …` credentials. `Basic` needs a token
- * that does not read as a word (a digit, `+`, `/`, `=` or a capital after a small letter), so
- * prose such as "Basic research" is left alone.
- */
-const SECRET_VALUE = /sk-ant-[A-Za-z0-9_-]+|\bsk-[A-Za-z0-9_-]{20,}|\bAIza[A-Za-z0-9_-]{30,}|\bgh[pousr]_[A-Za-z0-9]{30,}|\bBearer\s+[A-Za-z0-9._~+/=-]{8,}|\bBasic\s+(?=[A-Za-z]*(?:[0-9+/=]|[a-z][A-Z]))[A-Za-z0-9+/]{8,}={0,2}/g;
 const STRING_CUT = /…\(\+\d+ chars\)$/;
 const ARRAY_CUT = /^…\d+ more$/;
 
@@ -120,11 +116,6 @@ const ARRAY_CUT = /^…\d+ more$/;
  */
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY_PART.test(key.toLowerCase().replace(/[-_.\s]/g, ''));
-}
-
-/** Replaces anything that looks like a credential in `text` by `[redacted]`. */
-export function redactSecrets(text: string): string {
-  return text.replace(SECRET_VALUE, REDACTED);
 }
 
 function cutString(text: string, max: number): string {

@@ -1,8 +1,9 @@
 /**
  * The classic parallel research fan-out: historical, technical and societal-impact specialists
- * in parallel, each bounded to 150–200 words, then a synthesizer writing four sections.
+ * in parallel — explorers with web search and web fetch by default, each finding 3–5 sources —
+ * each bounded to 150–200 words, then a synthesizer writing four sections that cite the sources.
  */
-import type { FanOutConfig, SpecialistConfig } from '../config.ts';
+import type { FanOutConfig, ServerToolConfig, SpecialistConfig } from '../config.ts';
 
 /** The three research angles. */
 export const RESEARCH_ANGLES: readonly SpecialistConfig[] = Object.freeze([
@@ -11,11 +12,25 @@ export const RESEARCH_ANGLES: readonly SpecialistConfig[] = Object.freeze([
   { id: 'societal', angle: 'Societal impact', instructions: 'Cover what it means for people: economic, environmental, political and ethical effects. Write 150-200 words.' },
 ]);
 
+/**
+ * The explorers' tools: web search (at most 3 searches per call) and web fetch (at most 3
+ * pages), server tools the API runs; offline, the simulator plays a simulated web.
+ */
+export const RESEARCH_TOOLS: readonly ServerToolConfig[] = Object.freeze([
+  { type: 'web_search', maxUses: 3 },
+  { type: 'web_fetch', maxUses: 3 },
+]);
+
+/** What the explorers are told to do with their tools, after their angle's instructions. */
+const TOOL_INSTRUCTIONS = 'Search the web, fetch the 3-5 most relevant sources, and cite them by title and URL.';
+
 /** Options of {@link researchConfig}; unset ones keep the run defaults. */
 export interface ResearchOptions {
   model?: string | undefined;
   deadlineMs?: number | undefined;
   maxConcurrency?: number | undefined;
+  /** Give the specialists web search and web fetch. Default `true`. */
+  tools?: boolean | undefined;
 }
 
 /**
@@ -26,13 +41,15 @@ export interface ResearchOptions {
  */
 export function researchConfig(topic: string, options: ResearchOptions = {}): FanOutConfig {
   const sections = RESEARCH_ANGLES.map((spec) => spec.angle).join(', ');
+  const tools = options.tools ?? true;
   return {
     task: topic,
-    specialists: RESEARCH_ANGLES.map((spec) => ({ ...spec })),
+    specialists: RESEARCH_ANGLES.map((spec) => (tools ? { ...spec, instructions: `${spec.instructions} ${TOOL_INSTRUCTIONS}`, tools: RESEARCH_TOOLS.map((tool) => ({ ...tool })) } : { ...spec })),
     synthesizer: {
       instructions:
         `Write four sections, each under a markdown heading: one per angle (${sections}), then "Cross-cutting synthesis" connecting them. ` +
-        'Keep each section to a short paragraph, and name any missing angle as a gap.',
+        'Keep each section to a short paragraph, and name any missing angle as a gap.' +
+        (tools ? ' Cite the sources the findings give (title and URL) where you use them, and list them at the end under "Sources".' : ''),
       maxTokens: 2048,
     },
     maxTokens: 600,

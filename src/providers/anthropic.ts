@@ -5,8 +5,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { FanfoldError } from '../errors.ts';
 import { toProviderError } from './anthropicErrors.ts';
-import type { Usage } from '../usage.ts';
-import type { ModelProvider, ModelRequest, ModelResponse, StreamOptions } from './provider.ts';
+import type { ServerToolUsage, Usage } from '../usage.ts';
+import type { ContentBlock, ModelProvider, ModelRequest, ModelResponse, ModelToolDefinition, StreamOptions } from './provider.ts';
 
 /** The public API's address, used when neither `baseURL` nor `ANTHROPIC_BASE_URL` is set. */
 export const ANTHROPIC_API_URL = 'https://api.anthropic.com';
@@ -75,27 +75,46 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
   });
   const promptCaching = options.promptCaching ?? true;
 
-  const stream = async (request: ModelRequest, { signal, onText, onUsage, caller }: StreamOptions): Promise<ModelResponse> => {
+  const stream = async (request: ModelRequest, { signal, onText, onUsage, onServerTool, caller }: StreamOptions): Promise<ModelResponse> => {
     try {
-      const messageStream = client.messages.stream(toParams(request, promptCaching), {
-        signal,
-        maxRetries: 0,
-        // Lets a Messages-API server (the simulator, a proxy) attribute calls; the API ignores it.
-        ...(caller ? { headers: { 'x-fanfold-caller': encodeURIComponent(caller.id), 'x-fanfold-attempt': String(caller.attempt) } } : {}),
-      });
+      const headers: Record<string, string> = {};
+      // Lets a Messages-API server (the simulator, a proxy) attribute calls; the API ignores them.
+      if (caller) {
+        headers['x-fanfold-caller'] = encodeURIComponent(caller.id);
+        headers['x-fanfold-attempt'] = String(caller.attempt);
+        if (caller.turn !== undefined) headers['x-fanfold-turn'] = String(caller.turn);
+      }
+      const messageStream = client.messages.stream(toParams(request, promptCaching), { signal, maxRetries: 0, ...(caller ? { headers } : {}) });
       if (onText) messageStream.on('text', (delta) => onText(delta));
-      if (onUsage) {
-        // What the API reports mid-stream: input (and cache) tokens at the start, output at the end.
-        messageStream.on('streamEvent', (event) => {
-          if (event.type === 'message_start') onUsage(toUsage(event.message.usage));
-          else if (event.type === 'message_delta') onUsage(toUsage({ ...messageStream.currentMessage?.usage, ...event.usage }));
+      if (onUsage || onServerTool) {
+        // Server tool blocks by index: their input is complete at `content_block_stop`.
+        const serverCalls = new Map<number, { id: string; name: string }>();
+        messageStream.on('streamEvent', (event, snapshot) => {
+          // What the API reports mid-stream: input (and cache) tokens at the start, output at the end.
+          if (event.type === 'message_start') onUsage?.(toUsage(event.message.usage));
+          else if (event.type === 'message_delta') onUsage?.(toUsage({ ...snapshot.usage, ...event.usage }));
+          else if (!onServerTool) return;
+          else if (event.type === 'content_block_start' && event.content_block.type === 'server_tool_use') {
+            serverCalls.set(event.index, { id: event.content_block.id, name: event.content_block.name });
+          } else if (event.type === 'content_block_stop' && serverCalls.has(event.index)) {
+            const call = serverCalls.get(event.index)!;
+            const block = snapshot.content[event.index] as { input?: unknown } | undefined;
+            onServerTool({ phase: 'started', id: call.id, name: call.name, input: block?.input ?? {} });
+          } else if (event.type === 'content_block_start' && event.content_block.type.endsWith('_tool_result') && 'tool_use_id' in event.content_block) {
+            const result = event.content_block as { tool_use_id: string; content: unknown };
+            const name = [...serverCalls.values()].find((call) => call.id === result.tool_use_id)?.name ?? event.content_block.type.replace(/_tool_result$/, '');
+            const errorCode = serverToolError(result.content);
+            onServerTool({ phase: 'done', id: result.tool_use_id, name, isError: errorCode !== null, error: errorCode, content: result.content });
+          }
         });
       }
       const message = await messageStream.finalMessage();
+      const content = message.content.map(toContentBlock);
       let text = '';
       for (const block of message.content) if (block.type === 'text') text += block.text;
       return {
         text,
+        content,
         model: message.model,
         stopReason: message.stop_reason,
         usage: toUsage(message.usage),
@@ -107,14 +126,39 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
   return { name: 'anthropic', baseURL, stream };
 }
 
-/** The SDK's usage fields as fanfold's (missing counts are 0). */
-function toUsage(usage: { input_tokens?: number | null; output_tokens?: number | null; cache_creation_input_tokens?: number | null; cache_read_input_tokens?: number | null }): Usage {
-  return {
+/** The SDK's usage fields as fanfold's (missing counts are 0; server tool counts only when some ran). */
+function toUsage(usage: {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  server_tool_use?: { web_search_requests?: number | null; web_fetch_requests?: number | null } | null;
+}): Usage {
+  const out: Usage = {
     inputTokens: usage.input_tokens ?? 0,
     outputTokens: usage.output_tokens ?? 0,
     cacheCreationInputTokens: usage.cache_creation_input_tokens ?? 0,
     cacheReadInputTokens: usage.cache_read_input_tokens ?? 0,
   };
+  const server: ServerToolUsage = { webSearchRequests: usage.server_tool_use?.web_search_requests ?? 0, webFetchRequests: usage.server_tool_use?.web_fetch_requests ?? 0 };
+  if (server.webSearchRequests + server.webFetchRequests > 0) out.serverToolUse = server;
+  return out;
+}
+
+/** A server tool result's error code (`max_uses_exceeded`, `url_not_accessible`, …), or `null` when it succeeded. */
+function serverToolError(content: unknown): string | null {
+  if (content && typeof content === 'object' && !Array.isArray(content)) {
+    const { error_code: code, type } = content as { error_code?: unknown; type?: unknown };
+    if (typeof code === 'string') return code;
+    if (typeof type === 'string' && type.endsWith('_error')) return type;
+  }
+  return null;
+}
+
+/** A response block as plain JSON: text stays small (no `citations: null`), the rest is copied as sent. */
+function toContentBlock(block: Anthropic.ContentBlock): ContentBlock {
+  if (block.type === 'text') return block.citations && block.citations.length > 0 ? { type: 'text', text: block.text, citations: structuredClone(block.citations) as never } : { type: 'text', text: block.text };
+  return structuredClone(block) as unknown as ContentBlock;
 }
 
 /** The SDK's log lines, on standard error (the SDK itself redacts credentials in them). */
@@ -126,15 +170,40 @@ const STDERR_LOGGER = {
 };
 
 function toParams(request: ModelRequest, promptCaching: boolean): Anthropic.MessageCreateParamsNonStreaming {
-  const params: Anthropic.MessageCreateParamsNonStreaming = {
-    model: request.model,
-    max_tokens: request.maxTokens,
-    messages: request.messages.map((message) => ({ role: message.role, content: message.content })),
-  };
+  const messages = request.messages.map((message) => ({ role: message.role, content: message.content })) as Anthropic.MessageParam[];
+  // A loop re-sends the whole conversation every turn: a breakpoint on its last block lets the
+  // next turn read the prefix from the cache (system + this breakpoint: 2 of the API's 4).
+  // (Not on a `pause_turn` continuation, which ends with the model's own blocks.)
+  if (promptCaching && messages.length > 1 && messages[messages.length - 1]!.role === 'user') messages[messages.length - 1] = withCacheBreakpoint(messages[messages.length - 1]!);
+  const params: Anthropic.MessageCreateParamsNonStreaming = { model: request.model, max_tokens: request.maxTokens, messages };
   if (request.system) {
     params.system = promptCaching ? [{ type: 'text', text: request.system, cache_control: { type: 'ephemeral' } }] : request.system;
   }
+  if (request.tools && request.tools.length > 0) {
+    params.tools = request.tools.map(toToolParam);
+    if (request.toolChoice === 'none') params.tool_choice = { type: 'none' };
+  }
   return params;
+}
+
+/** A tool definition in the API's shape. */
+function toToolParam(tool: ModelToolDefinition): Anthropic.ToolUnion {
+  if (tool.kind === 'client') return { name: tool.name, description: tool.description, input_schema: tool.inputSchema };
+  const param: Record<string, unknown> = { type: tool.type, name: tool.name };
+  if (tool.maxUses !== null) param['max_uses'] = tool.maxUses;
+  if (tool.allowedDomains !== null) param['allowed_domains'] = tool.allowedDomains;
+  if (tool.blockedDomains !== null) param['blocked_domains'] = tool.blockedDomains;
+  return param as unknown as Anthropic.ToolUnion;
+}
+
+/** The message with `cache_control` on its last content block (a string becomes one text block). */
+function withCacheBreakpoint(message: Anthropic.MessageParam): Anthropic.MessageParam {
+  const blocks = typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : [...message.content];
+  const last = blocks[blocks.length - 1];
+  // Thinking blocks take no cache_control; an empty message has nowhere to put it.
+  if (!last || last.type === 'thinking' || last.type === 'redacted_thinking') return message;
+  blocks[blocks.length - 1] = { ...last, cache_control: { type: 'ephemeral' } } as typeof last;
+  return { ...message, content: blocks } as Anthropic.MessageParam;
 }
 
 function stripTrailingSlash(url: string): string {

@@ -6,7 +6,7 @@
 import { systemClock, type Clock } from '../clock.ts';
 import { ProviderError, type ErrorInfo } from '../errors.ts';
 import type { Usage } from '../usage.ts';
-import type { ModelProvider, ModelRequest, ModelResponse, StreamOptions } from './provider.ts';
+import { textOf, type ContentBlock, type ModelProvider, type ModelRequest, type ModelResponse, type StreamOptions } from './provider.ts';
 
 /** What one call does. Every field is optional; unset ones come from the provider's options. */
 export interface ScriptedReply {
@@ -22,13 +22,22 @@ export interface ScriptedReply {
   hang?: boolean;
   /** Token usage to report. Default: input ≈ prompt characters / 4, output = words of text. */
   usage?: Partial<Usage>;
+  /**
+   * Ask for client tools: one `tool_use` block per entry after the text (ids
+   * `toolu_scripted_<call>_<n>`), and `stop_reason: 'tool_use'`.
+   */
+  toolUse?: Array<{ name: string; input?: unknown }>;
+  /** The whole content instead of `text` and `toolUse` (text blocks still stream through `onText`). */
+  content?: ContentBlock[];
+  /** Stop reason. Default: `tool_use` when the reply asks for tools, else `end_turn`. */
+  stopReason?: string;
 }
 
 /** One recorded call. */
 export interface ScriptedCall {
   index: number;
   request: ModelRequest;
-  caller: { id: string; attempt: number } | null;
+  caller: { id: string; attempt: number; turn?: number } | null;
   startedAt: number;
   endedAt: number | null;
   result: 'pending' | 'replied' | 'failed' | 'aborted';
@@ -89,7 +98,12 @@ export function createScriptedProvider(options: ScriptedProviderOptions = {}): S
     calls.push(call);
     const reply = pick(request, call);
     const latencyMs = reply.latencyMs ?? options.latencyMs ?? 0;
-    const text = reply.text ?? defaultText(request);
+    const content: ContentBlock[] = reply.content ?? [
+      { type: 'text', text: reply.text ?? defaultText(request) },
+      ...(reply.toolUse ?? []).map((use, n): ContentBlock => ({ type: 'tool_use', id: `toolu_scripted_${call.index}_${n + 1}`, name: use.name, input: use.input ?? {} })),
+    ];
+    const text = textOf(content);
+    const stopReason = reply.stopReason ?? (content.some((block) => block.type === 'tool_use') ? 'tool_use' : 'end_turn');
     const chunks = Math.max(1, reply.chunks ?? options.chunks ?? 1);
     inFlight++;
     if (inFlight > maxInFlight) maxInFlight = inFlight;
@@ -125,7 +139,7 @@ export function createScriptedProvider(options: ScriptedProviderOptions = {}): S
           onText?.(piece);
           if (!isLast) return;
           end('replied');
-          resolve({ text, model: request.model, stopReason: 'end_turn', usage: usageFor(request, text, reply.usage) });
+          resolve({ text, content, model: request.model, stopReason, usage: usageFor(request, text, reply.usage) });
         }, Math.round((latencyMs * (i + 1)) / pieces.length)));
       });
     });
@@ -149,7 +163,7 @@ function withoutKind(error: ErrorInfo): { status?: number; retryAfterMs?: number
 
 /** A deterministic reply that says what was asked: the model and the first line of the prompt. */
 function defaultText(request: ModelRequest): string {
-  const prompt = request.messages[request.messages.length - 1]?.content ?? '';
+  const prompt = textOf(request.messages[0]?.content ?? '');
   const firstLine = prompt.split('\n', 1)[0] ?? '';
   return `[scripted ${request.model}] Reply to: ${firstLine}`;
 }
@@ -164,7 +178,7 @@ function splitText(text: string, chunks: number): string[] {
 
 function usageFor(request: ModelRequest, text: string, scripted: Partial<Usage> | undefined): Usage {
   let promptChars = request.system?.length ?? 0;
-  for (const message of request.messages) promptChars += message.content.length;
+  for (const message of request.messages) promptChars += typeof message.content === 'string' ? message.content.length : JSON.stringify(message.content).length;
   return {
     inputTokens: scripted?.inputTokens ?? Math.ceil(promptChars / 4),
     outputTokens: scripted?.outputTokens ?? text.split(/\s+/).filter(Boolean).length,

@@ -60,6 +60,7 @@ function unsupportedPaths(input: LeadInput): string[] {
   const visit = (spec: SpecialistSpec, path: string) => {
     if (spec.kind === 'task') paths.push(`${path}: a \`run\` function cannot be sent to a Restate service`);
     if (spec.kind === 'fanOut') paths.push(`${path}: nested sub-leads do not run on Restate yet (large fan-outs are chunked automatically)`);
+    if (spec.tools.length > 0) paths.push(`${path}.tools: specialists with tools do not run on Restate yet; run them in-process (\`fanfold run\`, \`runFanOut\`)`);
   };
   input.specialists.forEach((spec, index) => visit(spec, `specialists[${index}]`));
   visit(input.synthesizer, 'synthesizer');

@@ -12,11 +12,12 @@ export function researchCommand(program: Command, io: CliIO, done: (code: number
   addRunOptions(
     program
       .command('research')
-      .description('Research a topic in parallel: historical, technical and societal-impact specialists (150-200 words each), then a four-section synthesis')
-      .argument('<topic...>', 'what to research, e.g. "nuclear fusion"'),
-  ).action(async (topicWords: string[], options: RunOverrides & OutputOptions) => {
+      .description('Research a topic in parallel: historical, technical and societal-impact specialists that search and fetch the web (150-200 words each, citing sources), then a four-section synthesis')
+      .argument('<topic...>', 'what to research, e.g. "nuclear fusion"')
+      .option('--no-tools', 'no web search or fetch: each specialist answers in one model call'),
+  ).action(async (topicWords: string[], options: RunOverrides & OutputOptions & { tools: boolean }) => {
     const topic = topicWords.join(' ').trim();
-    const config = researchConfig(topic, { model: options.model, deadlineMs: options.deadline, maxConcurrency: options.concurrency });
+    const config = researchConfig(topic, { model: options.model, deadlineMs: options.deadline, maxConcurrency: options.concurrency, tools: options.tools });
     done(await executeRun({ ...options, config, source: 'research', title: `Research: ${topic}` }, io));
   });
 }

@@ -46,7 +46,8 @@ export function restateResearchCommand(program: Command, io: CliIO, done: (code:
         return done(EXIT.usage);
       }
       if (!options.follow) {
-        const config = researchConfig(topic, { model: options.model, deadlineMs: options.deadline, maxConcurrency: options.concurrency });
+        // Specialists with tools do not run on Restate yet.
+        const config = researchConfig(topic, { model: options.model, deadlineMs: options.deadline, maxConcurrency: options.concurrency, tools: false });
         await startRestateRun(options.ingress, runId, config, { source: 'restate-research' });
       }
       const progress = options.json ? io.stderr : io.stdout;

@@ -1,0 +1,173 @@
+/**
+ * The rules of a specialist's tool-use loop, as pure steps: a loop state plus a finished model
+ * turn or tool call gives the next loop state, and `advance` says what to do next — call the
+ * model (the last turn without tools once a limit is reached), run tool calls, or finish.
+ *
+ * Nothing here does I/O or reads a clock; the specialist actor performs the actions. The same
+ * steps rebuild a loop from a checkpoint's journal, so a resumed specialist continues from its
+ * last finished turn and tool call instead of paying for them again.
+ */
+import type { SupervisionPolicy } from '../policy.ts';
+import type { ContentBlock, ModelMessage, TextBlock, ToolResultBlock, ToolUseBlock } from '../providers/provider.ts';
+import type { LoopLimit, LoopStep, ModelStep, ToolCallSummary, ToolStep } from '../tools/types.ts';
+
+/** A client tool call the model asked for. */
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+/** Where a specialist's loop stands. Plain JSON. */
+export interface LoopState {
+  /** The conversation after the first user message (the task and angle, rebuilt from the spec). */
+  messages: ModelMessage[];
+  /** Model turns finished. */
+  turns: number;
+  /** Client calls of the last turn, in the model's order, until their results go back. */
+  awaiting: ToolCallRequest[];
+  /** Results of `awaiting` so far, by call id. */
+  results: Record<string, ToolResultBlock>;
+  /** Every finished tool call (server tools included), in the order they finished. */
+  toolCalls: ToolCallSummary[];
+  /** Calls counted against `maxToolCalls`. */
+  toolCallsUsed: number;
+  lastStopReason: string | null;
+  /** Set once a limit made a turn the last, tool-less one. */
+  limit: LoopLimit | null;
+  /** The next model turn is offered no tools (`tool_choice: none`). */
+  final: boolean;
+  /** The model ended the loop: its last message is the finding. */
+  done: boolean;
+}
+
+/** What the specialist does next. */
+export type LoopAction =
+  | { kind: 'callModel'; turn: number; final: boolean }
+  | { kind: 'runTools'; turn: number; calls: ToolCallRequest[] }
+  | { kind: 'finish'; output: string };
+
+/** The limits of {@link SupervisionPolicy} the loop applies. */
+export type LoopPolicy = Pick<SupervisionPolicy, 'maxTurns' | 'maxToolCalls'>;
+
+/** A fresh loop. The first turn is already the last when the limits allow no tool call at all. */
+export function startLoop(policy: LoopPolicy): LoopState {
+  const limit = finalTurnLimit(1, 0, policy);
+  return { messages: [], turns: 0, awaiting: [], results: {}, toolCalls: [], toolCallsUsed: 0, lastStopReason: null, limit, final: limit !== null, done: false };
+}
+
+/** Told to the model with the results, when a limit makes its next turn the last. */
+const LIMIT_NOTE: Record<LoopLimit, string> = {
+  maxTurns: 'You have reached your limit of turns (maxTurns): no more tool calls. Write your finding now with what you have, citing your sources.',
+  maxToolCalls: 'You have used all your tool calls (maxToolCalls): no more tool calls. Write your finding now with what you have, citing your sources.',
+};
+
+/** Which limit makes turn `turn` the last one, if any. */
+function finalTurnLimit(turn: number, used: number, policy: LoopPolicy): LoopLimit | null {
+  if (turn >= policy.maxTurns) return 'maxTurns';
+  if (used >= policy.maxToolCalls) return 'maxToolCalls';
+  return null;
+}
+
+/**
+ * A model turn finished. Its content joins the conversation (a `pause_turn` continuation joins
+ * the paused assistant message, as the API reads them); the client calls it asked for await
+ * results; calls past `maxToolCalls` are answered at once with an error result.
+ */
+export function applyModelStep(loop: LoopState, step: ModelStep, policy: LoopPolicy): LoopState {
+  const messages = loop.messages.slice();
+  const previous = messages[messages.length - 1];
+  if (previous?.role === 'assistant') messages[messages.length - 1] = { role: 'assistant', content: [...(previous.content as ContentBlock[]), ...step.content] };
+  else messages.push({ role: 'assistant', content: step.content });
+  let used = loop.toolCallsUsed + step.serverToolCalls.length;
+  const toolCalls = step.serverToolCalls.length > 0 ? [...loop.toolCalls, ...step.serverToolCalls] : loop.toolCalls;
+  const next: LoopState = { ...loop, messages, turns: step.turn, lastStopReason: step.stopReason, toolCalls, toolCallsUsed: used, awaiting: [], results: {} };
+  const uses = step.content.filter((block): block is ToolUseBlock => block.type === 'tool_use');
+  if (step.stopReason === 'pause_turn') return next;
+  if (step.stopReason !== 'tool_use' || uses.length === 0 || loop.final) return { ...next, done: true };
+  const awaiting = uses.map((use) => ({ id: use.id, name: use.name, input: use.input }));
+  const results: Record<string, ToolResultBlock> = {};
+  const room = Math.max(0, policy.maxToolCalls - used);
+  awaiting.slice(room).forEach((call) => {
+    results[call.id] = errorResult(call.id, `Not run: this specialist has used all ${policy.maxToolCalls} of its tool calls (maxToolCalls). Write your finding with what you have.`);
+  });
+  used += Math.min(room, awaiting.length);
+  return { ...next, awaiting, results, toolCallsUsed: used };
+}
+
+/** A tool call finished (an error is a result too). */
+export function applyToolStep(loop: LoopState, step: ToolStep): LoopState {
+  if (!loop.awaiting.some((call) => call.id === step.result.tool_use_id)) return loop;
+  const summary: ToolCallSummary = { name: step.name, ms: step.ms, isError: step.result.is_error === true };
+  return { ...loop, results: { ...loop.results, [step.result.tool_use_id]: step.result }, toolCalls: [...loop.toolCalls, summary] };
+}
+
+/**
+ * What comes next. Once every awaited call has its result, the results go back in one user
+ * message (in the order the model asked, as the API requires) and the next turn starts — the
+ * last one, without tools, if a limit is reached.
+ */
+export function advance(loop: LoopState, policy: LoopPolicy): { loop: LoopState; action: LoopAction } {
+  if (loop.done) return { loop, action: { kind: 'finish', output: findingOf(loop) } };
+  if (loop.awaiting.length > 0) {
+    const missing = loop.awaiting.filter((call) => !loop.results[call.id]);
+    if (missing.length > 0) return { loop, action: { kind: 'runTools', turn: loop.turns, calls: missing } };
+    const content: ContentBlock[] = loop.awaiting.map((call) => loop.results[call.id]!);
+    const turn = loop.turns + 1;
+    const limit = finalTurnLimit(turn, loop.toolCallsUsed, policy);
+    // Results first, as the API requires; then why no tools are offered any more.
+    if (limit) content.push({ type: 'text', text: LIMIT_NOTE[limit] });
+    const next: LoopState = { ...loop, messages: [...loop.messages, { role: 'user', content }], awaiting: [], results: {}, final: limit !== null, limit: loop.limit ?? limit };
+    return { loop: next, action: { kind: 'callModel', turn, final: next.final } };
+  }
+  // The first turn, or a `pause_turn` continuation.
+  const turn = loop.turns + 1;
+  const limit = loop.final ? null : finalTurnLimit(turn, loop.toolCallsUsed, policy);
+  const next = limit ? { ...loop, final: true, limit: loop.limit ?? limit } : loop;
+  return { loop: next, action: { kind: 'callModel', turn, final: next.final } };
+}
+
+/**
+ * Rebuilds a loop from journaled steps, in the order they were written: each model step after
+ * the bookkeeping `advance` did before its call, each tool step as it finished.
+ */
+export function replaySteps(steps: readonly LoopStep[], policy: LoopPolicy): LoopState {
+  let loop = startLoop(policy);
+  for (const step of steps) {
+    if (step.kind === 'tool') {
+      loop = applyToolStep(loop, step);
+      continue;
+    }
+    const prepared = advance(loop, policy);
+    if (prepared.action.kind === 'callModel') loop = prepared.loop;
+    loop = applyModelStep(loop, step, policy);
+  }
+  return loop;
+}
+
+/** An error result the model can act on. */
+export function errorResult(callId: string, message: string): ToolResultBlock {
+  return { type: 'tool_result', tool_use_id: callId, content: message, is_error: true };
+}
+
+/**
+ * The finding: the text of the model's last message, followed by the sources it cited (web
+ * results carry their URL in `citations`), so the synthesizer can cite them in turn.
+ */
+export function findingOf(loop: LoopState): string {
+  const last = loop.messages[loop.messages.length - 1];
+  if (!last || last.role !== 'assistant' || typeof last.content === 'string') return typeof last?.content === 'string' ? last.content : '';
+  let text = '';
+  const sources = new Map<string, string>();
+  for (const block of last.content) {
+    if (block.type !== 'text') continue;
+    const textBlock = block as TextBlock;
+    text += textBlock.text;
+    for (const citation of textBlock.citations ?? []) {
+      if (typeof citation.url === 'string' && !sources.has(citation.url)) sources.set(citation.url, typeof citation.title === 'string' ? citation.title : citation.url);
+    }
+  }
+  const missing = [...sources].filter(([url]) => !text.includes(url));
+  if (missing.length === 0) return text;
+  return `${text.trimEnd()}\n\nSources:\n${missing.map(([url, title]) => `- ${title} — ${url}`).join('\n')}`;
+}
