@@ -19,9 +19,13 @@
  * ```
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { describeIssue, MAX_TIMER_MS, policySchema, SYNTHESIZER_ID, type FanOutConfig, type SpecialistConfig, type SynthesizerConfig } from './config.ts';
+import { describeIssue, MAX_TIMER_MS, normalizeConfig, policySchema, SYNTHESIZER_ID, type FanOutConfig, type SpecialistConfig, type SynthesizerConfig, type ToolConfig } from './config.ts';
+import { mcpServersSchema } from './tools/mcpConfig.ts';
+import { isToolDefinition, type ToolDefinition } from './tools/tool.ts';
 import { DURATION_HINT, parseDuration } from './duration.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { PolicyOverride } from './policy.ts';
@@ -42,6 +46,18 @@ const price = z.strictObject({
   cacheRead: z.number({ error: 'expected USD per million tokens' }).min(0, { error: 'expected USD per million tokens' }).optional(),
 });
 
+/** A tool from a JavaScript module: `{ module: ./tools.js, export: lookup }` (default export when `export` is left out). */
+const moduleTool = z.strictObject({
+  module: nonEmptyText,
+  export: nonEmptyText.optional(),
+});
+/**
+ * A tools list: names (`web_search`, `web_fetch`, an MCP server, `<server>.<tool>`), server
+ * tools with options (`{ type: web_search, maxUses: 3 }`) or module tools. Names and options are
+ * checked with the run config, which lists what is accepted.
+ */
+const toolList = z.array(z.union([text, moduleTool, z.looseObject({ type: z.unknown() })], { error: 'expected a tool name (web_search, web_fetch, an MCP server or "<server>.<tool>"), `{ type: web_search | web_fetch, … }`, or `{ module, export }`' }), { error: 'expected a list of tools' });
+
 const agentSchema = z.strictObject({
   id: agentId,
   /** The angle or role label, used in prompts and reports. */
@@ -52,6 +68,8 @@ const agentSchema = z.strictObject({
   maxTokens: count.optional(),
   /** Per-attempt deadline (the policy's `attemptTimeoutMs`). */
   timeout: duration.optional(),
+  /** Tools its model may call in a loop. Default: the file's `tools`. */
+  tools: toolList.optional(),
   policy: policySchema.optional(),
   /** Makes the agent a sub-lead over these agents (N-level fan-out). */
   specialists: z.array(agentId, { error: 'expected a list of agent ids' }).min(1, { error: 'expected at least one agent id' }).optional(),
@@ -72,6 +90,10 @@ const appSchema = z.strictObject({
   concurrency: count.optional(),
   quorum: count.optional(),
   policy: policySchema.optional(),
+  /** Default tools of every agent. */
+  tools: toolList.optional(),
+  /** MCP servers by name, for agents' `tools`. */
+  mcp: mcpServersSchema.optional(),
   agents: z.array(agentSchema, { error: 'expected a list of agents' }).min(1, { error: 'expected at least one agent' }),
   lead: z.strictObject({
     specialists: z.array(agentId, { error: 'expected a list of agent ids' }).min(1, { error: 'expected at least one agent id' }),
@@ -82,6 +104,7 @@ const appSchema = z.strictObject({
 
 type AppAgent = z.infer<typeof agentSchema>;
 type AppDocument = z.infer<typeof appSchema>;
+type AppTools = z.infer<typeof toolList>;
 
 /** A loaded app file. */
 export interface AppFile {
@@ -116,11 +139,69 @@ export async function loadAppFile(path: string, options: AppFileOptions = {}): P
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new ConfigError(path, [{ path: '', message: `cannot read the app file: ${reason}` }]);
   }
-  return parseAppFile(source, path, options);
+  const parsed = parseAppDocument(source, path, options);
+  const modules = await importModuleTools(parsed.app, path);
+  return buildAppFile(parsed, path, modules);
 }
 
-/** Validates app-file text (YAML or JSON); `path` names it in errors. */
+/**
+ * Validates app-file text (YAML or JSON); `path` names it in errors. Tools from modules
+ * (`{ module, export }`) need {@link loadAppFile}, which imports them.
+ */
 export function parseAppFile(source: string, path: string, options: AppFileOptions = {}): AppFile {
+  const parsed = parseAppDocument(source, path, options);
+  const modules = moduleToolPaths(parsed.app);
+  if (modules.length > 0) throw new ConfigError(path, modules.map(({ path: at }) => ({ path: at, message: 'tools from modules are imported by loadAppFile (parseAppFile reads text only)' })));
+  return buildAppFile(parsed, path, new Map());
+}
+
+/** A validated document and its task. */
+interface ParsedApp {
+  app: AppDocument;
+  task: string;
+}
+
+/** Where the file lists module tools: `agents[2].tools[1]` (or `tools[0]`), with the entry. */
+function moduleToolPaths(app: AppDocument): Array<{ path: string; entry: { module: string; export?: string | undefined } }> {
+  const found: Array<{ path: string; entry: { module: string; export?: string | undefined } }> = [];
+  const scan = (tools: AppTools | undefined, at: string) =>
+    tools?.forEach((tool, index) => {
+      if (typeof tool === 'object' && 'module' in tool) found.push({ path: `${at}[${index}]`, entry: tool as { module: string; export?: string } });
+    });
+  scan(app.tools, 'tools');
+  app.agents.forEach((agent, index) => scan(agent.tools, `agents[${index}].tools`));
+  return found;
+}
+
+/**
+ * Imports every module tool (relative to the app file), by its path in the file. Every problem
+ * — a module that cannot be imported, a missing export, an export that is no tool — is a
+ * `ConfigError` naming the path, all at once.
+ */
+async function importModuleTools(app: AppDocument, file: string): Promise<Map<string, ToolDefinition>> {
+  const tools = new Map<string, ToolDefinition>();
+  const issues: ConfigIssue[] = [];
+  const modules = new Map<string, Promise<Record<string, unknown>>>();
+  for (const { path, entry } of moduleToolPaths(app)) {
+    const target = resolve(dirname(file), entry.module);
+    let loaded = modules.get(target);
+    if (!loaded) modules.set(target, (loaded = import(pathToFileURL(target).href) as Promise<Record<string, unknown>>));
+    const name = entry.export ?? 'default';
+    try {
+      const exports = await loaded;
+      const value = exports[name];
+      if (value === undefined) issues.push({ path: `${path}.export`, message: `${entry.module} has no export "${name}" (it exports ${Object.keys(exports).map((key) => `"${key}"`).join(', ') || 'nothing'})` });
+      else if (!isToolDefinition(value)) issues.push({ path: `${path}.export`, message: `expected "${name}" of ${entry.module} to be a tool made with defineTool, got ${typeof value === 'function' ? 'a function' : typeof value}` });
+      else tools.set(path, value);
+    } catch (error) {
+      issues.push({ path: `${path}.module`, message: `cannot import ${entry.module} (${target}): ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(file, issues);
+  return tools;
+}
+
+function parseAppDocument(source: string, path: string, options: AppFileOptions): ParsedApp {
   const document = parseDocument(source, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new ConfigError(path, document.errors.map((error) => {
@@ -136,7 +217,49 @@ export function parseAppFile(source: string, path: string, options: AppFileOptio
   const task = options.task ?? app.task ?? undefined;
   if (!task) issues.push({ path: 'task', message: 'expected the task: set `task` in the file, or give it on the command line' });
   if (issues.length > 0) throw new ConfigError(path, issues);
-  return { source: path, name: app.name ?? null, config: toRunConfig(app, task ?? ''), prices: toPrices(app.prices) };
+  return { app, task: task ?? '' };
+}
+
+/** The loaded file, its run config validated too (tool names, MCP references), so every problem names a path in the file. */
+function buildAppFile({ app, task }: ParsedApp, path: string, modules: ReadonlyMap<string, ToolDefinition>): AppFile {
+  const config = toRunConfig(app, task, modules);
+  checkToolNames(app, config, path);
+  return { source: path, name: app.name ?? null, config, prices: toPrices(app.prices) };
+}
+
+/**
+ * Checks tool names the way the run config will, but with paths into the file (`agents[1].tools[0]`
+ * rather than the run config's `specialists[0].tools[0]`): a wrong name is reported where it is written.
+ */
+function checkToolNames(app: AppDocument, config: FanOutConfig, file: string): void {
+  const probe: FanOutConfig = { task: config.task, specialists: [], ...(config.mcp ? { mcp: config.mcp } : {}) };
+  const issues: ConfigIssue[] = [];
+  const check = (tools: ToolConfig[] | undefined, at: string) => {
+    if (!tools) return;
+    try {
+      normalizeConfig({ ...probe, specialists: [{ id: 'probe', tools }] }, file);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const issue of error.issues) issues.push({ ...issue, path: issue.path.replace(/^specialists\[0\]\.tools/, at) });
+    }
+  };
+  check(app.tools === undefined ? undefined : toolsOf(app.tools, 'tools', new Map()), 'tools');
+  app.agents.forEach((agent, index) => check(agent.tools === undefined ? undefined : toolsOf(agent.tools, `agents[${index}].tools`, new Map()), `agents[${index}].tools`));
+  if (issues.length > 0) throw new ConfigError(file, issues);
+}
+
+/** An app file's tool list as run-config tools: module entries become the tools imported for them (a stand-in when not imported, for name checks). */
+function toolsOf(tools: AppTools, at: string, modules: ReadonlyMap<string, ToolDefinition>): ToolConfig[] {
+  return tools.map((tool, index): ToolConfig => {
+    if (typeof tool === 'string') return tool;
+    if ('module' in tool) return modules.get(`${at}[${index}]`) ?? moduleStandIn(`${at}[${index}]`);
+    return tool as ToolConfig;
+  });
+}
+
+/** A placeholder for a module tool not imported yet (name checks only): a name no other tool can have. */
+function moduleStandIn(path: string): ToolDefinition {
+  return { kind: 'fanfold.tool', name: `module_${path.replace(/[^A-Za-z0-9]/g, '_')}`.slice(0, 64), description: 'module tool', inputSchema: { type: 'object' }, parse: (input) => input, run: () => '' };
 }
 
 /** Cross-references a schema cannot check: unique ids, known ids, no cycles, quorum in reach. */
@@ -172,6 +295,10 @@ function checkReferences(app: AppDocument): ConfigIssue[] {
   };
   checkIds(app.lead.specialists, 'lead.specialists');
   checkSynthesizer(app.lead.synthesizer, 'lead.synthesizer');
+  const synthesizers = new Set([app.lead.synthesizer, ...app.agents.map((agent) => agent.synthesizer)].filter((id): id is string => id !== undefined));
+  app.agents.forEach((agent, index) => {
+    if (agent.tools !== undefined && synthesizers.has(agent.id)) issues.push({ path: `agents[${index}].tools`, message: `"${agent.id}" is a synthesizer, which takes no tools (it folds the findings it is given)` });
+  });
   if (app.quorum !== undefined && app.quorum > app.lead.specialists.length) {
     issues.push({ path: 'quorum', message: `expected at most ${app.lead.specialists.length} (the number of lead.specialists), got ${app.quorum}` });
   }
@@ -223,7 +350,8 @@ function findCycles(app: AppDocument, byId: ReadonlyMap<string, AppAgent>): Conf
   return [];
 }
 
-function toRunConfig(app: AppDocument, task: string): FanOutConfig {
+function toRunConfig(app: AppDocument, task: string, modules: ReadonlyMap<string, ToolDefinition>): FanOutConfig {
+  const agentIndex = new Map(app.agents.map((agent, index) => [agent.id, index]));
   const byId = new Map(app.agents.map((agent) => [agent.id, agent]));
   const call = (agent: AppAgent): SynthesizerConfig => {
     const written = agent.policy as PolicyOverride | undefined;
@@ -239,6 +367,7 @@ function toRunConfig(app: AppDocument, task: string): FanOutConfig {
   const specialist = (id: string): SpecialistConfig => {
     const agent = byId.get(id)!;
     const spec: SpecialistConfig = { id, ...(agent.role !== undefined ? { angle: agent.role } : {}), ...call(agent) };
+    if (agent.tools !== undefined) spec.tools = toolsOf(agent.tools, `agents[${agentIndex.get(id)}].tools`, modules);
     if (agent.specialists) {
       spec.specialists = agent.specialists.map(specialist);
       if (agent.synthesizer !== undefined) spec.synthesizer = call(byId.get(agent.synthesizer)!);
@@ -256,6 +385,8 @@ function toRunConfig(app: AppDocument, task: string): FanOutConfig {
   if (app.concurrency !== undefined) config.maxConcurrency = app.concurrency;
   if (app.quorum !== undefined) config.quorum = app.quorum;
   if (app.policy !== undefined) config.policy = app.policy as PolicyOverride;
+  if (app.tools !== undefined) config.tools = toolsOf(app.tools, 'tools', modules);
+  if (app.mcp !== undefined) config.mcp = app.mcp as FanOutConfig['mcp'] & object;
   return config;
 }
 

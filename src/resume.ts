@@ -75,6 +75,11 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   const clock = options.clock ?? systemClock;
   const plan = planRestore(loaded, options.deadlineMs === undefined ? {} : { deadlineAt: clock.now() + options.deadlineMs });
   const { input } = plan.snapshot.context;
+  if (!options.config) {
+    // Everything a checkpoint cannot store, listed at once.
+    const issues = [...taskIssues(input.specialists, input.synthesizer), ...toolIssues(input)];
+    if (issues.length > 0) throw new ConfigError('resume options', issues);
+  }
   const tasks = tasksFor(input.specialists, input.synthesizer, options.config);
   const tools = plan.finished ? null : toolsFor(input, options.config, options.mcp);
   const nested = createNestedOutcomes(plan.nested);
@@ -137,15 +142,30 @@ function finishedRun(actor: Actor<LeadMachine>): FanOutRun {
  * and MCP servers (whose `env` is never stored) come from the run's original config.
  */
 function toolsFor(input: LeadInput, config: FanOutConfig | undefined, mcp: McpServers | undefined): RunTools | null {
-  const lists = toolListsOf(input);
-  if (lists.length === 0) return null;
-  const needing = lists.filter(({ tools }) => tools.some((tool) => tool.source !== 'server'));
-  if (!config && needing.length > 0) {
-    throw new ConfigError('resume options', needing.map(({ path }) => ({ path, message: 'has tools defined in code or MCP servers, which a checkpoint does not store: pass the run\'s original `config` to resumeFanOut' })));
-  }
+  if (toolListsOf(input).length === 0) return null;
   const normalized = config ? normalizeConfig(config, 'resume options.config') : { codeTools: new Map(), mcp: {}, mcpToolReferences: [], tasks: new Map() };
   // The checkpoint's specs, with the config's code tools and servers: tool keys are config paths, the same in both.
   return prepareRunTools({ ...normalized, input }, 'resume options.config', mcp);
+}
+
+/** Specialists whose tools (code, MCP) a checkpoint does not store. */
+function toolIssues(input: LeadInput) {
+  return toolListsOf(input)
+    .filter(({ tools }) => tools.some((tool) => tool.source !== 'server'))
+    .map(({ path }) => ({ path, message: 'has tools defined in code or MCP servers, which a checkpoint does not store: pass the run\'s original `config` to resumeFanOut' }));
+}
+
+/** Task functions, which a checkpoint cannot store. */
+function taskIssues(specialists: SpecialistSpec[], synthesizer: SpecialistSpec) {
+  const needing: string[] = [];
+  const visit = (spec: SpecialistSpec, path: string) => {
+    if (spec.kind === 'task') needing.push(path);
+    spec.fanOut?.specialists.forEach((inner, index) => visit(inner, `${path}.specialists[${index}]`));
+    if (spec.fanOut) visit(spec.fanOut.synthesizer, `${path}.synthesizer`);
+  };
+  specialists.forEach((spec, index) => visit(spec, `specialists[${index}]`));
+  visit(synthesizer, 'synthesizer');
+  return needing.map((path) => ({ path, message: 'is a task function, which a checkpoint cannot store: pass the run\'s original `config` to resumeFanOut' }));
 }
 
 /**

@@ -25,7 +25,7 @@ describe('CLI report', () => {
     const lines = text.split('\n');
     const table = lines.slice(lines.indexOf('Specialists') + 1, lines.indexOf('', lines.indexOf('Specialists')));
     expect(table.map((line) => line.trim().split(/\s+/)[0])).toEqual(['id', 'historical', 'technical', 'technical/plasma', 'technical/fuel', 'synthesizer', 'total']);
-    expect(table[4]).toMatch(/^ {2}technical\/fuel\s+timedOut\s+claude-haiku-4-5\s+1\s+1\.0s\s+100\s+50\s+\$0\.0003\s+the deadline passed$/);
+    expect(table[4]).toMatch(/^ {2}technical\/fuel\s+timedOut\s+claude-haiku-4-5\s+1\s+-\s+-\s+1\.0s\s+100\s+50\s+\$0\.0003\s+the deadline passed$/);
     expect(text).toContain('Missing angles (1):\n  - technical/fuel (fuel): the deadline passed');
   });
 });

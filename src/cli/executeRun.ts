@@ -20,6 +20,8 @@ import { createLogLinesView } from './progress/logLines.ts';
 import { ProgressTracker } from './progress/tracker.ts';
 import { silentView, type ProgressView } from './progress/view.ts';
 import { formatReport } from './report.ts';
+import { mcpServersUsed, startMcpServers } from '../tools/runTools.ts';
+import type { McpServers } from '../tools/mcp.ts';
 
 /** The output options every run command shares. */
 export interface OutputOptions {
@@ -43,6 +45,15 @@ export interface CliRunMeta {
   title: string;
   backend: Backend['mode'];
   prices?: PriceTable;
+  /**
+   * For `run`: the app file, read again on resume for what a checkpoint does not store (tools in
+   * code modules, MCP servers and their env). Kept as an absolute path.
+   */
+  appFile?: string;
+  /** For `run`: the task given on the command line, if any (the app file's otherwise). */
+  task?: string;
+  /** `--no-tools` was given. */
+  noTools?: true;
 }
 
 /** What to run and how to show it. */
@@ -53,20 +64,33 @@ export interface ExecuteRunOptions extends OutputOptions, InspectOptions, Checkp
   title: string;
   /** Prices to add to or override the default table. */
   prices?: PriceTable | undefined;
+  /** What to keep with the checkpoint so `resume` can rebuild the run's tools. */
+  resumeHints?: Pick<CliRunMeta, 'appFile' | 'task' | 'noTools'>;
 }
 
 /** Runs the fan-out and prints its outcome; resolves with the exit code. Throws `ConfigError` before any call when the config is invalid. */
 export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise<number> {
-  normalizeConfig(options.config, options.source);
-  const backend = await openBackend({ simulate: options.simulate ?? false, env: io.env });
-  const meta: CliRunMeta = { command: options.source === 'research' ? 'research' : 'run', title: options.title, backend: backend.mode, ...(options.prices ? { prices: options.prices } : {}) };
+  const normalized = normalizeConfig(options.config, options.source);
+  // MCP servers first: one that fails to start, or a tool it lacks, is exit 2 before any call.
+  const mcp = await openMcp(options.config, options.source, normalized.input);
+  let backend: Backend;
+  try {
+    backend = await openBackend({ simulate: options.simulate ?? false, env: io.env });
+  } catch (error) {
+    await mcp?.close();
+    throw error;
+  }
+  const meta: CliRunMeta = { command: options.source === 'research' ? 'research' : 'run', title: options.title, backend: backend.mode, ...(options.prices ? { prices: options.prices } : {}), ...options.resumeHints };
   return driveRun(backend, options, io, {
     title: options.title,
     prices: options.prices,
+    onEnd: () => mcp?.close(),
+    ...(mcp ? { notices: [`MCP servers started: ${mcp.names.map((name) => `${name} (${mcp.tools(name)?.length ?? 0} tools)`).join(', ')}.`] } : {}),
     start: (inspect) => {
       const run = runFanOut(options.config, {
         provider: backend.provider,
         source: options.source,
+        ...(mcp ? { mcp } : {}),
         ...(inspect ? { inspect } : {}),
         ...(options.checkpoint === false
           ? {}
@@ -75,6 +99,12 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
       return { run, specialists: options.config.specialists, kept: [] };
     },
   });
+}
+
+/** Starts the MCP servers the config's specialists use; `null` when they use none. */
+export async function openMcp(config: FanOutConfig, source: string, input: Parameters<typeof mcpServersUsed>[0]): Promise<McpServers | null> {
+  if (mcpServersUsed(input).size === 0) return null;
+  return startMcpServers(config, { source });
 }
 
 /** What a started (or resumed) run gives the shared driver. */
@@ -94,6 +124,10 @@ export interface RunDriver {
   start(inspect: InspectionObserver | undefined): StartedRun;
   /** Printed after the run id line, e.g. what a resume keeps. */
   describe?(started: StartedRun): string | undefined;
+  /** Lines printed after the banner (which MCP servers started). */
+  notices?: string[];
+  /** Called once at the end, however the command ends (stops MCP servers the run did not start). */
+  onEnd?(): Promise<void> | undefined;
 }
 
 type InspectionObserver = NonNullable<RunOptions['inspect']>;
@@ -108,7 +142,9 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
   const notice = (line: string) => (chatty ? io.stdout : io.stderr).write(`${line}\n`);
   // First line: where the calls go (the simulator, plainly, when offline).
   notice(backend.banner);
+  for (const line of driver.notices ?? []) notice(line);
   const inspection = await openInspection(options, notice).catch(async (error: unknown) => {
+    await driver.onEnd?.();
     await backend.close();
     throw error;
   });
@@ -176,6 +212,7 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
   } finally {
     await inspection.finishRecording();
     await inspection.server?.close();
+    await driver.onEnd?.();
     await backend.close();
   }
 }

@@ -8,6 +8,7 @@ import { costOfOutcome, costOfRun } from '../pricing/cost.ts';
 import type { PriceTable } from '../pricing/prices.ts';
 import type { MissingAngle, RunResult, RunStatus } from '../result.ts';
 import type { Usage } from '../usage.ts';
+import type { LoopLimit, ToolCallSummary } from '../tools/types.ts';
 
 /** One specialist (or the synthesizer) in the JSON result. */
 export interface JsonSpecialist {
@@ -22,6 +23,14 @@ export interface JsonSpecialist {
   elapsedMs: number | null;
   error: ErrorInfo | null;
   output: string | null;
+  /** Model specialists: model turns run (1 without tools). */
+  turns?: number;
+  /** Model specialists: the stop reason of the last turn. */
+  stopReason?: string | null;
+  /** Model specialists with tools: the limit that ended the loop, `null` when the model did. */
+  loopLimit?: LoopLimit | null;
+  /** Model specialists: every tool call, in the order they finished (server tools marked `server`). */
+  toolCalls?: ToolCallSummary[];
   /** A sub-lead's own specialists. */
   specialists?: JsonSpecialist[];
 }
@@ -65,6 +74,10 @@ export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'
       error: outcome.error,
       output: outcome.output,
     };
+    if (outcome.turns !== undefined) entry.turns = outcome.turns;
+    if (outcome.stopReason !== undefined) entry.stopReason = outcome.stopReason;
+    if (outcome.loopLimit !== undefined) entry.loopLimit = outcome.loopLimit;
+    if (outcome.toolCalls !== undefined) entry.toolCalls = outcome.toolCalls;
     if (outcome.subOutcomes) entry.specialists = outcome.subOutcomes.map((sub) => specialist(sub, costOfOutcome(sub, prices)));
     return entry;
   };

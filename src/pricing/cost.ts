@@ -5,6 +5,7 @@ import type { SpecialistOutcome } from '../outcome.ts';
 import type { RunResult } from '../result.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { DEFAULT_PRICES, type ModelPrice, type PriceTable } from './prices.ts';
+import { WEB_SEARCH_USD_PER_REQUEST } from '../tools/serverTools.ts';
 
 /** The price entry for a model: an exact id, else the longest id it starts with (dated variants). */
 export function priceOf(model: string, table: PriceTable = DEFAULT_PRICES): ModelPrice | undefined {
@@ -15,7 +16,10 @@ export function priceOf(model: string, table: PriceTable = DEFAULT_PRICES): Mode
   return best ? table[best] : undefined;
 }
 
-/** Estimated USD for `usage` on `model`; `null` when the model is not in the table. */
+/**
+ * Estimated USD for `usage` on `model` — tokens, plus web searches at $10 per 1,000; `null`
+ * when the model is not in the table.
+ */
 export function estimateCostUsd(usage: Usage, model: string | null, table: PriceTable = DEFAULT_PRICES): number | null {
   if (!model) return null;
   const price = priceOf(model, table);
@@ -25,7 +29,7 @@ export function estimateCostUsd(usage: Usage, model: string | null, table: Price
     usage.outputTokens * price.output +
     usage.cacheCreationInputTokens * price.cacheWrite +
     usage.cacheReadInputTokens * price.cacheRead;
-  return perToken / 1_000_000;
+  return perToken / 1_000_000 + (usage.serverToolUse?.webSearchRequests ?? 0) * WEB_SEARCH_USD_PER_REQUEST;
 }
 
 /** One line of the cost report. */
@@ -101,10 +105,17 @@ function ownCost(outcome: Pick<SpecialistOutcome, 'usage' | 'model'>, table: Pri
 }
 
 function subtractUsage(a: Usage, b: Usage): Usage {
-  return {
+  const out: Usage = {
     inputTokens: Math.max(0, a.inputTokens - b.inputTokens),
     outputTokens: Math.max(0, a.outputTokens - b.outputTokens),
     cacheCreationInputTokens: Math.max(0, a.cacheCreationInputTokens - b.cacheCreationInputTokens),
     cacheReadInputTokens: Math.max(0, a.cacheReadInputTokens - b.cacheReadInputTokens),
   };
+  if (a.serverToolUse) {
+    out.serverToolUse = {
+      webSearchRequests: Math.max(0, a.serverToolUse.webSearchRequests - (b.serverToolUse?.webSearchRequests ?? 0)),
+      webFetchRequests: Math.max(0, a.serverToolUse.webFetchRequests - (b.serverToolUse?.webFetchRequests ?? 0)),
+    };
+  }
+  return out;
 }

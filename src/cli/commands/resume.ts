@@ -9,7 +9,10 @@ import type { CheckpointStore } from '../../checkpoint/store.ts';
 import { FanfoldError } from '../../errors.ts';
 import { openBackend } from '../../providers/backend.ts';
 import { resumeFanOut, type ResumedRun } from '../../resume.ts';
-import { driveRun, checkpointWarning, type CliRunMeta, type OutputOptions } from '../executeRun.ts';
+import { driveRun, checkpointWarning, openMcp, type CliRunMeta, type OutputOptions } from '../executeRun.ts';
+import { loadAppFile } from '../../appFile.ts';
+import { normalizeConfig, type FanOutConfig } from '../../config.ts';
+import { withoutTools } from './run.ts';
 import { EXIT } from '../exitCodes.ts';
 import type { CliIO } from '../io.ts';
 import { durationOption, runIdOption } from '../options.ts';
@@ -68,19 +71,35 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
   if (meta.backend === 'anthropic' && !io.env['ANTHROPIC_API_KEY'] && !options.simulate) {
     throw new FanfoldError('config', `Run ${runId} was calling the Anthropic API: set ANTHROPIC_API_KEY to resume it (or add --simulate to finish it against the simulator).`);
   }
-  const backend = await openBackend({
-    simulate: options.simulate === true || meta.backend === 'simulator',
-    ...(options.simulate ? {} : { simulateReason: 'the run started on the simulator' }),
-    env: io.env,
-  });
+  // A run from an app file: read it again for what the checkpoint does not store (module tools, MCP servers).
+  let config: FanOutConfig | undefined;
+  if (meta.command === 'run' && typeof meta.appFile === 'string' && !checkpoint.snapshot.context.input.specialists.every((spec) => spec.tools.length === 0 || spec.tools.every((tool) => tool.source === 'server'))) {
+    const app = await loadAppFile(meta.appFile, { task: meta.task ?? checkpoint.snapshot.context.input.task });
+    config = meta.noTools ? withoutTools(app.config) : app.config;
+  }
+  const mcp = config ? await openMcp(config, meta.appFile!, normalizeConfig(config, meta.appFile).input) : null;
+  let backend: Awaited<ReturnType<typeof openBackend>>;
+  try {
+    backend = await openBackend({
+      simulate: options.simulate === true || meta.backend === 'simulator',
+      ...(options.simulate ? {} : { simulateReason: 'the run started on the simulator' }),
+      env: io.env,
+    });
+  } catch (error) {
+    await mcp?.close();
+    throw error;
+  }
   const title = meta.title ?? checkpoint.snapshot.context.input.task;
   return driveRun(backend, options, io, {
     title,
     prices: meta.prices,
+    onEnd: () => mcp?.close(),
     start: (inspect) => {
       const run = resumeFanOut(runId, {
         store,
         provider: backend.provider,
+        ...(config ? { config } : {}),
+        ...(mcp ? { mcp } : {}),
         onCheckpointError: checkpointWarning(io),
         ...(inspect ? { inspect } : {}),
         ...(options.deadline !== undefined ? { deadlineMs: options.deadline } : {}),

@@ -18,8 +18,20 @@ export interface LiveTableOptions {
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const MARK: Record<RowState, string> = { queued: '·', calling: '', retrying: '↻', done: '✔', failed: '✖', timedOut: '⏱', skipped: '–' };
-const COLOR: Record<RowState, Parameters<typeof styleText>[0]> = { queued: 'gray', calling: 'cyan', retrying: 'yellow', done: 'green', failed: 'red', timedOut: 'yellow', skipped: 'gray' };
+const MARK: Record<RowState, string> = { queued: '·', calling: '', tooling: '⚙', retrying: '↻', done: '✔', failed: '✖', timedOut: '⏱', skipped: '–' };
+const COLOR: Record<RowState, Parameters<typeof styleText>[0]> = { queued: 'gray', calling: 'cyan', tooling: 'magenta', retrying: 'yellow', done: 'green', failed: 'red', timedOut: 'yellow', skipped: 'gray' };
+
+/** What a row says about its tools: the ones running now, and how many calls so far. */
+function toolDetail(row: ProgressRow): string {
+  const parts: string[] = [];
+  if (row.activeTools.size > 0) {
+    const names = new Map<string, number>();
+    for (const name of row.activeTools.values()) names.set(name, (names.get(name) ?? 0) + 1);
+    parts.push([...names].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).join(', '));
+  }
+  if (row.toolCalls > 0) parts.push(`${row.toolCalls} tool call${row.toolCalls === 1 ? '' : 's'}${row.toolErrors > 0 ? ` (${row.toolErrors} failed)` : ''}, turn ${row.turn}`);
+  return parts.join(' · ');
+}
 
 /** The live table on a TTY stream. */
 export function createLiveTableView(tracker: ProgressTracker, stream: NodeJS.WriteStream, options: LiveTableOptions): ProgressView {
@@ -33,7 +45,8 @@ export function createLiveTableView(tracker: ProgressTracker, stream: NodeJS.Wri
     const mark = row.state === 'calling' ? SPINNER[frame % SPINNER.length]! : MARK[row.state];
     const elapsed = row.startedAt === null ? '' : formatSeconds((row.endedAt ?? Date.now()) - row.startedAt);
     const retries = row.retries > 0 ? `retries ${row.retries}` : '';
-    const detail = row.error && row.state !== 'done' ? truncate(row.error.message, 60) : row.model ?? '';
+    const tools = toolDetail(row);
+    const detail = row.error && row.state !== 'done' ? truncate(row.error.message, 60) : [tools, row.model ?? ''].filter(Boolean).join(' · ');
     const cells = [
       styleText(COLOR[row.state], `${mark} ${row.id.padEnd(idWidth).slice(0, idWidth)}`),
       styleText(COLOR[row.state], row.state.padEnd(8)),
@@ -53,7 +66,7 @@ export function createLiveTableView(tracker: ProgressTracker, stream: NodeJS.Wri
     let hidden = '';
     if (rows.length > height) {
       // Too many to show: the ones in flight first, then the latest to settle, and a count of the rest.
-      const active = rows.filter((row) => row.state === 'calling' || row.state === 'retrying');
+      const active = rows.filter((row) => row.state === 'calling' || row.state === 'tooling' || row.state === 'retrying');
       const settled = rows.filter((row) => row.endedAt !== null).sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0));
       shown = [...active, ...settled].slice(0, Math.max(1, height - 1));
       const counts = tracker.counts();

@@ -16,12 +16,16 @@ export function createLogLinesView(tracker: ProgressTracker, write: (line: strin
         case 'specialist.started':
         case 'synthesis.started':
           return write(`${stamp()} ${row.id} started${row.model ? ` on ${row.model}` : ''}`);
+        case 'specialist.tool.started':
+          return write(`${stamp()} ${row.id} calls ${event.tool}${event.server ? ' (server tool)' : ''}: ${truncate(event.input, 120)}`);
+        case 'specialist.tool.done':
+          return write(`${stamp()} ${row.id} ${event.tool} ${event.isError ? `failed in ${formatSeconds(event.ms)}: ${truncate(event.error ?? event.result, 160)}` : `done in ${formatSeconds(event.ms)}`}`);
         case 'specialist.retrying':
         case 'synthesis.retrying':
           return write(`${stamp()} ${row.id} ${event.reason === 'fallback' ? 'falling back' : 'retrying'} in ${event.delayMs} ms (attempt ${event.attempt}${event.model ? ` on ${event.model}` : ''}): ${event.error.message}`);
         case 'specialist.done':
         case 'synthesis.done':
-          return write(`${stamp()} ${row.id} done in ${formatSeconds(event.outcome.endedAt - (event.outcome.startedAt ?? event.outcome.endedAt))}: ${event.outcome.attempts} attempt${event.outcome.attempts === 1 ? '' : 's'}, ${event.outcome.usage.outputTokens} output tokens`);
+          return write(`${stamp()} ${row.id} done in ${formatSeconds(event.outcome.endedAt - (event.outcome.startedAt ?? event.outcome.endedAt))}: ${event.outcome.attempts} attempt${event.outcome.attempts === 1 ? '' : 's'}, ${event.outcome.usage.outputTokens} output tokens${loopSummary(event.outcome)}`);
         case 'specialist.failed':
         case 'specialist.timedOut':
         case 'specialist.skipped':
@@ -33,4 +37,16 @@ export function createLogLinesView(tracker: ProgressTracker, write: (line: strin
     },
     finish() {},
   };
+}
+
+/** ", 2 turns, 3 tool calls (stopped by maxTurns)" for an outcome of a tool-using loop; "" otherwise. */
+function loopSummary(outcome: { turns?: number; toolCalls?: unknown[]; loopLimit?: string | null }): string {
+  if (!outcome.toolCalls || outcome.toolCalls.length === 0) return '';
+  const calls = outcome.toolCalls.length;
+  return `, ${outcome.turns ?? 0} turns, ${calls} tool call${calls === 1 ? '' : 's'}${outcome.loopLimit ? ` (ended by ${outcome.loopLimit})` : ''}`;
+}
+
+function truncate(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -5,8 +5,8 @@
 import type { ErrorInfo } from '../../errors.ts';
 import type { RunEvent } from '../../events.ts';
 
-/** Where a specialist is. */
-export type RowState = 'queued' | 'calling' | 'retrying' | 'done' | 'failed' | 'timedOut' | 'skipped';
+/** Where a specialist is: `tooling` while its loop runs tool calls (client tools, or server tools inside a call). */
+export type RowState = 'queued' | 'calling' | 'tooling' | 'retrying' | 'done' | 'failed' | 'timedOut' | 'skipped';
 
 /** One specialist's progress. */
 export interface ProgressRow {
@@ -21,6 +21,14 @@ export interface ProgressRow {
   tokens: number;
   retries: number;
   error: ErrorInfo | null;
+  /** Tool calls running now, by call id → tool name. */
+  activeTools: Map<string, string>;
+  /** Tool calls finished so far (errors included). */
+  toolCalls: number;
+  /** Tool calls that ended in an error result. */
+  toolErrors: number;
+  /** The loop's current turn (1 without tools). */
+  turn: number;
 }
 
 /** Tracks every row; `apply` returns the row an event changed. */
@@ -44,6 +52,30 @@ export class ProgressTracker {
         return this.start(this.synthesis, event.model);
       case 'specialist.token':
         return this.stream(this.byId.get(event.id), event.text);
+      case 'specialist.tool.started': {
+        const row = this.byId.get(event.id);
+        if (!row || row.endedAt !== null) return undefined;
+        row.activeTools.set(event.callId, event.tool);
+        row.state = 'tooling';
+        row.turn = event.turn;
+        return row;
+      }
+      case 'specialist.tool.done': {
+        const row = this.byId.get(event.id);
+        if (!row || row.endedAt !== null) return undefined;
+        row.activeTools.delete(event.callId);
+        row.toolCalls += 1;
+        if (event.isError) row.toolErrors += 1;
+        // Server tools finish inside a model call, which goes on.
+        if (row.activeTools.size === 0) row.state = 'calling';
+        return row;
+      }
+      case 'specialist.turn': {
+        const row = this.byId.get(event.id);
+        if (!row || row.endedAt !== null) return undefined;
+        row.turn = event.turn;
+        return row;
+      }
       case 'synthesis.token':
         return this.stream(this.synthesis, event.text);
       case 'specialist.retrying':
@@ -71,6 +103,12 @@ export class ProgressTracker {
         row.tokens = outcome.usage.outputTokens || row.tokens;
         row.model = outcome.model ?? row.model;
         row.error = outcome.error;
+        row.activeTools.clear();
+        if (outcome.toolCalls) {
+          row.toolCalls = outcome.toolCalls.length;
+          row.toolErrors = outcome.toolCalls.filter((call) => call.isError).length;
+        }
+        if (outcome.turns !== undefined) row.turn = outcome.turns;
         return row;
       }
       default:
@@ -80,13 +118,13 @@ export class ProgressTracker {
 
   /** Counts of rows by state. */
   counts(): Record<RowState, number> {
-    const counts: Record<RowState, number> = { queued: 0, calling: 0, retrying: 0, done: 0, failed: 0, timedOut: 0, skipped: 0 };
+    const counts: Record<RowState, number> = { queued: 0, calling: 0, tooling: 0, retrying: 0, done: 0, failed: 0, timedOut: 0, skipped: 0 };
     for (const row of this.rows) counts[row.state] += 1;
     return counts;
   }
 
   private row(id: string, angle: string): ProgressRow {
-    return { id, angle, state: 'queued', model: null, startedAt: null, endedAt: null, tokens: 0, retries: 0, error: null };
+    return { id, angle, state: 'queued', model: null, startedAt: null, endedAt: null, tokens: 0, retries: 0, error: null, activeTools: new Map(), toolCalls: 0, toolErrors: 0, turn: 1 };
   }
 
   private start(row: ProgressRow | undefined, model: string | null): ProgressRow | undefined {
@@ -99,7 +137,7 @@ export class ProgressTracker {
 
   private stream(row: ProgressRow | undefined, text: string): ProgressRow | undefined {
     if (!row) return undefined;
-    if (row.state === 'retrying') row.state = 'calling';
+    if (row.state === 'retrying' || (row.state === 'tooling' && row.activeTools.size === 0)) row.state = 'calling';
     // ~4 characters a token: an estimate until the final usage arrives.
     const chars = (this.streamedChars.get(row) ?? 0) + text.length;
     this.streamedChars.set(row, chars);
