@@ -16,7 +16,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createScriptedProvider, runFanOut } from '../src/index.ts';
+import { z } from 'zod';
+import { createScriptedProvider, defineTool, runFanOut, type ModelRequest, type ScriptedReply, type ToolResultBlock } from '../src/index.ts';
 import { benchConfig, instantFold, median } from './support.ts';
 
 const LATENCY_MS = 200;
@@ -28,6 +29,76 @@ interface CaseResult {
   baselineMs: number;
   fanfoldMs: number;
   rounds: number;
+}
+
+/** The tool-using case: each specialist runs 2 model turns with 2 parallel tool calls between them. */
+const TOOL_N = 1000;
+const TOOL_LATENCY_MS = 50;
+const TOOL_TARGET = 1.15;
+
+/** A tool that answers after a fixed latency, like a fast lookup. */
+const lookup = defineTool({
+  name: 'lookup',
+  description: 'Looks a term up.',
+  input: z.object({ term: z.string() }),
+  run: ({ term }) => new Promise<string>((resolve) => setTimeout(() => resolve(`definition of ${term}`), TOOL_LATENCY_MS)),
+});
+
+/** Turn 1 asks for two lookups; turn 2 (with their results) answers. */
+function toolTurns(request: ModelRequest): ScriptedReply {
+  return request.messages.length === 1 ? { toolUse: [{ name: 'lookup', input: { term: 'a' } }, { name: 'lookup', input: { term: 'b' } }] } : { text: 'finding' };
+}
+
+/** The limit for the tool case: the same calls, hand-wired with Promise.all, in the same process. */
+async function toolBaseline(n: number): Promise<number> {
+  const provider = createScriptedProvider({ latencyMs: LATENCY_MS, reply: toolTurns });
+  const tools = [{ kind: 'client' as const, name: lookup.name, description: lookup.description, inputSchema: lookup.inputSchema }];
+  const started = performance.now();
+  const findings = await Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const first = { role: 'user' as const, content: `Task: bench\n\nYour angle: s${i}` };
+      const caller = { id: `s${i}`, attempt: 1, turn: 1 };
+      const turn1 = await provider.stream({ model: 'bench-model', messages: [first], maxTokens: 64, tools }, { signal: new AbortController().signal, caller });
+      const uses = (turn1.content ?? []).filter((block) => block.type === 'tool_use') as Array<{ id: string; input: { term: string } }>;
+      const results: ToolResultBlock[] = await Promise.all(
+        uses.map(async (use) => ({ type: 'tool_result' as const, tool_use_id: use.id, content: String(await lookup.run(lookup.parse(use.input), { signal: new AbortController().signal, specialist: { id: `s${i}`, angle: `s${i}` }, task: 'bench', callId: use.id, turn: 1 })) })),
+      );
+      const messages = [first, { role: 'assistant' as const, content: turn1.content ?? [] }, { role: 'user' as const, content: results }];
+      const turn2 = await provider.stream({ model: 'bench-model', messages, maxTokens: 64, tools }, { signal: new AbortController().signal, caller: { ...caller, attempt: 2, turn: 2 } });
+      return turn2.text;
+    }),
+  );
+  const elapsed = performance.now() - started;
+  if (findings.length !== n) throw new Error('tool baseline lost replies');
+  return elapsed;
+}
+
+async function toolFanfold(n: number): Promise<number> {
+  const provider = createScriptedProvider({ latencyMs: LATENCY_MS, reply: toolTurns });
+  const config = benchConfig(n, { synthesizer: instantFold, tools: [lookup] });
+  const started = performance.now();
+  const result = await runFanOut(config, { provider }).result;
+  const elapsed = performance.now() - started;
+  if (result.status !== 'done' || result.outcomes.some((outcome) => outcome.turns !== 2 || outcome.toolCalls?.length !== 2)) throw new Error(`fanfold tool run ended ${result.status}`);
+  return elapsed;
+}
+
+async function runToolCase(n: number): Promise<CaseResult> {
+  const rounds = 15;
+  await toolBaseline(Math.min(n, 200));
+  await toolFanfold(Math.min(n, 200));
+  const base: number[] = [];
+  const ours: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      base.push(await toolBaseline(n));
+      ours.push(await toolFanfold(n));
+    } else {
+      ours.push(await toolFanfold(n));
+      base.push(await toolBaseline(n));
+    }
+  }
+  return { n, baselineMs: median(base), fanfoldMs: median(ours), rounds };
 }
 
 /** The limit: every call at once through the same provider, then the same trivial fold. */
@@ -93,6 +164,12 @@ async function main() {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
+  const toolArg = process.argv.indexOf('--tool-case');
+  if (toolArg !== -1) {
+    const result = await runToolCase(Number(process.argv[toolArg + 1]));
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
   const rssArg = process.argv.indexOf('--rss');
   if (rssArg !== -1) {
     const rss = await peakRss(process.argv[rssArg + 1] as 'fanfold' | 'baseline', Number(process.argv[rssArg + 2]));
@@ -101,6 +178,7 @@ async function main() {
   }
   const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
   const chosen = sizes.length ? sizes : [3, 100, 1000, 10000];
+  const withTools = sizes.length === 0 || process.argv.includes('--tools');
   const self = fileURLToPath(import.meta.url);
   console.log(`fanfold bench — ${LATENCY_MS} ms scripted workers, Node ${process.version}, medians per size\n`);
   const header = ['N', 'Promise.all ms', 'fanfold ms', 'ratio', 'target', 'overhead/specialist', 'peak RSS MB (Promise.all)'];
@@ -140,7 +218,19 @@ async function main() {
   console.log(line(header));
   for (const row of rows) console.log(line(row));
   console.log(`\nTargets: ratio <= 1.10 at N <= 1,000, <= 1.50 at N = 10,000; peak RSS <= ${RSS_TARGET_MB} MB at 10,000.`);
-  console.log(missed ? `${missed} size(s) missed a target.` : 'All targets met.');
+  if (withTools) {
+    // Same protocol: three processes, the median ratio.
+    const runs = [0, 1, 2].map(() => child<CaseResult>(['--tool-case', String(TOOL_N)])).sort((a, b) => a.fanfoldMs / a.baselineMs - b.fanfoldMs / b.baselineMs);
+    const result = runs[1]!;
+    const ratio = result.fanfoldMs / result.baselineMs;
+    const ok = ratio <= TOOL_TARGET;
+    if (!ok) missed++;
+    // Per specialist: 2 model turns; overhead per turn is the extra wall time spread over N × 2 turns.
+    const perTurnUs = ((result.fanfoldMs - result.baselineMs) / (TOOL_N * 2)) * 1000;
+    console.log(`\nTool-using case: ${TOOL_N.toLocaleString('en')} specialists × 2 turns (${LATENCY_MS} ms each) with 2 parallel ${TOOL_LATENCY_MS} ms tool calls between them`);
+    console.log(`  Promise.all (same calls, hand-wired) ${result.baselineMs.toFixed(1)} ms · fanfold ${result.fanfoldMs.toFixed(1)} ms · ratio ${ratio.toFixed(3)}${ok ? '' : ' (missed)'} (target <= ${TOOL_TARGET}) · overhead ${perTurnUs.toFixed(1)} µs per turn`);
+  }
+  console.log(missed ? `${missed} case(s) missed a target.` : 'All targets met.');
 }
 
 await main();
