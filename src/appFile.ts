@@ -140,8 +140,8 @@ export async function loadAppFile(path: string, options: AppFileOptions = {}): P
     throw new ConfigError(path, [{ path: '', message: `cannot read the app file: ${reason}` }]);
   }
   const parsed = parseAppDocument(source, path, options);
-  const modules = await importModuleTools(parsed.app, path);
-  return buildAppFile(parsed, path, modules);
+  const { tools, issues } = await importModuleTools(parsed.app, path);
+  return buildAppFile(parsed, path, tools, issues);
 }
 
 /**
@@ -152,7 +152,7 @@ export function parseAppFile(source: string, path: string, options: AppFileOptio
   const parsed = parseAppDocument(source, path, options);
   const modules = moduleToolPaths(parsed.app);
   if (modules.length > 0) throw new ConfigError(path, modules.map(({ path: at }) => ({ path: at, message: 'tools from modules are imported by loadAppFile (parseAppFile reads text only)' })));
-  return buildAppFile(parsed, path, new Map());
+  return buildAppFile(parsed, path, new Map(), []);
 }
 
 /** A validated document and its task. */
@@ -175,10 +175,10 @@ function moduleToolPaths(app: AppDocument): Array<{ path: string; entry: { modul
 
 /**
  * Imports every module tool (relative to the app file), by its path in the file. Every problem
- * — a module that cannot be imported, a missing export, an export that is no tool — is a
- * `ConfigError` naming the path, all at once.
+ * — a module that cannot be imported, a missing export, an export that is no tool — is an
+ * issue naming the path (reported with the file's other problems).
  */
-async function importModuleTools(app: AppDocument, file: string): Promise<Map<string, ToolDefinition>> {
+async function importModuleTools(app: AppDocument, file: string): Promise<{ tools: Map<string, ToolDefinition>; issues: ConfigIssue[] }> {
   const tools = new Map<string, ToolDefinition>();
   const issues: ConfigIssue[] = [];
   const modules = new Map<string, Promise<Record<string, unknown>>>();
@@ -197,8 +197,7 @@ async function importModuleTools(app: AppDocument, file: string): Promise<Map<st
       issues.push({ path: `${path}.module`, message: `cannot import ${entry.module} (${target}): ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
     }
   }
-  if (issues.length > 0) throw new ConfigError(file, issues);
-  return tools;
+  return { tools, issues };
 }
 
 function parseAppDocument(source: string, path: string, options: AppFileOptions): ParsedApp {
@@ -221,9 +220,10 @@ function parseAppDocument(source: string, path: string, options: AppFileOptions)
 }
 
 /** The loaded file, its run config validated too (tool names, MCP references), so every problem names a path in the file. */
-function buildAppFile({ app, task }: ParsedApp, path: string, modules: ReadonlyMap<string, ToolDefinition>): AppFile {
+function buildAppFile({ app, task }: ParsedApp, path: string, modules: ReadonlyMap<string, ToolDefinition>, moduleIssues: ConfigIssue[]): AppFile {
   const config = toRunConfig(app, task, modules);
-  checkToolNames(app, config, path);
+  const issues = [...checkToolNames(app, config, path), ...moduleIssues];
+  if (issues.length > 0) throw new ConfigError(path, issues);
   return { source: path, name: app.name ?? null, config, prices: toPrices(app.prices) };
 }
 
@@ -231,7 +231,7 @@ function buildAppFile({ app, task }: ParsedApp, path: string, modules: ReadonlyM
  * Checks tool names the way the run config will, but with paths into the file (`agents[1].tools[0]`
  * rather than the run config's `specialists[0].tools[0]`): a wrong name is reported where it is written.
  */
-function checkToolNames(app: AppDocument, config: FanOutConfig, file: string): void {
+function checkToolNames(app: AppDocument, config: FanOutConfig, file: string): ConfigIssue[] {
   const probe: FanOutConfig = { task: config.task, specialists: [], ...(config.mcp ? { mcp: config.mcp } : {}) };
   const issues: ConfigIssue[] = [];
   const check = (tools: ToolConfig[] | undefined, at: string) => {
@@ -245,7 +245,7 @@ function checkToolNames(app: AppDocument, config: FanOutConfig, file: string): v
   };
   check(app.tools === undefined ? undefined : toolsOf(app.tools, 'tools', new Map()), 'tools');
   app.agents.forEach((agent, index) => check(agent.tools === undefined ? undefined : toolsOf(agent.tools, `agents[${index}].tools`, new Map()), `agents[${index}].tools`));
-  if (issues.length > 0) throw new ConfigError(file, issues);
+  return issues;
 }
 
 /** An app file's tool list as run-config tools: module entries become the tools imported for them (a stand-in when not imported, for name checks). */
