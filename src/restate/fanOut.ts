@@ -96,7 +96,7 @@ interface Enqueue {
 /** The outcome of a specialist stopped while its promise was in flight: one attempt, tokens unknown. */
 function stoppedOutcome(spec: SpecialistSpec, mark: StartMark | null, status: 'timedOut' | 'skipped', error: ErrorInfo, now: number): SpecialistOutcome {
   if (!mark) return unstartedOutcome(spec, status, { kind: error.kind, message: `${error.message} (it was still waiting for a concurrency slot)` }, now);
-  return { id: spec.id, angle: spec.angle, status, output: null, error, attempts: 1, model: mark.model, usage: emptyUsage(), startedAt: mark.at, endedAt: now };
+  return { id: spec.id, angle: spec.angle, status, output: null, error, attempts: 1, model: mark.model, usage: emptyUsage(), startedAt: mark.at, endedAt: now, ...(spec.kind === 'model' ? { turns: 0, stopReason: null, loopLimit: null, toolCalls: [] } : {}) };
 }
 
 /** The index range `[from, to)` of chunk `chunk`. */

@@ -31,7 +31,7 @@ export type RestateSpecialistOutput = SpecialistOutcome & { retries?: Specialist
  * One attempt's result as journaled by `ctx.run`: plain JSON either way. It carries its own
  * start and end times, so the outcome's timestamps cost no journal entries of their own.
  */
-type AttemptRecord = { startedAt: number; endedAt: number; usage: Usage } & ({ ok: true; text: string; model: string } | { ok: false; error: ErrorInfo });
+type AttemptRecord = { startedAt: number; endedAt: number; usage: Usage } & ({ ok: true; text: string; model: string; stopReason?: string | null } | { ok: false; error: ErrorInfo });
 
 /** What the Restate specialist needs from the service. */
 export interface RestateSpecialistDependencies {
@@ -62,7 +62,7 @@ async function callOnce(provider: ModelProvider, input: SpecialistActorInput, mo
   const startedAt = Date.now();
   try {
     const response = await provider.stream(request, { signal: controller.signal, onUsage: (usage) => (inFlight = { ...usage }), caller: { id: spec.id, attempt } });
-    return { ok: true, text: response.text, model: response.model, usage: { ...response.usage }, startedAt, endedAt: Date.now() };
+    return { ok: true, text: response.text, model: response.model, stopReason: response.stopReason, usage: { ...response.usage }, startedAt, endedAt: Date.now() };
   } catch (error) {
     return { ok: false, error: cutOff ?? toErrorInfo(error), usage: inFlight, startedAt, endedAt: Date.now() };
   } finally {
@@ -87,7 +87,8 @@ export async function runSpecialist(ctx: ObjectSharedContext, provider: ModelPro
   let attempt = 1;
   let attemptsOnModel = 1;
   let modelIndex = 0;
-  const settle = (fields: Pick<SpecialistOutcome, 'status' | 'output' | 'error' | 'model'>): RestateSpecialistOutput => ({
+  // One call, no tools (Restate runs no tool loops yet): the loop fields in-process outcomes have.
+  const settle = (fields: Pick<SpecialistOutcome, 'status' | 'output' | 'error' | 'model'>, stopReason: string | null = null): RestateSpecialistOutput => ({
     id: spec.id,
     angle: spec.angle,
     ...fields,
@@ -95,6 +96,10 @@ export async function runSpecialist(ctx: ObjectSharedContext, provider: ModelPro
     usage,
     startedAt,
     endedAt,
+    turns: fields.status === 'fulfilled' ? 1 : 0,
+    stopReason,
+    loopLimit: null,
+    toolCalls: [],
     ...(retries.length > 0 ? { retries } : {}),
   });
   for (;;) {
@@ -104,7 +109,7 @@ export async function runSpecialist(ctx: ObjectSharedContext, provider: ModelPro
     addUsageInto(usage, record.usage);
     startedAt ??= record.startedAt;
     endedAt = record.endedAt;
-    if (record.ok) return settle({ status: 'fulfilled', output: record.text, error: null, model: record.model });
+    if (record.ok) return settle({ status: 'fulfilled', output: record.text, error: null, model: record.model }, record.stopReason ?? null);
     const error = record.error;
     if (error.kind === 'deadline') return settle({ status: 'timedOut', output: null, error, model });
     const decision = decideAfterFailure(spec.policy, { attemptsOnModel, modelIndex, modelCount: spec.models.length }, error, () => ctx.rand.random());
