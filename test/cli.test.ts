@@ -76,24 +76,45 @@ describe('fanfold CLI', () => {
     expect(code).toBe(0);
     expect(stderr.split('\n')[0]).toMatch(/^SIMULATED: offline run against fanfold's built-in simulator at http:\/\/127\.0\.0\.1:\d+/);
     const result = JSON.parse(stdout) as JsonRunResult;
-    expect(result).toMatchObject({ status: 'done', backend: 'simulator', task: 'nuclear fusion', modelCalls: 4, error: null, missing: [] });
+    // Each explorer: a search turn (paused) and a fetch-and-write turn; then the synthesis.
+    expect(result).toMatchObject({ status: 'done', backend: 'simulator', task: 'nuclear fusion', modelCalls: 7, error: null, missing: [] });
     expect(result.specialists.map((entry) => entry.id)).toEqual(['historical', 'technical', 'societal']);
     for (const entry of [...result.specialists, result.synthesizer!]) {
-      expect(entry).toMatchObject({ status: 'fulfilled', attempts: 1, model: 'claude-sonnet-4-6', error: null });
+      expect(entry).toMatchObject({ status: 'fulfilled', model: 'claude-sonnet-4-6', error: null });
       expect(entry.usage.inputTokens).toBeGreaterThan(0);
       expect(entry.usage.outputTokens).toBeGreaterThan(0);
       expect(entry.costUsd).toBeGreaterThan(0);
       expect(entry.elapsedMs).toBeGreaterThan(0);
     }
+    expect(result.synthesizer).toMatchObject({ attempts: 1, turns: 1, toolCalls: [] });
     for (const entry of result.specialists) {
+      expect(entry).toMatchObject({ attempts: 2, turns: 2, stopReason: 'end_turn', loopLimit: null });
+      expect(entry.toolCalls!.map((call) => [call.name, call.server, call.isError])).toEqual([['web_search', true, false], ['web_fetch', true, false]]);
+      expect(entry.usage.serverToolUse).toEqual({ webSearchRequests: 1, webFetchRequests: 1 });
       const words = entry.output!.trim().split(/\s+/).length;
       expect(words).toBeGreaterThanOrEqual(150);
       expect(words).toBeLessThanOrEqual(205);
+      expect(entry.output).toMatch(/https:\/\/[a-z0-9.-]+\.fanfold-sim\.example\//);
     }
-    expect(result.synthesis!.match(/^## .+$/gm)).toEqual(['## Historical context', '## Technical details', '## Societal impact', '## Cross-cutting synthesis']);
+    // Four sections, and the sources the explorers found, cited.
+    expect(result.synthesis!.match(/^## .+$/gm)).toEqual(['## Historical context', '## Technical details', '## Societal impact', '## Cross-cutting synthesis', '## Sources']);
+    expect(result.synthesis).toMatch(/^1\. \[Simulated\] .+ — https:\/\/[a-z0-9.-]+\.fanfold-sim\.example\//m);
     const sum = [...result.specialists, result.synthesizer!].reduce((total, entry) => total + entry.usage.outputTokens, 0);
     expect(result.usage.outputTokens).toBe(sum);
     expect(result.costUsd).toBeCloseTo([...result.specialists, result.synthesizer!].reduce((total, entry) => total + entry.costUsd!, 0), 6);
+    // Three searches at $10 per 1,000 are in the cost.
+    expect(result.usage.serverToolUse).toEqual({ webSearchRequests: 3, webFetchRequests: 3 });
+  });
+
+  it('research --no-tools: one call per specialist, four sections', async () => {
+    const { server, env } = await simulator();
+    const { code, stdout } = await fanfold(['research', 'nuclear', 'fusion', '--json', '--no-tools', '--no-checkpoint'], env);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as JsonRunResult;
+    expect(result).toMatchObject({ status: 'done', modelCalls: 4 });
+    for (const entry of result.specialists) expect(entry).toMatchObject({ attempts: 1, turns: 1, toolCalls: [] });
+    expect(result.synthesis!.match(/^## .+$/gm)).toEqual(['## Historical context', '## Technical details', '## Societal impact', '## Cross-cutting synthesis']);
+    expect(server.requests.every((request) => !request.text.includes('web_search'))).toBe(true);
   });
 
   it('research without a terminal: plain progress lines, then the report', async () => {
@@ -104,7 +125,13 @@ describe('fanfold CLI', () => {
     expect(lines[0]).toBe(`Calling the Anthropic API at ${server.url} (ANTHROPIC_API_KEY is set).`);
     for (const id of ['historical', 'technical', 'societal', 'synthesis']) {
       expect(stdout).toMatch(new RegExp(`^\\[\\s*\\d+\\.\\ds\\] ${id} started on claude-haiku-4-5$`, 'm'));
-      expect(stdout).toMatch(new RegExp(`^\\[\\s*\\d+\\.\\ds\\] ${id} done in \\d+\\.\\ds: 1 attempt, \\d+ output tokens$`, 'm'));
+      // Explorers: a search turn and a fetch-and-write turn; the synthesis: one call.
+      const detail = id === 'synthesis' ? '1 attempt, \\d+ output tokens' : '2 attempts, \\d+ output tokens, 2 turns, 2 tool calls';
+      expect(stdout).toMatch(new RegExp(`^\\[\\s*\\d+\\.\\ds\\] ${id} done in \\d+\\.\\ds: ${detail}$`, 'm'));
+    }
+    for (const id of ['historical', 'technical', 'societal']) {
+      expect(stdout).toMatch(new RegExp(`^\\[\\s*\\d+\\.\\ds\\] ${id} calls web_search \\(server tool\\): \\{"query":`, 'm'));
+      expect(stdout).toMatch(new RegExp(`^\\[\\s*\\d+\\.\\ds\\] ${id} web_fetch done in \\d+\\.\\ds$`, 'm'));
     }
     expect(stdout).toContain('## Cross-cutting synthesis');
     expect(stdout).toMatch(/DONE · wall \d+\.\ds · slowest specialist/);
@@ -171,7 +198,8 @@ describe('fanfold CLI', () => {
   it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s cancels the run, reports what finished, exits %i', async (signal, exitCode) => {
     const { server, env } = await simulator({ faults: [{ match: { caller: /technical|societal/ }, fault: { type: 'hang' } }] });
     const run = fanfold(['research', 'x', '--json'], env, (child) => {
-      void server.waitFor((request) => request.caller === 'historical', 'ended').then(() =>
+      // Historical's last turn (after its search and fetch) has ended: it is done.
+      void server.waitFor((request) => request.caller === 'historical' && request.turn === 2, 'ended').then(() =>
         server.waitFor((request) => request.caller === 'societal').then(() => child.kill(signal)));
     });
     const { code, stdout, stderr } = await run;

@@ -12,15 +12,16 @@ function example(script: string, args: string[] = []): Promise<ProcessRun> {
 const SIMULATED = /^SIMULATED: offline run against fanfold's built-in simulator/;
 
 describe('examples, offline', () => {
-  it.concurrent('research: three specialists, four sections, the wall time reported against the slowest and the sum', async () => {
+  it.concurrent('research: three explorers with web tools, four sections and their sources, the wall time reported against the slowest and the sum', async () => {
     const { code, stdout } = await example('examples/research.ts', ['nuclear fusion']);
     expect(code).toBe(0);
     expect(stdout).toMatch(SIMULATED);
-    expect(stdout.match(/^## .+$/gm)).toEqual(['## Historical context', '## Technical details', '## Societal impact', '## Cross-cutting synthesis']);
+    // Four sections, then the sources the explorers' web searches found.
+    expect(stdout.match(/^## .+$/gm)).toEqual(['## Historical context', '## Technical details', '## Societal impact', '## Cross-cutting synthesis', '## Sources']);
     const [, wall, slowest, sum] = /wall (\d+) ms \(slowest specialist (\d+) ms, all specialists summed (\d+) ms\)/.exec(stdout) ?? [];
     expect(Number(wall)).toBeGreaterThan(Number(slowest));
     expect(Number(sum)).toBeGreaterThan(Number(slowest));
-    expect(stdout).toContain('done · 4 model calls');
+    expect(stdout).toContain('done · 7 model calls');
   });
 
   it.concurrent('planner: the planner proposes angles, they fan out, one section each', async () => {

@@ -38,6 +38,8 @@ export interface FaultMatch {
   pattern?: string | RegExp;
   /** Exact value of, or RegExp tested against, the `x-fanfold-caller` header. */
   caller?: string | RegExp;
+  /** Exact value of the `x-fanfold-turn` header (the tool loop's turn, from 1). */
+  turn?: number;
   path?: '/v1/messages' | '/v1/messages/count_tokens';
 }
 
@@ -54,6 +56,8 @@ export interface FaultSubject {
   model: string | null;
   text: string;
   caller: string | null;
+  /** The `x-fanfold-turn` header as a number; `null` when not sent. Optional for callers that predate turns. */
+  turn?: number | null;
 }
 
 /** Default `afterDeltas` of the stream-shaped faults. */
@@ -76,6 +80,7 @@ export function ruleMatches(match: FaultMatch | undefined, subject: FaultSubject
   if (match.model !== undefined && match.model !== subject.model) return false;
   if (match.pattern !== undefined && !matchesCondition(match.pattern, subject.text, false)) return false;
   if (match.caller !== undefined && !matchesCondition(match.caller, subject.caller, true)) return false;
+  if (match.turn !== undefined && match.turn !== (subject.turn ?? null)) return false;
   return true;
 }
 

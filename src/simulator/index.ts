@@ -1,6 +1,9 @@
 /**
  * A loopback server that speaks the Anthropic Messages API well enough for the unmodified SDK:
  * deterministic simulated text, a latency model, prompt-cache accounting and fault injection.
+ * Requests that offer tools get deterministic tool use: client `tool_use` calls with inputs
+ * from each tool's schema, and the `web_search` / `web_fetch` server tools over a simulated web
+ * under {@link SIMULATED_WEB_DOMAIN} (see toolUse.ts for the turn-by-turn script).
  *
  * ```ts
  * const sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity } });
@@ -21,3 +24,8 @@ export { CHARS_PER_TOKEN, estimateTokens } from './tokens.ts';
 export { DEFAULT_MIN_CACHEABLE_TOKENS } from './cache.ts';
 export { countWords, parseWordLimit, type WordLimit } from './words.ts';
 export { splitIntoDeltas } from './sse.ts';
+export { SIMULATED_TITLE_PREFIX, SIMULATED_WEB_DOMAIN, domainCovers, searchResults, simulatedPage, type SimulatedPage, type WebSearchResult } from './web.ts';
+export { SERVER_TOOL_MS, serverToolMs } from './latency.ts';
+export { sourcesOf, type CitedSource } from './synthesis.ts';
+export type { ReplyBlock, ServerToolUsage, WebSearchCitation } from './content.ts';
+export type { ClientTool, ServerTool, ToolChoice, ToolDefinition } from './tools.ts';

@@ -3,6 +3,7 @@
  * Each streamed delta is sent once its tokens have been "generated"; a JSON response is sent
  * when the whole reply would have been.
  */
+import { hashString } from './random.ts';
 import { estimateTokens } from './tokens.ts';
 
 /** How fast the simulated model answers. */
@@ -47,4 +48,17 @@ export function generationMs(tokens: number, latency: LatencyModel): number {
  */
 export function deltaDelays(deltas: readonly string[], latency: LatencyModel): number[] {
   return deltas.map((delta, index) => (index === 0 ? latency.firstTokenMs : generationMs(estimateTokens(delta), latency)));
+}
+
+/** The range of a server tool's simulated run time at the default first-token latency. */
+export const SERVER_TOOL_MS = { min: 300, max: 800 } as const;
+
+/**
+ * How long a server tool (web search, web fetch) takes before its result block: 300–800 ms,
+ * fixed per tool call id, scaled by the model's first-token latency relative to the default
+ * (so an instant model, `firstTokenMs: 0`, never waits).
+ */
+export function serverToolMs(toolUseId: string, latency: LatencyModel): number {
+  const base = SERVER_TOOL_MS.min + (hashString(toolUseId) % (SERVER_TOOL_MS.max - SERVER_TOOL_MS.min + 1));
+  return Math.round((base * latency.firstTokenMs) / DEFAULT_LATENCY.firstTokenMs);
 }

@@ -2,6 +2,7 @@
  * Reading a Messages API request body: validation in the API's own terms (so a bad request
  * gets the 400 the real API would give) and extraction of the text the simulator works from.
  */
+import { checkToolBlock, checkToolPairing, parseToolChoice, parseTools, type ConversationMessage, type ToolChoice, type ToolDefinition } from './tools.ts';
 
 /** Prompt-cache breakpoint on a block, as in `cache_control: { type: 'ephemeral', ttl }`. */
 export interface CacheControl {
@@ -29,8 +30,19 @@ export interface ParsedMessagesRequest {
   stopSequences: string[];
   /** System and all message text joined with blank lines: what fault patterns are tested against. */
   text: string;
-  /** A canonical rendering of model, system and messages: the seed of the deterministic reply. */
+  /**
+   * A canonical rendering of model, system and messages (and tools and tool_choice when tools
+   * are sent): the seed of the deterministic reply.
+   */
   seedSource: string;
+  /** The text of the first user message: where a specialist's task and angle are, in every turn of a tool loop. */
+  firstUserText: string;
+  /** Every message as content blocks (a string content is one text block). */
+  messages: ConversationMessage[];
+  /** The tools offered, in request order (empty when none). */
+  tools: ToolDefinition[];
+  /** `tool_choice`, or `null` when not sent (auto). */
+  toolChoice: ToolChoice | null;
 }
 
 export type ParseResult = { ok: true; request: ParsedMessagesRequest } | { ok: false; message: string };
@@ -66,6 +78,7 @@ function blockText(block: Record<string, unknown>): string {
     case 'thinking':
       return typeof block['thinking'] === 'string' ? block['thinking'] : '';
     case 'tool_use':
+    case 'server_tool_use':
       return JSON.stringify(block['input'] ?? {});
     case 'tool_result': {
       const content = block['content'];
@@ -76,6 +89,21 @@ function blockText(block: Record<string, unknown>): string {
     case 'document': {
       const source = block['source'];
       return isRecord(source) && source['type'] === 'text' && typeof source['data'] === 'string' ? source['data'] : '';
+    }
+    case 'web_search_tool_result': {
+      // The real API counts the encrypted page content; titles and URLs stand in for it.
+      const content = block['content'];
+      if (!Array.isArray(content)) return '';
+      return content
+        .filter(isRecord)
+        .map((result) => [result['title'], result['url']].filter((part) => typeof part === 'string').join('\n'))
+        .join('\n');
+    }
+    case 'web_fetch_tool_result': {
+      const content = block['content'];
+      if (!isRecord(content)) return '';
+      const document = content['content'];
+      return [typeof content['url'] === 'string' ? content['url'] : '', isRecord(document) ? blockText(document) : ''].filter(Boolean).join('\n');
     }
     default:
       return '';
@@ -90,9 +118,25 @@ function piecesOf(value: unknown, where: string): TextPiece[] | string {
   for (const [index, block] of value.entries()) {
     if (!isRecord(block) || typeof block['type'] !== 'string') return `${where}.${index}: Input should be a valid content block`;
     if (block['type'] === 'text' && typeof block['text'] !== 'string') return `${where}.${index}.text: Field required`;
+    const invalid = checkToolBlock(block, `${where}.${index}`);
+    if (invalid) return invalid;
     pieces.push({ text: blockText(block), cacheControl: cacheControlOf(block) });
   }
   return pieces;
+}
+
+/** A message's content as blocks. */
+function blocksOf(content: unknown): Array<Record<string, unknown>> {
+  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  return Array.isArray(content) ? content.filter(isRecord) : [];
+}
+
+/** The text blocks of a message's content (not tool results): what a user "said". */
+function spokenText(content: unknown): string {
+  return blocksOf(content)
+    .filter((block) => block['type'] === 'text' && typeof block['text'] === 'string')
+    .map((block) => block['text'] as string)
+    .join('\n');
 }
 
 const joinText = (pieces: readonly TextPiece[]): string => pieces.map((piece) => piece.text).join('\n');
@@ -126,7 +170,16 @@ export function parseMessagesBody(body: unknown, kind: 'create' | 'count_tokens'
   if (!Array.isArray(messages)) return fail('messages: Input should be a valid list');
   if (messages.length === 0) return fail('messages: at least one message is required');
 
-  const pieces: TextPiece[] = [];
+  const tools = parseTools(body['tools']);
+  if (typeof tools === 'string') return fail(tools);
+  const toolChoice = parseToolChoice(body['tool_choice'], tools);
+  if (typeof toolChoice === 'string') return fail(toolChoice);
+
+  // Tool definitions come first in the prompt (and in the cache prefix), as with the real API.
+  const pieces: TextPiece[] = (Array.isArray(body['tools']) ? body['tools'].filter(isRecord) : []).map((tool) => ({
+    text: JSON.stringify(tool),
+    cacheControl: cacheControlOf(tool),
+  }));
   let system = '';
   if (body['system'] !== undefined) {
     const systemPieces = piecesOf(body['system'], 'system');
@@ -136,7 +189,9 @@ export function parseMessagesBody(body: unknown, kind: 'create' | 'count_tokens'
   }
 
   const messageTexts: string[] = [];
+  const conversation: ConversationMessage[] = [];
   let lastUserText = '';
+  let firstUserText: string | null = null;
   for (const [index, message] of messages.entries()) {
     if (!isRecord(message)) return fail(`messages.${index}: Input should be a valid dictionary`);
     const role = message['role'];
@@ -146,9 +201,15 @@ export function parseMessagesBody(body: unknown, kind: 'create' | 'count_tokens'
     if (typeof contentPieces === 'string') return fail(contentPieces);
     const text = joinText(contentPieces);
     messageTexts.push(text);
-    if (role === 'user') lastUserText = text;
+    if (role === 'user') {
+      lastUserText = text;
+      firstUserText ??= spokenText(message['content']) || text;
+    }
+    conversation.push({ role, blocks: blocksOf(message['content']) });
     pieces.push(...contentPieces);
   }
+  const unpaired = checkToolPairing(conversation, tools.length > 0);
+  if (unpaired) return fail(unpaired);
 
   const stopSequences = Array.isArray(body['stop_sequences'])
     ? body['stop_sequences'].filter((value): value is string => typeof value === 'string' && value.length > 0)
@@ -165,7 +226,12 @@ export function parseMessagesBody(body: unknown, kind: 'create' | 'count_tokens'
       pieces,
       stopSequences,
       text: [system, ...messageTexts].filter((part) => part.length > 0).join('\n\n'),
-      seedSource: JSON.stringify([model, body['system'] ?? null, messages]),
+      // Without tools the seed is what it always was, so text-only replies never change.
+      seedSource: JSON.stringify(tools.length > 0 ? [model, body['system'] ?? null, messages, body['tools'], body['tool_choice'] ?? null] : [model, body['system'] ?? null, messages]),
+      firstUserText: firstUserText ?? '',
+      messages: conversation,
+      tools,
+      toolChoice,
     },
   };
 }

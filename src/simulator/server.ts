@@ -1,35 +1,22 @@
 /**
  * The loopback server: speaks enough of the Anthropic Messages API (`POST /v1/messages`, JSON
  * and SSE, and `POST /v1/messages/count_tokens`) that the unmodified SDK works against it, with
- * deterministic text, a latency model, prompt-cache accounting and injectable faults. Built on
- * node:http only.
+ * deterministic text and tool use, a latency model, prompt-cache accounting and injectable
+ * faults. Built on node:http only.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { PromptCache, inputTokens, type InputUsage } from './cache.ts';
+import { PromptCache, inputTokens } from './cache.ts';
 import { systemClock, type Clock as SimulatorClock } from '../clock.ts';
 import { errorBody, errorTypeForStatus, statusForErrorType } from './errors.ts';
 import { Exchange, type ExchangeHost } from './exchange.ts';
 import { DEFAULT_AFTER_DELTAS, FAULT_TYPES, FaultBook, matchesCondition, type Fault, type FaultRule } from './faults.ts';
-import { assertLatency, deltaDelays, resolveLatency, type LatencyModel } from './latency.ts';
+import { assertLatency, deltaDelays, resolveLatency, serverToolMs, type LatencyModel } from './latency.ts';
 import { parseMessagesBody, peekModel, peekStream, type ParsedMessagesRequest } from './request.ts';
-import {
-  CONTENT_BLOCK_START,
-  CONTENT_BLOCK_STOP,
-  MALFORMED_FRAME,
-  MESSAGE_STOP,
-  PING,
-  messageDelta,
-  messageStart,
-  splitIntoDeltas,
-  sseFrame,
-  streamError,
-  textDelta,
-  type MessageUsage,
-} from './sse.ts';
-import { replyFor } from './text.ts';
+import { MALFORMED_FRAME, MESSAGE_STOP, PING, messageDelta, messageStart, sseFrame, streamError, streamedBlock, type MessageUsage, type StreamedBlock } from './sse.ts';
+import { replyFor, type SimulatedReply } from './text.ts';
 import { CHARS_PER_TOKEN, codePointLength } from './tokens.ts';
-import type { RequestFilter, SimulatedRequest, Simulator, SimulatorOptions } from './types.ts';
+import type { RequestFilter, SimulatedRequest, SimulatedUsage, Simulator, SimulatorOptions } from './types.ts';
 
 const MESSAGES_PATH = '/v1/messages';
 const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
@@ -67,9 +54,27 @@ function decodeCaller(value: string | null): string | null {
   }
 }
 
-function attemptOf(value: string | null): number | null {
-  const attempt = value === null ? Number.NaN : Number(value);
-  return Number.isInteger(attempt) ? attempt : null;
+/** An integer header (`x-fanfold-attempt`, `x-fanfold-turn`), or `null` when absent or not an integer. */
+function integerOf(value: string | null): number | null {
+  const number = value === null ? Number.NaN : Number(value);
+  return Number.isInteger(number) ? number : null;
+}
+
+/** A reply as it is streamed: each block's events, and the wait before it (a server tool's run time before its result). */
+type StreamPlan = Array<StreamedBlock & { waitMs: number }>;
+
+function streamPlan(reply: SimulatedReply, latency: LatencyModel): StreamPlan {
+  return reply.content.map((block, index) => ({
+    ...streamedBlock(block, index),
+    waitMs: block.type === 'web_search_tool_result' || block.type === 'web_fetch_tool_result' ? serverToolMs(block.tool_use_id, latency) : 0,
+  }));
+}
+
+/** The final usage object: with `server_tool_use` when the request offered tools. */
+function finalUsage(usage: SimulatedUsage, reply: SimulatedReply): SimulatedUsage {
+  usage.output_tokens = reply.outputTokens;
+  if (reply.serverToolUse) usage.server_tool_use = { ...reply.serverToolUse };
+  return { ...usage };
 }
 
 function isStreamFault(fault: Fault | null): fault is StreamFault {
@@ -165,6 +170,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
         (filter.model === undefined || record.model === filter.model) &&
         (filter.path === undefined || record.path === filter.path) &&
         (filter.caller === undefined || matchesCondition(filter.caller, record.caller, true)) &&
+        (filter.turn === undefined || record.turn === filter.turn) &&
         (filter.pattern === undefined || matchesCondition(filter.pattern, record.text, false)),
     ).length;
   }
@@ -257,7 +263,8 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
       model: null,
       stream: false,
       caller: decodeCaller(header(req, 'x-fanfold-caller')),
-      attempt: attemptOf(header(req, 'x-fanfold-attempt')),
+      attempt: integerOf(header(req, 'x-fanfold-attempt')),
+      turn: integerOf(header(req, 'x-fanfold-turn')),
       text: '',
       receivedAt: this.clock.now(),
       endedAt: null,
@@ -318,7 +325,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     const parsed = parseMessagesBody(body, path === MESSAGES_PATH ? 'create' : 'count_tokens');
     if (!parsed.ok) return error(400, parsed.message);
     record.text = parsed.request.text;
-    const fault = this.#faults.take({ path, model: parsed.request.model, text: parsed.request.text, caller: record.caller });
+    const fault = this.#faults.take({ path, model: parsed.request.model, text: parsed.request.text, caller: record.caller, turn: record.turn });
     return { kind: path === MESSAGES_PATH ? 'messages' : 'count', request: parsed.request, fault };
   }
 
@@ -366,28 +373,30 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
   }
 
   /** Cache accounting happens when generation starts, so concurrent first requests each pay the write. */
-  #startUsage(exchange: Exchange, request: ParsedMessagesRequest): InputUsage & { output_tokens: number } {
-    const usage = { ...this.#cache.account(request.model, request.pieces), output_tokens: 0 };
+  #startUsage(exchange: Exchange, request: ParsedMessagesRequest): SimulatedUsage {
+    const usage: SimulatedUsage = { ...this.#cache.account(request.model, request.pieces), output_tokens: 0 };
     exchange.record.usage = usage;
     return usage;
   }
 
   async #jsonMessage(exchange: Exchange, request: ParsedMessagesRequest, latency: LatencyModel, fault: Fault | null): Promise<void> {
     const reply = replyFor(request);
-    const delays = deltaDelays(splitIntoDeltas(reply.text), latency);
+    const plan = streamPlan(reply, latency);
+    const delays = deltaDelays(plan.flatMap((block) => block.deltas.map((delta) => delta.text)), latency);
+    // Sent when the whole reply would have been: every delta's generation time and every server tool's run time.
+    const toolMs = plan.reduce((sum, block) => sum + block.waitMs, 0);
     if (!(await exchange.sleep(latency.firstTokenMs))) return;
     const usage = this.#startUsage(exchange, request);
-    if (!(await exchange.sleep(delays.slice(1).reduce((sum, ms) => sum + ms, 0)))) return;
-    usage.output_tokens = reply.outputTokens;
+    if (!(await exchange.sleep(delays.slice(1).reduce((sum, ms) => sum + ms, 0) + toolMs))) return;
     const message = {
       id: `msg_sim_${pad(exchange.record.seq)}`,
       type: 'message',
       role: 'assistant',
       model: request.model,
-      content: [{ type: 'text', text: reply.text }],
+      content: reply.content,
       stop_reason: reply.stopReason,
       stop_sequence: reply.stopSequence,
-      usage: { ...usage },
+      usage: finalUsage(usage, reply),
     };
     this.#sendBody(exchange, message, fault);
   }
@@ -423,8 +432,9 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
 
   async #streamMessage(exchange: Exchange, request: ParsedMessagesRequest, latency: LatencyModel, fault: Fault | null): Promise<void> {
     const reply = replyFor(request);
-    const deltas = splitIntoDeltas(reply.text);
-    const delays = deltaDelays(deltas, latency);
+    const plan = streamPlan(reply, latency);
+    const deltaCount = plan.reduce((sum, block) => sum + block.deltas.length, 0);
+    const delays = deltaDelays(plan.flatMap((block) => block.deltas.map((delta) => delta.text)), latency);
     const send = (event: string, data: unknown): void => exchange.write(sseFrame(event, data));
 
     if (!(await exchange.sleep(latency.firstTokenMs))) return;
@@ -438,22 +448,29 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
       exchange.finishResponse('fault');
       return;
     }
-    send('content_block_start', CONTENT_BLOCK_START);
 
-    const cut = isStreamFault(fault) ? Math.max(0, Math.min(fault.afterDeltas ?? DEFAULT_AFTER_DELTAS, deltas.length)) : null;
+    // Stream faults count deltas of every kind (text, citations, tool input JSON) across blocks.
+    const cut = isStreamFault(fault) ? Math.max(0, Math.min(fault.afterDeltas ?? DEFAULT_AFTER_DELTAS, deltaCount)) : null;
+    let sent = 0;
     let sentChars = 0;
-    for (const [index, delta] of deltas.entries()) {
-      if (index === cut) return this.#streamFault(exchange, fault as StreamFault);
-      if (index > 0 && !(await exchange.sleep(delays[index] ?? 0))) return;
-      send('content_block_delta', textDelta(delta));
-      sentChars += codePointLength(delta);
-      usage.output_tokens = Math.ceil(sentChars / CHARS_PER_TOKEN);
+    for (const [blockIndex, block] of plan.entries()) {
+      // A server tool runs between its call and its result.
+      if (block.waitMs > 0 && !(await exchange.sleep(block.waitMs))) return;
+      send('content_block_start', block.start);
+      for (const delta of block.deltas) {
+        if (sent === cut) return this.#streamFault(exchange, fault as StreamFault);
+        if (sent > 0 && !(await exchange.sleep(delays[sent] ?? 0))) return;
+        send('content_block_delta', delta.payload);
+        sent++;
+        sentChars += codePointLength(delta.text);
+        usage.output_tokens = Math.ceil(sentChars / CHARS_PER_TOKEN);
+      }
+      if (blockIndex === plan.length - 1 && cut !== null) return this.#streamFault(exchange, fault as StreamFault);
+      send('content_block_stop', block.stop);
     }
     if (cut !== null) return this.#streamFault(exchange, fault as StreamFault);
 
-    usage.output_tokens = reply.outputTokens;
-    send('content_block_stop', CONTENT_BLOCK_STOP);
-    send('message_delta', messageDelta(reply.stopReason, reply.stopSequence, { ...usage }));
+    send('message_delta', messageDelta(reply.stopReason, reply.stopSequence, finalUsage(usage, reply)));
     send('message_stop', MESSAGE_STOP);
     exchange.finishResponse('completed');
   }

@@ -2,10 +2,14 @@
  * Simulated syntheses: a prompt with `<finding specialist="id" angle="Angle">…</finding>`
  * blocks and a "Missing angles" list gets one `## <Angle>` section per finding (reusing that
  * finding's words), then `## Cross-cutting synthesis`, which names every missing angle as a gap.
+ * When findings cite sources (URLs), each section names its sources by number and a closing
+ * `## Sources` section lists every distinct URL with its title and the findings that cite it.
  */
 import type { Random } from './random.ts';
 import { SIMULATED_LABEL, TEMPLATE_WORDS } from './specialist.ts';
 import { headWords, inlineLabel, keyPhrases, subjectOf } from './vocab.ts';
+import { stripNarration } from './narration.ts';
+import { URL_IN_TEXT } from './web.ts';
 
 export interface Finding {
   id: string;
@@ -61,9 +65,43 @@ export function parseSynthesisPrompt(text: string): SynthesisPrompt | null {
   return { task, findings, missing };
 }
 
-/** A finding's text without the simulator's own labels, so they are not quoted back. */
+/** A source a finding cites: a URL, with its title when the finding gives one. */
+export interface CitedSource {
+  url: string;
+  title: string | null;
+}
+
+/**
+ * The sources a finding cites, in order of first mention, without duplicates: entries of a
+ * `Sources:` list (`[1] Title — url; [2] …`), Markdown links (`[Title](url)`), and any other URL
+ * (untitled).
+ */
+export function sourcesOf(text: string): CitedSource[] {
+  const sources: CitedSource[] = [];
+  const add = (url: string, title: string | null): void => {
+    const existing = sources.find((source) => source.url === url);
+    if (!existing) sources.push({ url, title });
+    else existing.title ??= title;
+  };
+  for (const line of text.matchAll(/\bSources?:[ \t]*(.+)$/gm)) {
+    for (const entry of (line[1] ?? '').split(/;\s*/)) {
+      const titled = /^(?:\[\d+\]\s*)?(.*?)\s+[—–-]\s+(https?:\/\/\S+?)[.,]?$/.exec(entry.trim());
+      if (titled?.[2]) add(titled[2], titled[1]?.trim() || null);
+    }
+  }
+  for (const link of text.matchAll(/\[([^\]\n]+)\]\((https?:\/\/[^)\s]+)\)/g)) if (link[2]) add(link[2], link[1] ?? null);
+  for (const match of text.matchAll(URL_IN_TEXT)) add(match[0], null);
+  return sources;
+}
+
+/**
+ * A finding's text without the simulator's own labels and tool narration, so they are not
+ * quoted back (nor its source list and URLs: the Sources section has them).
+ */
 function stripLabels(text: string): string {
-  return text.replace(/\[Simulated[^\]]*\]\s*/g, '').trim();
+  const narrated = stripNarration(text);
+  const body = narrated.match(URL_IN_TEXT) !== null ? narrated.replace(/\bSources?:.*$/gm, '').replace(URL_IN_TEXT, '') : narrated;
+  return body.replace(/\[Simulated[^\]]*\]\s*/g, '').trim();
 }
 
 function firstSentence(text: string): string {
@@ -83,7 +121,7 @@ function withoutLabel(...labels: string[]): Set<string> {
   return exclude;
 }
 
-function findingSection(finding: Finding, task: string, subject: string, random: Random): string {
+function findingSection(finding: Finding, task: string, subject: string, random: Random, cites: readonly number[]): string {
   const body = stripLabels(finding.text);
   // Prefer what this finding adds over the words of the task every finding repeats.
   const terms = keyPhrases(body, 4, withoutLabel(finding.angle, task));
@@ -100,6 +138,7 @@ function findingSection(finding: Finding, task: string, subject: string, random:
   sentences.push(...random.shuffle(optional).slice(0, 2));
   const quote = headWords(firstSentence(body), 14);
   if (quote.length > 0) sentences.push(`In its own words: "${quote}"`);
+  if (cites.length > 0) sentences.push(`It cites ${listOf(cites.map((number) => `[${number}]`))}.`);
   return `## ${finding.angle}\n\n${sentences.join(' ')}`;
 }
 
@@ -137,10 +176,34 @@ function crossCutting(prompt: SynthesisPrompt, subject: string, random: Random):
   return `## Cross-cutting synthesis\n\n${sentences.join(' ')}`;
 }
 
-/** The simulated synthesis: a label line, one section per finding, then the cross-cutting one. */
+/** Every distinct source across the findings, numbered in order of first citation, with who cites it. */
+function collectSources(findings: readonly Finding[]): { list: Array<CitedSource & { citedBy: string[] }>; byFinding: number[][] } {
+  const list: Array<CitedSource & { citedBy: string[] }> = [];
+  const byFinding = findings.map((finding) =>
+    sourcesOf(finding.text).map((source) => {
+      let at = list.findIndex((known) => known.url === source.url);
+      if (at === -1) at = list.push({ ...source, citedBy: [] }) - 1;
+      const known = list[at] as CitedSource & { citedBy: string[] };
+      known.title ??= source.title;
+      if (!known.citedBy.includes(finding.id)) known.citedBy.push(finding.id);
+      return at + 1;
+    }),
+  );
+  return { list, byFinding };
+}
+
+/**
+ * The simulated synthesis: a label line, one section per finding, then the cross-cutting one,
+ * then (when findings cite URLs) `## Sources`.
+ */
 export function synthesisReply(prompt: SynthesisPrompt, random: Random): string {
   const subject = prompt.task ? subjectOf(prompt.task) : 'the task';
-  const sections = prompt.findings.map((finding) => findingSection(finding, prompt.task ?? '', subject, random));
+  const sources = collectSources(prompt.findings);
+  const sections = prompt.findings.map((finding, index) => findingSection(finding, prompt.task ?? '', subject, random, sources.byFinding[index] ?? []));
   sections.push(crossCutting(prompt, subject, random));
+  if (sources.list.length > 0) {
+    const lines = sources.list.map((source, index) => `${index + 1}. ${source.title ? `${source.title} — ` : ''}${source.url} (cited by ${source.citedBy.join(', ')})`);
+    sections.push(`## Sources\n\n${lines.join('\n')}`);
+  }
   return [`${SIMULATED_LABEL} Synthesis generated locally by the fanfold simulator, not by a model.`, ...sections].join('\n\n');
 }

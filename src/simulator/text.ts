@@ -3,8 +3,10 @@
  * messages): the seed is a hash of them, so the same request always gets the same text, and a
  * streamed and a non-streamed request get the same text too. The prompt's shape picks the kind
  * of reply, checked in this order: synthesis, summary (a document to summarise wins over the
- * specialist shape, as a per-file fan-out sends both), specialist, planner, generic.
+ * specialist shape, as a per-file fan-out sends both), specialist, planner, generic. A request
+ * that offers tools is answered by the tool-use script instead (see toolUse.ts).
  */
+import { finishBlocks, replyText, type ReplyBlock, type ServerToolUsage } from './content.ts';
 import { Random, hashString } from './random.ts';
 import { parseMessagesBody, type ParsedMessagesRequest } from './request.ts';
 import { isPlannerPrompt, plannerReply } from './planner.ts';
@@ -12,23 +14,28 @@ import { SIMULATED_LABEL, parseSpecialistPrompt, specialistReply } from './speci
 import { parseSummaryPrompt, summaryReply } from './summary.ts';
 import { parseSynthesisPrompt, synthesisReply } from './synthesis.ts';
 import { estimateTokens, truncateToTokens } from './tokens.ts';
+import { toolUseReply } from './toolUse.ts';
 import { headWords, keywords } from './vocab.ts';
 import { clampWords, parseWordLimit } from './words.ts';
 
-/** Which generator wrote a reply. */
-export type ReplyKind = 'synthesis' | 'specialist' | 'planner' | 'summary' | 'generic';
+/** Which generator wrote a reply (`tools`: the tool-use script, for requests that offer tools). */
+export type ReplyKind = 'synthesis' | 'specialist' | 'planner' | 'summary' | 'generic' | 'tools';
 
 /** Why the simulated model stopped, as in the API's `stop_reason`. */
-export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence';
+export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn';
 
 /** A simulated reply, after `stop_sequences` and `max_tokens` have been applied. */
 export interface SimulatedReply {
-  /** The text the model "says" (what goes in the content block). */
+  /** The text the model "says": its text blocks joined (the only block, for a text reply). */
   text: string;
+  /** The content blocks as the API sends them (one text block unless the request offers tools). */
+  content: ReplyBlock[];
+  /** `usage.server_tool_use` for a request that offers tools; `null` otherwise (the field is not sent). */
+  serverToolUse: ServerToolUsage | null;
   kind: ReplyKind;
   stopReason: StopReason;
   stopSequence: string | null;
-  /** `estimateTokens(text)`. */
+  /** `estimateTokens(text)` (plus tool call inputs, for a tool-use reply). */
   outputTokens: number;
   /** The text before any cut; `text` is always a prefix of it. */
   fullText: string;
@@ -88,11 +95,25 @@ export function finishReply(kind: ReplyKind, fullText: string, maxTokens: number
     stopReason = 'max_tokens';
     stopSequence = null;
   }
-  return { text, kind, stopReason, stopSequence, outputTokens: estimateTokens(text), fullText };
+  return { text, content: [{ type: 'text', text }], serverToolUse: null, kind, stopReason, stopSequence, outputTokens: estimateTokens(text), fullText };
 }
 
 /** The reply for a validated request. */
 export function replyFor(request: ParsedMessagesRequest): SimulatedReply {
+  if (request.tools.length > 0) {
+    const draft = toolUseReply(request);
+    const finished = finishBlocks(draft.blocks, request.maxTokens, request.stopSequences);
+    return {
+      text: replyText(finished.blocks),
+      content: finished.blocks,
+      serverToolUse: draft.serverToolUse,
+      kind: 'tools',
+      stopReason: finished.cut ?? draft.stopReason,
+      stopSequence: finished.stopSequence,
+      outputTokens: finished.outputTokens,
+      fullText: replyText(draft.blocks),
+    };
+  }
   const { kind, text } = composeReply(request);
   return finishReply(kind, text, request.maxTokens, request.stopSequences);
 }

@@ -35,6 +35,8 @@ export interface SimulatedUsage {
   output_tokens: number;
   cache_creation_input_tokens: number;
   cache_read_input_tokens: number;
+  /** Server tool requests of the reply; present when the request offered tools. */
+  server_tool_use?: { web_search_requests: number; web_fetch_requests: number };
 }
 
 /** One request as the simulator saw it; the object is updated in place as the request proceeds. */
@@ -48,6 +50,8 @@ export interface SimulatedRequest {
   caller: string | null;
   /** The `x-fanfold-attempt` header as a number, if sent. */
   attempt: number | null;
+  /** The `x-fanfold-turn` header as a number (the tool loop's turn, from 1), if sent. */
+  turn: number | null;
   /** System and message text joined with blank lines, for assertions and fault patterns. */
   text: string;
   /** `clock.now()` when the request arrived. */
@@ -72,6 +76,8 @@ export interface RequestFilter {
   model?: string;
   /** Exact caller, or a RegExp tested against it. */
   caller?: string | RegExp;
+  /** Exact `x-fanfold-turn`. */
+  turn?: number;
   path?: string;
   /** Substring of, or RegExp tested against, the request text. */
   pattern?: string | RegExp;
