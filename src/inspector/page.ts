@@ -32,7 +32,7 @@ export const PAGE_HTML = `<!doctype html>
     <h2>Actors <span id="tree-count" class="muted"></span></h2>
     <div class="tree-row head"><span>actor</span><span>kind</span><span>state</span><span title="attempts (model calls)">att.</span><span>elapsed</span><span title="tokens in / out">tokens</span><span>error</span></div>
     <div id="tree" class="vlist" data-testid="actor-tree"></div>
-    <details class="details"><summary>Selected actor: <span id="details-name">none (click a row)</span></summary><pre id="details" data-testid="details"></pre></details>
+    <details id="details-box" class="details"><summary>Selected actor: <span id="details-name">none (click a row)</span></summary><div id="transcript" class="transcript" data-testid="transcript" hidden></div><pre id="details" data-testid="details"></pre></details>
   </section>
   <section class="panel timeline-panel">
     <h2>Timeline <span id="lane-summary" class="muted" data-testid="lane-summary"></span>
@@ -65,6 +65,7 @@ export const APP_CSS = `
   --bg: #f6f7f9; --panel: #fff; --line: #dde1e6; --text: #1d232b; --muted: #68717d;
   --fulfilled: #2e7d32; --rejected: #c62828; --timedOut: #e65100; --skipped: #8d949c;
   --active: #1565c0; --backingOff: #f9a825; --stopped: #8d949c; --accent: #6a1b9a;
+  --tooling: #00838f; --tool-client: #00acc1; --tool-server: #7e57c2;
   font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
 }
 * { box-sizing: border-box; }
@@ -146,7 +147,26 @@ body { display: flex; flex-direction: column; }
 .st-backingOff .st { color: #a07000; }
 .details { border-top: 1px solid var(--line); flex: 0 0 auto; max-height: 40%; overflow: auto; }
 .details summary { padding: 4px 10px; cursor: pointer; color: var(--muted); }
-.details pre { margin: 0; padding: 4px 10px 8px; font-size: 11px; white-space: pre-wrap; word-break: break-all; }
+.details > pre { margin: 0; padding: 4px 10px 8px; font-size: 11px; white-space: pre-wrap; word-break: break-all; }
+.details[open] { max-height: 60%; }
+.transcript { padding: 2px 10px 6px; font-size: 12px; border-bottom: 1px dashed var(--line); }
+.transcript[hidden] { display: none; }
+.tx-summary { font-weight: 600; padding: 2px 0 4px; }
+.tx-earlier, .tx-trimmed { color: var(--muted); font-style: italic; padding: 1px 0; }
+.tx-turn { border-left: 3px solid var(--active); padding: 2px 0 4px 8px; margin: 4px 0; }
+.tx-turn.pending { border-left-color: var(--backingOff); }
+.tx-turn-head { font-weight: 600; color: #38414b; }
+.tx-text, .tx-field pre { margin: 2px 0; font-size: 11px; white-space: pre-wrap; word-break: break-word; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.tx-text { color: var(--text); }
+.tx-call { border: 1px solid var(--line); border-left: 3px solid var(--tool-client); border-radius: 3px; padding: 2px 6px; margin: 3px 0 3px 4px; background: #fafbfc; }
+.tx-call.server { border-left-color: var(--tool-server); }
+.tx-call.error { border-left-color: var(--rejected); background: #fdf3f2; }
+.tx-call.running { border-left-style: dashed; }
+.tx-call-head { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 11px; }
+.tx-call.error .tx-call-head, .tx-error { color: var(--rejected); }
+.tx-field { display: flex; gap: 6px; align-items: baseline; }
+.tx-label { flex: 0 0 44px; color: var(--muted); font-size: 10px; text-transform: uppercase; letter-spacing: .3px; }
+.tx-field pre { flex: 1; min-width: 0; }
 .axis, .lane, .root-lane { display: flex; }
 .axis { height: 40px; border-bottom: 1px solid var(--line); flex: 0 0 auto; }
 .axis .lane-label { font-size: 11px; color: var(--muted); display: flex; align-items: flex-end; padding-bottom: 2px; }
@@ -171,6 +191,17 @@ body { display: flex; flex-direction: column; }
 .lane.group .bar { height: 6px; top: 7px; opacity: .6; }
 .lane.slowest .lane-name::after { content: " ◆ slowest"; color: var(--accent); font-family: system-ui, sans-serif; font-size: 11px; }
 .lane.slowest .bar { outline: 2px solid var(--accent); }
+.lane.st-tooling .bar { background: var(--tooling); }
+.st-tooling .st { color: var(--tooling); }
+.lane .tool { position: absolute; top: 6px; height: 8px; min-width: 3px; border-radius: 2px; background: var(--tool-client); box-shadow: 0 0 0 1px #fff; }
+.lane .tool.server { background: var(--tool-server); }
+.lane .tool.mixed { background: linear-gradient(var(--tool-client) 50%, var(--tool-server) 50%); }
+.lane .tool.error { background: var(--rejected); box-shadow: 0 0 0 1px #fff, inset 0 -2px 0 #000; }
+.lane .tool.merged { opacity: .85; }
+.lane .tool.running { background: repeating-linear-gradient(90deg, var(--tool-client) 0 4px, #b2ebf2 4px 8px); }
+.lane .tool.server.running { background: repeating-linear-gradient(90deg, var(--tool-server) 0 4px, #d1c4e9 4px 8px); }
+.lane .tool.unfinished { background: #b0bec5; }
+.lane .turn-tick { position: absolute; top: 3px; width: 1px; height: 14px; margin-left: -0.5px; background: rgba(0, 0, 0, .55); }
 .mark { position: absolute; top: 1px; width: 3px; height: 18px; margin-left: -1px; background: #ff8f00; border-radius: 1px; }
 .mark.timeout { background: var(--timedOut); width: 4px; }
 .mark.end-timeout { background: #000; width: 2px; }

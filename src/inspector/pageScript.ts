@@ -4,10 +4,20 @@
  * messages into a model of actors, and re-renders at most once per animation frame. Long lists
  * (actors, lanes, events) are virtualised: only the rows in view are in the DOM.
  *
+ * A specialist's tool calls and turns are folded by `pageTranscript.ts` (embedded here as `TX`).
+ *
  * Written without template literals, so it can live inside one.
  */
+import { TRANSCRIPT_JS } from './pageTranscript.ts';
+
 export const APP_JS = String.raw`(function () {
   'use strict';
+  // The fold of specialists' tool calls and turns (pageTranscript.ts).
+  var TX = ${TRANSCRIPT_JS};
+  // Transcript entries (turns and tool calls) shown for the selected specialist, at most.
+  var TRANSCRIPT_SHOWN = 100;
+  // Run events about one specialist's loop, as the lead's fan-out batches them.
+  var LOOP_EVENTS = { 'specialist.tool.started': 1, 'specialist.tool.done': 1, 'specialist.turn': 1 };
   var ROW_H = 20, LANE_H = 20, LOG_H = 18;
   var OUTCOME_ORDER = { rejected: 0, timedOut: 1, skipped: 2, stopped: 3, backingOff: 4, calling: 5, active: 6, fulfilled: 7 };
   // Wall-clock times outside 2000..2100 (ms since the epoch) are not trusted: one absurd
@@ -18,11 +28,12 @@ export const APP_JS = String.raw`(function () {
 
   var S = fresh();
   var stats = { renders: 0, lastRenderMs: 0, maxRenderMs: 0, totalRenderMs: 0, batches: 0, messages: 0, ingestMs: 0, connectedAt: 0, firstDataAt: 0, lastBatchAt: 0, parts: {} };
-  var cache = { key: '', rows: [], lanes: null, log: [], logKey: '', chartKey: '', detailsKey: '', optionsKey: '', rootsKey: '' };
+  var cache = { key: '', rows: [], lanes: null, log: [], logKey: '', chartKey: '', detailsKey: '', transcriptKey: '', optionsKey: '', rootsKey: '' };
 
   function fresh() {
     return { actors: new Map(), alias: new Map(), gen: 0, roots: [], log: [], version: 0, maxT: 0, lastT: 0, badTimes: 0,
-      rootSel: null, follow: true, selActor: null, logActor: '', logText: '', collapsed: new Set(), laneSort: 'order' };
+      rootSel: null, follow: true, selActor: null, logActor: '', logText: '', collapsed: new Set(), laneSort: 'order',
+      txBudget: TX.budget() };
   }
 
   // ---------- model ----------
@@ -31,7 +42,8 @@ export const APP_JS = String.raw`(function () {
       def: null, isMachine: false, kind: 'actor', status: 'active', value: undefined, valueStr: '', history: [], snap: null,
       createdT: t, endT: null, lastT: t, events: 0, superseded: false, virtual: false,
       spec: null, phase: null, calls: 0, model: null, runStart: null, runEnd: null, outcome: null, attemptsFinal: null,
-      error: null, usage: null, retries: [], streamed: 0, ctx: null, result: null, fan: null };
+      error: null, usage: null, retries: [], streamed: 0, ctx: null, result: null, fan: null,
+      turn: null, tx: null, loopSum: null };
   }
 
   function parseDef(d) {
@@ -115,7 +127,7 @@ export const APP_JS = String.raw`(function () {
       var prevKey = parent.byName.get(a.name);
       var prev = prevKey ? S.actors.get(prevKey) : null;
       if (prev && prev.virtual) {
-        ['runStart', 'model', 'runEnd', 'outcome', 'attemptsFinal', 'error', 'usage'].forEach(function (f) { if (a[f] == null) a[f] = prev[f]; });
+        ['runStart', 'model', 'runEnd', 'outcome', 'attemptsFinal', 'error', 'usage', 'tx', 'loopSum'].forEach(function (f) { if (a[f] == null) a[f] = prev[f]; });
         a.retries = prev.retries; a.streamed = prev.streamed;
         parent.children = parent.children.filter(function (k) { return k !== prev.key; });
         S.actors.delete(prev.key);
@@ -162,6 +174,7 @@ export const APP_JS = String.raw`(function () {
       a.spec = { id: input.spec.id, angle: input.spec.angle, kind: input.spec.kind };
       a.phase = prog.phase;
       a.calls = prog.phase === 'backingOff' ? prog.attempt - 1 : prog.attempt;
+      if (typeof prog.turn === 'number' && isFinite(prog.turn)) a.turn = prog.turn;
       if (a.runStart == null && runTime(prog.startedAt) != null) a.runStart = prog.startedAt;
       if (prog.usage && typeof prog.usage === 'object') a.usage = prog.usage;
       if (prog.attempt > 1 && prog.lastError) addRetry(a, prog.attempt, { t: t, error: prog.lastError });
@@ -211,6 +224,8 @@ export const APP_JS = String.raw`(function () {
     if (runTime(o.startedAt) != null) a.runStart = o.startedAt;
     if (runTime(o.endedAt) != null) a.runEnd = o.endedAt;
     if (o.model) a.model = o.model;
+    var loop = TX.outcomeSummary(o);
+    if (loop) a.loopSum = loop;
   }
 
   function onEvent(m, t) {
@@ -222,7 +237,7 @@ export const APP_JS = String.raw`(function () {
     addLog(a, t, 'event', type, srcKey || null, detailOf(ev));
     if (type === 'fanOut.progress' && Array.isArray(ev.events)) {
       for (var i = 0; i < ev.events.length; i++) applyRunEvent(a, ev.events[i], t);
-    } else if ((type === 'specialist.started' || type === 'specialist.retrying') && typeof ev.id === 'string' && a.byName.has(ev.id)) {
+    } else if ((type === 'specialist.started' || type === 'specialist.retrying' || LOOP_EVENTS[type] === 1) && typeof ev.id === 'string' && a.byName.has(ev.id)) {
       // The synthesizer reports to the lead directly.
       var target = S.actors.get(a.byName.get(ev.id));
       if (target) applyRunEventTo(target, ev, t);
@@ -261,6 +276,10 @@ export const APP_JS = String.raw`(function () {
         break;
       case 'specialist.done': case 'specialist.failed': case 'specialist.timedOut': case 'specialist.skipped':
         applyOutcome(a, re.outcome);
+        break;
+      case 'specialist.tool.started': case 'specialist.tool.done': case 'specialist.turn':
+        if (!a.tx) a.tx = TX.create();
+        TX.apply(S.txBudget, a.tx, re, t);
         break;
     }
   }
@@ -391,6 +410,17 @@ export const APP_JS = String.raw`(function () {
     return Math.floor(ms / 60000) + ' min ' + Math.round((ms % 60000) / 1000) + ' s';
   }
 
+  /** The lane's note on a specialist's loop: tool calls (failed ones), a loop limit. Empty without tools. */
+  function loopText(a) {
+    var tx = a.tx, sum = a.loopSum;
+    var calls = tx ? tx.total.calls : sum && sum.toolCalls ? sum.toolCalls : 0;
+    var failed = tx ? tx.total.errors : sum && sum.toolErrors ? sum.toolErrors : 0;
+    var text = '';
+    if (calls) text += ' · ' + calls + (calls === 1 ? ' tool call' : ' tool calls') + (failed ? ' (' + failed + ' failed)' : '');
+    if (sum && sum.loopLimit) text += ' · limit: ' + sum.loopLimit;
+    return text;
+  }
+
   function derive() {
     var root = rootOf();
     var key = S.version + '|' + S.rootSel + '|' + S.laneSort + '|' + S.collapsed.size;
@@ -421,7 +451,7 @@ export const APP_JS = String.raw`(function () {
       if (st === 'timedOut' && sp.end != null) marks.push({ x: sp.end, kind: 'end-timeout', title: 'cut off: ' + errText(c.error) });
       var attempts = attemptsOf(c);
       var dur = sp.start != null ? sp.end - sp.start : null;
-      var text = st + (attempts != null && attempts !== '' ? ' · ' + attempts + (attempts === 1 ? ' attempt' : ' attempts') : '') + (dur != null ? ' · ' + fmtMs(dur) : ' · never started');
+      var text = st + (attempts != null && attempts !== '' ? ' · ' + attempts + (attempts === 1 ? ' attempt' : ' attempts') : '') + (dur != null ? ' · ' + fmtMs(dur) : ' · never started') + loopText(c);
       return { a: c, depth: depth, label: prefix + c.name, start: sp.start, end: sp.end, dur: dur, st: st, text: text,
         error: c.error && st !== 'fulfilled' ? errText(c.error) : '', marks: marks, group: c.kind === 'lead' || c.kind === 'machine' && c.children.length > 0, order: order++, slowest: false };
     }
@@ -698,6 +728,21 @@ export const APP_JS = String.raw`(function () {
 
   function renderTree() {
     var rows = cache.rows;
+    if (cache.reveal) {
+      // Selected from a lane: bring its row into the tree's view.
+      var want = cache.reveal, tm = metrics.tree;
+      cache.reveal = null;
+      for (var ri = 0; ri < rows.length; ri++) {
+        if (rows[ri].a.key !== want) continue;
+        var y = ri * ROW_H;
+        if (tm && (y < tm.top || y + ROW_H > tm.top + tm.h)) {
+          var top = Math.max(0, y - Math.floor(tm.h / 2));
+          $('tree').scrollTop = top;
+          tm.top = $('tree').scrollTop;
+        }
+        break;
+      }
+    }
     $('tree-count').textContent = rows.length ? rows.length + ' actors' : '';
     var root = rootOf();
     var skew = skewOf(root), now = root ? nowFor(root) : 0;
@@ -734,6 +779,7 @@ export const APP_JS = String.raw`(function () {
 
   function renderDetails() {
     var a = S.selActor ? S.actors.get(S.selActor) : null;
+    renderTranscript(a);
     var key = a ? a.key + '|' + S.version : '';
     if (key === cache.detailsKey) return;
     cache.detailsKey = key;
@@ -742,6 +788,84 @@ export const APP_JS = String.raw`(function () {
     var info = { state: stateText(a), status: a.status, error: a.error || undefined, retries: a.retries.length ? a.retries : undefined, snapshot: a.snap };
     var text = JSON.stringify(info, null, 2);
     $('details').textContent = text.length > 20000 ? text.slice(0, 20000) + '\n…' : text;
+  }
+
+  /** The selected specialist's loop: each turn, its tool calls under it, the outcome's summary. All text. */
+  function renderTranscript(a) {
+    var box = $('transcript');
+    var sum = a ? a.loopSum : null, tx = a ? a.tx : null;
+    var key = a && (tx || sum) ? a.key + '|' + (tx ? tx.v : 0) + '|' + (a.outcome || '') + '|' + a.status + '|' + (sum ? JSON.stringify(sum) : '') : '';
+    if (key === cache.transcriptKey) return;
+    cache.transcriptKey = key;
+    if (!key) { box.textContent = ''; box.hidden = true; return; }
+    box.hidden = false;
+    var frag = document.createDocumentFragment();
+    var v = tx ? TX.view(tx, TRANSCRIPT_SHOWN) : null;
+    var head = el('div', 'tx-summary');
+    head.setAttribute('data-testid', 'transcript-summary');
+    var parts = [];
+    if (sum && a.outcome) {
+      parts.push(a.outcome);
+      if (sum.turns != null) parts.push(sum.turns + (sum.turns === 1 ? ' turn' : ' turns'));
+      if (sum.stopReason) parts.push('last stop: ' + TX.redact(sum.stopReason, 200));
+      parts.push('loop limit: ' + (sum.loopLimit ? TX.redact(sum.loopLimit, 200) : 'none'));
+      if (sum.toolCalls != null) parts.push(sum.toolCalls + (sum.toolCalls === 1 ? ' tool call' : ' tool calls') + (sum.toolErrors ? ' (' + sum.toolErrors + ' failed)' : ''));
+    } else if (v) {
+      parts.push((a.phase || a.status) + (a.turn != null ? ' · turn ' + a.turn : ''));
+      parts.push(v.total.calls + (v.total.calls === 1 ? ' tool call' : ' tool calls') + (v.total.errors ? ' (' + v.total.errors + ' failed)' : '') + (v.total.running ? ', ' + v.total.running + ' running' : ''));
+    }
+    head.textContent = 'Transcript · ' + parts.join(' · ');
+    frag.appendChild(head);
+    if (v && v.earlier) {
+      var note = el('div', 'tx-earlier', '…' + v.earlier + ' earlier ' + (v.earlier === 1 ? 'entry' : 'entries') +
+        (v.earlierTurns || v.earlierCalls ? ' (not kept: ' + v.earlierTurns + ' turns, ' + v.earlierCalls + ' tool calls' + (v.earlierErrors ? ', ' + v.earlierErrors + ' failed' : '') + ')' : ''));
+      note.setAttribute('data-testid', 'transcript-earlier');
+      frag.appendChild(note);
+    }
+    if (v) v.turns.forEach(function (g) {
+      var turn = el('div', 'tx-turn' + (g.seen ? '' : ' pending'));
+      turn.setAttribute('data-turn', g.turn);
+      var h = ['turn ' + g.turn];
+      if (g.model) h.push(g.model);
+      if (g.seen) h.push('stop: ' + (g.stopReason || 'none'));
+      else h.push('in progress');
+      if (g.final) h.push('final (a limit was reached)');
+      if (g.toolUses) h.push(g.toolUses + (g.toolUses === 1 ? ' tool use' : ' tool uses'));
+      if (g.usage && (g.usage.input != null || g.usage.output != null)) h.push((g.usage.input || 0) + ' / ' + (g.usage.output || 0) + ' tokens');
+      turn.appendChild(el('div', 'tx-turn-head', h.join(' · ')));
+      if (g.text) turn.appendChild(el('pre', 'tx-text', g.text));
+      else if (g.trimmed) turn.appendChild(el('div', 'tx-trimmed', '(text not kept: the page keeps a bounded amount of transcript text)'));
+      if (g.earlierCalls) turn.appendChild(el('div', 'tx-earlier', '…' + g.earlierCalls + ' earlier tool calls of this turn'));
+      g.calls.forEach(function (c) {
+        var call = el('div', 'tx-call ' + (c.server ? 'server' : 'client') + (c.isError ? ' error' : '') + (c.running ? ' running' : ''));
+        call.setAttribute('data-tool', c.tool);
+        var ch = [c.tool, (c.server ? 'server' : 'client') + ' tool'];
+        if (c.ms != null) ch.push(fmtMs(c.ms));
+        ch.push(c.running ? 'running' : !c.done ? 'never finished' : c.isError ? 'error' : 'ok');
+        call.appendChild(el('div', 'tx-call-head', ch.join(' · ')));
+        function field(label, text, cls) {
+          if (text == null || text === '') return;
+          var f = el('div', 'tx-field');
+          f.appendChild(el('span', 'tx-label', label));
+          f.appendChild(el('pre', cls, text));
+          call.appendChild(f);
+        }
+        field('input', c.input, 'tx-input');
+        if (c.isError) field('error', c.error, 'tx-error');
+        // An error result usually is the error's text: shown once.
+        if (!(c.isError && c.result === c.error)) field('result', c.result, 'tx-result');
+        if (c.trimmed) call.appendChild(el('div', 'tx-trimmed', '(input and result not kept)'));
+        turn.appendChild(call);
+      });
+      frag.appendChild(turn);
+    });
+    box.replaceChildren(frag);
+  }
+
+  /** A new selection of a specialist that used tools: open the details pane, where its transcript is. */
+  function openDetails() {
+    var d = $('details-box'), a = S.selActor ? S.actors.get(S.selActor) : null;
+    if (d && a && (a.tx || (a.loopSum && a.loopSum.toolCalls))) d.open = true;
   }
 
   function pct(L, x) { return ((x - L.t0) / (L.t1 - L.t0)) * 100; }
@@ -778,6 +902,7 @@ export const APP_JS = String.raw`(function () {
       else { note.style.left = startP + 0.8 + '%'; note.className += ' inside'; }
       track.appendChild(note);
     }
+    if (l.a.tx) toolMarks(L, l, track);
     l.marks.forEach(function (m) {
       var d = el('div', 'mark ' + m.kind);
       d.style.left = pct(L, m.x) + '%';
@@ -786,6 +911,63 @@ export const APP_JS = String.raw`(function () {
     });
     row.appendChild(track);
     return row;
+  }
+
+  /**
+   * A lane's tool calls (one segment each, from start to end; calls that overlap in time, like a
+   * turn's parallel calls, on up to 3 rows inside the bar) and turn ends. O(marks kept), which
+   * pageTranscript.ts bounds per lane; only lanes in view are drawn.
+   */
+  function toolMarks(L, l, track) {
+    var m = TX.marks(l.a.tx), skew = L.skew;
+    var live = l.a.outcome == null && l.a.status === 'active';
+    function at(runT, pageT) { return runT != null ? runT + skew : pageT; }
+    function clamp(p) { return Math.max(0, Math.min(100, p)); }
+    m.ticks.forEach(function (k) {
+      var d = el('div', 'turn-tick');
+      d.style.left = clamp(pct(L, at(k.at, k.t))) + '%';
+      d.title = 'turn ' + k.turn + ' ended' + (k.stopReason ? ': ' + TX.redact(k.stopReason, 200) : '');
+      d.setAttribute('data-turn', k.turn);
+      track.appendChild(d);
+    });
+    var items = [];
+    m.segs.forEach(function (s) {
+      var kind = s.server === s.n ? 'server' : s.server ? 'mixed' : 'client';
+      var x0 = at(s.at0, s.t0), x1 = Math.max(x0, at(s.at1, s.t1));
+      items.push({ p0: clamp(pct(L, x0)), p1: clamp(pct(L, x1)), cls: 'tool ' + kind + (s.errors ? ' error' : '') + (s.n > 1 ? ' merged' : ''),
+        title: TX.segTitle(s, false), tool: s.name != null ? s.name : '', n: s.n, errors: s.errors });
+    });
+    m.open.forEach(function (o) {
+      var x0 = at(o.at0, o.t0), x1 = live ? L.now : l.end;
+      items.push({ p0: clamp(pct(L, x0)), p1: clamp(pct(L, Math.max(x0, x1 == null ? x0 : x1))), cls: 'tool ' + (o.server ? 'server' : 'client') + (live ? ' running' : ' unfinished'),
+        title: TX.segTitle(o, true).replace(/running$/, live ? 'running' : 'never finished'), tool: o.name, n: 1, errors: 0 });
+    });
+    if (!items.length) return;
+    // Rows: each call in the first row free at its start (a mark is at least ~0.4% wide).
+    items.sort(function (x, y) { return x.p0 - y.p0 || y.p1 - x.p1; });
+    var ends = [], rows = 0;
+    items.forEach(function (it) {
+      var r = 0;
+      while (r < ends.length && ends[r] > it.p0) r++;
+      if (r >= 3) { r = 0; for (var i = 1; i < ends.length; i++) if (ends[i] < ends[r]) r = i; }
+      ends[r] = Math.max(ends[r] || 0, it.p1, it.p0 + 0.4);
+      it.row = r;
+      if (r + 1 > rows) rows = r + 1;
+    });
+    var h = rows === 1 ? 8 : rows === 2 ? 5 : 3, top = 4 + (12 - rows * h - (rows - 1)) / 2;
+    items.forEach(function (it) {
+      var d = el('div', it.cls);
+      d.style.left = it.p0 + '%';
+      d.style.width = Math.max(0, it.p1 - it.p0) + '%';
+      d.style.top = top + it.row * (h + 1) + 'px';
+      d.style.height = h + 'px';
+      d.title = it.title;
+      d.setAttribute('data-tool', it.tool);
+      d.setAttribute('data-calls', it.n);
+      d.setAttribute('data-errors', it.errors);
+      d.setAttribute('data-row', it.row);
+      track.appendChild(d);
+    });
   }
 
   function renderTimeline() {
@@ -959,6 +1141,7 @@ export const APP_JS = String.raw`(function () {
     S.selActor = S.selActor === key ? null : key;
     S.logActor = S.selActor || '';
     cache.chartKey = ''; cache.detailsKey = ''; cache.optionsKey = '';
+    openDetails();
     invalidate();
   });
   // Lanes and the synthesis lane select their own actor, by its unique key (names repeat across sub-leads).
@@ -968,6 +1151,8 @@ export const APP_JS = String.raw`(function () {
     if (!key || !S.actors.has(key)) return;
     S.selActor = key; S.logActor = key;
     cache.detailsKey = ''; cache.chartKey = ''; cache.optionsKey = '';
+    openDetails();
+    cache.reveal = key;
     invalidate();
   }
   $('lanes').addEventListener('click', onLaneClick);
@@ -1037,7 +1222,7 @@ export const APP_JS = String.raw`(function () {
       } else if (data.t === 'hello') {
         // The server sends everything from the start after this: begin from a clean model.
         var keep = { laneSort: S.laneSort };
-        S = fresh(); S.laneSort = keep.laneSort; cache.key = ''; cache.chartKey = ''; cache.logKey = ''; cache.optionsKey = ''; cache.rootsKey = '';
+        S = fresh(); S.laneSort = keep.laneSort; cache.key = ''; cache.chartKey = ''; cache.logKey = ''; cache.optionsKey = ''; cache.rootsKey = ''; cache.transcriptKey = ''; cache.detailsKey = '';
         invalidate();
       } else if (data.t === 'batch' && Array.isArray(data.messages)) {
         if (!stats.firstDataAt) stats.firstDataAt = performance.now();
@@ -1070,14 +1255,26 @@ export const APP_JS = String.raw`(function () {
       var root = rootOf();
       if (!root) return null;
       var L = cache.lanes;
-      function laneText(l) { return l.label + ' ' + l.st + ' attempts=' + attemptsOf(l.a) + ' error=' + (l.error || '-') + ' retries=' + l.a.retries.length + ' dur=' + l.dur; }
+      function laneText(l) {
+        var tx = l.a.tx;
+        return l.label + ' ' + l.st + ' attempts=' + attemptsOf(l.a) + ' error=' + (l.error || '-') + ' retries=' + l.a.retries.length + ' dur=' + l.dur +
+          (tx ? ' tools=' + tx.total.calls + ' failed=' + tx.total.errors + ' turns=' + tx.total.turns : '');
+      }
       return {
         root: root.name, state: root.valueStr, status: root.status, history: root.history.map(function (h) { return h.v; }),
         actors: cache.rows.map(function (r) { return r.depth + ' ' + r.a.name + ' ' + r.a.kind + ' ' + stateText(r.a); }),
         lanes: L ? L.list.map(laneText) : [], synthesis: L && L.synth ? laneText(L.synth) : null,
         slowest: L && L.slowest ? L.slowest.label : null, peak: L ? L.peak : 0
       };
-    }
+    },
+    /** The transcript the details pane shows for an actor (by key, or by name), or null. */
+    transcript: function (keyOrName) {
+      var a = S.actors.get(keyOrName);
+      if (!a) S.actors.forEach(function (x) { if (!a && x.name === keyOrName && !x.superseded) a = x; });
+      if (!a) return null;
+      return { view: a.tx ? TX.view(a.tx, TRANSCRIPT_SHOWN) : null, outcome: a.loopSum, marks: a.tx ? TX.marks(a.tx) : null };
+    },
+    budget: function () { return { chars: S.txBudget.chars, max: S.txBudget.max, trimmed: S.txBudget.trimmed, queued: S.txBudget.queue.length - S.txBudget.head }; }
   };
 })();
 `;

@@ -100,6 +100,8 @@ const REDACTED = '[redacted]';
  * as a whole key or in a known kind of key (`taskKey`, `cacheKey` are names, not secrets).
  */
 const SECRET_KEY_PART = /apikey|token|secret|passw|passphrase|auth(?!or(?!iz))|cookie|credential|bearer|privatekey|accesskey|signingkey|encryptionkey|sessionkey|masterkey|^(?:key|pass|pwd)$/;
+/** {@link isSecretKey}'s pattern, as source text: the inspector page applies the same rule. */
+export const SECRET_KEY_SOURCE = SECRET_KEY_PART.source;
 const STRING_CUT = /…\(\+\d+ chars\)$/;
 const ARRAY_CUT = /^…\d+ more$/;
 
