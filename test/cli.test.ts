@@ -126,7 +126,7 @@ describe('fanfold CLI', () => {
     for (const id of ['historical', 'technical', 'societal', 'synthesis']) {
       expect(stdout).toMatch(new RegExp(`^\\[\\s*\\d+\\.\\ds\\] ${id} started on claude-haiku-4-5$`, 'm'));
       // Explorers: a search turn and a fetch-and-write turn; the synthesis: one call.
-      const detail = id === 'synthesis' ? '1 attempt, \\d+ output tokens' : '2 attempts, \\d+ output tokens, 2 turns, 2 tool calls';
+      const detail = id === 'synthesis' ? '1 attempt, \\d+ output tokens' : '2 model calls, \\d+ output tokens, 2 turns, 2 tool calls';
       expect(stdout).toMatch(new RegExp(`^\\[\\s*\\d+\\.\\ds\\] ${id} done in \\d+\\.\\ds: ${detail}$`, 'm'));
     }
     for (const id of ['historical', 'technical', 'societal']) {

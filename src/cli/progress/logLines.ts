@@ -25,7 +25,7 @@ export function createLogLinesView(tracker: ProgressTracker, write: (line: strin
           return write(`${stamp()} ${row.id} ${event.reason === 'fallback' ? 'falling back' : 'retrying'} in ${event.delayMs} ms (attempt ${event.attempt}${event.model ? ` on ${event.model}` : ''}): ${event.error.message}`);
         case 'specialist.done':
         case 'synthesis.done':
-          return write(`${stamp()} ${row.id} done in ${formatSeconds(event.outcome.endedAt - (event.outcome.startedAt ?? event.outcome.endedAt))}: ${event.outcome.attempts} attempt${event.outcome.attempts === 1 ? '' : 's'}, ${event.outcome.usage.outputTokens} output tokens${loopSummary(event.outcome)}`);
+          return write(`${stamp()} ${row.id} done in ${formatSeconds(event.outcome.endedAt - (event.outcome.startedAt ?? event.outcome.endedAt))}: ${callsLabel(event.outcome)}, ${event.outcome.usage.outputTokens} output tokens${loopSummary(event.outcome)}`);
         case 'specialist.failed':
         case 'specialist.timedOut':
         case 'specialist.skipped':
@@ -37,6 +37,15 @@ export function createLogLinesView(tracker: ProgressTracker, write: (line: strin
     },
     finish() {},
   };
+}
+
+/**
+ * "1 attempt" / "3 attempts" for one-call specialists; "4 model calls" over a loop's turns, where
+ * "attempts" would read as retries (`attempts` counts every call, turns and retries alike).
+ */
+function callsLabel(outcome: { attempts: number; turns?: number }): string {
+  if ((outcome.turns ?? 0) > 1) return `${outcome.attempts} model calls`;
+  return `${outcome.attempts} attempt${outcome.attempts === 1 ? '' : 's'}`;
 }
 
 /** ", 2 turns, 3 tool calls (stopped by maxTurns)" for an outcome of a tool-using loop; "" otherwise. */
