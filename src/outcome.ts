@@ -20,7 +20,7 @@ export interface SpecialistOutcome {
   /** The specialist's text (or a task function's result), when fulfilled. */
   output: string | null;
   error: ErrorInfo | null;
-  /** Calls made for it, across all models and restarts. 0 when it never started. */
+  /** Calls made for it: every model turn of its tool loop and every retry, across all models and restarts. 0 when it never started. */
   attempts: number;
   /** Model of the last attempt; `null` for task functions and for specialists that never started. */
   model: string | null;

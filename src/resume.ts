@@ -28,8 +28,8 @@ export interface ResumeOptions extends Omit<RunOptions, 'checkpoint' | 'source'>
   /** Where the run was checkpointed. Default: files under `.fanfold/`. */
   store?: CheckpointStore;
   /**
-   * The run's original config: needed only when some specialists are task functions (`run`),
-   * which cannot be stored. Its specialist ids must match the checkpoint's.
+   * The run's original config: needed when some specialists are task functions (`run`) or have
+   * code tools or MCP servers, none of which a checkpoint stores. Its specialist ids must match the checkpoint's.
    */
   config?: FanOutConfig;
   /** Give the rest of the fan-out this long from now, instead of the stored deadline. */

@@ -48,11 +48,12 @@ function callsLabel(outcome: { attempts: number; turns?: number }): string {
   return `${outcome.attempts} attempt${outcome.attempts === 1 ? '' : 's'}`;
 }
 
-/** ", 2 turns, 3 tool calls (stopped by maxTurns)" for an outcome of a tool-using loop; "" otherwise. */
+/** ", 2 turns, 3 tool calls (ended by maxTurns)" for an outcome of a tool-using loop; "" otherwise. */
 function loopSummary(outcome: { turns?: number; toolCalls?: unknown[]; loopLimit?: string | null }): string {
   if (!outcome.toolCalls || outcome.toolCalls.length === 0) return '';
   const calls = outcome.toolCalls.length;
-  return `, ${outcome.turns ?? 0} turns, ${calls} tool call${calls === 1 ? '' : 's'}${outcome.loopLimit ? ` (ended by ${outcome.loopLimit})` : ''}`;
+  const turns = outcome.turns ?? 0;
+  return `, ${turns} turn${turns === 1 ? '' : 's'}, ${calls} tool call${calls === 1 ? '' : 's'}${outcome.loopLimit ? ` (ended by ${outcome.loopLimit})` : ''}`;
 }
 
 function truncate(text: string, max: number): string {
