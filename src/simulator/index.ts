@@ -3,7 +3,9 @@
  * deterministic simulated text, a latency model, prompt-cache accounting and fault injection.
  * Requests that offer tools get deterministic tool use: client `tool_use` calls with inputs
  * from each tool's schema, and the `web_search` / `web_fetch` server tools over a simulated web
- * under {@link SIMULATED_WEB_DOMAIN} (see toolUse.ts for the turn-by-turn script).
+ * under {@link SIMULATED_WEB_DOMAIN} (see toolUse.ts for the turn-by-turn script). A request
+ * that offers a model lead's `Agent` tool gets a simulated lead: it spawns the agents its
+ * prompt asks for, joins them by id, and synthesises their findings (see lead.ts).
  *
  * ```ts
  * const sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity } });
@@ -27,5 +29,7 @@ export { splitIntoDeltas } from './sse.ts';
 export { SIMULATED_TITLE_PREFIX, SIMULATED_WEB_DOMAIN, domainCovers, searchResults, simulatedPage, type SimulatedPage, type WebSearchResult } from './web.ts';
 export { SERVER_TOOL_MS, serverToolMs } from './latency.ts';
 export { sourcesOf, type CitedSource } from './synthesis.ts';
+export { parseJoinResult } from './lead.ts';
+export { planLead, type LeadPlan, type PlannedAgent } from './leadPlan.ts';
 export type { ReplyBlock, ServerToolUsage, WebSearchCitation } from './content.ts';
 export type { ClientTool, ServerTool, ToolChoice, ToolDefinition } from './tools.ts';

@@ -29,7 +29,8 @@ export const ANGLE_POOL: ReadonlyArray<{ id: string; angle: string; focus: strin
   { id: 'competitive-landscape', angle: 'Competitive landscape', focus: 'the main players and alternatives, and how they differ' },
 ];
 
-const NUMBER_WORDS: Record<string, number> = {
+/** Counts written as words, as prompts write them ("THREE explorers", "four angles"). */
+export const NUMBER_WORDS: Readonly<Record<string, number>> = {
   one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
 };
 

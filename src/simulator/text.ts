@@ -4,10 +4,12 @@
  * streamed and a non-streamed request get the same text too. The prompt's shape picks the kind
  * of reply, checked in this order: synthesis, summary (a document to summarise wins over the
  * specialist shape, as a per-file fan-out sends both), specialist, planner, generic. A request
- * that offers tools is answered by the tool-use script instead (see toolUse.ts).
+ * that offers tools is answered by the tool-use script instead (see toolUse.ts), or, when one
+ * of them is a model lead's `Agent` tool, by the simulated lead (see lead.ts).
  */
 import { finishBlocks, replyText, type ReplyBlock, type ServerToolUsage } from './content.ts';
 import { Random, hashString } from './random.ts';
+import { leadReply } from './lead.ts';
 import { parseMessagesBody, type ParsedMessagesRequest } from './request.ts';
 import { isPlannerPrompt, plannerReply } from './planner.ts';
 import { SIMULATED_LABEL, parseSpecialistPrompt, specialistReply } from './specialist.ts';
@@ -18,8 +20,11 @@ import { toolUseReply } from './toolUse.ts';
 import { headWords, keywords } from './vocab.ts';
 import { clampWords, parseWordLimit } from './words.ts';
 
-/** Which generator wrote a reply (`tools`: the tool-use script, for requests that offer tools). */
-export type ReplyKind = 'synthesis' | 'specialist' | 'planner' | 'summary' | 'generic' | 'tools';
+/**
+ * Which generator wrote a reply (`tools`: the tool-use script, for requests that offer tools;
+ * `lead`: the simulated model lead, for requests that offer the `Agent` tool).
+ */
+export type ReplyKind = 'synthesis' | 'specialist' | 'planner' | 'summary' | 'generic' | 'tools' | 'lead';
 
 /** Why the simulated model stopped, as in the API's `stop_reason`. */
 export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn';
@@ -101,13 +106,14 @@ export function finishReply(kind: ReplyKind, fullText: string, maxTokens: number
 /** The reply for a validated request. */
 export function replyFor(request: ParsedMessagesRequest): SimulatedReply {
   if (request.tools.length > 0) {
-    const draft = toolUseReply(request);
+    const lead = leadReply(request);
+    const draft = lead ?? toolUseReply(request);
     const finished = finishBlocks(draft.blocks, request.maxTokens, request.stopSequences);
     return {
       text: replyText(finished.blocks),
       content: finished.blocks,
       serverToolUse: draft.serverToolUse,
-      kind: 'tools',
+      kind: lead ? 'lead' : 'tools',
       stopReason: finished.cut ?? draft.stopReason,
       stopSequence: finished.stopSequence,
       outputTokens: finished.outputTokens,

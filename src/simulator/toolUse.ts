@@ -96,7 +96,8 @@ interface Topic {
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
-function resultText(content: unknown): string {
+/** The text of a `tool_result`'s content: a string, or its text (and text-document) blocks joined. */
+export function resultText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
