@@ -11,6 +11,17 @@
  *        └───────► failed | cancelled
  * ```
  *
+ * With a model lead (`input.lead`) the fan-out is the lead model's to decide:
+ *
+ * ```
+ * leading ────────────────────────────────┐   invokes the lead agent (`specialist`), an open
+ *   thinking ⇄ dispatching ⇄ waiting      │   `fanOut` and `deadlineTimer`; the lead's `Agent`
+ *        │ (the lead ended its turn)      │   calls spawn (dispatching) and join (waiting)
+ *      closing (unjoined stragglers stop) │
+ *        ▼
+ * concluding ──► done | partial (the lead's text is the synthesis) | synthesizing | failed
+ * ```
+ *
  * A pure statechart: no I/O and no clock. Actors are referenced by key (`fanOut`,
  * `specialist`, `deadlineTimer`) and swapped with `leadMachine.provide({ actors })`; the run API provides ones
  * bound to a model provider. Context stays plain JSON, with the deadline kept as a timestamp.
@@ -18,12 +29,15 @@
 import { and, assign, emit, enqueueActions, sendTo, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
 import { createFanOutLogic, type FanOutOutput, type FanOutProgressEvent, type FanOutStop } from '../src/actors/fanOut.ts';
 import { createDeadlineTimerLogic } from '../src/actors/deadlineTimer.ts';
-import { createSpecialistLogic, type SpecialistActorInput } from '../src/actors/specialist.ts';
+import { createSpecialistLogic, outcomeOfStopped, type SpecialistActorInput, type SpecialistSnapshot } from '../src/actors/specialist.ts';
 import { systemClock } from '../src/clock.ts';
-import type { LeadInput } from '../src/config.ts';
+import { LEAD_ID, type LeadInput } from '../src/config.ts';
 import type { ErrorInfo } from '../src/errors.ts';
 import type { RunEvent, SpecialistProgressEvent } from '../src/events.ts';
 import { isComplete, unstartedOutcome, type SpecialistOutcome } from '../src/outcome.ts';
+import { answerJoins, stepAgentCall, type LeadStep, type PendingJoin, type SpawnRecord } from '../src/lead/agentCalls.ts';
+import type { AgentCallEvent, AgentResultEvent } from '../src/lead/agentTool.ts';
+import { settledEventType } from '../src/events.ts';
 import { judgeFanOut, type FanOutVerdict } from '../src/policy.ts';
 import { buildRunResult, type RunResult, type RunStatus } from '../src/result.ts';
 
@@ -49,6 +63,20 @@ export interface LeadContext {
   synthesis: SpecialistOutcome | null;
   status: RunStatus | null;
   error: ErrorInfo | null;
+  /** A model lead's specialists, in the order it spawned them (aligned with `outcomes`). */
+  spawned: SpawnRecord[];
+  /** A model lead's joins not yet answered. */
+  joins: PendingJoin[];
+  /** Rounds of spawning so far. */
+  rounds: number;
+  /** The lead turn of the latest spawn. */
+  lastSpawnTurn: number | null;
+  /** Spawned specialists not all started yet (waiting for slots). */
+  starting: boolean;
+  /** The model lead's own outcome, once it has ended. */
+  lead: SpecialistOutcome | null;
+  /** A model lead's fan-out has ended (its deadline passed): no more specialists start. */
+  fanOutDone: boolean;
 }
 
 /** Events the lead accepts from outside. */
@@ -67,7 +95,14 @@ export type LeadEvent =
   | SpecialistProgressEvent
   | DoneActorEvent<FanOutOutput, 'fanOut'>
   | DoneActorEvent<SpecialistOutcome, 'synthesizer'>
+  | DoneActorEvent<SpecialistOutcome, 'lead'>
+  | AgentCallEvent
   | ErrorActorEvent;
+
+/** The quorum a fan-out's output is judged by: a model lead's counts what it spawned. */
+function quorumOf(context: LeadContext, output: FanOutOutput): number {
+  return context.input.lead ? Math.min(context.input.quorum, output.outcomes.length) : context.input.quorum;
+}
 
 /** Judges the fan-out's output: an early stop decides by itself, otherwise the quorum does. */
 function verdictOf(output: FanOutOutput, quorum: number): FanOutVerdict & { cancelled?: true } {
@@ -100,8 +135,47 @@ export function resultOf(context: LeadContext): RunResult {
     startedAt: context.startedAt,
     // A sub-lead's attempts are the model calls made below it.
     modelKinds: specialists.map((spec) => spec.kind !== 'task'),
-    synthesizerIsModel: context.input.synthesizer.kind === 'model',
+    // A model lead that wrote the synthesis is a model, whatever the configured synthesizer is.
+    synthesizerIsModel: context.input.synthesizer.kind === 'model' || context.synthesis?.id === LEAD_ID,
+    ...(context.input.lead ? { lead: { outcome: context.lead ?? null, spawned: context.spawned ?? [] } } : {}),
   });
+}
+
+/** The model lead's view of the context, for the rules in `agentCalls.ts`. */
+function leadCallState(context: LeadContext) {
+  const closedBecause =
+    context.stop?.reason === 'deadline'
+      ? `the run's ${context.input.deadlineMs} ms deadline passed`
+      : context.stop ? context.stop.message : context.fanOutDone ? 'the fan-out has ended' : null;
+  return { input: context.input, outcomes: context.outcomes, spawned: context.spawned, joins: context.joins, rounds: context.rounds, lastSpawnTurn: context.lastSpawnTurn, closedBecause };
+}
+
+/** Carries out a lead step: its context changes, then its effects in order. */
+function applyLeadStep(
+  step: LeadStep,
+  enqueue: { assign: (values: Partial<LeadContext>) => void; sendTo: (to: string, event: unknown) => void; emit: (event: RunEvent) => void },
+  context: LeadContext,
+): void {
+  const adds = step.effects.filter((effect) => effect.kind === 'add');
+  if (Object.keys(step.changes).length > 0 || adds.length > 0) {
+    enqueue.assign({ ...(step.changes as Partial<LeadContext>), ...(adds.length > 0 ? { starting: true, settled: context.settled } : {}) });
+  }
+  for (const effect of step.effects) {
+    switch (effect.kind) {
+      case 'add':
+        enqueue.sendTo('fanOut', { type: 'fanOut.add', specs: [effect.spec], deadlineAt: effect.deadlineAt, message: effect.message });
+        break;
+      case 'deadlines':
+        if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.deadlines', ids: effect.ids, deadlineAt: effect.deadlineAt, message: effect.message });
+        break;
+      case 'reply':
+        if (!context.lead) enqueue.sendTo('lead', { type: 'agent.result', callId: effect.callId, content: effect.content, isError: effect.isError } satisfies AgentResultEvent);
+        break;
+      case 'emit':
+        enqueue.emit(effect.event);
+        break;
+    }
+  }
 }
 
 /** Synthesizer events, renamed for the run's event stream. */
@@ -151,12 +225,24 @@ export const leadMachine = setup({
     notStopping: ({ context }) => context.stop === null,
     notCancelled: ({ context }) => context.stop?.reason !== 'cancelled',
     fanOutCancelled: ({ context, event }) =>
-      event.type === 'xstate.done.actor.fanOut' && verdictOf(event.output, context.input.quorum).cancelled === true,
+      event.type === 'xstate.done.actor.fanOut' && verdictOf(event.output, quorumOf(context, event.output)).cancelled === true,
     fanOutFailed: ({ context, event }) =>
-      event.type === 'xstate.done.actor.fanOut' && verdictOf(event.output, context.input.quorum).status === 'failed',
+      event.type === 'xstate.done.actor.fanOut' && verdictOf(event.output, quorumOf(context, event.output)).status === 'failed',
     synthesisFulfilled: ({ event }) => event.type === 'xstate.done.actor.synthesizer' && event.output.status === 'fulfilled',
     fanOutComplete: ({ context }) => context.verdict?.status === 'complete',
     cancelRequested: ({ context }) => context.stop?.reason === 'cancelled',
+    modelLed: ({ context }) => context.input.lead !== undefined,
+    /** Ended for a reason other than the deadline or a close: escalated, quorum out of reach, crashed. */
+    fanOutStoppedEarly: ({ event }) => event.type === 'xstate.done.actor.fanOut' && event.output.stop !== null && event.output.stop.reason !== 'deadline' && event.output.stop.reason !== 'cancelled',
+    leadFinished: ({ context }) => context.lead !== null,
+    fanOutEnded: ({ context }) => context.fanOutDone,
+    dispatching: ({ context }) => context.starting,
+    notDispatching: ({ context }) => !context.starting,
+    joining: ({ context }) => context.joins.length > 0,
+    notJoining: ({ context }) => context.joins.length === 0,
+    leadFailed: ({ context }) => context.lead !== null && context.lead.status !== 'fulfilled',
+    verdictFailed: ({ context }) => context.verdict?.status === 'failed',
+    synthesizerFolds: ({ context }) => context.input.lead?.synthesize === 'synthesizer',
   },
   actions: {
     /** Folds a batch of settled outcomes into context: one array copy per batch, not per outcome. */
@@ -181,7 +267,7 @@ export const leadMachine = setup({
     }),
     recordFanOut: assign(({ context, event }) => {
       if (event.type !== 'xstate.done.actor.fanOut') return {};
-      const verdict = verdictOf(event.output, context.input.quorum);
+      const verdict = verdictOf(event.output, quorumOf(context, event.output));
       const outcomes = event.output.outcomes;
       // A cancel that arrived while stragglers were being stopped for the deadline still wins.
       const lateCancel = context.stop?.reason === 'cancelled' && event.output.stop?.reason !== 'cancelled' ? context.stop : null;
@@ -219,6 +305,52 @@ export const leadMachine = setup({
       error: ({ event }) => ({ kind: 'unknown', message: `internal error in ${event.type.slice('xstate.error.actor.'.length)}: ${String((event as ErrorActorEvent).error)}` }),
     }),
     announceFinish: emit(({ context }) => ({ type: 'run.finished', result: resultOf(context) })),
+
+    /** A model lead's `Agent` call: spawn or join, as `agentCalls.ts` rules. */
+    handleAgentCall: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'agent.call') return;
+      applyLeadStep(stepAgentCall(leadCallState(context), event), enqueue as never, context);
+    }),
+    /** Answers the joins whose specialists have all settled. */
+    answerJoins: enqueueActions(({ context, enqueue }) => {
+      if (!context.input.lead || context.joins.length === 0) return;
+      applyLeadStep(answerJoins(context), enqueue as never, context);
+    }),
+    noteStarted: assign(({ context, event }) => (event.type === 'fanOut.progress' && event.allStarted && context.starting ? { starting: false } : {})),
+    relayLeadEvent: emit(({ event }) => event as RunEvent),
+    recordLead: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== 'xstate.done.actor.lead') return;
+      const outcome = event.output;
+      enqueue.assign({ lead: outcome });
+      enqueue.emit({ type: settledEventType(outcome), id: outcome.id, outcome } as RunEvent);
+    }),
+    /** The lead ended its turn: specialists it never joined are no longer needed. */
+    closeFanOut: sendTo('fanOut', { type: 'fanOut.close', message: 'the lead finished without waiting for it' }),
+    /** The run's deadline: spawned specialists stop; the lead is told through its joins and writes with what arrived. */
+    stopSpawned: enqueueActions(({ context, enqueue }) => {
+      if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.deadline' });
+    }),
+    cancelLeading: enqueueActions(({ context, enqueue }) => {
+      if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.cancel', reason: context.stop?.message ?? 'cancelled' });
+      if (!context.lead) enqueue.sendTo('lead', { type: 'specialist.cancel', reason: context.stop?.message ?? 'the run was cancelled' });
+    }),
+    recordLeadFailure: assign(({ context }) => ({
+      error: { kind: context.lead?.error?.kind ?? 'unknown', message: `the lead failed: ${context.lead?.error?.message ?? 'unknown error'}` },
+    })),
+    /**
+     * The run ends while the lead still runs (cancel, escalation): keep what it did — its
+     * turns, calls and tokens — as a `skipped` outcome, timed when the fan-out stopped.
+     */
+    captureLead: enqueueActions(({ context, event, enqueue, self }) => {
+      if (context.lead || event.type !== 'xstate.done.actor.fanOut') return;
+      const last = self.getSnapshot().children['lead']?.getSnapshot() as SpecialistSnapshot | undefined;
+      if (!last) return;
+      const now = Math.max(last.progress.startedAt, ...event.output.outcomes.map((outcome) => outcome.endedAt));
+      const why = event.output.stop?.message ?? 'the run ended';
+      enqueue.assign({ lead: last.status === 'done' && last.output ? last.output : outcomeOfStopped(last, 'skipped', { kind: 'cancelled', message: why }, now) });
+    }),
+    /** The lead's last text is the synthesis. */
+    leadWrites: assign(({ context }) => ({ synthesis: context.lead })),
   },
 }).createMachine({
   id: 'lead',
@@ -237,12 +369,105 @@ export const leadMachine = setup({
       synthesis: null,
       status: null,
       error: null,
+      spawned: [],
+      joins: [],
+      rounds: 0,
+      lastSpawnTurn: null,
+      starting: false,
+      lead: null,
+      fanOutDone: false,
     };
   },
-  initial: 'fanningOut',
+  initial: 'starting',
   // A crashed child (a bug, not an expected failure) fails the run instead of the actor.
   on: { 'xstate.error.actor.*': { target: '.failed', actions: 'recordCrash' } },
   states: {
+    /** Chooses how the run goes: a fixed fan-out, or a model lead that decides it. */
+    starting: {
+      always: [{ guard: 'modelLed', target: 'leading' }, { target: 'fanningOut' }],
+    },
+    /**
+     * A model lead runs: its `Agent` calls spawn specialists into an open fan-out (dispatching)
+     * and join them (waiting); the run's deadline stops the specialists, not the lead, which
+     * then answers with what arrived.
+     */
+    leading: {
+      invoke: [
+        { id: 'deadline', src: 'deadlineTimer', input: ({ context }) => ({ deadlineAt: context.deadlineAt }) },
+        {
+          id: 'fanOut',
+          src: 'fanOut',
+          input: ({ context }) => ({
+            task: context.input.task,
+            // A copy: the fan-out grows its own list as specialists are added.
+            specialists: [...context.input.specialists],
+            quorum: context.input.quorum,
+            maxConcurrency: context.input.maxConcurrency,
+            deadlineMs: context.input.deadlineMs,
+            deadlineAt: context.deadlineAt,
+            open: true,
+          }),
+          onDone: [
+            { guard: 'cancelRequested', target: 'cancelled', actions: ['recordFanOut', 'captureLead'] },
+            { guard: 'fanOutCancelled', target: 'cancelled', actions: ['recordFanOut', 'captureLead'] },
+            { guard: 'fanOutStoppedEarly', target: 'failed', actions: ['recordFanOut', 'captureLead'] },
+            { guard: 'leadFinished', target: 'concluding', actions: 'recordFanOut' },
+            // The deadline stopped the specialists: the lead goes on and answers with what arrived.
+            { actions: ['recordFanOut', assign({ fanOutDone: true }), 'answerJoins'] },
+          ],
+        },
+        {
+          id: 'lead',
+          src: 'specialist',
+          input: ({ context }): SpecialistActorInput => ({ task: context.input.task, spec: context.input.lead!.agent, announce: true }),
+          onDone: [
+            { guard: 'fanOutEnded', target: 'concluding', actions: 'recordLead' },
+            { target: '.closing', actions: ['recordLead', 'closeFanOut'] },
+          ],
+        },
+      ],
+      on: {
+        'agent.call': { actions: 'handleAgentCall' },
+        'fanOut.progress': { actions: ['recordProgress', 'relayEvents', 'noteStarted', 'answerJoins'] },
+        // The lead agent's own progress, relayed as it is (tagged `lead`).
+        'specialist.started': { actions: 'relayLeadEvent' },
+        'specialist.token': { actions: 'relayLeadEvent' },
+        'specialist.retrying': { actions: 'relayLeadEvent' },
+        'specialist.turn': { actions: 'relayLeadEvent' },
+        'specialist.tool.started': { actions: 'relayLeadEvent' },
+        'specialist.tool.done': { actions: 'relayLeadEvent' },
+        'run.deadline': { guard: 'notStopping', actions: ['noteDeadline', 'stopSpawned'] },
+        'run.cancel': { guard: 'notCancelled', actions: ['noteCancel', 'cancelLeading'] },
+      },
+      initial: 'thinking',
+      states: {
+        /** The lead's model is at work (or running its own tools). */
+        thinking: {
+          always: [{ guard: 'dispatching', target: 'dispatching' }, { guard: 'joining', target: 'waiting' }],
+        },
+        /** Specialists it spawned are being started (some may wait for a concurrency slot). */
+        dispatching: {
+          always: [{ guard: 'joining', target: 'waiting' }, { guard: 'notDispatching', target: 'thinking' }],
+        },
+        /** A join waits for specialists to finish (or hit their deadline). */
+        waiting: {
+          always: [{ guard: 'notJoining', target: 'thinking' }],
+        },
+        /** The lead has ended its turn: specialists it never joined are being stopped. */
+        closing: {},
+      },
+    },
+    /** The lead and its fan-out have both ended: decide how the run ends. */
+    concluding: {
+      always: [
+        { guard: 'cancelRequested', target: 'cancelled' },
+        { guard: 'leadFailed', target: 'failed', actions: 'recordLeadFailure' },
+        { guard: 'verdictFailed', target: 'failed' },
+        { guard: 'synthesizerFolds', target: 'synthesizing' },
+        { guard: 'fanOutComplete', target: 'done', actions: 'leadWrites' },
+        { target: 'partial', actions: 'leadWrites' },
+      ],
+    },
     fanningOut: {
       invoke: [
         // `run.deadline` at `deadlineAt`: a timer actor, not `after`, so a restored lead re-arms it.

@@ -145,6 +145,50 @@ export interface FanOutConfig {
    * once, stopped when the run ends. Specialists refer to them in `tools`.
    */
   mcp?: Record<string, McpServerConfig>;
+  /**
+   * A model lead: instead of running every specialist, a model decides the fan-out. It spawns
+   * specialists from `specialists` (then the templates it may choose from) with the `Agent`
+   * tool, joins them by id, and writes the synthesis. Default: none (every specialist runs).
+   */
+  lead?: ModelLeadConfig;
+}
+
+/**
+ * A model lead, as written in config: a model with the `Agent` tool (and tools of its own)
+ * that spawns specialists from the run's `specialists` (its templates), joins them by id and
+ * writes the answer.
+ *
+ * @example
+ * const config: FanOutConfig = {
+ *   task: 'nuclear fusion',
+ *   lead: { model: 'claude-sonnet-4-6', system: 'Dispatch three explorers, one per source domain (news, academic, vendor).' },
+ *   specialists: [{ id: 'explorer', model: 'claude-haiku-4-5', tools: ['web_search', 'web_fetch'] }],
+ * };
+ */
+export interface ModelLeadConfig {
+  /** Default: the run's `model`. */
+  model?: string;
+  /** Its system prompt: how to plan and delegate. Default: a generic lead prompt. */
+  system?: string;
+  /** Added to the task in its first message. */
+  instructions?: string;
+  /** Output token limit per call. Default: the run's `maxTokens`, at least 2048 (its last turn writes the synthesis). */
+  maxTokens?: number;
+  /** Its policy (retries, fallbacks, `maxTurns`…), over the run's. Default `maxToolCalls`: 50 (spawns and joins count). */
+  policy?: PolicyOverride;
+  /** Its own tools besides `Agent` (see {@link ToolConfig}). Default: none. */
+  tools?: ToolConfig[];
+  /** Most specialists it may spawn in the whole run. Default `20`. */
+  maxSpecialists?: number;
+  /** Most rounds of spawning (lead turns that spawn). Default `5`. */
+  maxRounds?: number;
+  /** Each spawned specialist's own deadline, in ms from its spawn. Default: none (the run's deadline). */
+  agentDeadlineMs?: number;
+  /**
+   * Who writes the synthesis: `'lead'` (its last turn's text) or `'synthesizer'` (the run's
+   * `synthesizer` folds the spawned specialists' findings once the lead is done). Default `'lead'`.
+   */
+  synthesize?: 'lead' | 'synthesizer';
 }
 
 /** One specialist as the lead machine sees it: every default applied, JSON only. */
@@ -162,6 +206,8 @@ export interface SpecialistSpec {
   models: string[];
   system: string | null;
   instructions: string | null;
+  /** The whole first user message, instead of the task, angle and instructions (a model lead's). */
+  brief?: string;
   maxTokens: number;
   policy: SupervisionPolicy;
   /** Tools of a `model` specialist (empty: one plain call); shared between specialists that inherit one list. */
@@ -189,13 +235,39 @@ export interface LeadInput {
   quorum: number;
   /** `null` means no limit. */
   maxConcurrency: number | null;
+  /**
+   * A model lead decides the fan-out: `specialists` starts empty and grows as it spawns them
+   * (from `lead.templates`). Absent for a fixed fan-out.
+   */
+  lead?: ModelLeadSpec;
 }
+
+/** A model lead as the lead machine sees it. Plain JSON. */
+export interface ModelLeadSpec {
+  /** The lead's own agent: id `lead`, its tools with the `Agent` tool last. */
+  agent: SpecialistSpec;
+  /** What it may spawn from, by id; a spawned specialist is a copy with its own id, angle and brief. */
+  templates: SpecialistSpec[];
+  maxSpecialists: number;
+  maxRounds: number;
+  agentDeadlineMs: number | null;
+  synthesize: 'lead' | 'synthesizer';
+}
+
+/** The id of a model lead's own agent in events and checkpoints. */
+export const LEAD_ID = 'lead';
 
 /** The id under which the synthesizer appears in events, outcomes and the task registry. */
 export const SYNTHESIZER_ID = 'synthesizer';
 const DEFAULT_MODEL = 'claude-sonnet-4-6';
 const DEFAULT_MAX_TOKENS = 1024;
 const DEFAULT_DEADLINE_MS = 300_000;
+const DEFAULT_MAX_SPAWNED = 20;
+const DEFAULT_MAX_ROUNDS = 5;
+/** A model lead's last turn writes the whole synthesis: its default token limit is at least this. */
+const LEAD_MIN_MAX_TOKENS = 2048;
+/** A model lead's default `maxToolCalls`: its spawns and joins are tool calls. */
+const LEAD_MAX_TOOL_CALLS = 50;
 
 const errorKinds = [
   'rate_limited', 'overloaded', 'server', 'timeout', 'connection', 'bad_request', 'auth',
@@ -369,6 +441,34 @@ function checkTools(tools: readonly unknown[], ctx: z.RefinementCtx, path: Prope
   });
 }
 
+const leadSchema = z.strictObject({
+  model: nonEmptyText.optional(),
+  system: text.optional(),
+  instructions: text.optional(),
+  maxTokens: positiveInt().optional(),
+  policy: policySchema.optional(),
+  tools: toolList.optional(),
+  maxSpecialists: positiveInt().max(100_000, { error: 'expected an integer from 1 to 100000' }).optional(),
+  maxRounds: positiveInt().max(1000, { error: 'expected an integer from 1 to 1000' }).optional(),
+  agentDeadlineMs: durationMs().optional(),
+  synthesize: z.enum(['lead', 'synthesizer'], { error: 'expected "lead" or "synthesizer"' }).optional(),
+});
+
+/** With a model lead, `specialists` are templates: model specialists it copies when it spawns. */
+function checkTemplates(config: { specialists?: SpecialistConfig[] | undefined; quorum?: number | undefined; lead?: { maxSpecialists?: number | undefined } | undefined }, ctx: z.RefinementCtx): void {
+  config.specialists?.forEach((specialist, index) => {
+    for (const key of ['run', 'specialists'] as const) {
+      if (specialist[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['specialists', index, key], message: `with a model \`lead\`, specialists are templates it spawns model agents from: \`${key}\` is not allowed here`, params: { plain: true } });
+      }
+    }
+  });
+  const most = config.lead?.maxSpecialists ?? DEFAULT_MAX_SPAWNED;
+  if (config.quorum !== undefined && config.quorum > most) {
+    ctx.addIssue({ code: 'custom', path: ['quorum'], message: `expected at most ${most} (the lead's maxSpecialists), got ${config.quorum}`, params: { plain: true } });
+  }
+}
+
 const configSchema = z
   .strictObject({
     task: text.refine((value) => value.trim().length > 0, { error: 'expected a non-empty string' }),
@@ -382,11 +482,19 @@ const configSchema = z
     maxTokens: positiveInt().optional(),
     tools: toolList.optional(),
     mcp: mcpServersSchema.optional(),
+    lead: leadSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const mcp = new Set(Object.keys(config.mcp ?? {}));
     if (config.tools) checkTools(config.tools, ctx, ['tools'], mcp);
-    checkTree(config as FanOutConfig, ctx, [], mcp);
+    if (config.lead?.tools) checkTools(config.lead.tools, ctx, ['lead', 'tools'], mcp);
+    if (config.lead) {
+      // Templates: the quorum counts spawned specialists, not templates.
+      checkTree({ specialists: config.specialists as SpecialistConfig[] }, ctx, [], mcp);
+      checkTemplates(config as FanOutConfig, ctx);
+    } else {
+      checkTree(config as FanOutConfig, ctx, [], mcp);
+    }
   });
 
 /** What a level of the fan-out gives its members by default. */
@@ -492,20 +600,62 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
   const runDefaults = { model, maxTokens, tools: raw.tools ? toToolSpecs(raw.tools, ['tools']) : NO_TOOLS };
   const specialists = raw.specialists.map((entry, index) => toSpec(entry.id, entry, runPolicy, [], runDefaults, ['specialists', index]));
   const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, [], runDefaults, ['synthesizer']);
+  const lead = raw.lead ? modelLeadSpec(raw.task, raw.lead, specialists, runPolicy, runDefaults, toToolSpecs) : undefined;
   return {
     input: {
       task: raw.task,
-      specialists,
+      // A model lead starts with none: they are spawned from the templates.
+      specialists: lead ? [] : specialists,
       synthesizer,
       deadlineMs: raw.deadlineMs ?? DEFAULT_DEADLINE_MS,
       quorum: raw.quorum ?? 1,
       maxConcurrency: raw.maxConcurrency ?? null,
+      ...(lead ? { lead } : {}),
     },
     tasks,
     codeTools,
     mcp: raw.mcp ?? {},
     mcpToolReferences,
   };
+}
+
+/** The model lead's spec: its agent (with the `Agent` tool last) and its templates. */
+function modelLeadSpec(
+  task: string,
+  config: ModelLeadConfig,
+  templates: SpecialistSpec[],
+  runPolicy: SupervisionPolicy,
+  defaults: CallDefaults,
+  toToolSpecs: (tools: readonly ToolConfig[], where: PropertyKey[]) => ToolSpec[],
+): ModelLeadSpec {
+  const policy = resolvePolicy(runPolicy, { maxToolCalls: LEAD_MAX_TOOL_CALLS, ...config.policy });
+  const maxSpecialists = config.maxSpecialists ?? DEFAULT_MAX_SPAWNED;
+  const maxRounds = config.maxRounds ?? DEFAULT_MAX_ROUNDS;
+  const agentDeadlineMs = config.agentDeadlineMs ?? null;
+  const own = config.tools ? toToolSpecs(config.tools, ['lead', 'tools']) : [];
+  const agent: SpecialistSpec = {
+    id: LEAD_ID,
+    angle: 'Lead',
+    kind: 'model',
+    taskKey: null,
+    models: [config.model ?? defaults.model, ...policy.fallbackModels],
+    system: config.system ?? null,
+    instructions: config.instructions ?? null,
+    brief: leadBrief(task, config.instructions ?? null, { maxSpecialists, maxRounds, agentDeadlineMs }),
+    maxTokens: config.maxTokens ?? Math.max(defaults.maxTokens, LEAD_MIN_MAX_TOKENS),
+    policy,
+    tools: [...own, { source: 'agent', templates: templates.map((template) => template.id) }],
+  };
+  return { agent, templates, maxSpecialists, maxRounds, agentDeadlineMs, synthesize: config.synthesize ?? 'lead' };
+}
+
+/** The lead's first message: the task, its instructions, and the limits it works within. */
+function leadBrief(task: string, instructions: string | null, limits: { maxSpecialists: number; maxRounds: number; agentDeadlineMs: number | null }): string {
+  const deadline = limits.agentDeadlineMs === null ? '' : `; each agent has ${Math.round(limits.agentDeadlineMs / 100) / 10} s`;
+  const parts = [`Task: ${task}`];
+  if (instructions) parts.push(instructions);
+  parts.push(`Limits: at most ${limits.maxSpecialists} agents in all, in at most ${limits.maxRounds} rounds of spawning${deadline}.`);
+  return parts.join('\n\n');
 }
 
 /** Formats a path the way people write it: `specialists[2].policy.retry.maxAttempts`. */

@@ -83,6 +83,31 @@ export interface SynthesisTokenEvent { type: 'synthesis.token'; text: string }
 export interface SynthesisRetryingEvent extends Omit<SpecialistRetryingEvent, 'type' | 'id'> { type: 'synthesis.retrying' }
 /** The synthesis ended (fulfilled or not). */
 export interface SynthesisSettledEvent { type: 'synthesis.done' | 'synthesis.failed'; outcome: SpecialistOutcome }
+/** A model lead spawned a specialist with an `Agent` call: it starts in the background. */
+export interface LeadSpawnedEvent {
+  type: 'lead.spawned';
+  /** The new specialist's id (`explorer-1`): its events and outcome carry it. */
+  id: string;
+  template: string;
+  /** Its angle. */
+  description: string;
+  /** The brief the lead gave it. */
+  prompt: string;
+  /** The round of spawning, from 1. */
+  round: number;
+  callId: string;
+  at: number;
+}
+/** A model lead called `Agent` to wait for specialists. */
+export interface LeadJoiningEvent { type: 'lead.joining'; callId: string; ids: string[]; at: number }
+/** A join was answered: every specialist in it had settled (or was stopped at its deadline). */
+export interface LeadJoinedEvent {
+  type: 'lead.joined';
+  callId: string;
+  ids: string[];
+  statuses: Array<{ id: string; status: SpecialistOutcome['status'] }>;
+  at: number;
+}
 /** The run reached a final state; `result` equals what the run's promise resolves to. */
 export interface RunFinishedEvent { type: 'run.finished'; result: RunResult }
 
@@ -99,6 +124,9 @@ export type RunEvent =
   | SynthesisTokenEvent
   | SynthesisRetryingEvent
   | SynthesisSettledEvent
+  | LeadSpawnedEvent
+  | LeadJoiningEvent
+  | LeadJoinedEvent
   | RunFinishedEvent;
 
 /** Events about one specialist's progress, as a specialist actor reports them to its parent. */

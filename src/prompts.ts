@@ -22,6 +22,16 @@ export const DEFAULT_TOOL_SPECIALIST_SYSTEM =
   'Make independent tool calls in the same turn (they run in parallel), search before you fetch, and stop calling tools once you have enough. ' +
   'Then write your finding, and cite the sources you used by title and URL.';
 
+/**
+ * The default system prompt of a model lead: plan, delegate in parallel with self-contained
+ * briefs, join, then write the answer — what the multi-agent research pattern found works.
+ */
+export const DEFAULT_LEAD_SYSTEM =
+  'You lead a team of specialist agents working in parallel. Decide which angles the task needs: a single agent for a simple fact, a few for a comparison or an overview, more only for broad research. ' +
+  'Spawn an agent per angle with the Agent tool, all in the same response so they run in parallel, each with a self-contained brief: its objective, what to return, which sources to use and its boundaries. ' +
+  'Then call Agent once with all their agent_ids to wait for their results. Read them; spawn more only if an important gap remains. ' +
+  'Finally write the answer yourself: one section per angle, a cross-cutting synthesis, the sources the agents cited, and any angle that is missing and why.';
+
 /** The loop's part of a specialist request: the conversation so far and the tools on offer. */
 export interface LoopRequestParts {
   /** The conversation after the first user message. */
@@ -33,10 +43,11 @@ export interface LoopRequestParts {
 
 /** The request a model specialist sends on the given model (for a loop's later turns, with `loop`). */
 export function buildSpecialistRequest(task: string, spec: SpecialistSpec, model: string, loop?: LoopRequestParts): ModelRequest {
-  const system = spec.system ?? (spec.tools.length > 0 ? DEFAULT_TOOL_SPECIALIST_SYSTEM : DEFAULT_SPECIALIST_SYSTEM);
-  const content = spec.instructions
-    ? `Task: ${task}\n\nYour angle: ${spec.angle}\n\n${spec.instructions}`
-    : `Task: ${task}\n\nYour angle: ${spec.angle}`;
+  const leads = spec.tools.some((tool) => tool.source === 'agent');
+  const system = spec.system ?? (leads ? DEFAULT_LEAD_SYSTEM : spec.tools.length > 0 ? DEFAULT_TOOL_SPECIALIST_SYSTEM : DEFAULT_SPECIALIST_SYSTEM);
+  const content =
+    spec.brief ??
+    (spec.instructions ? `Task: ${task}\n\nYour angle: ${spec.angle}\n\n${spec.instructions}` : `Task: ${task}\n\nYour angle: ${spec.angle}`);
   const request: ModelRequest = { model, system, messages: [{ role: 'user', content }], maxTokens: spec.maxTokens };
   if (loop) {
     request.messages.push(...loop.messages);

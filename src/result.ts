@@ -3,6 +3,7 @@
  * (later) the CLI's `--json`. Built by a pure function from the lead's context.
  */
 import type { ErrorInfo } from './errors.ts';
+import type { SpawnRecord } from './lead/agentCalls.ts';
 import type { SpecialistOutcome } from './outcome.ts';
 import { describeMissing } from './prompts.ts';
 import { addUsageInto, emptyUsage, type Usage } from './usage.ts';
@@ -44,6 +45,12 @@ export interface RunResult {
   startedAt: number;
   endedAt: number;
   elapsedMs: number;
+  /**
+   * A model lead's run: the lead's own outcome (its last turn's text is the synthesis unless a
+   * synthesizer folds instead), and every specialist it spawned, with its brief and round, in
+   * the order of `outcomes`.
+   */
+  lead?: { outcome: SpecialistOutcome | null; spawned: SpawnRecord[] };
 }
 
 /** The angles a fulfilled sub-lead had to do without, with their path (`technical/plasma`). */
@@ -66,6 +73,8 @@ export function buildRunResult(parts: {
   modelKinds: readonly boolean[];
   synthesizerIsModel: boolean;
   endedAt?: number;
+  /** A model lead: its outcome and its spawns. */
+  lead?: { outcome: SpecialistOutcome | null; spawned: readonly SpawnRecord[] };
 }): RunResult {
   const usage = emptyUsage();
   let modelCalls = 0;
@@ -83,8 +92,16 @@ export function buildRunResult(parts: {
     if (parts.synthesizerIsModel) modelCalls += parts.synthesizer.attempts;
     if (parts.synthesizer.endedAt > latest) latest = parts.synthesizer.endedAt;
   }
+  const leadOutcome = parts.lead?.outcome ?? null;
+  // The lead's calls count once: when its text is the synthesis, they were counted as the synthesizer's.
+  if (leadOutcome && parts.synthesizer?.id !== leadOutcome.id) {
+    addUsageInto(usage, leadOutcome.usage);
+    modelCalls += leadOutcome.attempts;
+    if (leadOutcome.endedAt > latest) latest = leadOutcome.endedAt;
+  }
   const endedAt = Math.max(parts.endedAt ?? latest, latest);
   return {
+    ...(parts.lead ? { lead: { outcome: leadOutcome, spawned: [...parts.lead.spawned] } } : {}),
     status: parts.status,
     task: parts.task,
     synthesis: parts.synthesizer?.status === 'fulfilled' ? parts.synthesizer.output : null,

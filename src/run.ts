@@ -209,10 +209,19 @@ export interface LeadLifecycle {
 export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undefined, checkpoint: CheckpointerOptions | null, lifecycle: LeadLifecycle = {}): FanOutRun {
   let checkpointer: ReturnType<typeof attachCheckpointer> | null = null;
   const events = new Subject<RunEvent>();
+  // Events the start itself emits (a model lead announces itself at once) wait for the
+  // subscriber who attaches right after `runFanOut` returns: they go out on the next microtask.
+  let early: RunEvent[] | null = [];
+  const flushEarly = () => {
+    const held = early ?? [];
+    early = null;
+    for (const event of held) events.next(event);
+  };
   const result = new Promise<RunResult>((resolve, reject) => {
     actor.subscribe({
       next: (snapshot) => {
         if (snapshot.status !== 'done') return;
+        flushEarly();
         events.complete();
         resolve(snapshot.output);
       },
@@ -225,6 +234,7 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
         const snapshot = actor.getSnapshot();
         if (snapshot.status === 'done') return;
         checkpointer?.detach();
+        flushEarly();
         events.complete();
         resolve({ ...resultOf(snapshot.context), status: 'cancelled', error: { kind: 'cancelled', message: 'the run actor was stopped before the run finished' } });
       },
@@ -257,8 +267,9 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
     begun = true;
     // First listener: an outcome is journaled before anyone else hears of it.
     checkpointer = checkpoint ? attachCheckpointer(actor, checkpoint) : null;
-    actor.on('*', (event) => events.next(event));
+    actor.on('*', (event) => (early ? early.push(event) : events.next(event)));
     actor.start();
+    queueMicrotask(flushEarly);
     // Resumable from its first moment: the specialists just started are in the snapshot.
     checkpointer?.saveNow();
   };
@@ -287,13 +298,16 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
 }
 
 /** Config paths of every model specialist and synthesizer, nested sub-leads included. */
-function modelSpecialistPaths(level: Pick<LeadInput, 'specialists' | 'synthesizer'>, prefix = ''): string[] {
+function modelSpecialistPaths(level: Pick<LeadInput, 'specialists' | 'synthesizer'> & { lead?: LeadInput['lead'] }, prefix = ''): string[] {
   const paths: string[] = [];
   const visit = (spec: SpecialistSpec, path: string) => {
     if (spec.kind === 'model') paths.push(path);
     if (spec.fanOut) paths.push(...modelSpecialistPaths(spec.fanOut, `${path}.`));
   };
-  level.specialists.forEach((spec, index) => visit(spec, `${prefix}specialists[${index}]`));
-  visit(level.synthesizer, `${prefix}synthesizer`);
+  if (level.lead) paths.push(`${prefix}lead`);
+  // A model lead's templates are the config's specialists.
+  (level.lead?.templates ?? level.specialists).forEach((spec, index) => visit(spec, `${prefix}specialists[${index}]`));
+  // The lead writes the synthesis itself unless a synthesizer folds.
+  if (!level.lead || level.lead.synthesize === 'synthesizer') visit(level.synthesizer, `${prefix}synthesizer`);
   return paths;
 }

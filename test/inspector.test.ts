@@ -93,7 +93,7 @@ describe('wire format', () => {
     // The definition is the machine config as JSON: states and transitions, no implementations.
     const definition = JSON.parse(lead.definition!) as { id: string; states: Record<string, unknown> };
     expect(definition.id).toBe('lead');
-    expect(Object.keys(definition.states)).toEqual(['fanningOut', 'synthesizing', 'done', 'partial', 'failed', 'cancelled']);
+    expect(Object.keys(definition.states)).toEqual(['starting', 'leading', 'concluding', 'fanningOut', 'synthesizing', 'done', 'partial', 'failed', 'cancelled']);
     const fanOut = actors.find((message) => message.name === 'fanOut')!;
     expect(fanOut.parentId).toBe(lead.sessionId);
     expect(JSON.parse(fanOut.definition!)).toEqual({ id: 'fanOut' });

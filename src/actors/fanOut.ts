@@ -29,6 +29,11 @@ import { callsMade, currentModel, outcomeOfStopped, type ProgressSinks, type Spe
 export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'maxConcurrency' | 'deadlineMs'> & {
   /** When the run's deadline passes (ms since epoch); attempts need no timer of their own past it. */
   deadlineAt: number;
+  /**
+   * A model lead's fan-out: specialists are added while it runs (`fanOut.add`), and it ends
+   * when told (`fanOut.close`) rather than when the last one settles; the quorum is judged then.
+   */
+  open?: boolean;
 };
 
 /** Why a fan-out ended before every specialist finished on its own. */
@@ -66,6 +71,14 @@ export type FanOutEvent =
   | { type: 'fanOut.fill' }
   | { type: 'fanOut.cancel'; reason?: string }
   | { type: 'specialist.restart'; id: string }
+  /** An open fan-out: start these specialists too; each stops at `deadlineAt` if still running (`null`: the run's deadline). */
+  | { type: 'fanOut.add'; specs: SpecialistSpec[]; deadlineAt: number | null; message?: string }
+  /** An open fan-out: stop these specialists at `deadlineAt` (ms since epoch) if they are still running then, saying `message`. */
+  | { type: 'fanOut.deadlines'; ids: string[]; deadlineAt: number; message: string }
+  /** An open fan-out: the lead is done; stop whoever still runs (`skipped`, with `message`) and finish. */
+  | { type: 'fanOut.close'; message: string }
+  /** A specialist's own deadline passed (its timer fired). */
+  | { type: 'fanOut.agentDeadline' }
   | { type: 'xstate.stop' };
 
 /** The fan-out's snapshot. Its fields are updated in place for O(1) bookkeeping: read, don't write. */
@@ -86,6 +99,10 @@ export type FanOutSnapshot = Snapshot<FanOutOutput> & {
    * specialist's next outcome so `modelCalls` and usage count every call made.
    */
   discarded: Record<number, { attempts: number; usage: Usage }>;
+  /** An open fan-out: set once the lead closed it. */
+  closed?: boolean;
+  /** Specialists' own deadlines (an open fan-out's), by index: when, and what their outcome says. */
+  deadlines?: Record<number, { at: number; message: string }>;
 };
 
 const DONE_PREFIX = 'xstate.done.actor.';
@@ -106,7 +123,10 @@ const escalationStop = (outcome: SpecialistOutcome): FanOutStop => ({
   by: outcome.id,
   message: `specialist "${outcome.id}" failed and its policy escalates: ${outcome.error?.message ?? 'unknown error'}`,
 });
+/** An open fan-out not yet closed: more specialists may come, so nothing is judged yet. */
+const stillOpen = (snapshot: FanOutSnapshot) => snapshot.input.open === true && snapshot.closed !== true && snapshot.stop === null;
 const quorumLost = (snapshot: FanOutSnapshot) =>
+  !stillOpen(snapshot) &&
   quorumUnreachable({ total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, snapshot.input.quorum);
 const quorumStop = (snapshot: FanOutSnapshot): FanOutStop => ({
   reason: 'quorumUnreachable',
@@ -163,6 +183,9 @@ interface FanOutRuntime {
   openTokens: Map<string, SpecialistTokenEvent>;
   flushTimer: unknown;
   reportedAllStarted: boolean;
+  /** The timer of the earliest specialist deadline (an open fan-out's), and when it fires. */
+  deadlineTimer: unknown;
+  deadlineTimerAt: number | null;
 }
 
 /** What the fan-out needs: the specialist logic to spawn, and the clock. */
@@ -198,7 +221,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     if (!runtime) {
       const indexById = new Map<string, number>();
       snapshot.input.specialists.forEach((spec, index) => indexById.set(spec.id, index));
-      runtime = { children: new Map(), path: pathOf(self), slots: runSlots(self, snapshot), holding: new Set(), indexById, pendingEvents: [], pendingSettled: [], starting: false, openTokens: new Map(), flushTimer: null, reportedAllStarted: false };
+      runtime = { children: new Map(), path: pathOf(self), slots: runSlots(self, snapshot), holding: new Set(), indexById, pendingEvents: [], pendingSettled: [], starting: false, openTokens: new Map(), flushTimer: null, reportedAllStarted: false, deadlineTimer: null, deadlineTimerAt: null };
       runtimes.set(self, runtime);
     }
     return runtime;
@@ -377,29 +400,64 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     snapshot.stop = stop;
     const status = stop.reason === 'deadline' ? 'timedOut' : 'skipped';
     const error: ErrorInfo = { kind: stop.reason === 'deadline' ? 'deadline' : 'cancelled', message: stop.message };
-    const now = clock.now();
-    snapshot.input.specialists.forEach((spec, index) => {
-      if (snapshot.outcomes[index]) return;
-      const child = runtime.children.get(spec.id);
-      if (child) {
-        const last = child.getSnapshot();
-        record(self, snapshot, runtime, index, spec.kind === 'fanOut' ? stopSubLead(child, spec, status, error, now) : outcomeOfStopped(last as SpecialistSnapshot, status, error, now));
-        stopChild(child);
-        removeChild(runtime, spec.id);
-      } else {
-        // Below nextIndex it had been started once: restarted, or resumed after a crash.
-        const why = index < snapshot.nextIndex ? 'it was waiting to start again' : 'it was still waiting for a concurrency slot';
-        record(self, snapshot, runtime, index, unstartedOutcome(spec, status, { kind: error.kind, message: `${stop.message} (${why})` }, now));
-      }
-    });
+    snapshot.input.specialists.forEach((_spec, index) => stopOne(self, snapshot, runtime, index, status, error, stopChild));
     snapshot.running = 0;
     snapshot.requeued = [];
     snapshot.nextIndex = snapshot.input.specialists.length;
   };
 
+  /** Stops one unfinished specialist, recording why (running: what it had done; queued: never started). */
+  const stopOne = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, status: 'timedOut' | 'skipped', error: ErrorInfo, stopChild: (child: AnyActorRef) => void) => {
+    if (snapshot.outcomes[index]) return;
+    const spec = snapshot.input.specialists[index]!;
+    const now = clock.now();
+    const child = runtime.children.get(spec.id);
+    if (child) {
+      const last = child.getSnapshot();
+      record(self, snapshot, runtime, index, spec.kind === 'fanOut' ? stopSubLead(child, spec, status, error, now) : outcomeOfStopped(last as SpecialistSnapshot, status, error, now));
+      stopChild(child);
+      removeChild(runtime, spec.id);
+      snapshot.running--;
+    } else {
+      // Below nextIndex it had been started once: restarted, or resumed after a crash.
+      const why = index < snapshot.nextIndex ? 'it was waiting to start again' : 'it was still waiting for a concurrency slot';
+      record(self, snapshot, runtime, index, unstartedOutcome(spec, status, { kind: error.kind, message: `${error.message} (${why})` }, now));
+      // Never to be started: out of the queue.
+      snapshot.requeued = snapshot.requeued.filter((queued) => queued !== index);
+    }
+  };
+
+  /** Arms one timer for the earliest deadline of an unfinished specialist (an open fan-out's). */
+  const armDeadlines = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime) => {
+    let earliest: number | null = null;
+    for (const [index, deadline] of Object.entries(snapshot.deadlines ?? {})) {
+      if (snapshot.outcomes[Number(index)]) continue;
+      if (earliest === null || deadline.at < earliest) earliest = deadline.at;
+    }
+    if (earliest === runtime.deadlineTimerAt) return;
+    if (runtime.deadlineTimer !== null) clock.clearTimeout(runtime.deadlineTimer);
+    runtime.deadlineTimer = null;
+    runtime.deadlineTimerAt = earliest;
+    if (earliest === null) return;
+    runtime.deadlineTimer = clock.setTimeout(() => {
+      runtime.deadlineTimer = null;
+      runtime.deadlineTimerAt = null;
+      if (self.getSnapshot().status === 'active') self.send({ type: 'fanOut.agentDeadline' });
+    }, Math.max(0, earliest - clock.now()));
+  };
+
+  /** Sets (or brings forward) a specialist's own deadline. */
+  const setDeadline = (snapshot: FanOutSnapshot, index: number, at: number, message: string) => {
+    const deadlines = (snapshot.deadlines ??= {});
+    const current = deadlines[index];
+    if (!current || at < current.at) deadlines[index] = { at, message };
+  };
+
   /** Completes the fan-out once nothing is left unfinished. */
   const maybeFinish = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime): FanOutSnapshot => {
-    if (snapshot.fulfilled + snapshot.unsuccessful < snapshot.input.specialists.length) return snapshot;
+    if (snapshot.fulfilled + snapshot.unsuccessful < snapshot.input.specialists.length || stillOpen(snapshot)) return snapshot;
+    if (runtime.deadlineTimer !== null) clock.clearTimeout(runtime.deadlineTimer);
+    runtime.deadlineTimer = null;
     flush(self, snapshot, runtime);
     sinks?.delete(self);
     runtime.slots?.waiting.delete(self);
@@ -448,6 +506,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
       const stop = stopOnRestore(snapshot, clock.now());
       if (stop) stopAll(self, snapshot, runtime, stop, () => {});
       else fillSlots(self, snapshot, runtime);
+      if (!stop) armDeadlines(self, snapshot, runtime);
       scheduleFlush(self, snapshot, runtime);
       runtime.starting = false;
       // Restored with every outcome in (the process died before it could finish): finish now.
@@ -476,6 +535,52 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         case 'fanOut.deadline':
           stopAll(self, snapshot, runtime, deadlineStop(snapshot), stopChild);
           return maybeFinish(self, snapshot, runtime);
+
+        case 'fanOut.add': {
+          if (!stillOpen(snapshot)) return snapshot;
+          for (const spec of event.specs) {
+            const index = snapshot.input.specialists.length;
+            snapshot.input.specialists.push(spec);
+            snapshot.outcomes.push(null);
+            runtime.indexById.set(spec.id, index);
+            if (event.deadlineAt !== null) setDeadline(snapshot, index, event.deadlineAt, event.message ?? `its deadline passed before it finished`);
+          }
+          fillSlots(self, snapshot, runtime);
+          armDeadlines(self, snapshot, runtime);
+          scheduleFlush(self, snapshot, runtime);
+          return snapshot;
+        }
+
+        case 'fanOut.deadlines': {
+          for (const id of event.ids) {
+            const index = runtime.indexById.get(id);
+            if (index !== undefined && !snapshot.outcomes[index]) setDeadline(snapshot, index, event.deadlineAt, event.message);
+          }
+          armDeadlines(self, snapshot, runtime);
+          return snapshot;
+        }
+
+        case 'fanOut.agentDeadline': {
+          const now = clock.now();
+          for (const [key, deadline] of Object.entries(snapshot.deadlines ?? {})) {
+            const index = Number(key);
+            if (deadline.at > now || snapshot.outcomes[index]) continue;
+            stopOne(self, snapshot, runtime, index, 'timedOut', { kind: 'deadline', message: deadline.message }, stopChild);
+          }
+          fillSlots(self, snapshot, runtime);
+          armDeadlines(self, snapshot, runtime);
+          scheduleFlush(self, snapshot, runtime);
+          return maybeFinish(self, snapshot, runtime);
+        }
+
+        case 'fanOut.close': {
+          if (snapshot.input.open !== true || snapshot.closed) return snapshot;
+          snapshot.closed = true;
+          snapshot.input.specialists.forEach((_spec, index) => stopOne(self, snapshot, runtime, index, 'skipped', { kind: 'cancelled', message: event.message }, stopChild));
+          snapshot.requeued = [];
+          snapshot.nextIndex = snapshot.input.specialists.length;
+          return maybeFinish(self, snapshot, runtime);
+        }
 
         case 'fanOut.cancel':
           stopAll(self, snapshot, runtime, { reason: 'cancelled', message: `the run was cancelled${event.reason ? `: ${event.reason}` : ''}` }, stopChild);
@@ -523,6 +628,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
           }
           if (runtime.flushTimer !== null) clock.clearTimeout(runtime.flushTimer);
           runtime.flushTimer = null;
+          if (runtime.deadlineTimer !== null) clock.clearTimeout(runtime.deadlineTimer);
+          runtime.deadlineTimer = null;
           return { ...snapshot, status: 'stopped' };
 
         default: {

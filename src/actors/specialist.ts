@@ -25,11 +25,12 @@ import { buildSpecialistRequest, buildSynthesisRequest } from '../prompts.ts';
 import type { ContentBlock, ModelProvider, ModelToolDefinition, ServerToolEvent } from '../providers/provider.ts';
 import { preview, redactDeep } from '../redact.ts';
 import type { LoopSteps } from '../checkpoint/loopSteps.ts';
-import { runToolCall, type RunningToolCall } from '../tools/runToolCall.ts';
+import { runToolCall, type RunningToolCall, type ToolCallOutcome } from '../tools/runToolCall.ts';
+import { AGENT_TOOL_NAME, type AgentCallEvent, type AgentResultEvent } from '../lead/agentTool.ts';
 import type { Toolbox } from '../tools/toolbox.ts';
 import type { LoopStep, ModelStep, ToolCallSummary, ToolStep } from '../tools/types.ts';
 import { addUsageInto, ZERO_USAGE, type Usage } from '../usage.ts';
-import { advance, applyModelStep, applyToolStep, replaySteps, startLoop, type LoopState, type ToolCallRequest } from './agentLoop.ts';
+import { advance, applyModelStep, applyToolStep, errorResult, replaySteps, startLoop, type LoopState, type ToolCallRequest } from './agentLoop.ts';
 
 /** What a specialist actor is started with. Plain JSON. */
 export interface SpecialistActorInput {
@@ -108,6 +109,8 @@ export type SpecialistActorEvent =
   | { type: 'tool.finished'; turn: number; step: ToolStep; error: string | null }
   /** A loop restored from a checkpoint had already ended: settle with its finding. */
   | { type: 'loop.settle' }
+  /** A model lead's `Agent` call answered by its parent (the lead machine). */
+  | AgentResultEvent
   /** Give up now: abort the call and settle `skipped` with this reason (keeps attempts and usage). */
   | { type: 'specialist.cancel'; reason: string }
   | { type: 'xstate.stop' };
@@ -146,6 +149,8 @@ interface AttemptResources {
   /** While tooling: calls waiting for a slot, and calls running. */
   queue?: ToolCallRequest[];
   running?: Map<string, RunningToolCall>;
+  /** `Agent` calls waiting for the lead machine's answer, by call id. */
+  agentCalls?: Map<string, (outcome: ToolCallOutcome) => void>;
 }
 
 /** A shared, frozen empty list: the tool calls of a specialist without tools. */
@@ -378,11 +383,12 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const queue = held.queue!;
     const running = held.running!;
     const resolved = deps.toolbox?.resolve(spec.tools);
+    const leads = spec.tools.some((tool) => tool.source === 'agent');
     while (queue.length > 0 && running.size < spec.policy.maxToolConcurrency) {
       const call = queue.shift()!;
       const startedAt = clock.now();
       tellParent(self, { type: 'specialist.tool.started', id: spec.id, tool: call.name, callId: call.id, turn, server: false, input: preview(call.input), at: startedAt });
-      const running1 = runToolCall(call, resolved?.byName.get(call.name), {
+      const running1 = leads && call.name === AGENT_TOOL_NAME ? askLead(self, held, call, turn, startedAt) : runToolCall(call, resolved?.byName.get(call.name), {
         clock,
         timeoutMs: spec.policy.toolTimeoutMs,
         specialist: { id: spec.id, angle: spec.angle },
@@ -398,6 +404,20 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         self.send({ type: 'tool.finished', turn, step, error });
       });
     }
+  };
+
+  /**
+   * A model lead's `Agent` call: its parent, the lead machine, spawns or joins specialists and
+   * answers with `agent.result`. A plain message, not a tool function: the machine is the one
+   * that owns the spawned specialists, and it sees (and checkpoints) every call.
+   */
+  const askLead = (self: SpecialistRef, held: AttemptResources, call: ToolCallRequest, turn: number, at: number): RunningToolCall => {
+    let answer!: (outcome: ToolCallOutcome) => void;
+    const outcome = new Promise<ToolCallOutcome>((resolve) => (answer = resolve));
+    (held.agentCalls ??= new Map()).set(call.id, answer);
+    self._parent?.send({ type: 'agent.call', callId: call.id, input: call.input, turn, at } satisfies AgentCallEvent);
+    // Stopped: the answer no longer matters (the machine stops what it started on its own).
+    return { outcome, abort: () => held.agentCalls?.delete(call.id) };
   };
 
   /** Runs a turn's tool calls (the ones without a result yet). */
@@ -604,6 +624,14 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
           if (held?.running && held.running.size > 0) return next;
           release(self, false);
           return proceed(self, next, loop);
+        }
+        case 'agent.result': {
+          const answer = resources.get(self)?.agentCalls;
+          const settleCall = answer?.get(event.callId);
+          if (!settleCall) return snapshot;
+          answer!.delete(event.callId);
+          settleCall({ result: event.isError ? errorResult(event.callId, event.content) : { type: 'tool_result', tool_use_id: event.callId, content: event.content }, error: event.isError ? event.content : null });
+          return snapshot;
         }
         case 'loop.settle': {
           if (!progress.loop) return snapshot;

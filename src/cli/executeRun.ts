@@ -4,7 +4,7 @@
  * JSON result, and returns the exit code.
  */
 import { createFileCheckpointStore } from '../checkpoint/fileStore.ts';
-import { normalizeConfig, type FanOutConfig } from '../config.ts';
+import { LEAD_ID, normalizeConfig, type FanOutConfig } from '../config.ts';
 import { settledEventType } from '../events.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 import { DEFAULT_PRICES, type PriceTable } from '../pricing/prices.ts';
@@ -96,7 +96,8 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
           ? {}
           : { checkpoint: { store: createFileCheckpointStore(options.store), meta: { cli: meta }, onError: checkpointWarning(io), ...(options.runId ? { runId: options.runId } : {}) } }),
       });
-      return { run, specialists: options.config.specialists, kept: [] };
+      // A model lead's specialists appear as it spawns them.
+      return { run, specialists: options.config.lead ? [{ id: LEAD_ID, angle: 'Lead' }] : options.config.specialists, kept: [] };
     },
   });
 }
@@ -195,7 +196,7 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
       for (const missing of result.missing) io.stderr.write(`Missing ${missing.id} (${missing.angle}): ${missing.reason}\n`);
     } else {
       // A synthesis that streamed live but was retried left a broken first attempt on screen: print it clean.
-      const streamedClean = live && tracker.synthesis.retries === 0;
+      const streamedClean = live && tracker.synthesis.startedAt !== null && tracker.synthesis.retries === 0;
       io.stdout.write(`${formatReport(json, { includeSynthesis: !streamedClean, color: io.stdout.isTTY === true })}\n`);
     }
     if (inspection.server && !interrupted) {

@@ -56,6 +56,12 @@ export interface JsonRunResult {
   endedAt: string;
   /** The run's checkpoint id (`fanfold resume <runId>`); `null` when not checkpointed. */
   runId: string | null;
+  /**
+   * A model lead's run: the lead itself (its calls, turns and `Agent` calls; its text is the
+   * synthesis unless a synthesizer folded), and every specialist it spawned with the brief it
+   * gave and the round it came in, in the order of `specialists`.
+   */
+  lead?: { agent: JsonSpecialist | null; spawned: Array<{ id: string; template: string; description: string; prompt: string; round: number; status: SpecialistOutcome['status'] | null }> };
 }
 
 /** Builds the `--json` document from a run's result. */
@@ -98,6 +104,14 @@ export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'
     startedAt: new Date(result.startedAt).toISOString(),
     endedAt: new Date(result.endedAt).toISOString(),
     runId,
+    ...(result.lead
+      ? {
+          lead: {
+            agent: result.lead.outcome ? specialist(result.lead.outcome, cost.lead?.costUsd ?? cost.synthesizer?.costUsd ?? null) : null,
+            spawned: result.lead.spawned.map((spawn, index) => ({ id: spawn.id, template: spawn.template, description: spawn.description, prompt: spawn.prompt, round: spawn.round, status: result.outcomes[index]?.status ?? null })),
+          },
+        }
+      : {}),
   };
 }
 

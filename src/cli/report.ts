@@ -25,7 +25,9 @@ export function formatReport(result: JsonRunResult, options: ReportOptions): str
   }
   out.push('', paint('bold', 'Specialists'));
   // Sub-specialists of sub-leads follow their sub-lead, by path (`technical/plasma`).
-  const rows = [...result.specialists.flatMap((row) => withSubRows(row, row.id)), ...(result.synthesizer ? [result.synthesizer] : [])];
+  // A model lead's own calls get a row of their own, unless its text is the synthesis (then it is that row).
+  const leadRow = result.lead?.agent && result.lead.agent.id !== result.synthesizer?.id ? [result.lead.agent] : [];
+  const rows = [...result.specialists.flatMap((row) => withSubRows(row, row.id)), ...leadRow, ...(result.synthesizer ? [result.synthesizer] : [])];
   const idWidth = Math.max(12, ...rows.map((row) => row.id.length));
   out.push(paint('gray', `  ${'id'.padEnd(idWidth)}  ${'status'.padEnd(9)} ${'model'.padEnd(20)} ${'calls'.padStart(5)} ${'turns'.padStart(5)} ${'tools'.padStart(5)} ${'time'.padStart(7)} ${'in tok'.padStart(8)} ${'out tok'.padStart(8)} ${'est. USD'.padStart(9)}`));
   for (const row of rows) out.push(`  ${formatRow(row, idWidth)}`);
@@ -33,6 +35,16 @@ export function formatReport(result: JsonRunResult, options: ReportOptions): str
   const toolTotal = rows.reduce((sum, row) => sum + (row.toolCalls?.length ?? 0), 0);
   out.push(paint('gray', `  ${'total'.padEnd(idWidth)}  ${''.padEnd(9)} ${''.padEnd(20)} ${String(result.modelCalls).padStart(5)} ${''.padStart(5)} ${String(toolTotal).padStart(5)} ${formatSeconds(result.elapsedMs).padStart(7)} ${String(total.inputTokens + total.cacheReadInputTokens + total.cacheCreationInputTokens).padStart(8)} ${String(total.outputTokens).padStart(8)} ${formatUsd(result.costUsd).padStart(9)}`));
   if (result.unpricedModels.length > 0) out.push(paint('yellow', `  not in the price table (cost not counted): ${result.unpricedModels.join(', ')}`));
+
+  if (result.lead) {
+    const rounds = Math.max(0, ...result.lead.spawned.map((spawn) => spawn.round));
+    out.push('', paint('bold', `Spawned by the lead (${result.lead.spawned.length} in ${rounds} round${rounds === 1 ? '' : 's'})`));
+    if (result.lead.spawned.length === 0) out.push('  none: the lead answered on its own');
+    for (const spawn of result.lead.spawned) {
+      const brief = spawn.prompt.replace(/\s+/g, ' ');
+      out.push(`  ${spawn.id} · round ${spawn.round} · ${spawn.status ?? 'running'} · ${spawn.description}: ${paint('gray', brief.length > 110 ? `${brief.slice(0, 109)}…` : brief)}`);
+    }
+  }
 
   if (result.missing.length > 0) {
     out.push('', paint('yellow', `Missing angles (${result.missing.length}):`));
@@ -46,10 +58,18 @@ export function formatReport(result: JsonRunResult, options: ReportOptions): str
   out.push(
     '',
     `${paint('bold', result.status.toUpperCase())} · wall ${formatSeconds(result.elapsedMs)} · slowest specialist ${formatSeconds(slowest)}, all specialists summed ${formatSeconds(sum)}` +
-      `${result.synthesizer?.elapsedMs != null ? `, synthesis ${formatSeconds(result.synthesizer.elapsedMs)}` : ''} · ${result.modelCalls} model call${result.modelCalls === 1 ? '' : 's'} · est. ${formatUsd(result.costUsd)}`,
+      `${leadTiming(result) ?? (result.synthesizer?.elapsedMs != null ? `, synthesis ${formatSeconds(result.synthesizer.elapsedMs)}` : '')} · ${result.modelCalls} model call${result.modelCalls === 1 ? '' : 's'} · est. ${formatUsd(result.costUsd)}`,
   );
   if (result.backend === 'simulator') out.push(paint('gray', 'Simulated run: no API calls were made; costs are what the same tokens would cost on the real API.'));
   return out.join('\n');
+}
+
+/** ", lead 9.9s over 3 turns" for a model lead's run (its turns wrap the specialists' time). */
+function leadTiming(result: JsonRunResult): string | null {
+  const agent = result.lead?.agent;
+  if (!agent) return null;
+  const folded = result.synthesizer && result.synthesizer.id !== agent.id && result.synthesizer.elapsedMs != null ? `, synthesis ${formatSeconds(result.synthesizer.elapsedMs)}` : '';
+  return `, lead ${formatSeconds(agent.elapsedMs ?? 0)} over ${agent.turns ?? 0} turn${agent.turns === 1 ? '' : 's'}${folded}`;
 }
 
 function withSubRows(row: JsonSpecialist, path: string): JsonSpecialist[] {

@@ -31,7 +31,20 @@ export interface ResearchOptions {
   maxConcurrency?: number | undefined;
   /** Give the specialists web search and web fetch. Default `true`. */
   tools?: boolean | undefined;
+  /**
+   * `fixed`: the three angles above, then a synthesizer. `model`: a lead model decides the angles,
+   * spawns one explorer per angle with the `Agent` tool, joins them and writes the answer.
+   * Default `fixed`.
+   */
+  lead?: 'fixed' | 'model' | undefined;
 }
+
+/** The research lead's system prompt: pick the angles, delegate in parallel, join, write the report. */
+export const RESEARCH_LEAD_SYSTEM =
+  'You lead a research team. Decide which angles the topic needs, then dispatch an explorer agent per angle, all in one response so they run in parallel, ' +
+  'each with a self-contained brief: its angle, what to look for, and to return facts with the title and URL of each source. ' +
+  'Then call Agent once with all their agent_ids to wait for their results. ' +
+  'Finally write the report yourself: one section per angle under a markdown heading, then "Cross-cutting synthesis" connecting them and naming any missing angle as a gap, then "Sources" listing the sources the explorers cited.';
 
 /**
  * The research fan-out on a topic, as a run config.
@@ -42,6 +55,23 @@ export interface ResearchOptions {
 export function researchConfig(topic: string, options: ResearchOptions = {}): FanOutConfig {
   const sections = RESEARCH_ANGLES.map((spec) => spec.angle).join(', ');
   const tools = options.tools ?? true;
+  if (options.lead === 'model') {
+    return {
+      task: topic,
+      lead: { system: RESEARCH_LEAD_SYSTEM, maxSpecialists: 8, maxRounds: 2 },
+      specialists: [
+        {
+          id: 'explorer',
+          instructions: `Cover only your angle. Write 150-200 words.${tools ? ` ${TOOL_INSTRUCTIONS}` : ''}`,
+          ...(tools ? { tools: RESEARCH_TOOLS.map((tool) => ({ ...tool })) } : {}),
+        },
+      ],
+      maxTokens: 600,
+      deadlineMs: options.deadlineMs ?? 120_000,
+      ...(options.model ? { model: options.model } : {}),
+      ...(options.maxConcurrency ? { maxConcurrency: options.maxConcurrency } : {}),
+    };
+  }
   return {
     task: topic,
     specialists: RESEARCH_ANGLES.map((spec) => (tools ? { ...spec, instructions: `${spec.instructions} ${TOOL_INSTRUCTIONS}`, tools: RESEARCH_TOOLS.map((tool) => ({ ...tool })) } : { ...spec })),

@@ -45,6 +45,8 @@ export interface CostLine {
 export interface CostReport {
   specialists: CostLine[];
   synthesizer: CostLine | null;
+  /** A model lead's own calls, when its text is not the synthesizer's line already. */
+  lead: CostLine | null;
   total: { usage: Usage; costUsd: number };
   /** Models that had usage but no price: their tokens are not in `total.costUsd`. */
   unpricedModels: string[];
@@ -54,7 +56,7 @@ export interface CostReport {
  * Prices a run's result. Each outcome is priced at the model of its last attempt (a specialist
  * that fell back to another model is priced at the fallback).
  */
-export function costOfRun(result: Pick<RunResult, 'outcomes' | 'synthesizer'>, table: PriceTable = DEFAULT_PRICES): CostReport {
+export function costOfRun(result: Pick<RunResult, 'outcomes' | 'synthesizer'> & Partial<Pick<RunResult, 'lead'>>, table: PriceTable = DEFAULT_PRICES): CostReport {
   const unpriced = new Set<string>();
   const totalUsage = emptyUsage();
   let totalCost = 0;
@@ -66,7 +68,9 @@ export function costOfRun(result: Pick<RunResult, 'outcomes' | 'synthesizer'>, t
   };
   const specialists = result.outcomes.map(line);
   const synthesizer = result.synthesizer ? line(result.synthesizer) : null;
-  return { specialists, synthesizer, total: { usage: totalUsage, costUsd: totalCost }, unpricedModels: [...unpriced] };
+  const leadOutcome = result.lead?.outcome ?? null;
+  const lead = leadOutcome && leadOutcome.id !== result.synthesizer?.id ? line(leadOutcome) : null;
+  return { specialists, synthesizer, lead, total: { usage: totalUsage, costUsd: totalCost }, unpricedModels: [...unpriced] };
 }
 
 /**

@@ -28,7 +28,7 @@ export interface RunTools {
 }
 
 /** Every distinct tool list of a run's specialists, with the config path of one specialist that has it. */
-export function toolListsOf(level: Pick<LeadInput, 'specialists'>, prefix = ''): Array<{ path: string; tools: readonly ToolSpec[] }> {
+export function toolListsOf(level: Pick<LeadInput, 'specialists'> & { lead?: LeadInput['lead'] }, prefix = ''): Array<{ path: string; tools: readonly ToolSpec[] }> {
   const lists = new Map<readonly ToolSpec[], string>();
   const visit = (specs: readonly SpecialistSpec[], at: string) =>
     specs.forEach((spec, index) => {
@@ -37,11 +37,16 @@ export function toolListsOf(level: Pick<LeadInput, 'specialists'>, prefix = ''):
       if (spec.fanOut) visit(spec.fanOut.specialists, `${path}.`);
     });
   visit(level.specialists, prefix);
+  // A model lead's templates are the config's `specialists`; its own tools are `lead.tools`.
+  if (level.lead) {
+    visit(level.lead.templates, prefix);
+    lists.set(level.lead.agent.tools, `${prefix}lead.tools`);
+  }
   return [...lists].map(([tools, path]) => ({ path, tools }));
 }
 
 /** Names of the MCP servers some specialist refers to. */
-export function mcpServersUsed(level: Pick<LeadInput, 'specialists'>): Set<string> {
+export function mcpServersUsed(level: Pick<LeadInput, 'specialists'> & { lead?: LeadInput['lead'] }): Set<string> {
   const used = new Set<string>();
   for (const { tools } of toolListsOf(level)) for (const tool of tools) if (tool.source === 'mcp') used.add(tool.server);
   return used;

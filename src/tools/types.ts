@@ -19,7 +19,9 @@ export type ToolSpec =
   /** Tools of an MCP server of the run: one (`tool`), or every tool it allows (`tool: null`). */
   | { source: 'mcp'; server: string; tool: string | null }
   /** An Anthropic server tool, run by the API. */
-  | { source: 'server'; name: ServerToolName; maxUses: number | null; allowedDomains: string[] | null; blockedDomains: string[] | null };
+  | { source: 'server'; name: ServerToolName; maxUses: number | null; allowedDomains: string[] | null; blockedDomains: string[] | null }
+  /** A model lead's `Agent` tool: its calls go to the lead machine, which spawns and joins specialists from these templates. */
+  | { source: 'agent'; templates: string[] };
 
 /** Which limit ended a tool-use loop (the model then had one last turn without tools). */
 export type LoopLimit = 'maxTurns' | 'maxToolCalls';

@@ -10,12 +10,17 @@ export function createLogLinesView(tracker: ProgressTracker, write: (line: strin
   const stamp = () => `[${formatSeconds(Date.now() - startedAt).padStart(6)}]`;
   return {
     onEvent(event: RunEvent) {
+      // Joins concern the lead, not one row.
+      if (event.type === 'lead.joining') return write(`${stamp()} lead waits for ${event.ids.join(', ')}`);
+      if (event.type === 'lead.joined') return write(`${stamp()} lead joined ${event.statuses.map((entry) => `${entry.id} (${entry.status})`).join(', ')}`);
       const row = tracker.apply(event);
       if (!row) return;
       switch (event.type) {
         case 'specialist.started':
         case 'synthesis.started':
           return write(`${stamp()} ${row.id} started${row.model ? ` on ${row.model}` : ''}`);
+        case 'lead.spawned':
+          return write(`${stamp()} lead spawned ${event.id} (${event.template}, round ${event.round}): ${truncate(event.description, 80)}`);
         case 'specialist.tool.started':
           return write(`${stamp()} ${row.id} calls ${event.tool}${event.server ? ' (server tool)' : ''}: ${truncate(event.input, 120)}`);
         case 'specialist.tool.done':

@@ -46,6 +46,14 @@ export class ProgressTracker {
 
   apply(event: RunEvent): ProgressRow | undefined {
     switch (event.type) {
+      case 'lead.spawned': {
+        // A model lead's specialists get their rows as it spawns them.
+        if (this.byId.has(event.id)) return undefined;
+        const row = this.row(event.id, event.description);
+        this.rows.push(row);
+        this.byId.set(row.id, row);
+        return row;
+      }
       case 'specialist.started':
         return this.start(this.byId.get(event.id), event.model);
       case 'synthesis.started':
