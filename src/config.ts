@@ -78,6 +78,11 @@ export interface SpecialistConfig {
   /** Makes this a non-LLM specialist: this function runs instead of a model call. */
   run?: TaskFunction;
   /**
+   * Which of the run's `providers` (by name) its calls go through, e.g. an app file's
+   * `credential: anthropic_main`. Default: the run's `provider`.
+   */
+  credential?: string;
+  /**
    * Tools its model may call in a loop (see {@link ToolConfig}); `[]` for none. Default: the
    * run's `tools` (on a sub-lead: the default of its sub-specialists).
    */
@@ -108,6 +113,8 @@ export interface SynthesizerConfig {
   policy?: PolicyOverride;
   /** A custom fold instead of a model call; gets every outcome in `context.outcomes`. */
   run?: TaskFunction;
+  /** Which of the run's `providers` its calls go through. Default: the run's `provider`. */
+  credential?: string;
 }
 
 /**
@@ -178,6 +185,8 @@ export interface ModelLeadConfig {
   policy?: PolicyOverride;
   /** Its own tools besides `Agent` (see {@link ToolConfig}). Default: none. */
   tools?: ToolConfig[];
+  /** Which of the run's `providers` its calls go through. Default: the run's `provider`. */
+  credential?: string;
   /** Most specialists it may spawn in the whole run. Default `20`. */
   maxSpecialists?: number;
   /** Most rounds of spawning (lead turns that spawn). Default `5`. */
@@ -208,6 +217,8 @@ export interface SpecialistSpec {
   instructions: string | null;
   /** The whole first user message, instead of the task, angle and instructions (a model lead's). */
   brief?: string;
+  /** The name of the provider its calls go through (`RunOptions.providers`); absent: the run's `provider`. */
+  credential?: string;
   maxTokens: number;
   policy: SupervisionPolicy;
   /** Tools of a `model` specialist (empty: one plain call); shared between specialists that inherit one list. */
@@ -325,6 +336,7 @@ function checkLevel(level: { specialists?: Array<{ id: string }> | undefined; qu
 
 /** What the synthesizer and every specialist share: how its call is made (or its function). */
 const callFields = {
+  credential: nonEmptyText.optional(),
   model: nonEmptyText.optional(),
   system: text.optional(),
   instructions: text.optional(),
@@ -442,6 +454,7 @@ function checkTools(tools: readonly unknown[], ctx: z.RefinementCtx, path: Prope
 }
 
 const leadSchema = z.strictObject({
+  credential: nonEmptyText.optional(),
   model: nonEmptyText.optional(),
   system: text.optional(),
   instructions: text.optional(),
@@ -579,6 +592,7 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       maxTokens: entry.maxTokens ?? defaults.maxTokens,
       policy,
       tools: entry.run || entry.specialists || id === SYNTHESIZER_ID ? NO_TOOLS : entry.tools ? toToolSpecs(entry.tools, [...at, 'tools']) : defaults.tools,
+      ...(entry.credential !== undefined && !entry.run ? { credential: entry.credential } : {}),
     };
     if (entry.specialists) {
       // A sub-lead's specialists inherit its policy as their default, except `onFailure`: a
@@ -645,6 +659,7 @@ function modelLeadSpec(
     maxTokens: config.maxTokens ?? Math.max(defaults.maxTokens, LEAD_MIN_MAX_TOKENS),
     policy,
     tools: [...own, { source: 'agent', templates: templates.map((template) => template.id) }],
+    ...(config.credential !== undefined ? { credential: config.credential } : {}),
   };
   return { agent, templates, maxSpecialists, maxRounds, agentDeadlineMs, synthesize: config.synthesize ?? 'lead' };
 }

@@ -80,11 +80,11 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
     const issues = [...taskIssues(input.specialists, input.synthesizer), ...toolIssues(input)];
     if (issues.length > 0) throw new ConfigError('resume options', issues);
   }
-  const tasks = tasksFor(input.specialists, input.synthesizer, options.config);
+  const tasks = tasksFor(input.specialists, input.synthesizer, options.config, input.lead?.templates);
   const tools = plan.finished ? null : toolsFor(input, options.config, options.mcp);
   const nested = createNestedOutcomes(plan.nested);
   const steps = createLoopSteps(plan.steps);
-  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}) }) });
+  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, ...(options.providers ? { providers: options.providers } : {}), tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}) }) });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.
   const restore = () => createActor(machine, { snapshot: plan.snapshot as never, input, clock, ...(options.inspect ? { inspect: options.inspect } : {}) });
   let actor: Actor<LeadMachine>;
@@ -172,7 +172,7 @@ function taskIssues(specialists: SpecialistSpec[], synthesizer: SpecialistSpec) 
  * The task functions a resumed run needs, from its original config. A model-only run needs
  * none; a run with `run` functions must be given the config they came from.
  */
-function tasksFor(specialists: SpecialistSpec[], synthesizer: SpecialistSpec, config: FanOutConfig | undefined) {
+function tasksFor(specialists: SpecialistSpec[], synthesizer: SpecialistSpec, config: FanOutConfig | undefined, templates?: SpecialistSpec[]) {
   const needing: string[] = [];
   const visit = (spec: SpecialistSpec, path: string) => {
     if (spec.kind === 'task') needing.push(path);
@@ -187,8 +187,11 @@ function tasksFor(specialists: SpecialistSpec[], synthesizer: SpecialistSpec, co
   }
   const { input, tasks } = normalizeConfig(config, 'resume options.config');
   const ids = (list: SpecialistSpec[]) => list.map((spec) => spec.id).join(',');
-  if (ids(input.specialists) !== ids(specialists)) {
-    throw new ConfigError('resume options.config', [{ path: 'specialists', message: `must be the checkpointed run's specialists (${specialists.map((spec) => spec.id).join(', ')}), in the same order` }]);
+  // A model lead's config lists templates; the specialists it spawned are in the checkpoint.
+  const expected = templates ?? specialists;
+  const given = templates ? (input.lead?.templates ?? input.specialists) : input.specialists;
+  if (ids(given) !== ids(expected)) {
+    throw new ConfigError('resume options.config', [{ path: 'specialists', message: `must be the checkpointed run's ${templates ? 'templates' : 'specialists'} (${expected.map((spec) => spec.id).join(', ')}), in the same order` }]);
   }
   return tasks;
 }

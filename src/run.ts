@@ -27,6 +27,11 @@ import type { Toolbox } from './tools/toolbox.ts';
 export interface RunActorDependencies {
   /** Backend for model specialists and the synthesizer. Required unless every one has a `run` function. */
   provider?: ModelProvider | undefined;
+  /**
+   * Backends by credential name: a specialist (or lead, or synthesizer) with `credential: name`
+   * calls through `providers[name]`; one whose name is not here uses `provider`. Default: none.
+   */
+  providers?: Readonly<Record<string, ModelProvider>>;
   /** Task functions by `taskKey` (the JSON of a specialist's id path), as `normalizeConfig` returns them. Default: none. */
   tasks?: ReadonlyMap<string, TaskFunction>;
   /** Time source for backoff, attempt deadlines and timestamps. Default: the real clock. */
@@ -53,6 +58,7 @@ export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanO
   const sinks: ProgressSinks = new WeakMap();
   const specialist = createSpecialistLogic({
     provider: deps.provider,
+    ...(deps.providers ? { providers: new Map(Object.entries(deps.providers)) } : {}),
     tasks: deps.tasks ?? new Map(),
     clock,
     random: deps.random ?? Math.random,
@@ -158,7 +164,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const nested = options.checkpoint ? createNestedOutcomes() : undefined;
   const steps = options.checkpoint && toolListsOf(input).length > 0 ? createLoopSteps() : undefined;
   const machine = leadMachine.provide({
-    actors: createRunActors({ provider: options.provider, tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}) }),
+    actors: createRunActors({ provider: options.provider, ...(options.providers ? { providers: options.providers } : {}), tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}) }),
   });
   const actor = createActor(machine, {
     input: { ...input, startedAt: clock.now() },

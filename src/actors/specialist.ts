@@ -119,6 +119,8 @@ export type SpecialistActorEvent =
 export interface SpecialistDependencies {
   /** Backend for model specialists. */
   provider: ModelProvider | undefined;
+  /** Backends by credential name, for specialists that name one (`spec.credential`); the others use `provider`. */
+  providers?: ReadonlyMap<string, ModelProvider>;
   /** Task functions by specialist id (`synthesizer` for a custom fold). */
   tasks: ReadonlyMap<string, TaskFunction>;
   clock: Clock;
@@ -321,7 +323,9 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       const context = { task, id: spec.id, angle: spec.angle, attempt, signal, ...(input.outcomes ? { outcomes: input.outcomes } : {}) };
       return fn(context).then(fromTaskResult);
     }
-    if (!deps.provider) throw new Error('No model provider was given: pass `provider` to the run, or give the specialist a `run` function');
+    // A named credential picks its provider; the rest use the run's.
+    const provider = (spec.credential !== undefined ? deps.providers?.get(spec.credential) : undefined) ?? deps.provider;
+    if (!provider) throw new Error('No model provider was given: pass `provider` to the run, or give the specialist a `run` function');
     if (model === null) throw new Error(`Specialist "${spec.id}" has no model`);
     const loop = progress.loop;
     const request =
@@ -343,7 +347,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       serverToolCalls.push(event.isError ? { name: event.name, ms, isError: true, server: true } : { name: event.name, ms, isError: false, server: true });
       tellParent(self, { type: 'specialist.tool.done', id: spec.id, tool: event.name, callId: event.id, turn: progress.turn, server: true, ms, isError: event.isError, error: event.error, result: preview(event.content), at: now });
     };
-    return deps.provider
+    return provider
       .stream(request, {
         signal,
         onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
@@ -415,7 +419,11 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     let answer!: (outcome: ToolCallOutcome) => void;
     const outcome = new Promise<ToolCallOutcome>((resolve) => (answer = resolve));
     (held.agentCalls ??= new Map()).set(call.id, answer);
-    self._parent?.send({ type: 'agent.call', callId: call.id, input: call.input, turn, at } satisfies AgentCallEvent);
+    // After this transition is committed: a checkpoint the machine saves for the call then holds
+    // the lead's finished turn, so a resumed lead re-sends this call instead of redoing the turn.
+    queueMicrotask(() => {
+      if (self.getSnapshot().status === 'active') self._parent?.send({ type: 'agent.call', callId: call.id, input: call.input, turn, at } satisfies AgentCallEvent);
+    });
     // Stopped: the answer no longer matters (the machine stops what it started on its own).
     return { outcome, abort: () => held.agentCalls?.delete(call.id) };
   };

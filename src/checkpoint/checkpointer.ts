@@ -37,6 +37,20 @@ export interface CheckpointerOptions {
   onError: (error: Error) => void;
 }
 
+/**
+ * What a change of triggers a full save. A fixed fan-out: its top-level state. A model lead
+ * also saves on each spawn, join and finished lead turn (a handful per run): its spawned
+ * specialists and the lead's conversation live only in the snapshot, and a resumed lead must
+ * neither spawn them again nor lose the turns it has had.
+ */
+function stateKey(snapshot: ReturnType<Actor<LeadMachine>['getSnapshot']>): string {
+  const top = topState(snapshot.value);
+  const { context } = snapshot;
+  if (!context.input.lead || top !== 'leading') return top;
+  const lead = snapshot.children['lead']?.getSnapshot() as { progress?: { loop?: { turns?: number } | null } } | undefined;
+  return `${top}/${JSON.stringify(snapshot.value)}/${context.spawned.length}/${context.joins.length}/${lead?.progress?.loop?.turns ?? 0}`;
+}
+
 /** A checkpointer attached to a lead actor. */
 export interface Checkpointer {
   /** Saves the full snapshot now (after `actor.start()`, so the run is resumable from its first moment). */
@@ -55,8 +69,16 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
   const { store, runId } = options;
   const specialists = actor.getSnapshot().context.input.specialists;
   const indexById = new Map(specialists.map((spec, index) => [spec.id, index]));
+  // A model lead's specialists are spawned as it runs: look them up in the current context.
+  const indexOf = (id: string): number | undefined => {
+    const known = indexById.get(id);
+    if (known !== undefined) return known;
+    const index = actor.getSnapshot().context.input.specialists.findIndex((spec) => spec.id === id);
+    if (index !== -1) indexById.set(id, index);
+    return index === -1 ? undefined : index;
+  };
   let seq = options.journalSeq;
-  let lastState = topState(actor.getSnapshot().value);
+  let lastState = stateKey(actor.getSnapshot());
   let failed = false;
   let savedFinal = false;
   // The snapshot holds no running sub-lead, so the outcomes inside one go with every save
@@ -115,7 +137,7 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     }
     if (!SETTLED.has(event.type)) return;
     const { id, outcome } = event as Extract<RunEvent, { type: 'specialist.done' }>;
-    const index = indexById.get(id);
+    const index = indexOf(id);
     if (index === undefined) return;
     guard(() => {
       store.append(runId, { seq: seq + 1, index, outcome });
@@ -144,7 +166,7 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
   // Snapshot observers run once the lead's state is committed, so a full save sees the batch whole.
   const snapshots = actor.subscribe({
     next: (snapshot) => {
-      const state = topState(snapshot.value);
+      const state = stateKey(snapshot);
       const final = snapshot.status !== 'active';
       if (final ? !savedFinal : state !== lastState) saveNow();
       lastState = state;

@@ -122,7 +122,9 @@ const persistedLeadSchema = z.looseObject({
   status: z.enum(['active', 'done', 'error']),
   value: z.union([z.string(), z.record(z.string(), z.unknown())]),
   context: z.looseObject({
-    input: z.looseObject({ task: z.string(), specialists: z.array(specSchema).min(1), synthesizer: specSchema, deadlineMs: z.number() }),
+    // A model lead's run starts with no specialists: it spawns them.
+    input: z.looseObject({ task: z.string(), specialists: z.array(specSchema), synthesizer: specSchema, deadlineMs: z.number(), lead: z.looseObject({ agent: specSchema, templates: z.array(specSchema).min(1) }).optional() })
+      .refine((input) => input.lead !== undefined || input.specialists.length > 0, { message: 'expected at least one specialist', path: ['specialists'] }),
     startedAt: z.number(),
     deadlineAt: z.number(),
     outcomes: z.array(outcomeSchema.nullable()),
@@ -223,8 +225,10 @@ export function parseCheckpoint(file: string, data: unknown): Checkpoint {
   if (status === 'active') {
     // The children each state of the lead machine invokes must be there to be restored.
     const state = topState(checkpoint.snapshot.value);
-    const needed = state === 'fanningOut' ? ['fanOut', 'deadline'] : state === 'synthesizing' ? ['synthesizer'] : null;
-    if (!needed) throw new CheckpointError(file, `snapshot.value: expected a running state of the lead (fanningOut or synthesizing), got ${JSON.stringify(checkpoint.snapshot.value)}`);
+    // A model lead whose fan-out already ended (its deadline passed) has only the lead left to run.
+    const leading = context.fanOutDone ? ['lead'] : ['fanOut', 'deadline', 'lead'];
+    const needed = state === 'fanningOut' ? ['fanOut', 'deadline'] : state === 'leading' && context.input.lead ? leading : state === 'synthesizing' ? ['synthesizer'] : null;
+    if (!needed) throw new CheckpointError(file, `snapshot.value: expected a running state of the lead (fanningOut, leading or synthesizing), got ${JSON.stringify(checkpoint.snapshot.value)}`);
     const missing = needed.filter((id) => !children[id]);
     if (missing.length > 0) throw new CheckpointError(file, `snapshot.children: the ${state} state needs its ${missing.join(' and ')} actor, which is missing`);
   }

@@ -69,7 +69,7 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   if (fanOut && fanOut.status === 'active') reopenStopped(context.outcomes, fanOut);
 
   const settledList = context.outcomes.filter((outcome): outcome is SpecialistOutcome => outcome !== null);
-  if (snapshot.status === 'active' && stateIs(snapshot.value, 'fanningOut')) {
+  if (snapshot.status === 'active' && (stateIs(snapshot.value, 'fanningOut') || stateIs(snapshot.value, 'leading'))) {
     context.settled = settledList.length;
     context.fulfilled = settledList.filter((outcome) => outcome.status === 'fulfilled').length;
   }
@@ -90,7 +90,7 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   const pending: number[] = [];
   for (let index = 0; index < total; index++) (context.outcomes[index] ? kept : pending).push(index);
   // Only inside sub-leads that start again; a cut-short cancel's `skipped` ones run again.
-  const restarting = snapshot.status === 'active' && stateIs(snapshot.value, 'fanningOut');
+  const restarting = snapshot.status === 'active' && (stateIs(snapshot.value, 'fanningOut') || stateIs(snapshot.value, 'leading'));
   const nested = restarting ? [...nestedByPath.values()].filter(({ path, outcome }) => !context.outcomes[path[0]!] && !cutShort(outcome)) : [];
   // Steps of a specialist that is kept (or inside a kept sub-lead, or itself kept inside one) are done with.
   const keptBelow = new Set(nested.map(({ path }) => pathKey(path)));

@@ -21,6 +21,8 @@ import { ProgressTracker } from './progress/tracker.ts';
 import { silentView, type ProgressView } from './progress/view.ts';
 import { formatReport } from './report.ts';
 import { mcpServersUsed, startMcpServers } from '../tools/runTools.ts';
+import { credentialProviders, firstKey, keyVariables, type CredentialsDeclared } from './credentials.ts';
+import type { ModelProvider } from '../providers/provider.ts';
 import type { McpServers } from '../tools/mcp.ts';
 
 /** The output options every run command shares. */
@@ -66,6 +68,8 @@ export interface ExecuteRunOptions extends OutputOptions, InspectOptions, Checkp
   prices?: PriceTable | undefined;
   /** What to keep with the checkpoint so `resume` can rebuild the run's tools. */
   resumeHints?: Pick<CliRunMeta, 'appFile' | 'task' | 'noTools'>;
+  /** The app file's credentials: which key each agent's calls use. */
+  credentials?: CredentialsDeclared | undefined;
 }
 
 /** Runs the fan-out and prints its outcome; resolves with the exit code. Throws `ConfigError` before any call when the config is invalid. */
@@ -74,8 +78,19 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
   // MCP servers first: one that fails to start, or a tool it lacks, is exit 2 before any call.
   const mcp = await openMcp(options.config, options.source, normalized.input);
   let backend: Backend;
+  let providers: Record<string, ModelProvider> | undefined;
   try {
-    backend = await openBackend({ simulate: options.simulate ?? false, env: io.env });
+    backend = await openBackend({ simulate: options.simulate ?? false, env: io.env, key: firstKey(options.credentials, io.env), keyVariables: keyVariables(options.credentials) });
+    // With a key set, every credential an agent names must resolve to one (exit 2 otherwise).
+    if (backend.mode === 'anthropic' && options.credentials && options.credentials.used.length > 0) {
+      const fallback = firstKey(options.credentials, io.env)!;
+      try {
+        providers = credentialProviders(options.credentials, io.env, options.source, { key: fallback.value, provider: backend.provider });
+      } catch (error) {
+        await backend.close();
+        throw error;
+      }
+    }
   } catch (error) {
     await mcp?.close();
     throw error;
@@ -89,6 +104,7 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
     start: (inspect) => {
       const run = runFanOut(options.config, {
         provider: backend.provider,
+        ...(providers ? { providers } : {}),
         source: options.source,
         ...(mcp ? { mcp } : {}),
         ...(inspect ? { inspect } : {}),

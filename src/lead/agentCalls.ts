@@ -81,7 +81,8 @@ export function stepAgentCall(state: LeadCallState, call: AgentCallEvent): LeadS
   // A call re-sent after a restore: answer it as before, without doing it twice.
   const done = state.spawned.find((record) => record.callId === call.callId);
   if (done) return reply(spawnResultText(done.id, done.template, done.description), false);
-  if (state.joins.some((join) => join.callId === call.callId)) return { changes: {}, effects: [] };
+  // A join re-sent after a restore is already pending: answer it if everything it waits for has settled.
+  if (state.joins.some((join) => join.callId === call.callId)) return answerJoins(state);
 
   let parsed;
   try {

@@ -26,6 +26,13 @@ export interface BackendOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Options for the simulator, when it is used (latency, faults). */
   simulator?: SimulatorOptions;
+  /**
+   * The key to call the API with and the variable it came from (an app file's credential),
+   * instead of `ANTHROPIC_API_KEY`. Default: `ANTHROPIC_API_KEY` from `env`.
+   */
+  key?: { value: string; from: string } | null;
+  /** The variables a key could have come from, for the banner when none is set. Default `['ANTHROPIC_API_KEY']`. */
+  keyVariables?: readonly string[];
 }
 
 /** The key the simulator is called with: it is no secret, and it never reaches the real API. */
@@ -42,14 +49,15 @@ const SIMULATOR_KEY = 'sk-fanfold-simulator';
  */
 export async function openBackend(options: BackendOptions = {}): Promise<Backend> {
   const env = options.env ?? process.env;
-  const apiKey = env['ANTHROPIC_API_KEY'];
-  if (apiKey && !options.simulate) {
-    const provider = createAnthropicProvider({ apiKey, env });
-    return { mode: 'anthropic', provider, banner: `Calling the Anthropic API at ${provider.baseURL} (ANTHROPIC_API_KEY is set).`, close: async () => {} };
+  const key = options.key === undefined ? (env['ANTHROPIC_API_KEY'] ? { value: env['ANTHROPIC_API_KEY'], from: 'ANTHROPIC_API_KEY' } : null) : options.key;
+  if (key && !options.simulate) {
+    const provider = createAnthropicProvider({ apiKey: key.value, env });
+    return { mode: 'anthropic', provider, banner: `Calling the Anthropic API at ${provider.baseURL} (${key.from} is set).`, close: async () => {} };
   }
   const simulator: Simulator = await startSimulator(options.simulator);
   const provider = createAnthropicProvider({ apiKey: SIMULATOR_KEY, baseURL: simulator.url, env: {} });
-  const why = options.simulate ? (options.simulateReason ?? 'the simulator was asked for') : 'ANTHROPIC_API_KEY is not set';
+  const variables = options.keyVariables ?? ['ANTHROPIC_API_KEY'];
+  const why = options.simulate ? (options.simulateReason ?? 'the simulator was asked for') : variables.length === 1 ? `${variables[0]} is not set` : `none of ${variables.join(', ')} is set`;
   return {
     mode: 'simulator',
     provider,
