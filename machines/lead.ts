@@ -95,7 +95,7 @@ export type LeadEvent =
   | SpecialistProgressEvent
   | DoneActorEvent<FanOutOutput, 'fanOut'>
   | DoneActorEvent<SpecialistOutcome, 'synthesizer'>
-  | DoneActorEvent<SpecialistOutcome, 'lead'>
+  | DoneActorEvent<SpecialistOutcome, 'leadAgent'>
   | AgentCallEvent
   | ErrorActorEvent;
 
@@ -169,7 +169,7 @@ function applyLeadStep(
         if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.deadlines', ids: effect.ids, deadlineAt: effect.deadlineAt, message: effect.message });
         break;
       case 'reply':
-        if (!context.lead) enqueue.sendTo('lead', { type: 'agent.result', callId: effect.callId, content: effect.content, isError: effect.isError } satisfies AgentResultEvent);
+        if (!context.lead) enqueue.sendTo('leadAgent', { type: 'agent.result', callId: effect.callId, content: effect.content, isError: effect.isError } satisfies AgentResultEvent);
         break;
       case 'emit':
         enqueue.emit(effect.event);
@@ -319,7 +319,7 @@ export const leadMachine = setup({
     noteStarted: assign(({ context, event }) => (event.type === 'fanOut.progress' && event.allStarted && context.starting ? { starting: false } : {})),
     relayLeadEvent: emit(({ event }) => event as RunEvent),
     recordLead: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== 'xstate.done.actor.lead') return;
+      if (event.type !== 'xstate.done.actor.leadAgent') return;
       const outcome = event.output;
       enqueue.assign({ lead: outcome });
       enqueue.emit({ type: settledEventType(outcome), id: outcome.id, outcome } as RunEvent);
@@ -332,7 +332,7 @@ export const leadMachine = setup({
     }),
     cancelLeading: enqueueActions(({ context, enqueue }) => {
       if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.cancel', reason: context.stop?.message ?? 'cancelled' });
-      if (!context.lead) enqueue.sendTo('lead', { type: 'specialist.cancel', reason: context.stop?.message ?? 'the run was cancelled' });
+      if (!context.lead) enqueue.sendTo('leadAgent', { type: 'specialist.cancel', reason: context.stop?.message ?? 'the run was cancelled' });
     }),
     recordLeadFailure: assign(({ context }) => ({
       error: { kind: context.lead?.error?.kind ?? 'unknown', message: `the lead failed: ${context.lead?.error?.message ?? 'unknown error'}` },
@@ -343,7 +343,7 @@ export const leadMachine = setup({
      */
     captureLead: enqueueActions(({ context, event, enqueue, self }) => {
       if (context.lead || event.type !== 'xstate.done.actor.fanOut') return;
-      const last = self.getSnapshot().children['lead']?.getSnapshot() as SpecialistSnapshot | undefined;
+      const last = self.getSnapshot().children['leadAgent']?.getSnapshot() as SpecialistSnapshot | undefined;
       if (!last) return;
       const now = Math.max(last.progress.startedAt, ...event.output.outcomes.map((outcome) => outcome.endedAt));
       const why = event.output.stop?.message ?? 'the run ended';
@@ -417,7 +417,7 @@ export const leadMachine = setup({
           ],
         },
         {
-          id: 'lead',
+          id: 'leadAgent',
           src: 'specialist',
           input: ({ context }): SpecialistActorInput => ({ task: context.input.task, spec: context.input.lead!.agent, announce: true }),
           onDone: [

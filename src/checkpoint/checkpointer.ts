@@ -47,7 +47,7 @@ function stateKey(snapshot: ReturnType<Actor<LeadMachine>['getSnapshot']>): stri
   const top = topState(snapshot.value);
   const { context } = snapshot;
   if (!context.input.lead || top !== 'leading') return top;
-  const lead = snapshot.children['lead']?.getSnapshot() as { progress?: { loop?: { turns?: number } | null } } | undefined;
+  const lead = snapshot.children['leadAgent']?.getSnapshot() as { progress?: { loop?: { turns?: number } | null } } | undefined;
   return `${top}/${JSON.stringify(snapshot.value)}/${context.spawned.length}/${context.joins.length}/${lead?.progress?.loop?.turns ?? 0}`;
 }
 

@@ -226,7 +226,7 @@ export function parseCheckpoint(file: string, data: unknown): Checkpoint {
     // The children each state of the lead machine invokes must be there to be restored.
     const state = topState(checkpoint.snapshot.value);
     // A model lead whose fan-out already ended (its deadline passed) has only the lead left to run.
-    const leading = context.fanOutDone ? ['lead'] : ['fanOut', 'deadline', 'lead'];
+    const leading = context.fanOutDone ? ['leadAgent'] : ['fanOut', 'deadline', 'leadAgent'];
     const needed = state === 'fanningOut' ? ['fanOut', 'deadline'] : state === 'leading' && context.input.lead ? leading : state === 'synthesizing' ? ['synthesizer'] : null;
     if (!needed) throw new CheckpointError(file, `snapshot.value: expected a running state of the lead (fanningOut, leading or synthesizing), got ${JSON.stringify(checkpoint.snapshot.value)}`);
     const missing = needed.filter((id) => !children[id]);
