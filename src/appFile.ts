@@ -2,7 +2,8 @@
  * App files: a fan-out declared in YAML (or JSON) — agents with their role, model, system prompt,
  * policy and timeout; the lead's specialists and synthesizer; the run-wide deadline and
  * concurrency. Validated before anything runs; every problem names the file, the path inside it
- * and what was expected.
+ * and what was expected. Files in the pattern's `app.yaml` format (a top-level `modules`, agents
+ * with `brain` / `modules` / `system_prompt`) are read by `patternApp.ts` into a model-lead run.
  *
  * ```yaml
  * task: Assess the market for home batteries
@@ -26,6 +27,7 @@ import { z } from 'zod';
 import { describeIssue, MAX_TIMER_MS, normalizeConfig, policySchema, SYNTHESIZER_ID, type FanOutConfig, type SpecialistConfig, type SynthesizerConfig, type ToolConfig } from './config.ts';
 import { mcpServersSchema } from './tools/mcpConfig.ts';
 import { isToolDefinition, type ToolDefinition } from './tools/tool.ts';
+import { isPatternApp, readPatternApp } from './patternApp.ts';
 import { DURATION_HINT, parseDuration } from './duration.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { PolicyOverride } from './policy.ts';
@@ -115,6 +117,13 @@ export interface AppFile {
   config: FanOutConfig;
   /** Prices the file adds or overrides, merged over nothing: combine with `DEFAULT_PRICES`. */
   prices: PriceTable;
+  /**
+   * Credentials of a pattern-format file (see `patternApp.ts`), when it declares or uses any:
+   * `map` is credential name → the environment variable holding its key (the file's
+   * `credentials:`); `used` is every credential an agent uses, with where it is written
+   * (`agents[0].brain.credential`), in file order. A name not in `map` reads `ANTHROPIC_API_KEY`.
+   */
+  credentials?: { map: Record<string, string>; used: Array<{ name: string; path: string }> };
 }
 
 /** Options of {@link parseAppFile} and {@link loadAppFile}. */
@@ -139,7 +148,9 @@ export async function loadAppFile(path: string, options: AppFileOptions = {}): P
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new ConfigError(path, [{ path: '', message: `cannot read the app file: ${reason}` }]);
   }
-  const parsed = parseAppDocument(source, path, options);
+  const raw = readDocument(source, path);
+  if (isPatternApp(raw)) return readPatternApp(raw, path, options);
+  const parsed = parseAppDocument(raw, path, options);
   const { tools, issues } = await importModuleTools(parsed.app, path);
   return buildAppFile(parsed, path, tools, issues);
 }
@@ -149,7 +160,9 @@ export async function loadAppFile(path: string, options: AppFileOptions = {}): P
  * (`{ module, export }`) need {@link loadAppFile}, which imports them.
  */
 export function parseAppFile(source: string, path: string, options: AppFileOptions = {}): AppFile {
-  const parsed = parseAppDocument(source, path, options);
+  const raw = readDocument(source, path);
+  if (isPatternApp(raw)) return readPatternApp(raw, path, options);
+  const parsed = parseAppDocument(raw, path, options);
   const modules = moduleToolPaths(parsed.app);
   if (modules.length > 0) throw new ConfigError(path, modules.map(({ path: at }) => ({ path: at, message: 'tools from modules are imported by loadAppFile (parseAppFile reads text only)' })));
   return buildAppFile(parsed, path, new Map(), []);
@@ -200,7 +213,8 @@ async function importModuleTools(app: AppDocument, file: string): Promise<{ tool
   return { tools, issues };
 }
 
-function parseAppDocument(source: string, path: string, options: AppFileOptions): ParsedApp {
+/** The file's YAML (or JSON) as plain data, in either format. */
+function readDocument(source: string, path: string): unknown {
   const document = parseDocument(source, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new ConfigError(path, document.errors.map((error) => {
@@ -208,7 +222,10 @@ function parseAppDocument(source: string, path: string, options: AppFileOptions)
       return { path: at ? `line ${at.line}, column ${at.col}` : '', message: `not valid YAML (or JSON): ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` };
     }));
   }
-  const raw: unknown = document.toJS();
+  return document.toJS();
+}
+
+function parseAppDocument(raw: unknown, path: string, options: AppFileOptions): ParsedApp {
   const parsed = appSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(path, parsed.error.issues.map((issue) => describeIssue(issue, raw)));
   const app = parsed.data;

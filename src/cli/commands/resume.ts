@@ -11,7 +11,10 @@ import { openBackend } from '../../providers/backend.ts';
 import { resumeFanOut, type ResumedRun } from '../../resume.ts';
 import { driveRun, checkpointWarning, openMcp, type CliRunMeta, type OutputOptions } from '../executeRun.ts';
 import { loadAppFile } from '../../appFile.ts';
-import { normalizeConfig, type FanOutConfig } from '../../config.ts';
+import { toolListsOf } from '../../tools/runTools.ts';
+import { credentialProviders, firstKey, keyVariables } from '../credentials.ts';
+import type { ModelProvider } from '../../providers/provider.ts';
+import { LEAD_ID, normalizeConfig, type FanOutConfig } from '../../config.ts';
 import { withoutTools } from './run.ts';
 import { EXIT } from '../exitCodes.ts';
 import type { CliIO } from '../io.ts';
@@ -67,24 +70,39 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
   // Read it before opening anything: a missing or damaged checkpoint is exit 2, with nothing called.
   const { checkpoint } = store.load(runId);
   const meta = cliMeta(checkpoint.meta);
+  const { input } = checkpoint.snapshot.context;
+  // A run from an app file: read it again for what the checkpoint does not store (module tools,
+  // MCP servers, and which key each credential reads).
+  const needsTools = toolListsOf(input).some(({ tools }) => tools.some((tool) => tool.source === 'code' || tool.source === 'mcp'));
+  const fromFile = meta.command === 'run' && typeof meta.appFile === 'string';
+  const readApp = () => loadAppFile(meta.appFile!, { task: meta.task ?? input.task });
+  // Tools need the file; credentials only matter against the API, and default to ANTHROPIC_API_KEY without it.
+  const app = fromFile && needsTools ? await readApp() : fromFile && meta.backend === 'anthropic' ? await readApp().catch(() => undefined) : undefined;
+  const key = firstKey(app?.credentials, io.env);
   // Finish the run against what it started on: a simulated run is never finished by the real API.
-  if (meta.backend === 'anthropic' && !io.env['ANTHROPIC_API_KEY'] && !options.simulate) {
-    throw new FanfoldError('config', `Run ${runId} was calling the Anthropic API: set ANTHROPIC_API_KEY to resume it (or add --simulate to finish it against the simulator).`);
+  if (meta.backend === 'anthropic' && !key && !options.simulate) {
+    throw new FanfoldError('config', `Run ${runId} was calling the Anthropic API: set ${keyVariables(app?.credentials).join(' or ')} to resume it (or add --simulate to finish it against the simulator).`);
   }
-  // A run from an app file: read it again for what the checkpoint does not store (module tools, MCP servers).
-  let config: FanOutConfig | undefined;
-  if (meta.command === 'run' && typeof meta.appFile === 'string' && !checkpoint.snapshot.context.input.specialists.every((spec) => spec.tools.length === 0 || spec.tools.every((tool) => tool.source === 'server'))) {
-    const app = await loadAppFile(meta.appFile, { task: meta.task ?? checkpoint.snapshot.context.input.task });
-    config = meta.noTools ? withoutTools(app.config) : app.config;
-  }
+  const config: FanOutConfig | undefined = app && needsTools ? (meta.noTools ? withoutTools(app.config) : app.config) : undefined;
   const mcp = config ? await openMcp(config, meta.appFile!, normalizeConfig(config, meta.appFile).input) : null;
   let backend: Awaited<ReturnType<typeof openBackend>>;
+  let providers: Record<string, ModelProvider> | undefined;
   try {
     backend = await openBackend({
       simulate: options.simulate === true || meta.backend === 'simulator',
       ...(options.simulate ? {} : { simulateReason: 'the run started on the simulator' }),
       env: io.env,
+      key,
+      keyVariables: keyVariables(app?.credentials),
     });
+    if (backend.mode === 'anthropic' && key && app?.credentials && app.credentials.used.length > 0) {
+      try {
+        providers = credentialProviders(app.credentials, io.env, meta.appFile!, { key: key.value, provider: backend.provider });
+      } catch (error) {
+        await backend.close();
+        throw error;
+      }
+    }
   } catch (error) {
     await mcp?.close();
     throw error;
@@ -98,6 +116,7 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
       const run = resumeFanOut(runId, {
         store,
         provider: backend.provider,
+        ...(providers ? { providers } : {}),
         ...(config ? { config } : {}),
         ...(mcp ? { mcp } : {}),
         onCheckpointError: checkpointWarning(io),
@@ -105,7 +124,8 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
         ...(options.deadline !== undefined ? { deadlineMs: options.deadline } : {}),
       });
       for (const warning of run.warnings) io.stderr.write(`note: ${warning}\n`);
-      return { run, specialists: checkpoint.snapshot.context.input.specialists, kept: run.kept };
+      // A model lead's specialists so far, and the lead itself.
+      return { run, specialists: input.lead ? [{ id: LEAD_ID, angle: 'Lead' }, ...input.specialists] : input.specialists, kept: run.kept };
     },
     describe: ({ run }) => describeResume(run as ResumedRun),
   });

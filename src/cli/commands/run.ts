@@ -16,7 +16,9 @@ export function withoutTools(config: FanOutConfig): FanOutConfig {
     return rest.specialists ? { ...rest, specialists: rest.specialists.map(strip) } : rest;
   };
   const { tools: _tools, mcp: _mcp, ...rest } = config;
-  return { ...rest, specialists: config.specialists.map(strip) };
+  // A model lead keeps its Agent tool; only its own tools go.
+  const lead = config.lead ? (({ tools: _leadTools, ...own }) => own)(config.lead) : undefined;
+  return { ...rest, specialists: config.specialists.map(strip), ...(lead ? { lead } : {}) };
 }
 
 /** Registers `run` on the program. */
@@ -36,6 +38,6 @@ export function runCommand(program: Command, io: CliIO, done: (code: number) => 
     if (options.deadline) config.deadlineMs = options.deadline;
     if (options.concurrency) config.maxConcurrency = options.concurrency;
     const resumeHints = { appFile: resolve(file), ...(task ? { task } : {}), ...(options.tools ? {} : { noTools: true as const }) };
-    done(await executeRun({ ...options, config, source: file, title: app.name ?? config.task, prices: app.prices, resumeHints }, io));
+    done(await executeRun({ ...options, config, source: file, title: app.name ?? config.task, prices: app.prices, resumeHints, credentials: app.credentials }, io));
   });
 }
