@@ -169,7 +169,8 @@ function applyLeadStep(
         if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.deadlines', ids: effect.ids, deadlineAt: effect.deadlineAt, message: effect.message });
         break;
       case 'reply':
-        if (!context.lead) enqueue.sendTo('leadAgent', { type: 'agent.result', callId: effect.callId, content: effect.content, isError: effect.isError } satisfies AgentResultEvent);
+        // Not to a lead that has ended, or is being cancelled.
+        if (!context.lead && context.stop?.reason !== 'cancelled') enqueue.sendTo('leadAgent', { type: 'agent.result', callId: effect.callId, content: effect.content, isError: effect.isError } satisfies AgentResultEvent);
         break;
       case 'emit':
         enqueue.emit(effect.event);
@@ -330,8 +331,9 @@ export const leadMachine = setup({
     stopSpawned: enqueueActions(({ context, enqueue }) => {
       if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.deadline' });
     }),
-    cancelLeading: enqueueActions(({ context, enqueue }) => {
-      if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.cancel', reason: context.stop?.message ?? 'cancelled' });
+    cancelLeading: enqueueActions(({ context, event, enqueue }) => {
+      const reason = event.type === 'run.cancel' ? event.reason : undefined;
+      if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.cancel', ...(reason ? { reason } : {}) });
       if (!context.lead) enqueue.sendTo('leadAgent', { type: 'specialist.cancel', reason: context.stop?.message ?? 'the run was cancelled' });
     }),
     recordLeadFailure: assign(({ context }) => ({

@@ -149,7 +149,8 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const normalized = normalizeConfig(config, source);
   const { input, tasks } = normalized;
   if (!options.provider) {
-    const needing = modelSpecialistPaths(input);
+    // A specialist whose credential names one of `providers` has its backend.
+    const needing = modelSpecialistPaths(input, '', (spec) => spec.credential !== undefined && options.providers?.[spec.credential] !== undefined);
     if (needing.length > 0) {
       throw new ConfigError(
         source,
@@ -304,13 +305,13 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
 }
 
 /** Config paths of every model specialist and synthesizer, nested sub-leads included. */
-function modelSpecialistPaths(level: Pick<LeadInput, 'specialists' | 'synthesizer'> & { lead?: LeadInput['lead'] }, prefix = ''): string[] {
+function modelSpecialistPaths(level: Pick<LeadInput, 'specialists' | 'synthesizer'> & { lead?: LeadInput['lead'] }, prefix = '', covered: (spec: SpecialistSpec) => boolean = () => false): string[] {
   const paths: string[] = [];
   const visit = (spec: SpecialistSpec, path: string) => {
-    if (spec.kind === 'model') paths.push(path);
-    if (spec.fanOut) paths.push(...modelSpecialistPaths(spec.fanOut, `${path}.`));
+    if (spec.kind === 'model' && !covered(spec)) paths.push(path);
+    if (spec.fanOut) paths.push(...modelSpecialistPaths(spec.fanOut, `${path}.`, covered));
   };
-  if (level.lead) paths.push(`${prefix}lead`);
+  if (level.lead && !covered(level.lead.agent)) paths.push(`${prefix}lead`);
   // A model lead's templates are the config's specialists.
   (level.lead?.templates ?? level.specialists).forEach((spec, index) => visit(spec, `${prefix}specialists[${index}]`));
   // The lead writes the synthesis itself unless a synthesizer folds.

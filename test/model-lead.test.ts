@@ -277,6 +277,17 @@ describe('a model lead (scripted provider)', () => {
     expect(result.outcomes[0]!.status).not.toBe('rejected');
   });
 
+  it('credentials route each agent\'s calls to the provider of that name; spawned specialists keep their template\'s', async () => {
+    const main = createScriptedProvider({ reply: classicLead(briefs.slice(0, 2)) });
+    const research = createScriptedProvider({ reply: () => ({ text: 'found', latencyMs: 50 }) });
+    const result = await settle(runFanOut({ task, lead: { credential: 'main' }, specialists: [{ id: 'explorer', credential: 'research' }] }, { providers: { main, research } }));
+    expect(result.status).toBe('done');
+    expect(main.calls.map((call) => call.caller?.id)).toEqual(['lead', 'lead', 'lead']);
+    expect(research.calls.map((call) => call.caller?.id)).toEqual(['explorer-1', 'explorer-2']);
+    // A credential with no provider of its name, and no default provider: refused before any call.
+    expect(() => runFanOut({ task, lead: { credential: 'main' }, specialists: [{ id: 'explorer', credential: 'other' }] }, { providers: { main } })).toThrow(/- specialists\[0\]: calls a model, but no `provider` was given/);
+  });
+
   it('config: templates must be model specialists; a provider is required for the lead', () => {
     expect(() => runFanOut({ task, lead: {}, specialists: [{ id: 'x', run: async () => 'y' }] }, { provider: createScriptedProvider() })).toThrow(/specialists\[0\]\.run: with a model `lead`, specialists are templates/);
     expect(() => runFanOut({ task, lead: {}, specialists: [{ id: 'x' }] })).toThrow(/- lead: calls a model, but no `provider` was given/);
