@@ -27,7 +27,7 @@
  * bound to a model provider. Context stays plain JSON, with the deadline kept as a timestamp.
  */
 import { and, assign, emit, enqueueActions, sendTo, setup, type DoneActorEvent, type ErrorActorEvent } from 'xstate';
-import { createFanOutLogic, type FanOutOutput, type FanOutProgressEvent, type FanOutStop } from '../src/actors/fanOut.ts';
+import { createFanOutLogic, type FanOutInput, type FanOutOutput, type FanOutProgressEvent, type FanOutStop } from '../src/actors/fanOut.ts';
 import { createDeadlineTimerLogic } from '../src/actors/deadlineTimer.ts';
 import { createSpecialistLogic, outcomeOfStopped, type SpecialistActorInput, type SpecialistSnapshot } from '../src/actors/specialist.ts';
 import { systemClock } from '../src/clock.ts';
@@ -139,6 +139,19 @@ export function resultOf(context: LeadContext): RunResult {
     synthesizerIsModel: context.input.synthesizer.kind === 'model' || context.synthesis?.id === LEAD_ID,
     ...(context.input.lead ? { lead: { outcome: context.lead ?? null, spawned: context.spawned ?? [] } } : {}),
   });
+}
+
+/** The fan-out's input; an open one gets its own copy of the list, which it grows as specialists are added. */
+function fanOutInput(context: LeadContext, open = false): FanOutInput {
+  return {
+    task: context.input.task,
+    specialists: open ? [...context.input.specialists] : context.input.specialists,
+    quorum: context.input.quorum,
+    maxConcurrency: context.input.maxConcurrency,
+    deadlineMs: context.input.deadlineMs,
+    deadlineAt: context.deadlineAt,
+    ...(open ? { open } : {}),
+  };
 }
 
 /** The model lead's view of the context, for the rules in `agentCalls.ts`. */
@@ -399,16 +412,8 @@ export const leadMachine = setup({
         {
           id: 'fanOut',
           src: 'fanOut',
-          input: ({ context }) => ({
-            task: context.input.task,
-            // A copy: the fan-out grows its own list as specialists are added.
-            specialists: [...context.input.specialists],
-            quorum: context.input.quorum,
-            maxConcurrency: context.input.maxConcurrency,
-            deadlineMs: context.input.deadlineMs,
-            deadlineAt: context.deadlineAt,
-            open: true,
-          }),
+          // Open: the lead adds specialists as it spawns them.
+          input: ({ context }) => fanOutInput(context, true),
           onDone: [
             { guard: 'cancelRequested', target: 'cancelled', actions: ['recordFanOut', 'captureLead'] },
             { guard: 'fanOutCancelled', target: 'cancelled', actions: ['recordFanOut', 'captureLead'] },
@@ -477,14 +482,7 @@ export const leadMachine = setup({
         {
         id: 'fanOut',
         src: 'fanOut',
-        input: ({ context }) => ({
-          task: context.input.task,
-          specialists: context.input.specialists,
-          quorum: context.input.quorum,
-          maxConcurrency: context.input.maxConcurrency,
-          deadlineMs: context.input.deadlineMs,
-          deadlineAt: context.deadlineAt,
-        }),
+        input: ({ context }) => fanOutInput(context),
         onDone: [
           { guard: 'cancelRequested', target: 'cancelled', actions: 'recordFanOut' },
           { guard: 'fanOutCancelled', target: 'cancelled', actions: 'recordFanOut' },

@@ -24,29 +24,16 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { describeIssue, MAX_TIMER_MS, normalizeConfig, policySchema, SYNTHESIZER_ID, type FanOutConfig, type SpecialistConfig, type SynthesizerConfig, type ToolConfig } from './config.ts';
+import { describeIssue, normalizeConfig, policySchema, SYNTHESIZER_ID, type FanOutConfig, type SpecialistConfig, type SynthesizerConfig, type ToolConfig } from './config.ts';
 import { mcpServersSchema } from './tools/mcpConfig.ts';
 import { isToolDefinition, type ToolDefinition } from './tools/tool.ts';
 import { isPatternApp, readPatternApp } from './patternApp.ts';
-import { DURATION_HINT, parseDuration } from './duration.ts';
+import { parseDuration } from './duration.ts';
+import { agentId, count, duration, nonEmptyText, price, TASK_MISSING, taskField, text, toPrices } from './appFileRules.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { PolicyOverride } from './policy.ts';
-import type { ModelPrice, PriceTable } from './pricing/prices.ts';
+import type { PriceTable } from './pricing/prices.ts';
 
-const text = z.string({ error: 'expected a string' });
-const nonEmptyText = text.min(1, { error: 'expected a non-empty string' });
-const count = z.number({ error: 'expected an integer from 1 and up' }).int({ error: 'expected an integer from 1 and up' }).min(1, { error: 'expected an integer from 1 and up' });
-const duration = z.custom<number | string>((value) => {
-  const ms = parseDuration(value);
-  return ms !== undefined && ms <= MAX_TIMER_MS;
-}, { error: `expected ${DURATION_HINT} (at most ${MAX_TIMER_MS} ms)` });
-const agentId = nonEmptyText.regex(/^[A-Za-z0-9][\w.-]*$/, { error: 'expected an id of letters, digits, "-", "_" or "." (starting with a letter or digit)' });
-const price = z.strictObject({
-  input: z.number({ error: 'expected USD per million tokens' }).min(0, { error: 'expected USD per million tokens' }),
-  output: z.number({ error: 'expected USD per million tokens' }).min(0, { error: 'expected USD per million tokens' }),
-  cacheWrite: z.number({ error: 'expected USD per million tokens' }).min(0, { error: 'expected USD per million tokens' }).optional(),
-  cacheRead: z.number({ error: 'expected USD per million tokens' }).min(0, { error: 'expected USD per million tokens' }).optional(),
-});
 
 /** A tool from a JavaScript module: `{ module: ./tools.js, export: lookup }` (default export when `export` is left out). */
 const moduleTool = z.strictObject({
@@ -85,7 +72,7 @@ const appSchema = z.strictObject({
   name: text.optional(),
   description: text.optional(),
   // null: a `task:` placeholder left empty for the command line to fill.
-  task: text.refine((value) => value.trim().length > 0, { error: 'expected a non-empty string' }).nullish(),
+  task: taskField,
   model: nonEmptyText.optional(),
   maxTokens: count.optional(),
   deadline: duration.optional(),
@@ -231,7 +218,7 @@ function parseAppDocument(raw: unknown, path: string, options: AppFileOptions): 
   const app = parsed.data;
   const issues = checkReferences(app);
   const task = options.task ?? app.task ?? undefined;
-  if (!task) issues.push({ path: 'task', message: 'expected the task: set `task` in the file, or give it on the command line' });
+  if (!task) issues.push({ path: 'task', message: TASK_MISSING });
   if (issues.length > 0) throw new ConfigError(path, issues);
   return { app, task: task ?? '' };
 }
@@ -407,11 +394,3 @@ function toRunConfig(app: AppDocument, task: string, modules: ReadonlyMap<string
   return config;
 }
 
-function toPrices(prices: AppDocument['prices']): PriceTable {
-  const table: Record<string, ModelPrice> = {};
-  for (const [model, entry] of Object.entries(prices ?? {})) {
-    // Defaults follow the API's pricing rule: cache writes 1.25× input, reads 0.1×.
-    table[model] = { input: entry.input, output: entry.output, cacheWrite: entry.cacheWrite ?? entry.input * 1.25, cacheRead: entry.cacheRead ?? entry.input * 0.1 };
-  }
-  return table;
-}

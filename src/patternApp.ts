@@ -63,25 +63,13 @@
  */
 import { z } from 'zod';
 import type { AppFile, AppFileOptions } from './appFile.ts';
-import { describeIssue, formatPath, MAX_TIMER_MS, normalizeConfig, policySchema, SYNTHESIZER_ID, type FanOutConfig, type ModelLeadConfig, type SpecialistConfig, type SynthesizerConfig, type ToolConfig } from './config.ts';
-import { DURATION_HINT, parseDuration } from './duration.ts';
+import { describeIssue, formatPath, normalizeConfig, policySchema, SYNTHESIZER_ID, type FanOutConfig, type ModelLeadConfig, type SpecialistConfig, type SynthesizerConfig, type ToolConfig } from './config.ts';
+import { parseDuration } from './duration.ts';
+import { agentId, count, duration, nonEmptyText, price, TASK_MISSING, taskField, text, toPrices } from './appFileRules.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { PolicyOverride } from './policy.ts';
-import type { ModelPrice, PriceTable } from './pricing/prices.ts';
 
-// The fields both formats share are written with the same rules and messages as in appFile.ts
-// (test/pattern-app.test.ts checks that they stay alike).
-const text = z.string({ error: 'expected a string' });
-const nonEmptyText = text.min(1, { error: 'expected a non-empty string' });
-const count = z.number({ error: 'expected an integer from 1 and up' }).int({ error: 'expected an integer from 1 and up' }).min(1, { error: 'expected an integer from 1 and up' });
 const upTo = (max: number) => count.max(max, { error: `expected an integer from 1 to ${max}` });
-const duration = z.custom<number | string>((value) => {
-  const ms = parseDuration(value);
-  return ms !== undefined && ms <= MAX_TIMER_MS;
-}, { error: `expected ${DURATION_HINT} (at most ${MAX_TIMER_MS} ms)` });
-const agentId = nonEmptyText.regex(/^[A-Za-z0-9][\w.-]*$/, { error: 'expected an id of letters, digits, "-", "_" or "." (starting with a letter or digit)' });
-const usdPerMillion = z.number({ error: 'expected USD per million tokens' }).min(0, { error: 'expected USD per million tokens' });
-const price = z.strictObject({ input: usdPerMillion, output: usdPerMillion, cacheWrite: usdPerMillion.optional(), cacheRead: usdPerMillion.optional() });
 
 /** What an environment variable name may be (`ANTHROPIC_MAIN_KEY`). */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -130,7 +118,7 @@ const patternSchema = z.strictObject({
   name: text.optional(),
   description: text.optional(),
   // null: a `task:` placeholder left empty for the command line to fill.
-  task: text.refine((value) => value.trim().length > 0, { error: 'expected a non-empty string' }).nullish(),
+  task: taskField,
   credentials: z.record(nonEmptyText, z.union([envName, z.strictObject({ env: envName })], { error: 'expected an environment variable name, as `NAME` or `{ env: NAME }`' }), { error: 'expected credential names, each with the environment variable holding its key' }).optional(),
   modules: modulesSchema,
   agents: z.array(agentSchema, { error: 'expected a list of agents' }).min(1, { error: 'expected at least one agent' }),
@@ -224,7 +212,7 @@ export function readPatternApp(raw: unknown, file: string, options: AppFileOptio
   const written = isRecord(raw) && typeof raw['task'] === 'string' && raw['task'].trim().length > 0 ? raw['task'] : undefined;
   const task = options.task ?? written;
   if (!task && !issues.some((issue) => issue.path === 'task')) {
-    issues.push({ path: 'task', message: 'expected the task: set `task` in the file, or give it on the command line' });
+    issues.push({ path: 'task', message: TASK_MISSING });
   }
   if (parsed.success) issues.push(...checkLimits(parsed.data));
   if (!parsed.success || !roles || issues.length > 0) throw new ConfigError(file, issues);
@@ -515,15 +503,6 @@ function credentialsOf(app: PatternDocument): AppFile['credentials'] {
   for (const [name, entry] of Object.entries(app.credentials ?? {})) map[name] = typeof entry === 'string' ? entry : entry.env;
   const used = app.agents.flatMap((agent, index) => (agent.brain?.credential === undefined ? [] : [{ name: agent.brain.credential, path: `agents[${index}].brain.credential` }]));
   return Object.keys(map).length > 0 || used.length > 0 ? { map, used } : undefined;
-}
-
-function toPrices(prices: PatternDocument['prices']): PriceTable {
-  const table: Record<string, ModelPrice> = {};
-  for (const [model, entry] of Object.entries(prices ?? {})) {
-    // Defaults follow the API's pricing rule: cache writes 1.25× input, reads 0.1×.
-    table[model] = { input: entry.input, output: entry.output, cacheWrite: entry.cacheWrite ?? entry.input * 1.25, cacheRead: entry.cacheRead ?? entry.input * 0.1 };
-  }
-  return table;
 }
 
 /** `{ [key]: value }` when the value is set, else `{}`: optional fields under `exactOptionalPropertyTypes`. */

@@ -62,6 +62,7 @@ function unsupportedPaths(input: LeadInput): string[] {
     if (spec.kind === 'fanOut') paths.push(`${path}: nested sub-leads do not run on Restate yet (large fan-outs are chunked automatically)`);
     if (spec.tools.length > 0) paths.push(`${path}.tools: specialists with tools do not run on Restate yet; run them in-process (\`fanfold run\`, \`runFanOut\`)`);
   };
+  if (input.lead) paths.push('lead: a model lead does not run on Restate yet; run it in-process (`fanfold run`, `runFanOut`)');
   input.specialists.forEach((spec, index) => visit(spec, `specialists[${index}]`));
   visit(input.synthesizer, 'synthesizer');
   return paths;
