@@ -151,7 +151,7 @@ function toolsFor(input: LeadInput, config: FanOutConfig | undefined, mcp: McpSe
 /** Specialists whose tools (code, MCP) a checkpoint does not store. */
 function toolIssues(input: LeadInput) {
   return toolListsOf(input)
-    .filter(({ tools }) => tools.some((tool) => tool.source !== 'server'))
+    .filter(({ tools }) => tools.some((tool) => tool.source === 'code' || tool.source === 'mcp'))
     .map(({ path }) => ({ path, message: 'has tools defined in code or MCP servers, which a checkpoint does not store: pass the run\'s original `config` to resumeFanOut' }));
 }
 

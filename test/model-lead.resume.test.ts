@@ -85,8 +85,9 @@ describe('resuming a model lead', () => {
     run.actor.stop();
     expect(callsBy(first, 'explorer-1')).toHaveLength(1);
 
+    // No config needed: the lead's Agent tool and the templates are in the checkpoint (as `fanfold resume` relies on).
     const second = provider();
-    const result = await settle(resumeFanOut('lead-2', { store, provider: second, config }));
+    const result = await settle(resumeFanOut('lead-2', { store, provider: second }));
     expect(result.status).toBe('done');
     expect(result.outcomes.map((outcome) => outcome.id)).toEqual(['explorer-1', 'explorer-2', 'explorer-3']);
     // The three run again from their first attempt (none had finished); no fourth is spawned.
