@@ -86,7 +86,9 @@ export type LeadCommand =
   /** Restart one specialist with the same id and fresh attempts (stopping it first if running). */
   | { type: 'specialist.restart'; id: string }
   /** The run's deadline has passed (sent by the deadline timer; may be sent to end the wait now). */
-  | { type: 'run.deadline' };
+  | { type: 'run.deadline' }
+  /** A model lead still at work this long after the run's deadline is stopped (its timer sends this). */
+  | { type: 'lead.deadline' };
 
 /** Every event the lead handles. */
 export type LeadEvent =
@@ -139,6 +141,14 @@ export function resultOf(context: LeadContext): RunResult {
     synthesizerIsModel: context.input.synthesizer.kind === 'model' || context.synthesis?.id === LEAD_ID,
     ...(context.input.lead ? { lead: { outcome: context.lead ?? null, spawned: context.spawned ?? [] } } : {}),
   });
+}
+
+/**
+ * How long a model lead may still take after the run's deadline (its last, tool-less turn):
+ * one attempt's timeout (`attemptTimeoutMs`), or two minutes without one.
+ */
+function leadGraceMs(context: LeadContext): number {
+  return context.input.lead?.agent.policy.attemptTimeoutMs ?? 120_000;
 }
 
 /** The fan-out's input; an open one gets its own copy of the list, which it grows as specialists are added. */
@@ -344,6 +354,15 @@ export const leadMachine = setup({
     stopSpawned: enqueueActions(({ context, enqueue }) => {
       if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.deadline' });
     }),
+    /** …and its next turn is its last, without tools. */
+    wrapUpLead: enqueueActions(({ context, enqueue }) => {
+      if (!context.lead) enqueue.sendTo('leadAgent', { type: 'loop.wrapUp' });
+    }),
+    /** Still at work well past the deadline: stopped, keeping what it did (the run fails without its answer). */
+    stopLead: enqueueActions(({ context, enqueue }) => {
+      if (context.lead) return;
+      enqueue.sendTo('leadAgent', { type: 'specialist.cancel', reason: `the run's ${context.input.deadlineMs} ms deadline passed and the lead had not written its answer ${leadGraceMs(context)} ms later` });
+    }),
     cancelLeading: enqueueActions(({ context, event, enqueue }) => {
       const reason = event.type === 'run.cancel' ? event.reason : undefined;
       if (!context.fanOutDone) enqueue.sendTo('fanOut', { type: 'fanOut.cancel', ...(reason ? { reason } : {}) });
@@ -357,11 +376,12 @@ export const leadMachine = setup({
      * turns, calls and tokens — as a `skipped` outcome, timed when the fan-out stopped.
      */
     captureLead: enqueueActions(({ context, event, enqueue, self }) => {
-      if (context.lead || event.type !== 'xstate.done.actor.fanOut') return;
+      if (context.lead || !context.input.lead) return;
       const last = self.getSnapshot().children['leadAgent']?.getSnapshot() as SpecialistSnapshot | undefined;
-      if (!last) return;
-      const now = Math.max(last.progress.startedAt, ...event.output.outcomes.map((outcome) => outcome.endedAt));
-      const why = event.output.stop?.message ?? 'the run ended';
+      if (!last?.progress) return;
+      const outcomes = event.type === 'xstate.done.actor.fanOut' ? event.output.outcomes : context.outcomes.filter((outcome): outcome is SpecialistOutcome => outcome !== null);
+      const now = Math.max(last.progress.startedAt, ...outcomes.map((outcome) => outcome.endedAt));
+      const why = (event.type === 'xstate.done.actor.fanOut' ? event.output.stop?.message : undefined) ?? context.error?.message ?? 'the run ended';
       enqueue.assign({ lead: last.status === 'done' && last.output ? last.output : outcomeOfStopped(last, 'skipped', { kind: 'cancelled', message: why }, now) });
     }),
     /** The lead's last text is the synthesis. */
@@ -395,7 +415,7 @@ export const leadMachine = setup({
   },
   initial: 'starting',
   // A crashed child (a bug, not an expected failure) fails the run instead of the actor.
-  on: { 'xstate.error.actor.*': { target: '.failed', actions: 'recordCrash' } },
+  on: { 'xstate.error.actor.*': { target: '.failed', actions: ['recordCrash', 'captureLead'] } },
   states: {
     /** Chooses how the run goes: a fixed fan-out, or a model lead that decides it. */
     starting: {
@@ -409,6 +429,8 @@ export const leadMachine = setup({
     leading: {
       invoke: [
         { id: 'deadline', src: 'deadlineTimer', input: ({ context }) => ({ deadlineAt: context.deadlineAt }) },
+        // Past the deadline the lead gets one last turn to write; this bounds it (and its retries).
+        { id: 'leadDeadline', src: 'deadlineTimer', input: ({ context }) => ({ deadlineAt: context.deadlineAt + leadGraceMs(context), event: 'lead.deadline' as const }) },
         {
           id: 'fanOut',
           src: 'fanOut',
@@ -443,7 +465,8 @@ export const leadMachine = setup({
         'specialist.turn': { actions: 'relayLeadEvent' },
         'specialist.tool.started': { actions: 'relayLeadEvent' },
         'specialist.tool.done': { actions: 'relayLeadEvent' },
-        'run.deadline': { guard: 'notStopping', actions: ['noteDeadline', 'stopSpawned'] },
+        'run.deadline': { guard: 'notStopping', actions: ['noteDeadline', 'stopSpawned', 'wrapUpLead'] },
+        'lead.deadline': { actions: 'stopLead' },
         'run.cancel': { guard: 'notCancelled', actions: ['noteCancel', 'cancelLeading'] },
       },
       initial: 'thinking',
@@ -467,7 +490,7 @@ export const leadMachine = setup({
     /** The lead and its fan-out have both ended: decide how the run ends. */
     concluding: {
       always: [
-        { guard: 'cancelRequested', target: 'cancelled' },
+        { guard: 'cancelRequested', target: 'cancelled', actions: assign({ error: ({ context }) => ({ kind: 'cancelled', message: context.stop?.message ?? 'the run was cancelled' }) }) },
         { guard: 'leadFailed', target: 'failed', actions: 'recordLeadFailure' },
         { guard: 'verdictFailed', target: 'failed' },
         { guard: 'synthesizerFolds', target: 'synthesizing' },

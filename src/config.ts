@@ -13,6 +13,7 @@ import { isToolDefinition, type ToolDefinition } from './tools/tool.ts';
 import { mcpServersSchema, type McpServerConfig } from './tools/mcpConfig.ts';
 import { SERVER_TOOL_NAMES } from './tools/serverTools.ts';
 import type { ServerToolName, ToolSpec } from './tools/types.ts';
+import { AGENT_TOOL_NAME } from './lead/agentTool.ts';
 
 /** What a task function (a non-LLM specialist, or a custom synthesizer) receives. */
 export interface TaskContext {
@@ -500,7 +501,12 @@ const configSchema = z
   .superRefine((config, ctx) => {
     const mcp = new Set(Object.keys(config.mcp ?? {}));
     if (config.tools) checkTools(config.tools, ctx, ['tools'], mcp);
-    if (config.lead?.tools) checkTools(config.lead.tools, ctx, ['lead', 'tools'], mcp);
+    if (config.lead?.tools) {
+      checkTools(config.lead.tools, ctx, ['lead', 'tools'], mcp);
+      config.lead.tools.forEach((tool, index) => {
+        if (toolEntryName(tool) === AGENT_TOOL_NAME) ctx.addIssue({ code: 'custom', path: ['lead', 'tools', index], message: `the tool name "${AGENT_TOOL_NAME}" is the lead's own spawn-and-join tool: rename this one`, params: { plain: true } });
+      });
+    }
     if (config.lead) {
       // Templates: the quorum counts spawned specialists, not templates.
       checkTree({ specialists: config.specialists as SpecialistConfig[] }, ctx, [], mcp);
@@ -642,9 +648,15 @@ function modelLeadSpec(
   defaults: CallDefaults,
   toToolSpecs: (tools: readonly ToolConfig[], where: PropertyKey[]) => ToolSpec[],
 ): ModelLeadSpec {
-  const policy = resolvePolicy(runPolicy, { maxToolCalls: LEAD_MAX_TOOL_CALLS, ...config.policy });
   const maxSpecialists = config.maxSpecialists ?? DEFAULT_MAX_SPAWNED;
   const maxRounds = config.maxRounds ?? DEFAULT_MAX_ROUNDS;
+  // Defaults that let every round be spawned and joined: a spawn turn and a join turn per round
+  // plus the last turn that writes; a tool call per spawn and a join per round, and room for its own tools.
+  const policy = resolvePolicy(runPolicy, {
+    maxTurns: Math.max(runPolicy.maxTurns, 2 * maxRounds + 2),
+    maxToolCalls: Math.max(LEAD_MAX_TOOL_CALLS, maxSpecialists + maxRounds + 10),
+    ...config.policy,
+  });
   const agentDeadlineMs = config.agentDeadlineMs ?? null;
   const own = config.tools ? toToolSpecs(config.tools, ['lead', 'tools']) : [];
   const agent: SpecialistSpec = {

@@ -17,7 +17,7 @@ import { normalizeConfig, type FanOutConfig, type SpecialistSpec } from './confi
 import { ConfigError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { SpecialistOutcome } from './outcome.ts';
-import { createRunActors, startLead, warnCheckpointFailed, type FanOutRun, type RunOptions } from './run.ts';
+import { createRunActors, startLead, unknownCredentials, warnCheckpointFailed, type FanOutRun, type RunOptions } from './run.ts';
 import { createLoopSteps } from './checkpoint/loopSteps.ts';
 import { prepareRunTools, toolListsOf, type RunTools } from './tools/runTools.ts';
 import type { McpServers } from './tools/mcp.ts';
@@ -79,6 +79,10 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
     // Everything a checkpoint cannot store, listed at once.
     const issues = [...taskIssues(input.specialists, input.synthesizer), ...toolIssues(input)];
     if (issues.length > 0) throw new ConfigError('resume options', issues);
+  }
+  if (options.providers) {
+    const unknown = unknownCredentials(input, options.providers);
+    if (unknown.length > 0) throw new ConfigError('resume options', unknown);
   }
   const tasks = tasksFor(input.specialists, input.synthesizer, options.config, input.lead?.templates);
   const tools = plan.finished ? null : toolsFor(input, options.config, options.mcp);

@@ -158,6 +158,10 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
       );
     }
   }
+  if (options.providers) {
+    const unknown = unknownCredentials(input, options.providers);
+    if (unknown.length > 0) throw new ConfigError(source, unknown);
+  }
   // Checks every tool reference it can now; MCP servers still to start are checked once up.
   const tools = prepareRunTools(normalized, source, options.mcp);
   const clock = options.clock ?? systemClock;
@@ -302,6 +306,21 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
     },
   );
   return { result: whole, events$: events.asObservable(), actor, cancel: stopRun, suspend: (reason) => { checkpointer?.detach(); stopRun(reason); }, runId };
+}
+
+/** Credentials that name no entry of `providers` (a typo would otherwise quietly use `provider`). */
+export function unknownCredentials(input: LeadInput, providers: Readonly<Record<string, ModelProvider>>): Array<{ path: string; message: string }> {
+  const names = Object.keys(providers).map((name) => `"${name}"`).join(', ') || 'none';
+  const issues: Array<{ path: string; message: string }> = [];
+  const check = (spec: SpecialistSpec, path: string) => {
+    if (spec.credential !== undefined && !Object.hasOwn(providers, spec.credential)) issues.push({ path: `${path}.credential`, message: `expected one of the run's providers (${names}), got "${spec.credential}"` });
+    spec.fanOut?.specialists.forEach((inner, index) => check(inner, `${path}.specialists[${index}]`));
+    if (spec.fanOut) check(spec.fanOut.synthesizer, `${path}.synthesizer`);
+  };
+  if (input.lead) check(input.lead.agent, 'lead');
+  (input.lead?.templates ?? input.specialists).forEach((spec, index) => check(spec, `specialists[${index}]`));
+  check(input.synthesizer, 'synthesizer');
+  return issues;
 }
 
 /** Config paths of every model specialist and synthesizer, nested sub-leads included. */

@@ -3,7 +3,7 @@
  * again and without paying again for specialists that finished or lead turns that ended.
  * (The crash is an actor abandoned mid-run, as in checkpoint.test.ts.)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -94,5 +94,44 @@ describe('resuming a model lead', () => {
     for (const id of ['explorer-1', 'explorer-2', 'explorer-3']) expect(callsBy(second, id)).toHaveLength(1);
     // The lead's turn 1 ended before the crash: the resumed lead goes on with turn 2.
     expect(callsBy(second, 'lead').map((call) => call.caller?.turn)).toEqual([2, 3]);
+  });
+
+  it('a run stopped after the deadline answered its join resumes and finishes (it does not wait on the ended fan-out)', async () => {
+    const late = (request: ModelRequest): ScriptedReply => {
+      const turn = leadTurn(request);
+      if (turn === 1) return { toolUse: [{ name: 'Agent', input: { prompt: 'Look.' } }], latencyMs: 50 };
+      if (turn === 2) return { toolUse: [{ name: 'Agent', input: { agent_ids: ['explorer-1'] } }], latencyMs: 50 };
+      return { text: 'with what arrived', latencyMs: 500 };
+    };
+    const hanging = () => createScriptedProvider({ reply: (request, call) => (call.caller?.id === 'lead' ? late(request) : { hang: true }) });
+    const run = runFanOut({ ...config, deadlineMs: 300 }, { provider: hanging(), checkpoint: { store, runId: 'lead-3' } });
+    // The deadline (300) stops explorer-1 and answers the join; the lead's last turn is in flight at 500.
+    await vi.advanceTimersByTimeAsync(500);
+    run.actor.stop();
+    const result = await settle(resumeFanOut('lead-3', { store, provider: hanging() }));
+    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['timedOut']);
+    expect(result.lead!.outcome).toMatchObject({ status: 'fulfilled', output: 'with what arrived' });
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toBe('quorum not met: 0 of 1 specialists succeeded, 1 required');
+  });
+
+  it("the lead's conversation is redacted in checkpoint.json, and saves do not grow with the spawns of a turn", async () => {
+    /** Runs a lead that spawns `n` in its first response, stops it, and returns how many full saves were made. */
+    const savesFor = async (n: number, runId: string) => {
+      const leaky = (request: ModelRequest): ScriptedReply =>
+        leadTurn(request) === 1 ? { text: 'my key is sk-ant-api03-leakedLEADkey123456', toolUse: Array.from({ length: n }, (_, i) => ({ name: 'Agent', input: { prompt: `angle ${i}` } })), latencyMs: 50 } : { hang: true };
+      const saves: number[] = [];
+      const counting: CheckpointStore = { ...store, save: (checkpoint) => (saves.push(checkpoint.snapshot.context.spawned.length), store.save(checkpoint)) };
+      const run = runFanOut({ ...config, lead: { maxSpecialists: n } }, { provider: createScriptedProvider({ reply: (request, call) => (call.caller?.id === 'lead' ? leaky(request) : { hang: true }) }), checkpoint: { store: counting, runId } });
+      await vi.advanceTimersByTimeAsync(100);
+      run.actor.stop();
+      expect(saves.at(-1)).toBe(n);
+      return saves.length;
+    };
+    // A full save per spawn would be O(N²) bytes: the same few saves hold 20 spawns or 200.
+    expect(await savesFor(200, 'lead-4')).toBe(await savesFor(20, 'lead-5'));
+    const saved = readFileSync(join(dir, 'runs', 'lead-4', 'checkpoint.json'), 'utf8');
+    expect(saved).toContain('my key is');
+    expect(saved).not.toContain('sk-ant-api03-leakedLEADkey123456');
   });
 });

@@ -5,7 +5,8 @@
  * model-lead.sdk.test.ts.)
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut, type FanOutConfig, type ModelRequest, type ScriptedReply } from '../src/index.ts';
+import { z } from 'zod';
+import { createScriptedProvider, defineTool, runFanOut, type FanOutConfig, type ModelRequest, type ScriptedReply } from '../src/index.ts';
 import { record, settle } from './support.ts';
 
 const task = 'tidal power';
@@ -183,22 +184,42 @@ describe('a model lead (scripted provider)', () => {
     expect(events.find((event) => event.type === 'lead.joined')).toMatchObject({ statuses: [{ status: 'fulfilled' }, { status: 'fulfilled' }, { status: 'timedOut' }] });
   });
 
-  it('no spawn after the run deadline: the lead is told, and answers', async () => {
+  it('after the run deadline the lead gets one last turn without tools, and a spawn it asked for in flight is refused', async () => {
     const lead = (request: ModelRequest): ScriptedReply => {
       const turn = leadTurn(request);
       if (turn === 1) return { toolUse: [{ name: 'Agent', input: { prompt: 'Slow one.' } }], latencyMs: 100 };
-      if (turn === 2) return { toolUse: [{ name: 'Agent', input: { agent_ids: spawnedIds(request) } }], latencyMs: 100 };
-      if (turn === 3) return { toolUse: [{ name: 'Agent', input: { prompt: 'Another try.' } }], latencyMs: 100 };
-      return { text: 'with what I have', latencyMs: 100 };
+      // In flight across the deadline (1,000): it asks for another spawn.
+      if (turn === 2) return { toolUse: [{ name: 'Agent', input: { prompt: 'Another try.' } }], latencyMs: 2_000 };
+      return request.toolChoice === 'none' ? { text: 'with what I have', latencyMs: 100 } : { toolUse: [{ name: 'Agent', input: { prompt: 'More!' } }], latencyMs: 100 };
     };
     const scripted = provider(lead, () => ({ hang: true }));
     const result = await settle(runFanOut(config({ deadlineMs: 1_000 }), { provider: scripted }));
-    const lastLead = scripted.calls.filter((call) => call.caller?.id === 'lead').at(-1)!.request;
-    expect(results(lastLead)[0]).toMatchObject({ is_error: true, content: "No more agents can start: the run's 1000 ms deadline passed. Answer with the results you have." });
-    expect(result.outcomes).toHaveLength(1);
+    const leadCalls = scripted.calls.filter((call) => call.caller?.id === 'lead');
+    expect(leadCalls).toHaveLength(3);
+    const last = leadCalls[2]!.request;
+    expect(results(last)[0]).toMatchObject({ is_error: true, content: "No more agents can start: the run's 1000 ms deadline passed. Answer with the results you have." });
+    // The last turn is offered no tools, and told why.
+    expect(last.toolChoice).toBe('none');
+    expect((last.messages.at(-1)!.content as Array<{ type: string; text?: string }>).at(-1)).toMatchObject({ type: 'text', text: expect.stringContaining("The run's deadline has passed") });
+    expect(result.lead!.outcome).toMatchObject({ status: 'fulfilled', output: 'with what I have', turns: 3, loopLimit: 'deadline' });
+    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['timedOut']);
     // Its only specialist timed out, so the quorum of 1 failed the run; the lead's answer is kept with it.
     expect(result).toMatchObject({ status: 'failed', synthesis: null, error: { message: 'quorum not met: 0 of 1 specialists succeeded, 1 required' } });
-    expect(result.lead!.outcome).toMatchObject({ status: 'fulfilled', output: 'with what I have' });
+  });
+
+  it('a lead that keeps going past the deadline is bounded: one last turn, and stopped if that turn outlasts its attempt timeout', async () => {
+    // Spawns on every turn it is allowed tools; its tool-less turn hangs.
+    const lead = (request: ModelRequest): ScriptedReply => (request.toolChoice === 'none' ? { hang: true } : { toolUse: [{ name: 'Agent', input: { prompt: `angle ${leadTurn(request)}` } }], latencyMs: 100 });
+    const scripted = provider(lead, () => ({ text: 'ok', latencyMs: 50 }));
+    const run = runFanOut(config({ deadlineMs: 300, lead: { policy: { attemptTimeoutMs: 5_000, retry: { maxAttempts: 1 } } } }), { provider: scripted });
+    const result = await settle(run);
+    const leadCalls = scripted.calls.filter((call) => call.caller?.id === 'lead');
+    // Turns 1–3 spawn (the third in flight at the deadline); turn 4 is the last, without tools.
+    expect(leadCalls.map((call) => call.request.toolChoice ?? 'auto')).toEqual(['auto', 'auto', 'auto', 'none']);
+    expect(leadCalls.at(-1)!.result).toBe('aborted');
+    expect(result.lead!.outcome).toMatchObject({ status: 'skipped', error: { kind: 'cancelled', message: "the run's 300 ms deadline passed and the lead had not written its answer 5000 ms later" } });
+    expect(result.endedAt - result.startedAt).toBe(300 + 5_000);
+    expect(result).toMatchObject({ status: 'failed', synthesis: null, error: { message: expect.stringMatching(/^the lead failed: the run's 300 ms deadline passed/) } });
   });
 
   it('cancel stops the lead and the specialists, keeping what finished', async () => {
@@ -286,6 +307,50 @@ describe('a model lead (scripted provider)', () => {
     expect(research.calls.map((call) => call.caller?.id)).toEqual(['explorer-1', 'explorer-2']);
     // A credential with no provider of its name, and no default provider: refused before any call.
     expect(() => runFanOut({ task, lead: { credential: 'main' }, specialists: [{ id: 'explorer', credential: 'other' }] }, { providers: { main } })).toThrow(/- specialists\[0\]: calls a model, but no `provider` was given/);
+  });
+
+  it('a cancel after the deadline says cancelled, not the quorum', async () => {
+    const lead = (request: ModelRequest): ScriptedReply => {
+      const turn = leadTurn(request);
+      if (turn === 1) return { toolUse: [{ name: 'Agent', input: { prompt: 'Go.' } }], latencyMs: 50 };
+      if (turn === 2) return { toolUse: [{ name: 'Agent', input: { agent_ids: ['explorer-1'] } }], latencyMs: 50 };
+      return { text: 'late', latencyMs: 2_000 };
+    };
+    const run = runFanOut(config({ deadlineMs: 200 }), { provider: provider(lead, () => ({ hang: true })) });
+    setTimeout(() => run.cancel('user stop'), 500);
+    const result = await settle(run);
+    expect(result).toMatchObject({ status: 'cancelled', error: { kind: 'cancelled', message: 'the run was cancelled: user stop' } });
+  });
+
+  it('the default limits let every round be spawned and joined (5 rounds, then the answer)', async () => {
+    const lead = (request: ModelRequest): ScriptedReply => {
+      const turn = leadTurn(request);
+      if (turn > 10) return { text: 'five rounds read' };
+      return turn % 2 === 1 ? { toolUse: [{ name: 'Agent', input: { prompt: `round ${(turn + 1) / 2}` } }] } : { toolUse: [{ name: 'Agent', input: { agent_ids: spawnedIds(request) } }] };
+    };
+    const result = await settle(runFanOut(config(), { provider: provider(lead, () => ({ text: 'ok', latencyMs: 50 })) }));
+    expect(result.status).toBe('done');
+    expect(result.lead!.spawned.map((spawn) => spawn.round)).toEqual([1, 2, 3, 4, 5]);
+    expect(result.outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    expect(result.lead!.outcome).toMatchObject({ turns: 11, loopLimit: null, output: 'five rounds read' });
+  });
+
+  it('Agent input: nulls for optional fields are left out; a brief\'s first sentence is its angle', async () => {
+    const lead = (request: ModelRequest): ScriptedReply => {
+      const turn = leadTurn(request);
+      if (turn === 1) return { toolUse: [{ name: 'Agent', input: { prompt: 'Compare U.S. and EU policy. Cite laws.', description: null, template: null, agent_ids: null } }] };
+      if (turn === 2) return { toolUse: [{ name: 'Agent', input: { agent_ids: spawnedIds(request), timeout_s: null, prompt: null } }] };
+      return { text: 'done' };
+    };
+    const result = await settle(runFanOut(config(), { provider: provider(lead) }));
+    expect(result.status).toBe('done');
+    expect(result.outcomes[0]!.angle).toBe('Compare U.S. and EU policy');
+  });
+
+  it('config: a lead tool may not be called Agent; a credential must name one of the providers given', () => {
+    const agentLike = defineTool({ name: 'Agent', description: 'mine', input: z.object({}), run: () => 'x' });
+    expect(() => runFanOut({ task, lead: { tools: [agentLike] }, specialists: [{ id: 'x' }] }, { provider: createScriptedProvider() })).toThrow(/- lead\.tools\[0\]: the tool name "Agent" is the lead's own spawn-and-join tool: rename this one/);
+    expect(() => runFanOut({ task, lead: { credential: 'mian' }, specialists: [{ id: 'x' }] }, { provider: createScriptedProvider(), providers: { main: createScriptedProvider() } })).toThrow(/- lead\.credential: expected one of the run's providers \("main"\), got "mian"/);
   });
 
   it('config: templates must be model specialists; a provider is required for the lead', () => {

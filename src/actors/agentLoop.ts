@@ -39,6 +39,8 @@ export interface LoopState {
   final: boolean;
   /** The model ended the loop: its last message is the finding. */
   done: boolean;
+  /** Asked to wrap up (the run's deadline passed): its next turn is the last, without tools. */
+  wrapUp?: true;
 }
 
 /** What the specialist does next. */
@@ -60,10 +62,12 @@ export function startLoop(policy: LoopPolicy): LoopState {
 const LIMIT_NOTE: Record<LoopLimit, string> = {
   maxTurns: 'You have reached your limit of turns (maxTurns): no more tool calls. Write your finding now with what you have, citing your sources.',
   maxToolCalls: 'You have used all your tool calls (maxToolCalls): no more tool calls. Write your finding now with what you have, citing your sources.',
+  deadline: "The run's deadline has passed: no more tool calls. Write your answer now with what you have, citing your sources.",
 };
 
 /** Which limit makes turn `turn` the last one, if any. */
-function finalTurnLimit(turn: number, used: number, policy: LoopPolicy): LoopLimit | null {
+function finalTurnLimit(turn: number, used: number, policy: LoopPolicy, wrapUp = false): LoopLimit | null {
+  if (wrapUp) return 'deadline';
   if (turn >= policy.maxTurns) return 'maxTurns';
   if (used >= policy.maxToolCalls) return 'maxToolCalls';
   return null;
@@ -114,7 +118,7 @@ export function advance(loop: LoopState, policy: LoopPolicy): { loop: LoopState;
     if (missing.length > 0) return { loop, action: { kind: 'runTools', turn: loop.turns, calls: missing } };
     const content: ContentBlock[] = loop.awaiting.map((call) => loop.results[call.id]!);
     const turn = loop.turns + 1;
-    const limit = finalTurnLimit(turn, loop.toolCallsUsed, policy);
+    const limit = finalTurnLimit(turn, loop.toolCallsUsed, policy, loop.wrapUp === true);
     // Results first, as the API requires; then why no tools are offered any more.
     if (limit) content.push({ type: 'text', text: LIMIT_NOTE[limit] });
     const next: LoopState = { ...loop, messages: [...loop.messages, { role: 'user', content }], awaiting: [], results: {}, final: limit !== null, limit: loop.limit ?? limit };
@@ -122,7 +126,7 @@ export function advance(loop: LoopState, policy: LoopPolicy): { loop: LoopState;
   }
   // The first turn, or a `pause_turn` continuation.
   const turn = loop.turns + 1;
-  const limit = loop.final ? null : finalTurnLimit(turn, loop.toolCallsUsed, policy);
+  const limit = loop.final ? null : finalTurnLimit(turn, loop.toolCallsUsed, policy, loop.wrapUp === true);
   const next = limit ? { ...loop, final: true, limit: loop.limit ?? limit } : loop;
   return { loop: next, action: { kind: 'callModel', turn, final: next.final } };
 }
@@ -143,6 +147,11 @@ export function replaySteps(steps: readonly LoopStep[], policy: LoopPolicy): Loo
     loop = applyModelStep(loop, step, policy);
   }
   return loop;
+}
+
+/** Asks the loop to wrap up: the next turn it starts is its last, without tools (`limit: 'deadline'`). */
+export function wrapUp(loop: LoopState): LoopState {
+  return loop.done || loop.final || loop.wrapUp ? loop : { ...loop, wrapUp: true };
 }
 
 /** An error result the model can act on. */

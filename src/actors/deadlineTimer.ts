@@ -10,6 +10,8 @@ import type { Clock } from '../clock.ts';
 /** When the deadline passes, in ms since epoch on the run's clock. */
 export interface DeadlineTimerInput {
   deadlineAt: number;
+  /** The event it sends then. Default `run.deadline`. */
+  event?: 'run.deadline' | 'lead.deadline';
 }
 
 export type DeadlineTimerSnapshot = Snapshot<undefined> & { input: DeadlineTimerInput };
@@ -30,7 +32,7 @@ export function createDeadlineTimerLogic(clock: Clock): DeadlineTimerLogic {
       const wait = Math.max(0, snapshot.input.deadlineAt - clock.now());
       timers.set(self, clock.setTimeout(() => {
         timers.delete(self);
-        if (self.getSnapshot().status === 'active') self._parent?.send({ type: 'run.deadline' });
+        if (self.getSnapshot().status === 'active') self._parent?.send({ type: snapshot.input.event ?? 'run.deadline' });
       }, wait));
     },
     transition: (snapshot, event, { self }) => {

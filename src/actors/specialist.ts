@@ -30,7 +30,7 @@ import { AGENT_TOOL_NAME, type AgentCallEvent, type AgentResultEvent } from '../
 import type { Toolbox } from '../tools/toolbox.ts';
 import type { LoopStep, ModelStep, ToolCallSummary, ToolStep } from '../tools/types.ts';
 import { addUsageInto, ZERO_USAGE, type Usage } from '../usage.ts';
-import { advance, applyModelStep, applyToolStep, errorResult, replaySteps, startLoop, type LoopState, type ToolCallRequest } from './agentLoop.ts';
+import { advance, applyModelStep, applyToolStep, errorResult, replaySteps, startLoop, wrapUp, type LoopState, type ToolCallRequest } from './agentLoop.ts';
 
 /** What a specialist actor is started with. Plain JSON. */
 export interface SpecialistActorInput {
@@ -111,6 +111,8 @@ export type SpecialistActorEvent =
   | { type: 'loop.settle' }
   /** A model lead's `Agent` call answered by its parent (the lead machine). */
   | AgentResultEvent
+  /** The run's deadline passed: a loop's next turn is its last, without tools. */
+  | { type: 'loop.wrapUp' }
   /** Give up now: abort the call and settle `skipped` with this reason (keeps attempts and usage). */
   | { type: 'specialist.cancel'; reason: string }
   | { type: 'xstate.stop' };
@@ -387,12 +389,23 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const queue = held.queue!;
     const running = held.running!;
     const resolved = deps.toolbox?.resolve(spec.tools);
-    const leads = spec.tools.some((tool) => tool.source === 'agent');
-    while (queue.length > 0 && running.size < spec.policy.maxToolConcurrency) {
-      const call = queue.shift()!;
+    // A lead's `Agent` calls are messages to its machine, not work: they take no tool slot
+    // (a join may wait a long time, and must not hold back the spawns and tools beside it).
+    if (spec.tools.some((tool) => tool.source === 'agent')) {
+      for (const call of queue.filter((entry) => entry.name === AGENT_TOOL_NAME)) {
+        const at = clock.now();
+        tellParent(self, { type: 'specialist.tool.started', id: spec.id, tool: call.name, callId: call.id, turn, server: false, input: preview(call.input), at });
+        settleWhenDone(self, running, call, turn, at, askLead(self, held, call, turn, at));
+      }
+      held.queue = queue.filter((entry) => entry.name !== AGENT_TOOL_NAME);
+    }
+    const pending = held.queue!;
+    const busy = () => [...running.keys()].filter((id) => !held.agentCalls?.has(id)).length;
+    while (pending.length > 0 && busy() < spec.policy.maxToolConcurrency) {
+      const call = pending.shift()!;
       const startedAt = clock.now();
       tellParent(self, { type: 'specialist.tool.started', id: spec.id, tool: call.name, callId: call.id, turn, server: false, input: preview(call.input), at: startedAt });
-      const running1 = leads && call.name === AGENT_TOOL_NAME ? askLead(self, held, call, turn, startedAt) : runToolCall(call, resolved?.byName.get(call.name), {
+      const started = runToolCall(call, resolved?.byName.get(call.name), {
         clock,
         timeoutMs: spec.policy.toolTimeoutMs,
         specialist: { id: spec.id, angle: spec.angle },
@@ -400,14 +413,19 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         turn,
         available: resolved ? [...resolved.byName.keys()] : [],
       });
-      running.set(call.id, running1);
-      running1.outcome.then(({ result, error }) => {
-        running.delete(call.id);
-        if (self.getSnapshot().status !== 'active') return;
-        const step: ToolStep = { kind: 'tool', turn, name: call.name, result, ms: clock.now() - startedAt };
-        self.send({ type: 'tool.finished', turn, step, error });
-      });
+      settleWhenDone(self, running, call, turn, startedAt, started);
     }
+  };
+
+  /** Keeps a started tool call among the running ones until it finishes, then reports its step. */
+  const settleWhenDone = (self: SpecialistRef, running: Map<string, RunningToolCall>, call: ToolCallRequest, turn: number, startedAt: number, started: RunningToolCall) => {
+    running.set(call.id, started);
+    started.outcome.then(({ result, error }) => {
+      running.delete(call.id);
+      if (self.getSnapshot().status !== 'active') return;
+      const step: ToolStep = { kind: 'tool', turn, name: call.name, result, ms: clock.now() - startedAt };
+      self.send({ type: 'tool.finished', turn, step, error });
+    });
   };
 
   /**
@@ -641,6 +659,10 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
           settleCall({ result: event.isError ? errorResult(event.callId, event.content) : { type: 'tool_result', tool_use_id: event.callId, content: event.content }, error: event.isError ? event.content : null });
           return snapshot;
         }
+        case 'loop.wrapUp': {
+          if (!progress.loop) return snapshot;
+          return { ...snapshot, progress: { ...progress, loop: wrapUp(progress.loop) } };
+        }
         case 'loop.settle': {
           if (!progress.loop) return snapshot;
           return proceed(self, snapshot, progress.loop);
@@ -657,7 +679,8 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       }
     },
 
-    getPersistedSnapshot: (snapshot) => snapshot,
+    // Kept like every loop step fanfold journals: redacted (a lead's conversation lives in its snapshot).
+    getPersistedSnapshot: (snapshot) => (snapshot.progress.loop ? { ...snapshot, progress: { ...snapshot.progress, loop: redactDeep(snapshot.progress.loop) } } : snapshot),
     restoreSnapshot: (snapshot) => snapshot as SpecialistSnapshot,
   };
 }

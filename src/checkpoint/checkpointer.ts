@@ -2,8 +2,9 @@
  * Keeps a running lead's checkpoint up to date: every settled specialist is journaled the
  * moment the lead hears of it (one appended line, before the event reaches anyone else), and
  * the whole snapshot is saved when the run starts and on every change of its top-level state
- * (fanningOut → synthesizing → a final state). So checkpointing costs O(1) per outcome plus
- * three full snapshots per run, not a full snapshot per outcome (O(N²) bytes at N
+ * (fanningOut → synthesizing → a final state; a model lead adds a few per lead turn, see
+ * `stateKey`). So checkpointing costs O(1) per outcome plus a few full snapshots per run, not
+ * a full snapshot per outcome (O(N²) bytes at N
  * specialists); the journal holds at most one line per outcome, so it needs no compaction.
  * Substate changes (dispatching → waiting → stopping) are not saved: a restored fan-out
  * recomputes them, and a passed deadline fires again at once.
@@ -39,16 +40,19 @@ export interface CheckpointerOptions {
 
 /**
  * What a change of triggers a full save. A fixed fan-out: its top-level state. A model lead
- * also saves on each spawn, join and finished lead turn (a handful per run): its spawned
- * specialists and the lead's conversation live only in the snapshot, and a resumed lead must
- * neither spawn them again nor lose the turns it has had.
+ * also saves on each join, finished lead turn, the end of its fan-out and its own end (a
+ * handful per run), and once per batch of spawns (see `saveSpawns`): its spawned specialists
+ * and its conversation live only in the snapshot, and a resumed lead must neither spawn them
+ * again nor lose the turns it has had.
  */
 function stateKey(snapshot: ReturnType<Actor<LeadMachine>['getSnapshot']>): string {
   const top = topState(snapshot.value);
   const { context } = snapshot;
   if (!context.input.lead || top !== 'leading') return top;
   const lead = snapshot.children['leadAgent']?.getSnapshot() as { progress?: { loop?: { turns?: number } | null } } | undefined;
-  return `${top}/${JSON.stringify(snapshot.value)}/${context.spawned.length}/${context.joins.length}/${lead?.progress?.loop?.turns ?? 0}`;
+  // Its fan-out ending (at the deadline) and the lead's own end change what a restore must do.
+  // Not its substate (thinking, dispatching…): that follows from the context on restore.
+  return `${top}/${context.joins.length}/${lead?.progress?.loop?.turns ?? 0}/${context.fanOutDone}/${context.stop?.reason ?? ''}/${context.lead !== null}`;
 }
 
 /** A checkpointer attached to a lead actor. */
@@ -163,6 +167,20 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     });
   });
 
+  // A model lead's spawns live only in the snapshot: save once they are made. The spawn calls of
+  // one lead turn arrive together, so one save (at the end of this microtask run) covers them
+  // all — before any of them can settle, which takes at least a timer tick.
+  let spawned = actor.getSnapshot().context.spawned?.length ?? 0;
+  let spawnSave = false;
+  const saveSpawns = () => {
+    if (spawnSave) return;
+    spawnSave = true;
+    queueMicrotask(() => {
+      spawnSave = false;
+      if (!detached) saveNow();
+    });
+  };
+
   // Snapshot observers run once the lead's state is committed, so a full save sees the batch whole.
   const snapshots = actor.subscribe({
     next: (snapshot) => {
@@ -170,6 +188,10 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
       const final = snapshot.status !== 'active';
       if (final ? !savedFinal : state !== lastState) saveNow();
       lastState = state;
+      if ((snapshot.context.spawned?.length ?? 0) !== spawned) {
+        spawned = snapshot.context.spawned.length;
+        if (!final) saveSpawns();
+      }
       if (final) detach();
     },
     error: () => {

@@ -107,7 +107,8 @@ export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'
     ...(result.lead
       ? {
           lead: {
-            agent: result.lead.outcome ? specialist(result.lead.outcome, cost.lead?.costUsd ?? cost.synthesizer?.costUsd ?? null) : null,
+            // Its own cost line, unless its text is the synthesis (then the synthesizer's line is its).
+            agent: result.lead.outcome ? specialist(result.lead.outcome, cost.lead ? cost.lead.costUsd : (cost.synthesizer?.costUsd ?? null)) : null,
             spawned: result.lead.spawned.map((spawn, index) => ({ id: spawn.id, template: spawn.template, description: spawn.description, prompt: spawn.prompt, round: spawn.round, status: result.outcomes[index]?.status ?? null })),
           },
         }

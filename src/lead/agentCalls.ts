@@ -62,7 +62,8 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 /** An angle from a brief with no description: its first clause, at most about 60 characters. */
 export function describeBrief(prompt: string): string {
-  const clause = prompt.split(/[.:;\n]/)[0]!.trim();
+  // A sentence ends at ".", "!" or "?" before a capital or the end (not in "U.S. and" or "3.5"), or at ":", ";" or a new line.
+  const clause = prompt.split(/[.!?](?=\s+[A-Z"'(]|\s*$)|[:;\n]/)[0]!.trim();
   if (clause.length <= 60) return clause;
   const cut = clause.slice(0, 60);
   return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), 30)).trim()}…`;

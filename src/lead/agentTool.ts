@@ -75,7 +75,8 @@ export function agentToolDefinition(templates: readonly string[]): ClientToolDef
  */
 export function parseAgentCall(input: unknown, templates: readonly string[]): AgentCall {
   if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('Expected an object with `prompt` (to spawn an agent) or `agent_ids` (to wait for agents).');
-  const fields = input as Record<string, unknown>;
+  // Models often send `null` for an optional field they leave out.
+  const fields = Object.fromEntries(Object.entries(input as Record<string, unknown>).filter(([, value]) => value !== null));
   const hasPrompt = fields['prompt'] !== undefined;
   const hasIds = fields['agent_ids'] !== undefined;
   if (hasPrompt === hasIds) throw new Error('Give either `prompt` (to spawn one agent) or `agent_ids` (to wait for agents), not both and not neither.');

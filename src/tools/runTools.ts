@@ -36,11 +36,13 @@ export function toolListsOf(level: Pick<LeadInput, 'specialists'> & { lead?: Lea
       if (spec.tools.length > 0 && !lists.has(spec.tools)) lists.set(spec.tools, `${path}.tools`);
       if (spec.fanOut) visit(spec.fanOut.specialists, `${path}.`);
     });
-  visit(level.specialists, prefix);
-  // A model lead's templates are the config's `specialists`; its own tools are `lead.tools`.
+  // A model lead's templates are the config's `specialists` (the ones it spawned are copies of
+  // them); its own tools are `lead.tools`.
   if (level.lead) {
     visit(level.lead.templates, prefix);
     lists.set(level.lead.agent.tools, `${prefix}lead.tools`);
+  } else {
+    visit(level.specialists, prefix);
   }
   return [...lists].map(([tools, path]) => ({ path, tools }));
 }

@@ -8,7 +8,7 @@
 import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { ModelToolDefinition } from '../providers/provider.ts';
 import { serverToolDefinition } from './serverTools.ts';
-import { agentToolDefinition } from '../lead/agentTool.ts';
+import { AGENT_TOOL_NAME, agentToolDefinition } from '../lead/agentTool.ts';
 import type { ToolDefinition } from './tool.ts';
 import type { ToolSpec } from './types.ts';
 
@@ -72,7 +72,10 @@ export function createToolbox(sources: ToolboxSources): Toolbox {
       for (const spec of tools) {
         if (spec.source === 'server') definitions.push(serverToolDefinition(spec));
         // The lead machine answers `Agent` calls (see specialist.ts): offered, never run here.
-        else if (spec.source === 'agent') definitions.push(agentToolDefinition(spec.templates));
+        else if (spec.source === 'agent') {
+          if (byName.has(AGENT_TOOL_NAME)) fail(`the tool name "${AGENT_TOOL_NAME}" is the lead's own spawn-and-join tool: another of its tools has it`);
+          definitions.push(agentToolDefinition(spec.templates));
+        }
         else if (spec.source === 'code') addClient(sources.codeTools.get(spec.key) ?? fail(`no code tool is registered under ${spec.key}: pass the run's config (its defineTool tools) again`));
         else {
           const offered = sources.mcp?.tools(spec.server) ?? fail(`the MCP server "${spec.server}" is not running`);

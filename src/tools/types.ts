@@ -23,8 +23,11 @@ export type ToolSpec =
   /** A model lead's `Agent` tool: its calls go to the lead machine, which spawns and joins specialists from these templates. */
   | { source: 'agent'; templates: string[] };
 
-/** Which limit ended a tool-use loop (the model then had one last turn without tools). */
-export type LoopLimit = 'maxTurns' | 'maxToolCalls';
+/**
+ * Which limit ended a tool-use loop (the model then had one last turn without tools):
+ * `deadline` when the run's deadline passed while a model lead was still at work.
+ */
+export type LoopLimit = 'maxTurns' | 'maxToolCalls' | 'deadline';
 
 /** One tool call, as an outcome keeps it. */
 export interface ToolCallSummary {

@@ -77,7 +77,15 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
   const fromFile = meta.command === 'run' && typeof meta.appFile === 'string';
   const readApp = () => loadAppFile(meta.appFile!, { task: meta.task ?? input.task });
   // Tools need the file; credentials only matter against the API, and default to ANTHROPIC_API_KEY without it.
-  const app = fromFile && needsTools ? await readApp() : fromFile && meta.backend === 'anthropic' ? await readApp().catch(() => undefined) : undefined;
+  const app =
+    fromFile && needsTools
+      ? await readApp()
+      : fromFile && meta.backend === 'anthropic'
+        ? await readApp().catch((error: unknown) => {
+            io.stderr.write(`note: could not read the app file ${meta.appFile} again (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): its credentials are unknown, so every call uses ANTHROPIC_API_KEY\n`);
+            return undefined;
+          })
+        : undefined;
   const key = firstKey(app?.credentials, io.env);
   // Finish the run against what it started on: a simulated run is never finished by the real API.
   if (meta.backend === 'anthropic' && !key && !options.simulate) {
