@@ -4,7 +4,9 @@
  * default; below that nothing is cached, as with the real API). The first request with a
  * prefix pays the write (`cache_creation_input_tokens`), later ones within the TTL read it
  * (`cache_read_input_tokens`, and a read refreshes the TTL); `input_tokens` counts only the
- * tokens after the last breakpoint. Entries are per model.
+ * tokens after the last breakpoint. Entries are per model. What a request reads is decided when
+ * it arrives; what it writes becomes readable when its response begins (see
+ * {@link PromptCache.account}).
  */
 import type { TextPiece } from './request.ts';
 import { estimateTokens } from './tokens.ts';
@@ -24,6 +26,13 @@ export function inputTokens(pieces: readonly TextPiece[]): number {
   return pieces.reduce((sum, piece) => sum + estimateTokens(piece.text), 0);
 }
 
+/** A request's use of the cache: its input usage, and the write that makes its prefixes readable. */
+export interface CacheAccount {
+  usage: InputUsage;
+  /** Writes (or refreshes) every cacheable breakpoint of the request, each with its own TTL from now. */
+  commit(): void;
+}
+
 export class PromptCache {
   readonly #entries = new Map<string, number>();
   readonly #now: () => number;
@@ -40,10 +49,13 @@ export class PromptCache {
   }
 
   /**
-   * The input usage of a request, updating the cache as the API would: the longest live
-   * breakpoint prefix is read, everything from there to the last breakpoint is written.
+   * The input usage of a request as the API would report it: the longest live breakpoint prefix
+   * is read, everything from there to the last breakpoint is written. Nothing changes until
+   * `commit()`, which the server calls when the response begins (after the prefill): on the API
+   * a cache entry becomes available only once the first response begins, so requests that
+   * arrive while the writer is still prefilling each pay the write, in tokens and in time.
    */
-  account(model: string, pieces: readonly TextPiece[]): InputUsage {
+  account(model: string, pieces: readonly TextPiece[]): CacheAccount {
     const total = inputTokens(pieces);
     const prefixTokens: number[] = [];
     let running = 0;
@@ -52,11 +64,11 @@ export class PromptCache {
     const breakpoints = pieces.flatMap((piece, index) => (piece.cacheControl ? [index] : []));
     const last = breakpoints[breakpoints.length - 1];
     if (last === undefined || (prefixTokens[last] ?? 0) < this.#minTokens) {
-      return { input_tokens: total, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+      return { usage: { input_tokens: total, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }, commit: () => {} };
     }
 
-    const now = this.#now();
     const keyOf = (index: number): string => `${model}\u0000${pieces.slice(0, index + 1).map((piece) => piece.text).join('\u0001')}`;
+    const now = this.#now();
     let read = 0;
     for (const index of [...breakpoints].reverse()) {
       const tokens = prefixTokens[index] ?? 0;
@@ -67,14 +79,16 @@ export class PromptCache {
         break;
       }
     }
-    // Write (or refresh) every cacheable breakpoint with its own TTL.
-    for (const index of breakpoints) {
-      const piece = pieces[index];
-      if (piece?.cacheControl && (prefixTokens[index] ?? 0) >= this.#minTokens) {
-        this.#entries.set(keyOf(index), now + piece.cacheControl.ttlMs);
+    const commit = (): void => {
+      const at = this.#now();
+      for (const index of breakpoints) {
+        const piece = pieces[index];
+        if (piece?.cacheControl && (prefixTokens[index] ?? 0) >= this.#minTokens) {
+          this.#entries.set(keyOf(index), at + piece.cacheControl.ttlMs);
+        }
       }
-    }
+    };
     const cached = prefixTokens[last] ?? 0;
-    return { input_tokens: total - cached, cache_creation_input_tokens: cached - read, cache_read_input_tokens: read };
+    return { usage: { input_tokens: total - cached, cache_creation_input_tokens: cached - read, cache_read_input_tokens: read }, commit };
   }
 }

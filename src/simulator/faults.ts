@@ -24,8 +24,8 @@ export type Fault =
   | { type: 'stream_error'; afterDeltas?: number; errorType?: string }
   /** 200 with a broken body: truncated JSON, or a `data:` line that is not JSON after `message_start`. */
   | { type: 'malformed' }
-  /** Only slows this request: overrides the latency model's fields. */
-  | { type: 'latency'; firstTokenMs?: number; tokensPerSecond?: number };
+  /** Only slows (or speeds) this request: overrides the latency model's fields, as one more layer of it. */
+  | { type: 'latency'; firstTokenMs?: number; tokensPerSecond?: number; prefillTokensPerSecond?: number; cachedPrefillTokensPerSecond?: number };
 
 /** Every fault type, for validating rules written by hand (a YAML file, say). */
 export const FAULT_TYPES: ReadonlySet<Fault['type']> = new Set<Fault['type']>(['rate_limit', 'overloaded', 'server_error', 'http_error', 'hang', 'stall', 'drop', 'stream_error', 'malformed', 'latency']);

@@ -27,7 +27,7 @@ export { DEFAULT_MIN_CACHEABLE_TOKENS } from './cache.ts';
 export { countWords, parseWordLimit, type WordLimit } from './words.ts';
 export { splitIntoDeltas } from './sse.ts';
 export { SIMULATED_TITLE_PREFIX, SIMULATED_WEB_DOMAIN, domainCovers, searchResults, simulatedPage, type SimulatedPage, type WebSearchResult } from './web.ts';
-export { SERVER_TOOL_MS, serverToolMs } from './latency.ts';
+export { SERVER_TOOL_MS, serverToolMs, timeToFirstTokenMs } from './latency.ts';
 export { sourcesOf, type CitedSource } from './synthesis.ts';
 export { parseJoinResult } from './lead.ts';
 export { planLead, type LeadPlan, type PlannedAgent } from './leadPlan.ts';

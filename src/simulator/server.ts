@@ -6,12 +6,12 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { PromptCache, inputTokens } from './cache.ts';
+import { PromptCache, inputTokens, type CacheAccount } from './cache.ts';
 import { systemClock, type Clock as SimulatorClock } from '../clock.ts';
 import { errorBody, errorTypeForStatus, statusForErrorType } from './errors.ts';
 import { Exchange, type ExchangeHost } from './exchange.ts';
 import { DEFAULT_AFTER_DELTAS, FAULT_TYPES, FaultBook, matchesCondition, type Fault, type FaultRule } from './faults.ts';
-import { assertLatency, deltaDelays, resolveLatency, serverToolMs, type LatencyModel } from './latency.ts';
+import { assertLatency, deltaDelays, latencyIssues, resolveLatency, serverToolMs, timeToFirstTokenMs, type LatencyModel } from './latency.ts';
 import { parseMessagesBody, peekModel, peekStream, type ParsedMessagesRequest } from './request.ts';
 import { MALFORMED_FRAME, MESSAGE_STOP, PING, messageDelta, messageStart, sseFrame, streamError, streamedBlock, type MessageUsage, type StreamedBlock } from './sse.ts';
 import { replyFor, type SimulatedReply } from './text.ts';
@@ -129,8 +129,11 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
   #closing: Promise<void> | null = null;
 
   constructor(options: SimulatorOptions) {
-    assertLatency(options.latency, 'latency');
-    for (const [model, latency] of Object.entries(options.latencyByModel ?? {})) assertLatency(latency, `latencyByModel[${model}]`);
+    const issues = [
+      ...latencyIssues(options.latency, 'latency'),
+      ...Object.entries(options.latencyByModel ?? {}).flatMap(([model, latency]) => latencyIssues(latency, `latencyByModel[${model}]`)),
+    ];
+    if (issues.length > 0) throw new RangeError(issues.join('; '));
     this.#options = options;
     this.#apiKey = options.apiKey ?? null;
     this.clock = options.clock ?? systemClock;
@@ -366,15 +369,19 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     else await this.#jsonMessage(exchange, request, latency, fault);
   }
 
-  /** count_tokens answers at once (only a `latency` fault's first-token delay slows it). */
+  /** count_tokens answers at once, with no prefill: it is not a generation (only a `latency` fault's first-token delay slows it). */
   async #countTokens(exchange: Exchange, request: ParsedMessagesRequest, fault: Fault | null): Promise<void> {
     if (fault?.type === 'latency' && !(await exchange.sleep(fault.firstTokenMs ?? 0))) return;
     this.#sendBody(exchange, { input_tokens: inputTokens(request.pieces) }, fault);
   }
 
-  /** Cache accounting happens when generation starts, so concurrent first requests each pay the write. */
-  #startUsage(exchange: Exchange, request: ParsedMessagesRequest): SimulatedUsage {
-    const usage: SimulatedUsage = { ...this.#cache.account(request.model, request.pieces), output_tokens: 0 };
+  /**
+   * Generation starts after the prefill: the usage is recorded and the request's cache writes
+   * become readable (its reads were decided on arrival, and set the prefill time).
+   */
+  #startUsage(exchange: Exchange, account: CacheAccount): SimulatedUsage {
+    account.commit();
+    const usage: SimulatedUsage = { ...account.usage, output_tokens: 0 };
     exchange.record.usage = usage;
     return usage;
   }
@@ -385,8 +392,9 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     const delays = deltaDelays(plan.flatMap((block) => block.deltas.map((delta) => delta.text)), latency);
     // Sent when the whole reply would have been: every delta's generation time and every server tool's run time.
     const toolMs = plan.reduce((sum, block) => sum + block.waitMs, 0);
-    if (!(await exchange.sleep(latency.firstTokenMs))) return;
-    const usage = this.#startUsage(exchange, request);
+    const account = this.#cache.account(request.model, request.pieces);
+    if (!(await exchange.sleep(timeToFirstTokenMs(account.usage, latency)))) return;
+    const usage = this.#startUsage(exchange, account);
     if (!(await exchange.sleep(delays.slice(1).reduce((sum, ms) => sum + ms, 0) + toolMs))) return;
     const message = {
       id: `msg_sim_${pad(exchange.record.seq)}`,
@@ -437,8 +445,10 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     const delays = deltaDelays(plan.flatMap((block) => block.deltas.map((delta) => delta.text)), latency);
     const send = (event: string, data: unknown): void => exchange.write(sseFrame(event, data));
 
-    if (!(await exchange.sleep(latency.firstTokenMs))) return;
-    const usage = this.#startUsage(exchange, request);
+    // Headers and message_start go out with the first token, after the prefill.
+    const account = this.#cache.account(request.model, request.pieces);
+    if (!(await exchange.sleep(timeToFirstTokenMs(account.usage, latency)))) return;
+    const usage = this.#startUsage(exchange, account);
     exchange.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     const startUsage: MessageUsage = { ...usage, output_tokens: 1 };
     send('message_start', messageStart(`msg_sim_${pad(exchange.record.seq)}`, request.model, startUsage));

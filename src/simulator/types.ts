@@ -11,9 +11,14 @@ export interface SimulatorOptions {
   host?: string;
   /** Port; default 0 (an ephemeral port, see {@link Simulator.url}). */
   port?: number;
-  /** Default latency; unspecified fields default to 250 ms to first token and 150 tokens/s. */
+  /**
+   * Default latency; unspecified fields default to `DEFAULT_LATENCY`: 250 ms plus prefill
+   * to first token, prefill at 20,000 uncached and 200,000 cached input tokens/s, then 150
+   * tokens/s. A layer with `tokensPerSecond: Infinity` makes the prefill rates it leaves out
+   * `Infinity` too: an instant model stays instant.
+   */
   latency?: Partial<LatencyModel>;
-  /** Per-model overrides of {@link latency}. */
+  /** Per-model overrides of {@link latency}, field by field (a `latency` fault overrides both for one request). */
   latencyByModel?: Record<string, Partial<LatencyModel>>;
   /** Initial fault rules, checked in order (see {@link Simulator.addFault}). */
   faults?: FaultRule[];
