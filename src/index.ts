@@ -34,6 +34,7 @@ export { startMcpServers } from './tools/runTools.ts';
 export { WEB_SEARCH_USD_PER_REQUEST } from './tools/serverTools.ts';
 
 export type { FanOutRun, RunOptions, RunActorDependencies, CheckpointOptions } from './run.ts';
+export type { TraceOptions } from './tracing/traceOptions.ts';
 export type { ResumeOptions, ResumedRun } from './resume.ts';
 export type { CheckpointStore, CheckpointSummary } from './checkpoint/store.ts';
 export type { NestedOutcome, NestedOutcomes, OutcomePath } from './checkpoint/nestedOutcomes.ts';

@@ -20,6 +20,7 @@ import type { SpecialistOutcome } from './outcome.ts';
 import { createRunActors, startLead, unknownCredentials, warnCheckpointFailed, type FanOutRun, type RunOptions } from './run.ts';
 import { createLoopSteps } from './checkpoint/loopSteps.ts';
 import { prepareRunTools, toolListsOf, type RunTools } from './tools/runTools.ts';
+import { startRunTrace } from './tracing/runTrace.ts';
 import type { McpServers } from './tools/mcp.ts';
 import type { LeadInput } from './config.ts';
 
@@ -88,19 +89,29 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   const tools = plan.finished ? null : toolsFor(input, options.config, options.mcp);
   const nested = createNestedOutcomes(plan.nested);
   const steps = createLoopSteps(plan.steps);
-  const machine = leadMachine.provide({ actors: createRunActors({ provider: options.provider, ...(options.providers ? { providers: options.providers } : {}), tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}) }) });
+  // Traced like a new run, from now on (its earlier part ran in another process).
+  const tracing = plan.finished ? null : startRunTrace(options.trace, { input, clock, provider: options.provider, providers: options.providers, resumed: true });
+  const providers = tracing ? tracing.providers : options.providers;
+  const inspect = tracing ? tracing.inspect(options.inspect) : options.inspect;
+  const machine = leadMachine.provide({ actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}) }) });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.
-  const restore = () => createActor(machine, { snapshot: plan.snapshot as never, input, clock, ...(options.inspect ? { inspect: options.inspect } : {}) });
+  const restore = () => createActor(machine, { snapshot: plan.snapshot as never, input, clock, ...(inspect ? { inspect } : {}) });
   let actor: Actor<LeadMachine>;
   try {
     actor = restore();
   } catch (error) {
+    tracing?.fail(error);
     throw new CheckpointError(`run "${runId}" in ${store.location}`, `its snapshot could not be restored (${error instanceof Error ? error.message : String(error)})`);
   }
   const { checkpoint } = loaded;
   const seq = Math.max(checkpoint.journalSeq, ...loaded.journal.map((entry) => entry.seq));
   // Only one process may continue a run: two would pay for its pending calls twice.
-  if (!plan.finished) store.acquire(runId);
+  try {
+    if (!plan.finished) store.acquire(runId);
+  } catch (error) {
+    tracing?.fail(error);
+    throw error;
+  }
   let run: FanOutRun;
   try {
     run = plan.finished
@@ -115,8 +126,10 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
     // A snapshot that passed validation but that XState cannot restore: still a damaged checkpoint, not a crash.
     if (!plan.finished) store.close(runId);
     void tools?.close();
+    tracing?.fail(error);
     throw new CheckpointError(`run "${runId}" in ${store.location}`, `its snapshot could not be restored (${error instanceof Error ? error.message : String(error)})`);
   }
+  if (tracing) run = tracing.follow(run);
   return {
     ...run,
     runId,

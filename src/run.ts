@@ -22,6 +22,8 @@ import { createLoopSteps, type LoopSteps } from './checkpoint/loopSteps.ts';
 import type { McpServers } from './tools/mcp.ts';
 import { prepareRunTools, toolListsOf } from './tools/runTools.ts';
 import type { Toolbox } from './tools/toolbox.ts';
+import { startRunTrace } from './tracing/runTrace.ts';
+import type { TraceOptions } from './tracing/traceOptions.ts';
 
 /** What the run's actors are bound to. */
 export interface RunActorDependencies {
@@ -92,6 +94,12 @@ export interface RunOptions extends Omit<RunActorDependencies, 'tasks' | 'toolbo
    * way the run stops them when it ends.
    */
   mcp?: McpServers;
+  /**
+   * OpenTelemetry spans of the run (GenAI semantic conventions): `{ tracer?, content? }`, or
+   * `false` for none. Default: the global tracer provider's `fanfold` tracer, which records
+   * nothing (and costs one no-op span) until the app registers a provider.
+   */
+  trace?: TraceOptions | false;
 }
 
 /** Where and how a run is checkpointed. */
@@ -168,36 +176,44 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   // Sub-leads' outcomes and loop steps are only followed when there is a checkpoint to keep them in.
   const nested = options.checkpoint ? createNestedOutcomes() : undefined;
   const steps = options.checkpoint && toolListsOf(input).length > 0 ? createLoopSteps() : undefined;
+  // Checked before the run's span starts, so a bad id leaves no span open.
+  const checkpointRunId = options.checkpoint ? (options.checkpoint.runId ?? newRunId()) : null;
+  if (checkpointRunId !== null) assertRunId(checkpointRunId);
+  // Traced: the actors get providers that time each call, and the run's actors are watched as they appear.
+  const tracing = startRunTrace(options.trace, { input, clock, provider: options.provider, providers: options.providers });
+  const providers = tracing ? tracing.providers : options.providers;
+  const inspect = tracing ? tracing.inspect(options.inspect) : options.inspect;
   const machine = leadMachine.provide({
-    actors: createRunActors({ provider: options.provider, ...(options.providers ? { providers: options.providers } : {}), tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}) }),
+    actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}) }),
   });
   const actor = createActor(machine, {
     input: { ...input, startedAt: clock.now() },
     clock,
-    ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(inspect ? { inspect } : {}),
   });
   let checkpoint: CheckpointerOptions | null = null;
   let claim = () => {};
   if (options.checkpoint) {
     const store = options.checkpoint.store ?? createFileCheckpointStore();
-    const runId = options.checkpoint.runId ?? newRunId();
-    assertRunId(runId);
+    const runId = checkpointRunId!;
     const options1: CheckpointerOptions = { store, runId, meta: options.checkpoint.meta ?? {}, createdAt: new Date().toISOString(), journalSeq: 0, nested: nested!, onError: options.checkpoint.onError ?? warnCheckpointFailed(runId), ...(steps ? { steps } : {}) };
     checkpoint = options1;
     // Claims the run id before any call is made; throws if it is taken.
     claim = () => store.create({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, runId, createdAt: options1.createdAt, savedAt: options1.createdAt, journalSeq: 0, meta: options1.meta, snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead });
   }
+  const follow = (run: FanOutRun) => (tracing ? tracing.follow(run) : run);
   if (!tools.ready) {
     try {
       claim();
     } catch (error) {
       void tools.close();
+      tracing?.fail(error);
       throw error;
     }
-    return startLead(actor, options.signal, checkpoint, { onEnd: tools.close });
+    return follow(startLead(actor, options.signal, checkpoint, { onEnd: tools.close }));
   }
   // MCP servers to start first: the lead starts (and the run id is claimed) once they are up.
-  return startLead(actor, options.signal, checkpoint, { ready: tools.ready.then(claim), onEnd: tools.close });
+  return follow(startLead(actor, options.signal, checkpoint, { ready: tools.ready.then(claim), onEnd: tools.close }));
 }
 
 /** The default checkpoint error report: one warning on stderr. */

@@ -17,6 +17,8 @@ import type { CliIO } from './io.ts';
 import { toJsonResult } from './jsonResult.ts';
 import { createLiveTableView } from './progress/liveTable.ts';
 import { createLogLinesView } from './progress/logLines.ts';
+import { openOtlpExport } from './otlp.ts';
+import type { TraceOptions } from '../tracing/traceOptions.ts';
 import { ProgressTracker } from './progress/tracker.ts';
 import { silentView, type ProgressView } from './progress/view.ts';
 import { formatReport } from './report.ts';
@@ -30,6 +32,8 @@ export interface OutputOptions {
   json?: boolean | undefined;
   quiet?: boolean | undefined;
   simulate?: boolean | undefined;
+  /** `--otlp`: where to send the run's spans (else `OTEL_EXPORTER_OTLP_ENDPOINT`). */
+  otlp?: string | undefined;
 }
 
 /** Where the CLI checkpoints runs (`--run-id`, `--store`, `--no-checkpoint`). */
@@ -101,9 +105,10 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
     prices: options.prices,
     onEnd: () => mcp?.close(),
     ...(mcp ? { notices: [`MCP servers started: ${mcp.names.map((name) => `${name} (${mcp.tools(name)?.length ?? 0} tools)`).join(', ')}.`] } : {}),
-    start: (inspect) => {
+    start: (inspect, trace) => {
       const run = runFanOut(options.config, {
         provider: backend.provider,
+        ...(trace ? { trace } : {}),
         ...(providers ? { providers } : {}),
         source: options.source,
         ...(mcp ? { mcp } : {}),
@@ -137,8 +142,8 @@ export interface StartedRun {
 export interface RunDriver {
   title: string;
   prices: PriceTable | undefined;
-  /** Starts the run (called once the backend and inspector are open). */
-  start(inspect: InspectionObserver | undefined): StartedRun;
+  /** Starts the run (called once the backend, inspector and trace export are open). */
+  start(inspect: InspectionObserver | undefined, trace: TraceOptions | undefined): StartedRun;
   /** Printed after the run id line, e.g. what a resume keeps. */
   describe?(started: StartedRun): string | undefined;
   /** Lines printed after the banner (which MCP servers started). */
@@ -160,13 +165,28 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
   // First line: where the calls go (the simulator, plainly, when offline).
   notice(backend.banner);
   for (const line of driver.notices ?? []) notice(line);
+  const otlp = await openOtlpExport(options.otlp, io.env).catch(async (error: unknown) => {
+    await driver.onEnd?.();
+    await backend.close();
+    throw error;
+  });
+  if (otlp) notice(`Tracing: the run's spans go to ${otlp.endpoint} (OTLP/HTTP).`);
+  // Once, when the run is over (or the command failed): every span the run ended reaches the collector.
+  let flushed = false;
+  const flushTraces = async () => {
+    if (!otlp || flushed) return;
+    flushed = true;
+    const problem = await otlp.shutdown();
+    if (problem) io.stderr.write(`warning: ${problem}\n`);
+  };
   const inspection = await openInspection(options, notice).catch(async (error: unknown) => {
+    await flushTraces();
     await driver.onEnd?.();
     await backend.close();
     throw error;
   });
   try {
-    const started = driver.start(inspection.inspect);
+    const started = driver.start(inspection.inspect, otlp?.trace);
     const { run } = started;
     const description = driver.describe ? driver.describe(started) : run.runId ? `Run ${run.runId}: checkpointed; if it is interrupted, continue it with \`fanfold resume ${run.runId}\`.` : undefined;
     if (description) notice(description);
@@ -183,8 +203,13 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
 
     let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
     const removeInterrupt = io.onInterrupt((signal) => {
-      // Second Ctrl-C: the user means it.
-      if (interrupted) process.exit(signal === 'SIGTERM' ? 143 : 130);
+      // Second Ctrl-C: the user means it (spans that ended get one last, bounded flush).
+      if (interrupted) {
+        const code = signal === 'SIGTERM' ? 143 : 130;
+        if (otlp) void otlp.shutdown(1_000).finally(() => process.exit(code));
+        else process.exit(code);
+        return;
+      }
       interrupted = signal;
       if (run.runId) {
         // Checkpointed: stop now, but leave the checkpoint resumable.
@@ -202,6 +227,7 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
     // A recording that failed must not cost the run's result: say so, then report as usual.
     const recordingProblem = await inspection.finishRecording();
     if (recordingProblem) io.stderr.write(`warning: ${recordingProblem}\n`);
+    await flushTraces();
 
     const json = toJsonResult(result, backend.mode, { ...DEFAULT_PRICES, ...driver.prices }, run.runId);
     if (options.json) io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
@@ -227,6 +253,7 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
     }
     return exitCodeOf(result.status, interrupted);
   } finally {
+    await flushTraces();
     await inspection.finishRecording();
     await inspection.server?.close();
     await driver.onEnd?.();

@@ -120,10 +120,11 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
     title,
     prices: meta.prices,
     onEnd: () => mcp?.close(),
-    start: (inspect) => {
+    start: (inspect, trace) => {
       const run = resumeFanOut(runId, {
         store,
         provider: backend.provider,
+        ...(trace ? { trace } : {}),
         ...(providers ? { providers } : {}),
         ...(config ? { config } : {}),
         ...(mcp ? { mcp } : {}),

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_STORE_DIR } from '../../checkpoint/fileStore.ts';
 import { durationOption, nonEmptyOption, portOption, positiveIntOption, runIdOption } from '../options.ts';
+import { otlpUrlOption } from '../otlp.ts';
 
 /** Overrides every run command takes. */
 export interface RunOverrides {
@@ -39,5 +40,6 @@ export function addOutputOptions(command: Command): Command {
     .option('--inspect', 'watch the run live in the local inspector (prints its URL; keeps serving after the run until Ctrl-C)')
     .addOption(new Option('--inspect-port <port>', 'port for --inspect (default: any free port)').argParser(portOption))
     .option('--inspect-host <address>', 'bind --inspect to this address instead of 127.0.0.1 (exposes run data to the network)')
-    .option('--record <file>', 'write the run\'s inspection events to a JSONL file (replay with `fanfold inspect <file>`)');
+    .option('--record <file>', 'write the run\'s inspection events to a JSONL file (replay with `fanfold inspect <file>`)')
+    .addOption(new Option('--otlp <url>', 'send the run\'s OpenTelemetry spans to a collector over OTLP/HTTP, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT, when set)').argParser(otlpUrlOption));
 }
