@@ -109,7 +109,8 @@ function quorumOf(context: LeadContext, output: FanOutOutput): number {
 /** Judges the fan-out's output: an early stop decides by itself, otherwise the quorum does. */
 function verdictOf(output: FanOutOutput, quorum: number): FanOutVerdict & { cancelled?: true } {
   if (output.stop?.reason === 'cancelled') return { status: 'failed', message: output.stop.message, cancelled: true };
-  if (output.stop && output.stop.reason !== 'deadline') return { status: 'failed', message: output.stop.message };
+  // The deadline and the budget stop a fan-out without failing it: the quorum decides.
+  if (output.stop && output.stop.reason !== 'deadline' && output.stop.reason !== 'budget') return { status: 'failed', message: output.stop.message };
   let fulfilled = 0;
   let whole = 0;
   for (const outcome of output.outcomes) {
@@ -140,6 +141,8 @@ export function resultOf(context: LeadContext): RunResult {
     // A model lead that wrote the synthesis is a model, whatever the configured synthesizer is.
     synthesizerIsModel: context.input.synthesizer.kind === 'model' || context.synthesis?.id === LEAD_ID,
     ...(context.input.lead ? { lead: { outcome: context.lead ?? null, spawned: context.spawned ?? [] } } : {}),
+    ...(context.input.weights ? { weights: context.input.weights } : {}),
+    ...(context.stop?.reason === 'budget' ? { stop: 'budget' as const } : {}),
   });
 }
 
@@ -161,6 +164,12 @@ function fanOutInput(context: LeadContext, open = false): FanOutInput {
     deadlineMs: context.input.deadlineMs,
     deadlineAt: context.deadlineAt,
     ...(open ? { open } : {}),
+    ...(context.input.weights ? { weights: context.input.weights } : {}),
+    ...(context.input.context !== undefined ? { context: context.input.context } : {}),
+    ...(context.input.cacheWarm ? { cacheWarm: true } : {}),
+    ...(context.input.budget ? { budget: context.input.budget } : {}),
+    // A streaming fold digests the run's own findings (a sub-lead folds in one batch).
+    ...(context.input.fanIn === 'stream' && !context.input.nested ? { fold: { synthesizer: context.input.synthesizer } } : {}),
   };
 }
 
@@ -257,7 +266,7 @@ export const leadMachine = setup({
     cancelRequested: ({ context }) => context.stop?.reason === 'cancelled',
     modelLed: ({ context }) => context.input.lead !== undefined,
     /** Ended for a reason other than the deadline or a close: escalated, quorum out of reach, crashed. */
-    fanOutStoppedEarly: ({ event }) => event.type === 'xstate.done.actor.fanOut' && event.output.stop !== null && event.output.stop.reason !== 'deadline' && event.output.stop.reason !== 'cancelled',
+    fanOutStoppedEarly: ({ event }) => event.type === 'xstate.done.actor.fanOut' && event.output.stop !== null && !['deadline', 'cancelled', 'budget'].includes(event.output.stop.reason),
     leadFinished: ({ context }) => context.lead !== null,
     fanOutEnded: ({ context }) => context.fanOutDone,
     dispatching: ({ context }) => context.starting,
@@ -448,7 +457,7 @@ export const leadMachine = setup({
         {
           id: 'leadAgent',
           src: 'specialist',
-          input: ({ context }): SpecialistActorInput => ({ task: context.input.task, spec: context.input.lead!.agent, announce: true }),
+          input: ({ context }): SpecialistActorInput => ({ task: context.input.task, spec: context.input.lead!.agent, announce: true, usesReserve: true, ...(context.input.context !== undefined ? { context: context.input.context } : {}) }),
           onDone: [
             { guard: 'fanOutEnded', target: 'concluding', actions: 'recordLead' },
             { target: '.closing', actions: ['recordLead', 'closeFanOut'] },
@@ -550,6 +559,11 @@ export const leadMachine = setup({
           spec: context.input.synthesizer,
           outcomes: context.outcomes as SpecialistOutcome[],
           announce: true,
+          ...(context.input.weights ? { weights: context.input.weights } : {}),
+          ...(context.input.context !== undefined ? { context: context.input.context } : {}),
+          // The run's own synthesis may use the budget's share kept for it (a sub-lead's may not).
+          ...(context.input.nested ? {} : { usesReserve: true as const }),
+          ...(context.input.fanIn === 'stream' && !context.input.nested ? { fold: true as const } : {}),
         }),
         onDone: [
           { guard: 'cancelRequested', target: 'cancelled', actions: 'recordCancelledSynthesis' },

@@ -83,6 +83,8 @@ const appSchema = z.strictObject({
   tools: toolList.optional(),
   /** MCP servers by name, for agents' `tools`. */
   mcp: mcpServersSchema.optional(),
+  /** Weigh findings in the synthesis (`true`, or a rule `{ confidence, sources, words, speed }`). */
+  weights: z.union([z.boolean(), z.strictObject({ confidence: z.number().min(0).optional(), sources: z.number().min(0).optional(), words: z.number().min(0).optional(), speed: z.number().min(0).optional() })], { error: 'expected true, false or `{ confidence?, sources?, words?, speed? }` (numbers from 0 and up)' }).optional(),
   agents: z.array(agentSchema, { error: 'expected a list of agents' }).min(1, { error: 'expected at least one agent' }),
   lead: z.strictObject({
     specialists: z.array(agentId, { error: 'expected a list of agent ids' }).min(1, { error: 'expected at least one agent id' }),
@@ -391,6 +393,7 @@ function toRunConfig(app: AppDocument, task: string, modules: ReadonlyMap<string
   if (app.policy !== undefined) config.policy = app.policy as PolicyOverride;
   if (app.tools !== undefined) config.tools = toolsOf(app.tools, 'tools', modules);
   if (app.mcp !== undefined) config.mcp = app.mcp as FanOutConfig['mcp'] & object;
+  if (app.weights !== undefined) config.weights = app.weights as FanOutConfig['weights'] & object;
   return config;
 }
 

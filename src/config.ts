@@ -14,6 +14,8 @@ import { mcpServersSchema, type McpServerConfig } from './tools/mcpConfig.ts';
 import { SERVER_TOOL_NAMES } from './tools/serverTools.ts';
 import type { ServerToolName, ToolSpec } from './tools/types.ts';
 import { AGENT_TOOL_NAME } from './lead/agentTool.ts';
+import { DEFAULT_WEIGHTS, type WeightRule } from './findings/weights.ts';
+import type { BudgetCaps } from './budget/ledger.ts';
 
 /** What a task function (a non-LLM specialist, or a custom synthesizer) receives. */
 export interface TaskContext {
@@ -76,6 +78,8 @@ export interface SpecialistConfig {
   maxTokens?: number;
   /** Overrides of the run-wide policy for this specialist. */
   policy?: PolicyOverride;
+  /** This specialist's own caps (over all its calls); it stops, `skipped`, rather than pass them. */
+  budget?: BudgetConfig;
   /** Makes this a non-LLM specialist: this function runs instead of a model call. */
   run?: TaskFunction;
   /**
@@ -154,11 +158,63 @@ export interface FanOutConfig {
    */
   mcp?: Record<string, McpServerConfig>;
   /**
+   * Weigh findings in the synthesis: each model specialist reports its confidence and sources
+   * with its finding (a `report` tool call, no extra model call), and the synthesis prompt gives
+   * each finding its metadata and a weight by this rule (`true`: confidence 0.6, sources 0.4),
+   * telling the synthesizer to favour the higher-weighted finding where they conflict.
+   * Default: off.
+   */
+  weights?: WeightRule | boolean;
+  /**
+   * Context every specialist shares (documents, a brief): sent first in every call of the run,
+   * identical, as a prompt-cache prefix. Long enough to cache (about 1,024 tokens), one call
+   * writes the cache and the others start once it is written, so they read it. Default: none.
+   */
+  context?: string | SharedContext;
+  /**
+   * A hard budget for the run (USD at the price table, and/or tokens). A run whose unavoidable
+   * cost (its first calls' inputs, counted with count_tokens, and the share kept for the
+   * synthesis) already passes it is refused before any call; while it runs, no call starts that
+   * could pass it, and once one is refused the fan-out stops and the synthesis runs on what
+   * arrived (`partial`, each missing angle saying "budget"). Default: none.
+   */
+  budget?: RunBudgetConfig;
+  /**
+   * How the synthesis folds the findings. `batch` (default): one call once every specialist is
+   * done. `stream`: each finding is digested into its section of the report as soon as it
+   * arrives (the synthesizer's model, beside the specialists still running), and after the
+   * last only the cross-cutting part and the sources are written — so little is left to wait
+   * for at the end. Same sections, same missing angles named.
+   */
+  fanIn?: 'batch' | 'stream';
+  /**
    * A model lead: instead of running every specialist, a model decides the fan-out. It spawns
    * specialists from `specialists` (then the templates it may choose from) with the `Agent`
    * tool, joins them by id, and writes the synthesis. Default: none (every specialist runs).
    */
   lead?: ModelLeadConfig;
+}
+
+/** Caps on money and tokens; every one given must hold. */
+export interface BudgetConfig {
+  /** USD, priced with the run's price table (a model without a price counts only in token caps). */
+  usd?: number;
+  inputTokens?: number;
+  outputTokens?: number;
+}
+
+/** The run's budget: its caps, and what happens to calls in flight once it is spent. */
+export interface RunBudgetConfig extends BudgetConfig {
+  /** `finish` (default): calls in flight finish, nothing new starts. `cut`: they are stopped too. */
+  onBudget?: 'finish' | 'cut';
+  /** Share of the cap kept for the synthesis. Default: its worst case, at most half the cap. */
+  reserve?: number;
+}
+
+/** A run's shared context: a brief and documents. */
+export interface SharedContext {
+  brief?: string;
+  documents?: Array<{ title?: string; text: string }>;
 }
 
 /**
@@ -220,6 +276,8 @@ export interface SpecialistSpec {
   brief?: string;
   /** The name of the provider its calls go through (`RunOptions.providers`); absent: the run's `provider`. */
   credential?: string;
+  /** Its own caps, over all its calls; absent: none. */
+  budget?: BudgetCaps;
   maxTokens: number;
   policy: SupervisionPolicy;
   /** Tools of a `model` specialist (empty: one plain call); shared between specialists that inherit one list. */
@@ -252,6 +310,18 @@ export interface LeadInput {
    * (from `lead.templates`). Absent for a fixed fan-out.
    */
   lead?: ModelLeadSpec;
+  /** How findings are weighed in the synthesis; absent: they are not. */
+  weights?: Required<WeightRule>;
+  /** The shared context, as sent (see `FanOutConfig.context`); absent: none. */
+  context?: string;
+  /** A sub-lead's input: its parent already warmed the context's cache. */
+  cacheWarm?: boolean;
+  /** The run's budget; absent: none. */
+  budget?: { caps: BudgetCaps; onBudget: 'finish' | 'cut'; reserve: number | null };
+  /** A sub-lead's input (its synthesizer uses no share kept for the run's synthesis). */
+  nested?: true;
+  /** `stream`: findings are digested as they arrive (see `FanOutConfig.fanIn`); absent: batch. */
+  fanIn?: 'stream';
 }
 
 /** A model lead as the lead machine sees it. Plain JSON. */
@@ -283,7 +353,7 @@ const LEAD_MAX_TOOL_CALLS = 50;
 
 const errorKinds = [
   'rate_limited', 'overloaded', 'server', 'timeout', 'connection', 'bad_request', 'auth',
-  'permission', 'not_found', 'deadline', 'cancelled', 'unknown',
+  'permission', 'not_found', 'deadline', 'cancelled', 'budget', 'unknown',
 ] as const satisfies readonly ErrorKind[];
 
 /** The longest delay a timer can take (Node and browsers overflow past it and fire at once). */
@@ -336,6 +406,16 @@ function checkLevel(level: { specialists?: Array<{ id: string }> | undefined; qu
 }
 
 /** What the synthesizer and every specialist share: how its call is made (or its function). */
+const caps = {
+  usd: z.number({ error: 'expected USD above 0' }).gt(0, { error: 'expected USD above 0' }).optional(),
+  inputTokens: positiveInt().optional(),
+  outputTokens: positiveInt().optional(),
+};
+const budgetSchema = z.strictObject(caps, { error: 'expected `{ usd?, inputTokens?, outputTokens? }`' }).refine((budget) => Object.keys(budget).length > 0, { error: 'expected at least one of usd, inputTokens, outputTokens' });
+const runBudgetSchema = z
+  .strictObject({ ...caps, onBudget: z.enum(['finish', 'cut'], { error: 'expected "finish" or "cut"' }).optional(), reserve: z.number({ error: 'expected a share from 0 to 0.9' }).min(0, { error: 'expected a share from 0 to 0.9' }).max(0.9, { error: 'expected a share from 0 to 0.9' }).optional() }, { error: 'expected `{ usd?, inputTokens?, outputTokens?, onBudget?, reserve? }`' })
+  .refine((budget) => budget.usd !== undefined || budget.inputTokens !== undefined || budget.outputTokens !== undefined, { error: 'expected at least one of usd, inputTokens, outputTokens' });
+
 const callFields = {
   credential: nonEmptyText.optional(),
   model: nonEmptyText.optional(),
@@ -362,6 +442,7 @@ const specialistSchema: z.ZodType<SpecialistConfig> = z.strictObject({
   angle: nonEmptyText.optional(),
   ...callFields,
   tools: toolList.optional(),
+  budget: budgetSchema.optional(),
   // Recursive (N-level fan-out). `z.lazy` rather than a getter: measured faster to parse.
   specialists: z.array(z.lazy(() => specialistSchema), { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }).optional(),
   synthesizer: synthesizerSchema.optional(),
@@ -454,6 +535,8 @@ function checkTools(tools: readonly unknown[], ctx: z.RefinementCtx, path: Prope
   });
 }
 
+const weight = z.number({ error: 'expected a number from 0 and up' }).min(0, { error: 'expected a number from 0 and up' });
+
 const leadSchema = z.strictObject({
   credential: nonEmptyText.optional(),
   model: nonEmptyText.optional(),
@@ -497,6 +580,10 @@ const configSchema = z
     tools: toolList.optional(),
     mcp: mcpServersSchema.optional(),
     lead: leadSchema.optional(),
+    budget: runBudgetSchema.optional(),
+    fanIn: z.enum(['batch', 'stream'], { error: 'expected "batch" or "stream"' }).optional(),
+    context: z.union([text.min(1, { error: 'expected a non-empty string' }), z.strictObject({ brief: text.optional(), documents: z.array(z.strictObject({ title: text.optional(), text }), { error: 'expected a list of `{ title?, text }`' }).optional() })], { error: 'expected the context as text, or `{ brief?, documents?: [{ title?, text }] }`' }).optional(),
+    weights: z.union([z.boolean(), z.strictObject({ confidence: weight.optional(), sources: weight.optional(), words: weight.optional(), speed: weight.optional() })], { error: 'expected true, false or `{ confidence?, sources?, words?, speed? }` (numbers from 0 and up)' }).optional(),
   })
   .superRefine((config, ctx) => {
     const mcp = new Set(Object.keys(config.mcp ?? {}));
@@ -506,6 +593,12 @@ const configSchema = z
       config.lead.tools.forEach((tool, index) => {
         if (toolEntryName(tool) === AGENT_TOOL_NAME) ctx.addIssue({ code: 'custom', path: ['lead', 'tools', index], message: `the tool name "${AGENT_TOOL_NAME}" is the lead's own spawn-and-join tool: rename this one`, params: { plain: true } });
       });
+    }
+    if (config.fanIn === 'stream' && config.lead && config.lead.synthesize !== 'synthesizer') {
+      ctx.addIssue({ code: 'custom', path: ['fanIn'], message: "a streaming fold needs a synthesizer to fold: with a model lead that writes the answer itself, set `lead.synthesize: 'synthesizer'` (or leave fanIn out)", params: { plain: true } });
+    }
+    if (config.fanIn === 'stream' && config.synthesizer?.run) {
+      ctx.addIssue({ code: 'custom', path: ['fanIn'], message: 'a streaming fold digests findings with the synthesizer\'s model: it cannot stream a `run` function', params: { plain: true } });
     }
     if (config.lead) {
       // Templates: the quorum counts spawned specialists, not templates.
@@ -599,6 +692,7 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       policy,
       tools: entry.run || entry.specialists || id === SYNTHESIZER_ID ? NO_TOOLS : entry.tools ? toToolSpecs(entry.tools, [...at, 'tools']) : defaults.tools,
       ...(entry.credential !== undefined && !entry.run ? { credential: entry.credential } : {}),
+      ...(entry.budget ? { budget: toCaps(entry.budget) } : {}),
     };
     if (entry.specialists) {
       // A sub-lead's specialists inherit its policy as their default, except `onFailure`: a
@@ -620,6 +714,9 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
   const runDefaults = { model, maxTokens, tools: raw.tools ? toToolSpecs(raw.tools, ['tools']) : NO_TOOLS };
   const specialists = raw.specialists.map((entry, index) => toSpec(entry.id, entry, runPolicy, [], runDefaults, ['specialists', index]));
   const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, [], runDefaults, ['synthesizer']);
+  const weights = raw.weights === true ? { ...DEFAULT_WEIGHTS } : raw.weights ? { ...DEFAULT_WEIGHTS, confidence: 0, sources: 0, ...raw.weights } : undefined;
+  // Weighed findings: every model specialist may report with its finding.
+  if (weights) addReportTool(specialists);
   const lead = raw.lead ? modelLeadSpec(raw.task, raw.lead, specialists, runPolicy, runDefaults, toToolSpecs) : undefined;
   return {
     input: {
@@ -631,12 +728,48 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       quorum: raw.quorum ?? 1,
       maxConcurrency: raw.maxConcurrency ?? null,
       ...(lead ? { lead } : {}),
+      ...(weights ? { weights } : {}),
+      ...(raw.context !== undefined ? { context: contextText(raw.context) } : {}),
+      ...(raw.fanIn === 'stream' ? { fanIn: 'stream' as const } : {}),
+      ...(raw.budget ? { budget: { caps: toCaps(raw.budget), onBudget: raw.budget.onBudget ?? 'finish', reserve: raw.budget.reserve ?? null } } : {}),
     },
     tasks,
     codeTools,
     mcp: raw.mcp ?? {},
     mcpToolReferences,
   };
+}
+
+/** Caps as the machine keeps them: `null` for a measure with no cap. */
+function toCaps(budget: BudgetConfig): BudgetCaps {
+  return { usd: budget.usd ?? null, inputTokens: budget.inputTokens ?? null, outputTokens: budget.outputTokens ?? null };
+}
+
+/** The shared context as the text every call sends first. */
+export function contextText(context: string | SharedContext): string {
+  if (typeof context === 'string') return `<context>\n${context}\n</context>`;
+  const parts = ['<context>'];
+  if (context.brief) parts.push(`<brief>\n${context.brief}\n</brief>`);
+  context.documents?.forEach((document, index) => parts.push(`<document index="${index + 1}"${document.title ? ` title="${document.title.replace(/"/g, "'")}"` : ''}>\n${document.text}\n</document>`));
+  parts.push('</context>');
+  return parts.join('\n');
+}
+
+/**
+ * Gives every model specialist (sub-leads' included) the `report` tool. Specialists that shared
+ * a tool list share the extended one too (10,000 specialists, one list).
+ */
+function addReportTool(specs: SpecialistSpec[]): void {
+  const extended = new Map<readonly ToolSpec[], ToolSpec[]>();
+  const visit = (spec: SpecialistSpec) => {
+    if (spec.kind === 'model' && spec.id !== SYNTHESIZER_ID && !spec.tools.some((tool) => tool.source === 'report')) {
+      let tools = extended.get(spec.tools);
+      if (!tools) extended.set(spec.tools, (tools = [...spec.tools, { source: 'report' }]));
+      spec.tools = tools;
+    }
+    spec.fanOut?.specialists.forEach(visit);
+  };
+  specs.forEach(visit);
 }
 
 /** The model lead's spec: its agent (with the `Agent` tool last) and its templates. */

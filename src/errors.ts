@@ -4,7 +4,8 @@
  * - transient: `rate_limited` (429), `overloaded` (529), `server` (other 5xx), `timeout`
  *   (the attempt's own deadline or the provider's), `connection` (dropped or refused socket)
  * - permanent: `bad_request` (400), `auth` (401), `permission` (403), `not_found` (404)
- * - run control: `deadline` (the run's deadline cut it off), `cancelled` (the run stopped it)
+ * - run control: `deadline` (the run's deadline cut it off), `cancelled` (the run stopped it),
+ *   `budget` (the call would have passed the run's or the specialist's budget)
  * - `unknown`: anything else, e.g. an error thrown by a task function
  */
 export type ErrorKind =
@@ -19,6 +20,7 @@ export type ErrorKind =
   | 'not_found'
   | 'deadline'
   | 'cancelled'
+  | 'budget'
   | 'unknown';
 
 /** The JSON-serialisable record of an error kept in outcomes, events and snapshots. */

@@ -70,3 +70,14 @@ export type { ToolSpec, ToolCallSummary, LoopLimit, LoopStep, ModelStep, ToolSte
 export type { ToolConfig, ServerToolConfig } from './config.ts';
 export type { ContentBlock, TextBlock, ToolUseBlock, ToolResultBlock, ServerToolUseBlock, ServerToolResultBlock, ModelToolDefinition, ClientToolDefinition, ServerToolDefinition, ServerToolEvent } from './providers/provider.ts';
 export type { SpecialistToolStartedEvent, SpecialistToolDoneEvent, SpecialistTurnEvent } from './events.ts';
+export { estimateRunBudget } from './budget/runEstimate.ts';
+export { BudgetExceededError } from './budget/estimate.ts';
+export { DEFAULT_WEIGHTS, metadataOf, weighFindings } from './findings/weights.ts';
+export { REPORT_TOOL_NAME } from './findings/reportTool.ts';
+export type { BudgetEstimate } from './budget/estimate.ts';
+export type { BudgetCaps, Spend } from './budget/ledger.ts';
+export type { WeightRule, FindingMetadata } from './findings/weights.ts';
+export type { FindingReport } from './findings/reportTool.ts';
+export type { Digest } from './fold/streamFold.ts';
+export type { BudgetConfig, RunBudgetConfig, SharedContext, ModelLeadConfig } from './config.ts';
+export type { RunBudgetReport } from './result.ts';

@@ -1,3 +1,4 @@
+import type { FindingReport } from './findings/reportTool.ts';
 import type { ErrorInfo } from './errors.ts';
 import type { LoopLimit, ToolCallSummary } from './tools/types.ts';
 import { emptyUsage, type Usage } from './usage.ts';
@@ -39,6 +40,10 @@ export interface SpecialistOutcome {
   loopLimit?: LoopLimit | null;
   /** Model specialists: every tool call it made, in the order they finished (server tools included). */
   toolCalls?: ToolCallSummary[];
+  /** What it reported with its finding (the `report` tool, offered when the run weighs findings). */
+  report?: FindingReport;
+  /** Model specialists with tools or a report: the distinct sources (URLs) its tools returned or it cited, at most 50. */
+  sources?: string[];
 }
 
 /** The outcome of a specialist that never made a call: no attempts, no model, no usage. */

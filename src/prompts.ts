@@ -5,6 +5,7 @@
 import type { SpecialistSpec } from './config.ts';
 import type { SpecialistOutcome } from './outcome.ts';
 import type { ModelMessage, ModelRequest, ModelToolDefinition } from './providers/provider.ts';
+import { metadataOf, weighFindings, type WeightRule } from './findings/weights.ts';
 
 /**
  * The default system prompt, the same for every specialist: the angle goes in the user message,
@@ -75,32 +76,102 @@ export function describeMissing(outcome: SpecialistOutcome): string {
 const DEFAULT_SYNTHESIS_INSTRUCTIONS =
   'Synthesize the findings into one answer. Cross-reference the angles where they agree or conflict, and name every missing angle as a gap in the answer.';
 
+const DEFAULT_SYNTHESIS_SYSTEM = 'You are the lead of a team of specialists. You receive their findings, each labelled with its angle, and write one synthesis.';
+
+/** Told to the synthesizer when findings carry weights. */
+export const WEIGHTS_INSTRUCTION =
+  "Each finding carries its metadata and a weight from 0 to 1 (from the specialist's reported confidence and its sources), highest first. " +
+  'Where findings conflict, favour the higher-weighted finding, and say so in the answer.';
+
+/**
+ * A finding's opening tag: its specialist and angle, and with weights its weight and metadata
+ * (`weight="0.82" confidence="0.90" sources="4" words="183" seconds="4.2" attempts="2" model="…"`).
+ */
+function findingTag(outcome: SpecialistOutcome, weight: number | undefined, tag = 'finding'): string {
+  if (weight === undefined) return `<${tag} specialist="${outcome.id}" angle="${outcome.angle}">`;
+  const meta = metadataOf(outcome);
+  const confidence = meta.confidence === null ? 'unreported' : meta.confidence.toFixed(2);
+  return `<${tag} specialist="${outcome.id}" angle="${outcome.angle}" weight="${weight.toFixed(2)}" confidence="${confidence}" sources="${meta.sources}" words="${meta.words}" seconds="${meta.seconds ?? ''}" attempts="${meta.attempts}" model="${meta.model ?? ''}">`;
+}
+
+/** The missing-angle lines every fold ends with. */
+function missingLines(missing: readonly SpecialistOutcome[]): string[] {
+  if (missing.length === 0) return ['Missing angles: none — every specialist reported.'];
+  return [`Missing angles (${missing.length}) — say in the answer that these are gaps:`, ...missing.map((outcome) => `- ${outcome.id} ("${outcome.angle}"): ${describeMissing(outcome)}`)];
+}
+
 /**
  * The synthesis request: the task, each fulfilled finding in a block labelled with its
  * specialist id and angle, and an explicit list of missing angles with the reason for each.
+ * With `weights`, each finding also carries its metadata and weight, highest first, and the
+ * synthesizer is told to favour the higher-weighted finding where they conflict.
  */
 export function buildSynthesisRequest(
   task: string,
   spec: SpecialistSpec,
   outcomes: readonly SpecialistOutcome[],
   model: string,
+  weights?: WeightRule,
 ): ModelRequest {
-  const found = outcomes.filter((outcome) => outcome.status === 'fulfilled');
   const missing = outcomes.filter((outcome) => outcome.status !== 'fulfilled');
+  const weighed = weights ? weighFindings(outcomes, weights) : null;
+  const found = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+  // Highest weight first (stable: config order among equals).
+  if (weighed) found.sort((a, b) => weighed.get(b.id)! - weighed.get(a.id)!);
   const parts = [`Task: ${task}`, '', `Findings from ${found.length} of ${outcomes.length} specialists:`];
-  for (const outcome of found) {
-    parts.push('', `<finding specialist="${outcome.id}" angle="${outcome.angle}">`, outcome.output ?? '', '</finding>');
-  }
-  parts.push('');
-  if (missing.length === 0) {
-    parts.push('Missing angles: none — every specialist reported.');
-  } else {
-    parts.push(`Missing angles (${missing.length}) — say in the answer that these are gaps:`);
-    for (const outcome of missing) parts.push(`- ${outcome.id} ("${outcome.angle}"): ${describeMissing(outcome)}`);
-  }
+  for (const outcome of found) parts.push('', findingTag(outcome, weighed?.get(outcome.id)), outcome.output ?? '', '</finding>');
+  parts.push('', ...missingLines(missing));
+  if (weighed) parts.push('', WEIGHTS_INSTRUCTION);
   parts.push('', spec.instructions ?? DEFAULT_SYNTHESIS_INSTRUCTIONS);
-  const system =
-    spec.system ??
-    'You are the lead of a team of specialists. You receive their findings, each labelled with its angle, and write one synthesis.';
-  return { model, system, messages: [{ role: 'user', content: parts.join('\n') }], maxTokens: spec.maxTokens };
+  return { model, system: spec.system ?? DEFAULT_SYNTHESIS_SYSTEM, messages: [{ role: 'user', content: parts.join('\n') }], maxTokens: spec.maxTokens };
+}
+
+/** The first line of a digest request (the simulator recognises it). */
+export const DIGEST_OPENING = 'One finding has arrived while the others are still being researched. Write its section of the report now.';
+
+/**
+ * A streaming fold's digest of one finding, made as soon as it arrives: its section of the
+ * report (a `## <angle>` heading and a paragraph that cites its sources). Sent while the other
+ * specialists still run, so little is left to write after the last one.
+ */
+export function buildDigestRequest(task: string, spec: SpecialistSpec, outcome: SpecialistOutcome, model: string, weight?: number): ModelRequest {
+  const parts = [
+    `Task: ${task}`,
+    '',
+    DIGEST_OPENING,
+    '',
+    findingTag(outcome, weight),
+    outcome.output ?? '',
+    '</finding>',
+    '',
+    `Write only this section: the heading "## ${outcome.angle}", then one short paragraph of what this finding adds to the task, citing its sources (title and URL) where you use them. Other sections, the cross-cutting synthesis and the list of sources come later.`,
+  ];
+  return { model, system: spec.system ?? DEFAULT_SYNTHESIS_SYSTEM, messages: [{ role: 'user', content: parts.join('\n') }], maxTokens: Math.min(spec.maxTokens, 800) };
+}
+
+/** The first line of a closing request (the simulator recognises it). */
+export const CLOSING_OPENING = 'The sections below were written as the findings arrived. Write the closing part of the report.';
+
+/**
+ * A streaming fold's last call, after the last specialist: the sections digested so far, the
+ * findings not digested yet (the last arrivals, whose digests run alongside), and the missing
+ * angles. It writes only what needs all of them: the cross-cutting synthesis and the sources.
+ */
+export function buildClosingRequest(
+  task: string,
+  spec: SpecialistSpec,
+  parts: { sections: ReadonlyArray<{ outcome: SpecialistOutcome; text: string }>; pending: readonly SpecialistOutcome[]; missing: readonly SpecialistOutcome[] },
+  model: string,
+  weights?: ReadonlyMap<string, number>,
+): ModelRequest {
+  const lines = [`Task: ${task}`, '', CLOSING_OPENING];
+  for (const { outcome, text } of parts.sections) lines.push('', findingTag(outcome, weights?.get(outcome.id), 'section'), text.trim(), '</section>');
+  for (const outcome of parts.pending) lines.push('', findingTag(outcome, weights?.get(outcome.id)), outcome.output ?? '', '</finding>');
+  lines.push('', ...missingLines(parts.missing));
+  if (weights) lines.push('', WEIGHTS_INSTRUCTION);
+  lines.push(
+    '',
+    'Write only the closing part: a "## Cross-cutting synthesis" section that connects the angles (where they agree, where they conflict) and names every missing angle as a gap, then "## Sources" listing every source the sections and findings cite, numbered, with title and URL. Do not repeat the sections.',
+  );
+  return { model, system: spec.system ?? DEFAULT_SYNTHESIS_SYSTEM, messages: [{ role: 'user', content: lines.join('\n') }], maxTokens: spec.maxTokens };
 }

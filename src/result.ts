@@ -4,6 +4,8 @@
  */
 import type { ErrorInfo } from './errors.ts';
 import type { SpawnRecord } from './lead/agentCalls.ts';
+import { weighFindings, type WeightRule } from './findings/weights.ts';
+import type { BudgetCaps, Spend } from './budget/ledger.ts';
 import type { SpecialistOutcome } from './outcome.ts';
 import { describeMissing } from './prompts.ts';
 import { addUsageInto, emptyUsage, type Usage } from './usage.ts';
@@ -51,6 +53,28 @@ export interface RunResult {
    * the order of `outcomes`.
    */
   lead?: { outcome: SpecialistOutcome | null; spawned: SpawnRecord[] };
+  /** A run that weighs findings: each fulfilled finding's weight (0–1) by id, as the synthesis prompt gave it. */
+  weights?: Record<string, number>;
+  /** `budget` when the run's budget stopped the fan-out (the synthesis ran on what arrived). */
+  stop?: 'budget';
+  /** A run with a budget: its caps, the estimate it was admitted on, and what it spent (from `runFanOut`). */
+  budget?: RunBudgetReport;
+}
+
+/** What a run with a budget reports about it. */
+export interface RunBudgetReport {
+  caps: BudgetCaps;
+  /** The unavoidable cost estimated before the run (first calls' inputs and the synthesis's share). */
+  estimate: Spend;
+  /** Kept for the synthesis. */
+  reserve: Spend;
+  /** What every model call cost, as booked when it ended. */
+  spent: Spend;
+  /**
+   * When the budget was exhausted (a call refused): what was spent and what was in flight, at
+   * its worst, then. What the run spent past its cap is at most that in-flight part.
+   */
+  atExhaustion: { spent: Spend; inFlight: Spend } | null;
 }
 
 /** The angles a fulfilled sub-lead had to do without, with their path (`technical/plasma`). */
@@ -75,6 +99,9 @@ export function buildRunResult(parts: {
   endedAt?: number;
   /** A model lead: its outcome and its spawns. */
   lead?: { outcome: SpecialistOutcome | null; spawned: readonly SpawnRecord[] };
+  /** How findings are weighed, when they are. */
+  weights?: WeightRule;
+  stop?: 'budget';
 }): RunResult {
   const usage = emptyUsage();
   let modelCalls = 0;
@@ -102,6 +129,8 @@ export function buildRunResult(parts: {
   const endedAt = Math.max(parts.endedAt ?? latest, latest);
   return {
     ...(parts.lead ? { lead: { outcome: leadOutcome, spawned: [...parts.lead.spawned] } } : {}),
+    ...(parts.weights ? { weights: Object.fromEntries(weighFindings(parts.outcomes, parts.weights)) } : {}),
+    ...(parts.stop ? { stop: parts.stop } : {}),
     status: parts.status,
     task: parts.task,
     synthesis: parts.synthesizer?.status === 'fulfilled' ? parts.synthesizer.output : null,

@@ -23,6 +23,10 @@ import { prepareRunTools, toolListsOf, type RunTools } from './tools/runTools.ts
 import { startRunTrace } from './tracing/runTrace.ts';
 import type { McpServers } from './tools/mcp.ts';
 import type { LeadInput } from './config.ts';
+import { BudgetLedger, spendOf } from './budget/ledger.ts';
+import { reserveFor } from './budget/estimate.ts';
+import type { Digest, StreamFold } from './fold/streamFold.ts';
+import { DEFAULT_PRICES, type PriceTable } from './pricing/prices.ts';
 
 /** Options of {@link resumeFanOut}: those of a run, plus where the checkpoint is. */
 export interface ResumeOptions extends Omit<RunOptions, 'checkpoint' | 'source'> {
@@ -93,7 +97,10 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   const tracing = plan.finished ? null : startRunTrace(options.trace, { input, clock, provider: options.provider, providers: options.providers, resumed: true });
   const providers = tracing ? tracing.providers : options.providers;
   const inspect = tracing ? tracing.inspect(options.inspect) : options.inspect;
-  const machine = leadMachine.provide({ actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}) }) });
+  // A streaming fold keeps the digests it had made; a budget counts what the kept outcomes cost.
+  const fold: { current: StreamFold | null; kept: Array<[string, Digest]> } | undefined = input.fanIn === 'stream' ? { current: null, kept: plan.digests } : undefined;
+  const ledger = input.budget ? resumedLedger(input, options.prices ?? DEFAULT_PRICES, plan.kept.map((index) => plan.snapshot.context.outcomes[index]!)) : undefined;
+  const machine = leadMachine.provide({ actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}), ...(fold ? { fold } : {}), ...(ledger ? { budget: ledger } : {}) }) });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.
   const restore = () => createActor(machine, { snapshot: plan.snapshot as never, input, clock, ...(inspect ? { inspect } : {}) });
   let actor: Actor<LeadMachine>;
@@ -119,7 +126,7 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
       : startLead(
           actor,
           options.signal,
-          { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, nested, keptNested: plan.nested, steps, keptSteps: plan.steps, onError: options.onCheckpointError ?? warnCheckpointFailed(runId) },
+          { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, nested, keptNested: plan.nested, steps, keptSteps: plan.steps, onError: options.onCheckpointError ?? warnCheckpointFailed(runId), ...(fold?.current ? { fold: fold.current } : {}) },
           { ready: tools?.ready ?? null, ...(tools ? { onEnd: tools.close } : {}) },
         );
   } catch (error) {
@@ -212,3 +219,20 @@ function tasksFor(specialists: SpecialistSpec[], synthesizer: SpecialistSpec, co
   }
   return tasks;
 }
+
+/**
+ * A resumed run's budget: what its kept outcomes cost is spent already, and the synthesis's
+ * share is kept again (its worst case, at most the configured share of the cap).
+ */
+function resumedLedger(input: LeadInput, prices: PriceTable, kept: readonly SpecialistOutcome[]): BudgetLedger {
+  const budget = input.budget!;
+  const ledger = new BudgetLedger(budget.caps, prices);
+  for (const outcome of kept) ledger.book(spendOf(outcome.usage, outcome.model ?? '', prices));
+  const writer = input.lead && input.lead.synthesize === 'lead' ? input.lead.agent : input.synthesizer;
+  if (writer.kind === 'model') {
+    const findings = input.specialists.reduce((sum, spec) => sum + spec.maxTokens, 0);
+    ledger.reserved = reserveFor({ caps: budget.caps, reserveShare: budget.reserve, synthesis: { inputTokens: Math.ceil(input.task.length / 3) + findings + 400, model: writer.models[0]!, maxTokens: writer.maxTokens }, prices });
+  }
+  return ledger;
+}
+

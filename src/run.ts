@@ -22,6 +22,11 @@ import { createLoopSteps, type LoopSteps } from './checkpoint/loopSteps.ts';
 import type { McpServers } from './tools/mcp.ts';
 import { prepareRunTools, toolListsOf } from './tools/runTools.ts';
 import type { Toolbox } from './tools/toolbox.ts';
+import { BudgetLedger } from './budget/ledger.ts';
+import { createStreamFold, type Digest, type StreamFold } from './fold/streamFold.ts';
+import { checkEstimate, type BudgetEstimate } from './budget/estimate.ts';
+import { estimateRunBudget } from './budget/runEstimate.ts';
+import { DEFAULT_PRICES, type PriceTable } from './pricing/prices.ts';
 import { startRunTrace } from './tracing/runTrace.ts';
 import type { TraceOptions } from './tracing/traceOptions.ts';
 
@@ -46,6 +51,10 @@ export interface RunActorDependencies {
   toolbox?: Toolbox;
   /** Loop steps of tool-using specialists: reported for checkpoints, and kept ones taken on resume. Default: none. */
   steps?: LoopSteps;
+  /** The run's budget ledger (a config with `budget`): every model call is admitted against it. Default: none. */
+  budget?: BudgetLedger;
+  /** Where the run's streaming fold goes (`fanIn: 'stream'`): created here, with the digests a checkpoint kept. Default: none. */
+  fold?: { current: StreamFold | null; kept?: Iterable<[string, Digest]> };
 }
 
 /**
@@ -67,11 +76,15 @@ export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanO
     sinks,
     ...(deps.toolbox ? { toolbox: deps.toolbox } : {}),
     ...(deps.steps ? { steps: deps.steps } : {}),
+    ...(deps.budget ? { budget: deps.budget } : {}),
+    ...(deps.fold ? { fold: deps.fold } : {}),
   });
+  // Digests run on this same logic: retries, fallbacks and the budget hold for them too.
+  if (deps.fold) deps.fold.current = createStreamFold(specialist, deps.fold.kept ?? []);
   // A sub-lead (N-level fan-out) is the lead machine again, with these same implementations.
   let subLead: AnyActorLogic | undefined;
   const deadlineTimer = createDeadlineTimerLogic(clock);
-  const fanOut = createFanOutLogic({ specialist, clock, sinks, ...(deps.nested ? { nested: deps.nested } : {}), ...(deps.steps ? { steps: deps.steps } : {}), subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })) });
+  const fanOut = createFanOutLogic({ specialist, clock, sinks, ...(deps.nested ? { nested: deps.nested } : {}), ...(deps.steps ? { steps: deps.steps } : {}), ...(deps.budget ? { budget: deps.budget } : {}), ...(deps.fold ? { fold: deps.fold } : {}), subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })) });
   return { specialist, fanOut, deadlineTimer };
 }
 
@@ -100,6 +113,13 @@ export interface RunOptions extends Omit<RunActorDependencies, 'tasks' | 'toolbo
    * nothing (and costs one no-op span) until the app registers a provider.
    */
   trace?: TraceOptions | false;
+  /** Prices for the budget's USD cap (a config with `budget`). Default: `DEFAULT_PRICES`. */
+  prices?: PriceTable;
+  /**
+   * The budget's estimate, made already with `estimateRunBudget` (so the CLI can show it and
+   * refuse first). Default: the run makes it before its first call.
+   */
+  budgetEstimate?: BudgetEstimate;
 }
 
 /** Where and how a run is checkpointed. */
@@ -183,8 +203,12 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const tracing = startRunTrace(options.trace, { input, clock, provider: options.provider, providers: options.providers });
   const providers = tracing ? tracing.providers : options.providers;
   const inspect = tracing ? tracing.inspect(options.inspect) : options.inspect;
+  // A budget: one ledger for the whole run, its reserve set by the estimate before the first call.
+  const prices = options.prices ?? DEFAULT_PRICES;
+  const ledger = input.budget ? new BudgetLedger(input.budget.caps, prices) : undefined;
+  const fold: { current: StreamFold | null } | undefined = input.fanIn === 'stream' ? { current: null } : undefined;
   const machine = leadMachine.provide({
-    actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}) }),
+    actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}), ...(ledger ? { budget: ledger } : {}), ...(fold ? { fold } : {}) }),
   });
   const actor = createActor(machine, {
     input: { ...input, startedAt: clock.now() },
@@ -196,12 +220,32 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   if (options.checkpoint) {
     const store = options.checkpoint.store ?? createFileCheckpointStore();
     const runId = checkpointRunId!;
-    const options1: CheckpointerOptions = { store, runId, meta: options.checkpoint.meta ?? {}, createdAt: new Date().toISOString(), journalSeq: 0, nested: nested!, onError: options.checkpoint.onError ?? warnCheckpointFailed(runId), ...(steps ? { steps } : {}) };
+    const options1: CheckpointerOptions = { store, runId, meta: options.checkpoint.meta ?? {}, createdAt: new Date().toISOString(), journalSeq: 0, nested: nested!, onError: options.checkpoint.onError ?? warnCheckpointFailed(runId), ...(steps ? { steps } : {}), ...(fold?.current ? { fold: fold.current } : {}) };
     checkpoint = options1;
     // Claims the run id before any call is made; throws if it is taken.
     claim = () => store.create({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, runId, createdAt: options1.createdAt, savedAt: options1.createdAt, journalSeq: 0, meta: options1.meta, snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead });
   }
-  const follow = (run: FanOutRun) => (tracing ? tracing.follow(run) : run);
+  const traced = (run: FanOutRun) => (tracing ? tracing.follow(run) : run);
+  let estimate: BudgetEstimate | null = options.budgetEstimate ?? null;
+  // The budget's report goes with the result: the caps, the estimate, what was spent.
+  const follow = (run: FanOutRun): FanOutRun => {
+    const folded = traced(run);
+    // Digests still running when the run ends without a synthesis are stopped.
+    const followed = fold ? { ...folded, result: folded.result.finally(() => fold.current?.stop()) } : folded;
+    if (!ledger || !input.budget) return followed;
+    const caps = input.budget.caps;
+    return { ...followed, result: followed.result.then((result) => ({ ...result, budget: { caps, estimate: estimate?.total ?? { usd: 0, inputTokens: 0, outputTokens: 0 }, reserve: estimate?.reserve ?? { usd: 0, inputTokens: 0, outputTokens: 0 }, spent: { ...ledger.spent }, atExhaustion: ledger.atExhaustion } })) };
+  };
+  // Before the first call: refuse a run whose unavoidable cost passes its budget.
+  const checkBudget = async () => {
+    if (!ledger || !input.budget) return;
+    estimate ??= await estimateRunBudget(normalized, { provider: options.provider, prices, toolbox: tools.toolbox, ...(options.signal ? { signal: options.signal } : {}) });
+    checkEstimate(estimate, input.budget.caps, source);
+    ledger.reserved = { ...estimate.reserve };
+  };
+  if (ledger && !tools.ready) {
+    return follow(startLead(actor, options.signal, checkpoint, { ready: checkBudget().then(claim), onEnd: tools.close }));
+  }
   if (!tools.ready) {
     try {
       claim();
@@ -213,7 +257,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
     return follow(startLead(actor, options.signal, checkpoint, { onEnd: tools.close }));
   }
   // MCP servers to start first: the lead starts (and the run id is claimed) once they are up.
-  return follow(startLead(actor, options.signal, checkpoint, { ready: tools.ready.then(claim), onEnd: tools.close }));
+  return follow(startLead(actor, options.signal, checkpoint, { ready: tools.ready.then(checkBudget).then(claim), onEnd: tools.close }));
 }
 
 /** The default checkpoint error report: one warning on stderr. */

@@ -224,8 +224,10 @@ describe('the page\'s tool-call fold', () => {
   it('reads the loop fields of an outcome, whole or cut by the wire', () => {
     const TX = fold();
     expect(TX.outcomeSummary({ status: 'fulfilled', turns: 3, stopReason: 'end_turn', loopLimit: null, toolCalls: [{ name: 'a', ms: 1, isError: true }, { name: 'w', ms: 2, isError: false, server: true }] }))
-      .toEqual({ status: 'fulfilled', turns: 3, stopReason: 'end_turn', loopLimit: null, toolCalls: 2, toolErrors: 1, serverCalls: 1 });
+      .toEqual({ status: 'fulfilled', turns: 3, stopReason: 'end_turn', loopLimit: null, toolCalls: 2, toolErrors: 1, serverCalls: 1, confidence: null, sources: null });
     expect(TX.outcomeSummary({ status: 'rejected', turns: 8, loopLimit: 'maxTurns', toolCalls: [{}, {}, {}, '…9 more'] })).toMatchObject({ loopLimit: 'maxTurns', toolCalls: 12, toolErrors: null });
+    // A weighed run's finding: what it reported and the sources behind it.
+    expect(TX.outcomeSummary({ status: 'fulfilled', turns: 1, report: { confidence: 0.82, sources: ['https://a.example/'] }, sources: ['https://a.example/', 'https://b.example/'] })).toMatchObject({ confidence: 0.82, sources: 2 });
     expect(TX.outcomeSummary({ status: 'fulfilled', attempts: 1 })).toBeNull();
   });
 });

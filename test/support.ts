@@ -155,3 +155,23 @@ export function watchStdout(child: ChildProcess, pattern: RegExp): Promise<RegEx
     });
   });
 }
+
+/**
+ * Runs a `SimulatedClock` until the run settles, with real network I/O (the SDK ↔ simulator)
+ * between steps: simulated time moves only while `idle()` says no call is in flight (but ones
+ * that may hang), so real HTTP never races the run's timers.
+ */
+export async function settleOverLoopback(run: FanOutRun, clock: SteppableClock, idle: () => boolean, stepMs = 100, realBudgetMs = 20_000): Promise<RunResult> {
+  let result: RunResult | undefined;
+  let failure: unknown;
+  run.result.then((value) => (result = value), (error: unknown) => (failure = error));
+  const giveUpAt = Date.now() + realBudgetMs;
+  while (result === undefined && failure === undefined && Date.now() < giveUpAt) {
+    clock.increment(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (result === undefined && failure === undefined && idle()) clock.increment(stepMs);
+  }
+  if (failure !== undefined) throw failure;
+  if (result === undefined) throw new Error(`run did not finish within ${realBudgetMs} ms of real time`);
+  return result;
+}

@@ -8,6 +8,7 @@
  * last finished turn and tool call instead of paying for them again.
  */
 import type { SupervisionPolicy } from '../policy.ts';
+import { parseReport, REPORT_TOOL_NAME, type FindingReport } from '../findings/reportTool.ts';
 import type { ContentBlock, ModelMessage, TextBlock, ToolResultBlock, ToolUseBlock } from '../providers/provider.ts';
 import type { LoopLimit, LoopStep, ModelStep, ToolCallSummary, ToolStep } from '../tools/types.ts';
 
@@ -41,6 +42,8 @@ export interface LoopState {
   done: boolean;
   /** Asked to wrap up (the run's deadline passed): its next turn is the last, without tools. */
   wrapUp?: true;
+  /** What it reported with its finding (`report` tool), if it did. */
+  report?: FindingReport;
 }
 
 /** What the specialist does next. */
@@ -86,16 +89,22 @@ export function applyModelStep(loop: LoopState, step: ModelStep, policy: LoopPol
   let used = loop.toolCallsUsed + step.serverToolCalls.length;
   const toolCalls = step.serverToolCalls.length > 0 ? [...loop.toolCalls, ...step.serverToolCalls] : loop.toolCalls;
   const next: LoopState = { ...loop, messages, turns: step.turn, lastStopReason: step.stopReason, toolCalls, toolCallsUsed: used, awaiting: [], results: {} };
-  const uses = step.content.filter((block): block is ToolUseBlock => block.type === 'tool_use');
+  const all = step.content.filter((block): block is ToolUseBlock => block.type === 'tool_use');
+  // A `report` call is read here, not run: alone it ends the loop (its turn's text is the finding).
+  const reports = all.filter((use) => use.name === REPORT_TOOL_NAME);
+  if (reports.length > 0) next.report = parseReport(reports[reports.length - 1]!.input);
+  const uses = all.filter((use) => use.name !== REPORT_TOOL_NAME);
   if (step.stopReason === 'pause_turn') return next;
   if (step.stopReason !== 'tool_use' || uses.length === 0 || loop.final) return { ...next, done: true };
-  const awaiting = uses.map((use) => ({ id: use.id, name: use.name, input: use.input }));
+  const awaiting = all.map((use) => ({ id: use.id, name: use.name, input: use.input }));
   const results: Record<string, ToolResultBlock> = {};
+  // Reported beside other calls: answered at once, so the API sees every tool_use answered.
+  for (const report of reports) results[report.id] = { type: 'tool_result', tool_use_id: report.id, content: 'Recorded. Finish your work; your last response is your finding.' };
   const room = Math.max(0, policy.maxToolCalls - used);
-  awaiting.slice(room).forEach((call) => {
+  uses.slice(room).forEach((call) => {
     results[call.id] = errorResult(call.id, `Not run: this specialist has used all ${policy.maxToolCalls} of its tool calls (maxToolCalls). Write your finding with what you have.`);
   });
-  used += Math.min(room, awaiting.length);
+  used += Math.min(room, uses.length);
   return { ...next, awaiting, results, toolCallsUsed: used };
 }
 
@@ -180,3 +189,42 @@ export function findingOf(loop: LoopState): string {
   if (missing.length === 0) return text;
   return `${text.trimEnd()}\n\nSources:\n${missing.map(([url, title]) => `- ${title} — ${url}`).join('\n')}`;
 }
+
+/** URLs in text: up to whitespace, quotes, brackets; trailing punctuation left out. */
+const URL_PATTERN = /https?:\/\/[^\s"'<>()\[\]]+[^\s"'<>()\[\].,;:!?]/g;
+
+/** Most sources an outcome keeps (a count beyond it says nothing more to the weight). */
+const MAX_SOURCES = 50;
+
+/**
+ * The distinct sources behind a loop's finding: what its tools returned (web search results,
+ * fetched pages, URLs in tool results), what it cited, and what it reported — in that order.
+ */
+export function sourcesOf(loop: LoopState): string[] {
+  const found = new Set<string>();
+  const add = (url: unknown) => {
+    if (typeof url === 'string' && /^https?:\/\//.test(url) && found.size < MAX_SOURCES) found.add(url);
+  };
+  const scan = (text: string) => {
+    for (const match of text.matchAll(URL_PATTERN)) add(match[0]);
+  };
+  for (const message of loop.messages) {
+    if (typeof message.content === 'string') {
+      scan(message.content);
+      continue;
+    }
+    for (const block of message.content as unknown as Array<Record<string, unknown>>) {
+      const content = block['content'];
+      if (block['type'] === 'web_search_tool_result' && Array.isArray(content)) for (const result of content) add((result as { url?: unknown }).url);
+      else if (block['type'] === 'web_fetch_tool_result' && content && typeof content === 'object') add((content as { url?: unknown }).url);
+      else if (block['type'] === 'tool_result') scan(typeof content === 'string' ? content : JSON.stringify(content ?? ''));
+      else if (block['type'] === 'text') {
+        scan(String(block['text'] ?? ''));
+        for (const citation of (block['citations'] as Array<{ url?: unknown }> | undefined) ?? []) add(citation.url);
+      }
+    }
+  }
+  for (const source of loop.report?.sources ?? []) add(source);
+  return [...found];
+}
+

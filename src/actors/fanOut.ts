@@ -21,12 +21,19 @@ import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
 import type { NestedOutcomes } from '../checkpoint/nestedOutcomes.ts';
 import type { LoopSteps } from '../checkpoint/loopSteps.ts';
+import type { BudgetLedger } from '../budget/ledger.ts';
+import type { StreamFold } from '../fold/streamFold.ts';
+import { weighFindings } from '../findings/weights.ts';
 import type { RunResult } from '../result.ts';
 import { outcomeOfSubLead, stopSubLead, subLeadInput } from './subLead.ts';
 import { callsMade, currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorInput, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
 
 /** What the fan-out is started with: the part of the lead's input it needs. Plain JSON. */
-export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'maxConcurrency' | 'deadlineMs'> & {
+export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'maxConcurrency' | 'deadlineMs' | 'weights' | 'context' | 'budget'> & {
+  /** The shared context's cache is written already (a sub-lead's fan-out, under its parent's): no warm-up. */
+  cacheWarm?: boolean;
+  /** A streaming fold: each fulfilled finding is handed to the run's fold to digest, with this synthesizer. */
+  fold?: { synthesizer: SpecialistSpec };
   /** When the run's deadline passes (ms since epoch); attempts need no timer of their own past it. */
   deadlineAt: number;
   /**
@@ -38,7 +45,7 @@ export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'm
 
 /** Why a fan-out ended before every specialist finished on its own. */
 export interface FanOutStop {
-  reason: 'deadline' | 'cancelled' | 'escalated' | 'quorumUnreachable' | 'crashed';
+  reason: 'deadline' | 'cancelled' | 'escalated' | 'quorumUnreachable' | 'crashed' | 'budget';
   message: string;
   /** The specialist whose failure escalated, or whose actor crashed. */
   by?: string;
@@ -79,6 +86,10 @@ export type FanOutEvent =
   | { type: 'fanOut.close'; message: string }
   /** A specialist's own deadline passed (its timer fired). */
   | { type: 'fanOut.agentDeadline' }
+  /** The cache warmer's first response has begun: the shared context is cached. */
+  | { type: 'specialist.cacheWritten'; id: string }
+  /** The run's budget is spent: nothing new starts (with `onBudget: 'cut'`, running ones stop too). */
+  | { type: 'fanOut.budget' }
   | { type: 'xstate.stop' };
 
 /** The fan-out's snapshot. Its fields are updated in place for O(1) bookkeeping: read, don't write. */
@@ -103,6 +114,14 @@ export type FanOutSnapshot = Snapshot<FanOutOutput> & {
   closed?: boolean;
   /** Specialists' own deadlines (an open fan-out's), by index: when, and what their outcome says. */
   deadlines?: Record<number, { at: number; message: string }>;
+  /**
+   * The shared context's cache warm-up: `pending` until the first specialist starts, `warming`
+   * while only it runs (until its first response begins or it settles), then `done`. Absent
+   * when there is nothing to warm.
+   */
+  warm?: 'pending' | 'warming' | 'done';
+  /** The specialist warming the cache. */
+  warmer?: string;
 };
 
 const DONE_PREFIX = 'xstate.done.actor.';
@@ -146,6 +165,18 @@ function stopOnRestore(snapshot: FanOutSnapshot, now: number): FanOutStop | null
   return quorumLost(snapshot) ? quorumStop(snapshot) : null;
 }
 
+/**
+ * The shortest shared context worth a warm-up: the API caches nothing below a model's minimum
+ * (1,024 tokens for most models, more for some); below it the context is sent plainly and
+ * every specialist starts at once.
+ */
+export const MIN_CACHED_CONTEXT_TOKENS = 1024;
+
+/** About four characters a token: enough to tell a short context from a long one. */
+function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
 /** Most run events in one report to the lead. */
 const MAX_BATCH = 128;
 
@@ -186,6 +217,8 @@ interface FanOutRuntime {
   /** The timer of the earliest specialist deadline (an open fan-out's), and when it fires. */
   deadlineTimer: unknown;
   deadlineTimerAt: number | null;
+  /** Stops listening to the run's budget. */
+  unbudget?: (() => void) | null;
 }
 
 /** What the fan-out needs: the specialist logic to spawn, and the clock. */
@@ -200,6 +233,10 @@ export interface FanOutDependencies {
   nested?: NestedOutcomes;
   /** Where specialists journal their loop steps (checkpointed runs), and kept steps are taken on resume. */
   steps?: LoopSteps;
+  /** The run's budget: once it is spent, this fan-out stops starting specialists. */
+  budget?: BudgetLedger;
+  /** The run's streaming fold (`fanIn: 'stream'`): fulfilled findings are digested as they arrive. */
+  fold?: { current: StreamFold | null };
 }
 
 /**
@@ -208,7 +245,7 @@ export interface FanOutDependencies {
  * @example
  * const fanOut = createFanOutLogic({ specialist: createSpecialistLogic(deps), clock: systemClock });
  */
-export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, steps }: FanOutDependencies): FanOutLogic {
+export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, steps, budget, fold }: FanOutDependencies): FanOutLogic {
   const subLeadLogic = () => {
     if (!subLead) throw new Error('This fan-out was not given a sub-lead logic: create its actors with createRunActors()');
     return subLead();
@@ -320,6 +357,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
   /** A specialist's input; in a checkpointed run, with its path and the loop steps a checkpoint kept. */
   const specialistInput = (snapshot: FanOutSnapshot, runtime: FanOutRuntime, spec: SpecialistSpec, index: number): SpecialistActorInput => {
     const input: SpecialistActorInput = { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt };
+    if (snapshot.input.context !== undefined) input.context = snapshot.input.context;
+    if (snapshot.warmer === spec.id) input.warmsCache = true;
     if (!steps || spec.tools.length === 0) return input;
     const path = [...(runtime.path ?? []), index];
     const kept = steps.take(path);
@@ -330,7 +369,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     const spec = snapshot.input.specialists[index] as SpecialistSpec;
     const child: AnyActorRef =
       spec.kind === 'fanOut'
-        ? createActor(subLeadLogic(), { id: spec.id, parent: self, input: subLeadInput(snapshot.input.task, spec, snapshot.input.deadlineAt, clock.now()) })
+        ? createActor(subLeadLogic(), { id: spec.id, parent: self, input: subLeadInput(snapshot.input.task, spec, snapshot.input.deadlineAt, clock.now(), snapshot.input.weights, snapshot.input.context, snapshot.input.budget) })
         : createActor(specialist, { id: spec.id, parent: self, input: specialistInput(snapshot, runtime, spec, index) });
     runtime.children.set(spec.id, child);
     if (runtime.slots && spec.kind !== 'fanOut') {
@@ -353,6 +392,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     const total = snapshot.input.specialists.length;
     const { slots } = runtime;
     while (snapshot.running < limit && snapshot.stop === null) {
+      // Warming the shared context's cache: one specialist first, the rest once it is written.
+      if (snapshot.warm === 'warming') break;
       const index = snapshot.requeued.length > 0 ? snapshot.requeued[0]! : snapshot.nextIndex < total ? snapshot.nextIndex : undefined;
       if (index === undefined) break;
       if (slots && slots.inFlight >= slots.limit && snapshot.input.specialists[index]!.kind !== 'fanOut') {
@@ -363,6 +404,11 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
       else snapshot.nextIndex++;
       // Restored from a checkpoint whose journal settled it after the snapshot: never call it again.
       if (snapshot.outcomes[index]) continue;
+      const spec = snapshot.input.specialists[index]!;
+      if (snapshot.warm === 'pending' && spec.kind === 'model') {
+        snapshot.warm = 'warming';
+        snapshot.warmer = spec.id;
+      }
       spawn(self, snapshot, runtime, index);
     }
   };
@@ -385,6 +431,14 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     snapshot.outcomes[index] = outcome;
     if (outcome.status === 'fulfilled') snapshot.fulfilled++;
     else snapshot.unsuccessful++;
+    // The warmer settled before its response began (it failed): the others go ahead uncached.
+    if (snapshot.warm === 'warming' && snapshot.warmer === outcome.id) snapshot.warm = 'done';
+    // A streaming fold digests the finding now, while the others still work.
+    if (snapshot.input.fold && outcome.status === 'fulfilled' && fold?.current) {
+      const { input } = snapshot;
+      const weight = input.weights ? weighFindings([outcome], input.weights).get(outcome.id) : undefined;
+      fold.current.add({ task: input.task, synthesizer: input.fold!.synthesizer, ...(input.context !== undefined ? { context: input.context } : {}) }, outcome, weight);
+    }
     if (report && runtime.path) nested?.settled([...runtime.path, index], outcome);
     runtime.pendingSettled.push({ index, outcome });
     if (runtime.openTokens.size > 0) runtime.openTokens.delete(outcome.id);
@@ -399,7 +453,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
   const stopAll = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, stop: FanOutStop, stopChild: (child: AnyActorRef) => void) => {
     snapshot.stop = stop;
     const status = stop.reason === 'deadline' ? 'timedOut' : 'skipped';
-    const error: ErrorInfo = { kind: stop.reason === 'deadline' ? 'deadline' : 'cancelled', message: stop.message };
+    const error: ErrorInfo = { kind: stop.reason === 'deadline' ? 'deadline' : stop.reason === 'budget' ? 'budget' : 'cancelled', message: stop.message };
     snapshot.input.specialists.forEach((_spec, index) => stopOne(self, snapshot, runtime, index, status, error, stopChild));
     snapshot.running = 0;
     snapshot.requeued = [];
@@ -456,6 +510,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
   /** Completes the fan-out once nothing is left unfinished. */
   const maybeFinish = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime): FanOutSnapshot => {
     if (snapshot.fulfilled + snapshot.unsuccessful < snapshot.input.specialists.length || stillOpen(snapshot)) return snapshot;
+    runtime.unbudget?.();
     if (runtime.deadlineTimer !== null) clock.clearTimeout(runtime.deadlineTimer);
     runtime.deadlineTimer = null;
     flush(self, snapshot, runtime);
@@ -478,6 +533,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
       unsuccessful: 0,
       stop: null,
       discarded: {},
+      ...(input.context !== undefined && !input.cacheWarm && estimateTokens(input.context) >= MIN_CACHED_CONTEXT_TOKENS ? { warm: 'pending' as const } : {}),
     }),
 
     start: (snapshot, { self }) => {
@@ -486,6 +542,10 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
       sinks?.set(self, (event) => {
         if (self.getSnapshot().status === 'active') intake(self, self.getSnapshot(), runtime, event);
       });
+      // Told (once) when the run's budget is spent; checked again as it starts, for a restore.
+      runtime.unbudget = budget?.onExhausted(() => {
+        if (self.getSnapshot().status === 'active') self.send({ type: 'fanOut.budget' });
+      }) ?? null;
       // After a restore: specialists that were in flight (or queued by a restart) start again;
       // finished ones stay finished.
       snapshot.requeued = [];
@@ -493,6 +553,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         if (index < snapshot.nextIndex && !snapshot.outcomes[index]) snapshot.requeued.push(index);
       });
       snapshot.running = 0;
+      // A warm-up cut short by a restart: warm again (its warmer starts again first).
+      if (snapshot.warm === 'warming') snapshot.warm = 'pending';
       runtime.starting = true;
       // A sub-lead restarted on resume: what its specialists finished before the crash is kept.
       if (runtime.path && nested) {
@@ -524,6 +586,31 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         case 'specialist.tool.done':
         case 'specialist.turn':
           intake(self, snapshot, runtime, event);
+          return snapshot;
+
+        case 'fanOut.budget': {
+          if (snapshot.stop !== null) return snapshot;
+          const stop: FanOutStop = { reason: 'budget', message: "budget: not started, the run's budget was spent" };
+          if (snapshot.input.budget?.onBudget === 'cut') {
+            stopAll(self, snapshot, runtime, { reason: 'budget', message: "budget: stopped, the run's budget was spent" }, stopChild);
+          } else {
+            // Running ones finish the call they are in (their next calls are refused); queued ones never start.
+            snapshot.stop = stop;
+            snapshot.input.specialists.forEach((_spec, index) => {
+              if (!snapshot.outcomes[index] && !runtime.children.has(snapshot.input.specialists[index]!.id)) stopOne(self, snapshot, runtime, index, 'skipped', { kind: 'budget', message: stop.message }, stopChild);
+            });
+            snapshot.requeued = [];
+            snapshot.nextIndex = snapshot.input.specialists.length;
+          }
+          scheduleFlush(self, snapshot, runtime);
+          return maybeFinish(self, snapshot, runtime);
+        }
+
+        case 'specialist.cacheWritten':
+          if (snapshot.warm !== 'warming' || event.id !== snapshot.warmer) return snapshot;
+          snapshot.warm = 'done';
+          fillSlots(self, snapshot, runtime);
+          scheduleFlush(self, snapshot, runtime);
           return snapshot;
 
         case 'fanOut.fill':
@@ -620,6 +707,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         }
 
         case 'xstate.stop':
+          runtime.unbudget?.();
           sinks?.delete(self);
           runtime.slots?.waiting.delete(self);
           for (const [id, child] of [...runtime.children]) {

@@ -17,20 +17,24 @@
 import type { ActorLogic, ActorRef, AnyActorRef, Snapshot } from 'xstate';
 import type { Clock } from '../clock.ts';
 import { SYNTHESIZER_ID, type SpecialistSpec, type TaskFunction, type TaskResult } from '../config.ts';
-import { toErrorInfo, type ErrorInfo } from '../errors.ts';
+import { ProviderError, toErrorInfo, type ErrorInfo } from '../errors.ts';
 import type { SpecialistProgressEvent } from '../events.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 import { decideAfterFailure } from '../policy.ts';
-import { buildSpecialistRequest, buildSynthesisRequest } from '../prompts.ts';
-import type { ContentBlock, ModelProvider, ModelToolDefinition, ServerToolEvent } from '../providers/provider.ts';
+import { buildClosingRequest, buildDigestRequest, buildSpecialistRequest, buildSynthesisRequest } from '../prompts.ts';
+import type { ContentBlock, ModelProvider, ModelRequest, ModelResponse, ModelToolDefinition, ServerToolEvent } from '../providers/provider.ts';
+import { describeSpend, fitOutputTo, fits, spendOf, worstCaseOf, type BudgetLedger } from '../budget/ledger.ts';
+import { DEFAULT_PRICES } from '../pricing/prices.ts';
 import { preview, redactDeep } from '../redact.ts';
 import type { LoopSteps } from '../checkpoint/loopSteps.ts';
+import { weighFindings, type WeightRule } from '../findings/weights.ts';
+import type { StreamFold } from '../fold/streamFold.ts';
 import { runToolCall, type RunningToolCall, type ToolCallOutcome } from '../tools/runToolCall.ts';
 import { AGENT_TOOL_NAME, type AgentCallEvent, type AgentResultEvent } from '../lead/agentTool.ts';
 import type { Toolbox } from '../tools/toolbox.ts';
 import type { LoopStep, ModelStep, ToolCallSummary, ToolStep } from '../tools/types.ts';
 import { addUsageInto, ZERO_USAGE, type Usage } from '../usage.ts';
-import { advance, applyModelStep, applyToolStep, errorResult, replaySteps, startLoop, wrapUp, type LoopState, type ToolCallRequest } from './agentLoop.ts';
+import { advance, applyModelStep, applyToolStep, errorResult, replaySteps, sourcesOf, startLoop, wrapUp, type LoopState, type ToolCallRequest } from './agentLoop.ts';
 
 /** What a specialist actor is started with. Plain JSON. */
 export interface SpecialistActorInput {
@@ -49,6 +53,18 @@ export interface SpecialistActorInput {
   path?: number[];
   /** Loop steps a checkpoint kept: the loop goes on after them instead of starting over. */
   resume?: LoopStep[];
+  /** For the synthesizer: how findings are weighed (absent: they are not). */
+  weights?: Required<WeightRule>;
+  /** The run's shared context, sent first in every call (see `FanOutConfig.context`). */
+  context?: string;
+  /** It warms the context's cache: tell the parent once its first response has begun. */
+  warmsCache?: true;
+  /** Its calls may use the budget's share kept for the synthesis (the run's synthesizer, a model lead). */
+  usesReserve?: true;
+  /** A streaming fold's digest: it writes this finding's section of the report (see `streamFold.ts`). */
+  digestOf?: { outcome: SpecialistOutcome; weight?: number };
+  /** The synthesizer of a streaming fold: it writes the closing part beside the last digests and assembles the report. */
+  fold?: true;
 }
 
 /** Where a specialist stands between events. */
@@ -78,6 +94,8 @@ export interface SpecialistProgress {
   loop: LoopState | null;
   /** Set when a restored loop had already finished: the actor settles at once. */
   finishedOnRestore?: true;
+  /** The cache warmer has told its parent that its first response began. */
+  cacheWritten?: true;
 }
 
 /** The specialist actor's snapshot: XState's status fields plus its input and progress. */
@@ -96,6 +114,8 @@ interface AttemptResult {
   stopReason?: string | null;
   /** Server tools that ran inside the call. */
   serverToolCalls?: ToolCallSummary[];
+  /** Calls made besides this one that its outcome owns (a streaming fold's digests); their usage is in `usage`. */
+  extraCalls?: number;
 }
 
 /** Events a specialist actor handles; all but `specialist.cancel` and `xstate.stop` are sent by the actor to itself. */
@@ -132,6 +152,10 @@ export interface SpecialistDependencies {
   toolbox?: Toolbox;
   /** Where finished loop steps are reported, for checkpoints. Default: not reported. */
   steps?: LoopSteps;
+  /** The run's budget, when it has one: every model call is admitted against it and booked. */
+  budget?: BudgetLedger;
+  /** The run's streaming fold (`fanIn: 'stream'`), set once the logic exists (the fold runs digests with it). */
+  fold?: { current: StreamFold | null };
   /**
    * Direct progress sinks of parents that accept them (the fan-out registers one): tokens are
    * the high-volume event, so they skip a mailbox round per delta and are batched by the parent.
@@ -330,12 +354,15 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     if (!provider) throw new Error('No model provider was given: pass `provider` to the run, or give the specialist a `run` function');
     if (model === null) throw new Error(`Specialist "${spec.id}" has no model`);
     const loop = progress.loop;
-    const request =
-      spec.id === SYNTHESIZER_ID && input.outcomes
-        ? buildSynthesisRequest(task, spec, input.outcomes, model)
+    if (input.fold && input.outcomes) return foldAttempt(self, input, progress, model, attempt, signal, provider);
+    const request = input.digestOf
+      ? buildDigestRequest(task, spec, input.digestOf.outcome, model, input.digestOf.weight)
+      : spec.id === SYNTHESIZER_ID && input.outcomes
+        ? buildSynthesisRequest(task, spec, input.outcomes, model, input.weights)
         : loop
           ? buildSpecialistRequest(task, spec, model, { messages: loop.messages, tools: offeredTools(spec, loop), final: loop.final })
           : buildSpecialistRequest(task, spec, model);
+    if (input.context !== undefined) request.context = input.context;
     const serverToolCalls: ToolCallSummary[] = [];
     const serverStarts = new Map<string, number>();
     const onServerTool = (event: ServerToolEvent) => {
@@ -349,17 +376,108 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       serverToolCalls.push(event.isError ? { name: event.name, ms, isError: true, server: true } : { name: event.name, ms, isError: false, server: true });
       tellParent(self, { type: 'specialist.tool.done', id: spec.id, tool: event.name, callId: event.id, turn: progress.turn, server: true, ms, isError: event.isError, error: event.error, result: preview(event.content), at: now });
     };
-    return provider
-      .stream(request, {
-        signal,
-        onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
-        onUsage: (usage) => {
-          if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.usage', attempt, usage });
-        },
-        ...(loop ? { onServerTool } : {}),
-        caller: loop ? { id: spec.id, attempt, turn: progress.turn } : { id: spec.id, attempt },
-      })
-      .then((response): AttemptResult => ({ text: response.text, model: response.model, usage: response.usage, content: response.content ?? [{ type: 'text', text: response.text }], stopReason: response.stopReason, serverToolCalls }));
+    return callModel(self, input, progress, provider, request, { signal, attempt, ...(loop ? { onServerTool, turn: progress.turn } : {}) }).then(
+      (response): AttemptResult => ({ text: response.text, model: response.model, usage: response.usage, content: response.content ?? [{ type: 'text', text: response.text }], stopReason: response.stopReason, serverToolCalls }),
+    );
+  };
+
+  /**
+   * One model call, as every call is made: admitted against the budgets first (it starts only
+   * if its worst case fits), its text streamed to the parent, its usage reported as it comes,
+   * and its real cost booked when it ends — a failed or stopped call too, for what the backend
+   * reported of it.
+   */
+  const callModel = (
+    self: SpecialistRef,
+    input: SpecialistActorInput,
+    progress: SpecialistProgress,
+    provider: ModelProvider,
+    request: ModelRequest,
+    options: { signal: AbortSignal; attempt: number; turn?: number; onServerTool?: (event: ServerToolEvent) => void },
+  ): Promise<ModelResponse> => {
+    const { spec } = input;
+    const { attempt } = options;
+    const booking = admitCall(self, input, progress, request);
+    let reported: Usage | undefined;
+    const call = provider.stream(request, {
+      signal: options.signal,
+      onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
+      onUsage: (usage) => {
+        reported = usage;
+        if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.usage', attempt, usage });
+      },
+      ...(options.onServerTool ? { onServerTool: options.onServerTool } : {}),
+      caller: options.turn !== undefined ? { id: spec.id, attempt, turn: options.turn } : { id: spec.id, attempt },
+    });
+    return call.then(
+      (response) => {
+        booking?.(response.usage, response.model);
+        return response;
+      },
+      (error: unknown) => {
+        booking?.(reported ?? ZERO_USAGE, request.model);
+        throw error;
+      },
+    );
+  };
+
+  /**
+   * The synthesizer's call in a streaming fold: the closing part (cross-cutting synthesis and
+   * sources), written beside the digests still running; then the report is assembled — each
+   * finding's section in config order, then the closing part. Findings without a digest yet
+   * get one now; one whose digest failed appears as its finding under its heading. The
+   * digests' calls and tokens are this outcome's too.
+   */
+  const foldAttempt = (self: SpecialistRef, input: SpecialistActorInput, progress: SpecialistProgress, model: string, attempt: number, signal: AbortSignal, provider: ModelProvider): Promise<AttemptResult> => {
+    const fold = deps.fold?.current;
+    if (!fold) throw new Error('A streaming fold needs the run\'s fold: create its actors with createRunActors()');
+    const { task, spec } = input;
+    const outcomes = input.outcomes!;
+    const found = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+    const weights = input.weights ? weighFindings(outcomes, input.weights) : undefined;
+    const setup = { task, synthesizer: spec, ...(input.context !== undefined ? { context: input.context } : {}) };
+    for (const outcome of found) fold.add(setup, outcome, weights?.get(outcome.id));
+    const sections = found.filter((outcome) => fold.digests.has(outcome.id)).map((outcome) => ({ outcome, text: fold.digests.get(outcome.id)!.text }));
+    const pending = found.filter((outcome) => !fold.digests.has(outcome.id));
+    const request = buildClosingRequest(task, spec, { sections, pending, missing: outcomes.filter((outcome) => outcome.status !== 'fulfilled') }, model, weights);
+    if (input.context !== undefined) request.context = input.context;
+    const closing = callModel(self, input, progress, provider, request, { signal, attempt });
+    return Promise.all([closing, fold.settled()]).then(
+      ([response]): AttemptResult => {
+        const body = found.map((outcome) => fold.digests.get(outcome.id)?.text ?? `## ${outcome.angle}\n\n${outcome.output ?? ''}`.trim());
+        const text = [...body, response.text.trim()].join('\n\n');
+        // The digests' calls, made for this fold, are counted once, here.
+        const usage = addUsageInto({ ...ZERO_USAGE, ...response.usage } as Usage, fold.spent.usage);
+        return { text, model: response.model, usage, content: [{ type: 'text', text }], stopReason: response.stopReason, extraCalls: fold.spent.attempts };
+      },
+    );
+  };
+
+  /**
+   * Checks a model call against the budgets before it starts: the specialist's own caps (over
+   * all its calls so far) and the run's ledger. Throws a `budget` ProviderError when it would not
+   * fit; otherwise returns how to book what it really cost. A call that may use the share kept
+   * for the synthesis (the run's synthesizer, a model lead) has its `maxTokens` lowered to what
+   * is left, rather than being refused.
+   */
+  const admitCall = (self: SpecialistRef, input: SpecialistActorInput, progress: SpecialistProgress, request: ModelRequest): ((usage: Usage, model: string) => void) | null => {
+    const ledger = deps.budget;
+    const own = input.spec.budget;
+    if (!ledger && !own) return null;
+    const prices = ledger?.prices ?? DEFAULT_PRICES;
+    if (ledger && input.usesReserve) fitOutputTo(ledger, request);
+    const worst = worstCaseOf(request, prices);
+    if (own) {
+      const spentSoFar = spendOf(usageSoFar(progress), request.model, prices);
+      if (!fits({ usd: spentSoFar.usd + worst.usd, inputTokens: spentSoFar.inputTokens + worst.inputTokens, outputTokens: spentSoFar.outputTokens + worst.outputTokens }, own)) {
+        throw new ProviderError('budget', `budget: its own would be passed by its next call (spent ${describeSpend(spentSoFar)}, the call up to ${describeSpend(worst)})`);
+      }
+    }
+    if (!ledger) return null;
+    const key = `${self.sessionId}#${progress.attempt}`;
+    const refusal = ledger.admit(key, worst, input.usesReserve ? { synthesis: true } : {});
+    if (refusal) throw new ProviderError('budget', refusal.message);
+    return (usage, model) => ledger.settle(key, spendOf(usage, model, prices));
   };
 
   const settle = (snapshot: SpecialistSnapshot, outcome: Omit<SpecialistOutcome, 'id' | 'angle' | 'startedAt' | 'endedAt'>): SpecialistSnapshot => {
@@ -375,11 +493,22 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     return { ...snapshot, status: 'done', error: undefined, output };
   };
 
-  /** Settles a finished loop with its finding. */
+  /** Settles a finished loop with its finding, what it reported, and the sources behind it. */
   const settleLoop = (snapshot: SpecialistSnapshot, output: string): SpecialistSnapshot => {
     const { spec } = snapshot.input;
     const progress = snapshot.progress;
-    return settle(snapshot, { status: 'fulfilled', output, error: null, attempts: callsMade(progress), model: currentModel(spec, progress.modelIndex), usage: progress.usage, ...loopFields(spec, progress, null) });
+    const loop = progress.loop!;
+    return settle(snapshot, {
+      status: 'fulfilled',
+      output,
+      error: null,
+      attempts: callsMade(progress),
+      model: currentModel(spec, progress.modelIndex),
+      usage: progress.usage,
+      ...loopFields(spec, progress, null),
+      ...(loop.report ? { report: loop.report } : {}),
+      sources: sourcesOf(loop),
+    });
   };
 
   /** Starts the next calls of a tool turn while the specialist has free tool slots. */
@@ -504,6 +633,10 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
   const afterFailure = (snapshot: SpecialistSnapshot, error: ErrorInfo, self: SpecialistRef): SpecialistSnapshot => {
     const { spec } = snapshot.input;
     const progress = snapshot.progress;
+    // Not started for the budget: no retry; it stops with what it had done.
+    if (error.kind === 'budget') {
+      return settle(snapshot, { status: 'skipped', output: null, error, attempts: callsMade(progress) - 1, model: currentModel(spec, progress.modelIndex), usage: progress.usage, ...loopFields(spec, progress, null) });
+    }
     const decision = decideAfterFailure(
       spec.policy,
       { attemptsOnModel: progress.attemptsOnModel, modelIndex: progress.modelIndex, modelCount: Math.max(1, spec.models.length) },
@@ -594,7 +727,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
             status: 'fulfilled',
             output: event.text,
             error: null,
-            attempts: progress.attempt,
+            attempts: progress.attempt + (event.extraCalls ?? 0),
             model: event.model ?? currentModel(spec, progress.modelIndex),
             usage,
             ...loopFields(spec, progress, { stopReason: event.stopReason ?? null }),
@@ -614,6 +747,11 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         }
         case 'attempt.usage': {
           if (event.attempt !== progress.attempt || progress.phase !== 'calling') return snapshot;
+          // Its first response has begun: the shared context is in the cache for the others.
+          if (snapshot.input.warmsCache && !progress.cacheWritten) {
+            self._parent?.send({ type: 'specialist.cacheWritten', id: snapshot.input.spec.id });
+            return { ...snapshot, progress: { ...progress, inFlightUsage: { ...event.usage }, cacheWritten: true } };
+          }
           return { ...snapshot, progress: { ...progress, inFlightUsage: { ...event.usage } } };
         }
         case 'backoff.elapsed': {

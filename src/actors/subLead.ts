@@ -12,7 +12,7 @@ import type { RunResult } from '../result.ts';
 import { addUsageInto, emptyUsage } from '../usage.ts';
 
 /** The nested lead's input: its sub-specialists, and a deadline no later than the parent's. */
-export function subLeadInput(task: string, spec: SpecialistSpec, parentDeadlineAt: number, now: number): LeadInput & { startedAt: number } {
+export function subLeadInput(task: string, spec: SpecialistSpec, parentDeadlineAt: number, now: number, weights?: LeadInput['weights'], context?: string, budget?: LeadInput['budget']): LeadInput & { startedAt: number } {
   const fanOut = spec.fanOut!;
   const remaining = Math.max(1, parentDeadlineAt - now);
   return {
@@ -23,6 +23,11 @@ export function subLeadInput(task: string, spec: SpecialistSpec, parentDeadlineA
     maxConcurrency: fanOut.maxConcurrency,
     deadlineMs: Math.min(fanOut.deadlineMs ?? remaining, remaining),
     startedAt: now,
+    // Findings are weighed at every level alike; the shared context too (its cache is written above).
+    ...(weights ? { weights } : {}),
+    ...(context !== undefined ? { context, cacheWarm: true } : {}),
+    ...(budget ? { budget } : {}),
+    nested: true,
   };
 }
 

@@ -12,7 +12,8 @@
 import type { Actor } from 'xstate';
 import type { LeadMachine } from '../../machines/lead.ts';
 import type { RunEvent } from '../events.ts';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, topState, type Checkpoint, type CheckpointMeta, type PersistedLead } from './format.ts';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, topState, type Checkpoint, type CheckpointMeta, type KeptDigest, type PersistedLead } from './format.ts';
+import type { StreamFold } from '../fold/streamFold.ts';
 import { pathKey, type NestedOutcome, type NestedOutcomes } from './nestedOutcomes.ts';
 import { addStep, type KeptSteps, type LoopSteps } from './loopSteps.ts';
 import type { CheckpointStore } from './store.ts';
@@ -34,6 +35,8 @@ export interface CheckpointerOptions {
   steps?: LoopSteps;
   /** Loop steps a resume kept: saved again with every snapshot until their specialist settles. */
   keptSteps?: readonly KeptSteps[];
+  /** A streaming fold: each digest is journaled as it is made, and all of them go with every snapshot. */
+  fold?: StreamFold;
   /** Called once if writing fails; checkpointing then stops and the run goes on. */
   onError: (error: Error) => void;
 }
@@ -130,6 +133,8 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
       if (nested.length > 0) checkpoint.nested = nested;
       const steps = stepsStillOpen();
       if (steps.length > 0) checkpoint.steps = steps;
+      const digests = keptDigests();
+      if (digests.length > 0) checkpoint.digests = digests;
       store.save(checkpoint);
     });
 
@@ -154,6 +159,24 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     const [index, ...subPath] = entry.path;
     guard(() => {
       store.append(runId, { seq: seq + 1, index: index!, subPath, outcome: entry.outcome });
+      seq++;
+    });
+  });
+
+  // The fold's digests, by specialist index (the snapshot holds no fold).
+  const keptDigests = (): KeptDigest[] => {
+    const digests: KeptDigest[] = [];
+    for (const [id, digest] of options.fold?.digests ?? []) {
+      const index = indexOf(id);
+      if (index !== undefined) digests.push({ index, digest });
+    }
+    return digests;
+  };
+  const stopDigests = options.fold?.onDigested((id, digest) => {
+    const index = indexOf(id);
+    if (index === undefined) return;
+    guard(() => {
+      store.append(runId, { seq: seq + 1, index, digest });
       seq++;
     });
   });
@@ -208,6 +231,7 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     snapshots.unsubscribe();
     stopNested?.();
     stopSteps?.();
+    stopDigests?.();
     try {
       store.close(runId);
     } catch {

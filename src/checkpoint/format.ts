@@ -10,6 +10,7 @@ import type { SpecialistOutcome } from '../outcome.ts';
 import type { NestedOutcome } from './nestedOutcomes.ts';
 import type { KeptSteps } from './loopSteps.ts';
 import type { LoopStep } from '../tools/types.ts';
+import type { Digest } from '../fold/streamFold.ts';
 
 /** The format tag every checkpoint file starts with. */
 export const CHECKPOINT_FORMAT = 'fanfold.checkpoint';
@@ -37,6 +38,14 @@ export interface Checkpoint {
   nested?: NestedOutcome[];
   /** Finished loop steps of tool-using specialists still running when it was saved, by path. */
   steps?: KeptSteps[];
+  /** A streaming fold's finished digests when it was saved, by specialist index. */
+  digests?: KeptDigest[];
+}
+
+/** A finished digest of a streaming fold, kept by its specialist's index. */
+export interface KeptDigest {
+  index: number;
+  digest: Digest;
 }
 
 /**
@@ -49,7 +58,12 @@ export type JournalEntry = {
   index: number;
   /** For a specialist inside a sub-lead: the indexes below `index` down to it (see `nestedOutcomes.ts`). */
   subPath?: number[];
-} & ({ outcome: SpecialistOutcome; step?: undefined } | { step: LoopStep; outcome?: undefined });
+} & (
+  | { outcome: SpecialistOutcome; step?: undefined; digest?: undefined }
+  | { step: LoopStep; outcome?: undefined; digest?: undefined }
+  /** A streaming fold digested the finding of specialist `index`. */
+  | { digest: Digest; outcome?: undefined; step?: undefined }
+);
 
 /** A checkpoint as loaded: the snapshot and the journal entries written after it. */
 export interface LoadedCheckpoint {
@@ -105,6 +119,13 @@ const stepSchema = z.union([
     ms: z.number(),
   }),
 ]);
+
+const digestSchema = z.looseObject({
+  text: z.string(),
+  usage: z.looseObject({ inputTokens: z.number(), outputTokens: z.number() }),
+  attempts: z.number().int().nonnegative(),
+  model: z.string().nullable(),
+});
 
 const fanOutSnapshotSchema = z.looseObject({
   status: z.string(),
@@ -171,9 +192,15 @@ const checkpointSchema = z.object({
   snapshot: persistedLeadSchema,
   nested: z.array(z.object({ path: z.array(z.number().int().nonnegative()).min(2), outcome: outcomeSchema })).optional(),
   steps: z.array(z.object({ path: z.array(z.number().int().nonnegative()).min(1), steps: z.array(stepSchema) })).optional(),
+  digests: z.array(z.object({ index: z.number().int().nonnegative(), digest: digestSchema })).optional(),
 });
 
 const journalEntrySchema = z.union([
+  z.object({
+    seq: z.number().int().positive(),
+    index: z.number().int().nonnegative(),
+    digest: digestSchema,
+  }),
   z.object({
     seq: z.number().int().positive(),
     index: z.number().int().nonnegative(),

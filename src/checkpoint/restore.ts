@@ -9,6 +9,7 @@ import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import type { LoadedCheckpoint, PersistedFanOut, PersistedLead } from './format.ts';
 import { pathKey, type NestedOutcome } from './nestedOutcomes.ts';
 import { addStep, type KeptSteps } from './loopSteps.ts';
+import type { Digest } from '../fold/streamFold.ts';
 
 /** A snapshot ready for `createActor(machine, { snapshot })`, and what resuming it will do. */
 export interface RestorePlan {
@@ -29,6 +30,8 @@ export interface RestorePlan {
    * finished turn and tool call instead of starting over (see `loopSteps.ts`).
    */
   steps: KeptSteps[];
+  /** A streaming fold's finished digests, by specialist id: not written again. */
+  digests: Array<[string, Digest]>;
 }
 
 /** Options of {@link planRestore}. */
@@ -60,11 +63,14 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   for (const entry of loaded.checkpoint.nested ?? []) nestedByPath.set(pathKey(entry.path), entry);
   const stepsByPath = new Map<string, KeptSteps>();
   for (const entry of loaded.checkpoint.steps ?? []) stepsByPath.set(pathKey(entry.path), { path: [...entry.path], steps: [...entry.steps] });
+  const digests = new Map<number, Digest>();
+  for (const kept of loaded.checkpoint.digests ?? []) digests.set(kept.index, kept.digest);
   for (const entry of loaded.journal) {
     const path = [entry.index, ...(entry.subPath ?? [])];
-    if (entry.step) addStep(stepsByPath, path, entry.step);
-    else if (!entry.subPath) setOutcome(entry.index, entry.outcome);
-    else nestedByPath.set(pathKey(path), { path, outcome: entry.outcome });
+    if (entry.digest) digests.set(entry.index, entry.digest);
+    else if (entry.step) addStep(stepsByPath, path, entry.step);
+    else if (!entry.subPath) setOutcome(entry.index, entry.outcome!);
+    else nestedByPath.set(pathKey(path), { path, outcome: entry.outcome! });
   }
   if (fanOut && fanOut.status === 'active') reopenStopped(context.outcomes, fanOut);
 
@@ -95,7 +101,9 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   // Steps of a specialist that is kept (or inside a kept sub-lead, or itself kept inside one) are done with.
   const keptBelow = new Set(nested.map(({ path }) => pathKey(path)));
   const steps = restarting ? [...stepsByPath.values()].filter(({ path }) => !context.outcomes[path[0]!] && !keptBelow.has(pathKey(path))) : [];
-  return { snapshot, kept, pending, finished: snapshot.status !== 'active', nested, steps };
+  // A streaming fold's digests, by the id of the specialist they digest (a resumed fold keeps them).
+  const keptDigests = [...digests].filter(([index]) => context.input.specialists[index]).map(([index, digest]): [string, Digest] => [context.input.specialists[index]!.id, digest]);
+  return { snapshot, kept, pending, finished: snapshot.status !== 'active', nested, steps, digests: keptDigests };
 }
 
 /**

@@ -108,6 +108,8 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
     start: (inspect, trace) => {
       const run = runFanOut(options.config, {
         provider: backend.provider,
+        // A budget's USD cap is kept with the same prices the report uses.
+        prices: { ...DEFAULT_PRICES, ...options.prices },
         ...(trace ? { trace } : {}),
         ...(providers ? { providers } : {}),
         source: options.source,
@@ -238,7 +240,8 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
       for (const missing of result.missing) io.stderr.write(`Missing ${missing.id} (${missing.angle}): ${missing.reason}\n`);
     } else {
       // A synthesis that streamed live but was retried left a broken first attempt on screen: print it clean.
-      const streamedClean = live && tracker.synthesis.startedAt !== null && tracker.synthesis.retries === 0;
+      // A streaming fold streams only its closing part (the sections were written earlier): print it whole.
+      const streamedClean = live && tracker.synthesis.startedAt !== null && tracker.synthesis.retries === 0 && run.actor.getSnapshot().context.input.fanIn !== 'stream';
       io.stdout.write(`${formatReport(json, { includeSynthesis: !streamedClean, color: io.stdout.isTTY === true })}\n`);
     }
     if (inspection.server && !interrupted) {

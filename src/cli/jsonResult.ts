@@ -6,9 +6,10 @@ import type { ErrorInfo } from '../errors.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 import { costOfOutcome, costOfRun } from '../pricing/cost.ts';
 import type { PriceTable } from '../pricing/prices.ts';
-import type { MissingAngle, RunResult, RunStatus } from '../result.ts';
+import type { MissingAngle, RunBudgetReport, RunResult, RunStatus } from '../result.ts';
 import type { Usage } from '../usage.ts';
 import type { LoopLimit, ToolCallSummary } from '../tools/types.ts';
+import { metadataOf, type FindingMetadata } from '../findings/weights.ts';
 
 /** One specialist (or the synthesizer) in the JSON result. */
 export interface JsonSpecialist {
@@ -33,6 +34,10 @@ export interface JsonSpecialist {
   toolCalls?: ToolCallSummary[];
   /** A sub-lead's own specialists. */
   specialists?: JsonSpecialist[];
+  /** A finding's metadata: reported confidence, distinct sources, words, seconds, attempts, model. */
+  metadata?: FindingMetadata;
+  /** Its weight in the synthesis (0–1), when the run weighs findings and it was fulfilled. */
+  weight?: number;
 }
 
 /** What `fanfold … --json` prints. */
@@ -62,6 +67,10 @@ export interface JsonRunResult {
    * gave and the round it came in, in the order of `specialists`.
    */
   lead?: { agent: JsonSpecialist | null; spawned: Array<{ id: string; template: string; description: string; prompt: string; round: number; status: SpecialistOutcome['status'] | null }> };
+  /** `budget` when the run's budget stopped the fan-out. */
+  stop?: 'budget';
+  /** A run with a budget: the caps, the estimate before the run, the synthesis's share and the spend. */
+  budget?: RunBudgetReport;
 }
 
 /** Builds the `--json` document from a run's result. */
@@ -87,12 +96,20 @@ export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'
     if (outcome.subOutcomes) entry.specialists = outcome.subOutcomes.map((sub) => specialist(sub, costOfOutcome(sub, prices)));
     return entry;
   };
+  // Findings (not the synthesizer or the lead) carry their metadata, and their weight when weighed.
+  const finding = (outcome: SpecialistOutcome, costUsd: number | null): JsonSpecialist => {
+    const entry = specialist(outcome, costUsd);
+    entry.metadata = metadataOf(outcome);
+    const weight = result.weights?.[outcome.id];
+    if (weight !== undefined) entry.weight = weight;
+    return entry;
+  };
   return {
     status: result.status,
     backend,
     task: result.task,
     synthesis: result.synthesis,
-    specialists: result.outcomes.map((outcome, index) => specialist(outcome, cost.specialists[index]?.costUsd ?? null)),
+    specialists: result.outcomes.map((outcome, index) => finding(outcome, cost.specialists[index]?.costUsd ?? null)),
     synthesizer: result.synthesizer ? specialist(result.synthesizer, cost.synthesizer?.costUsd ?? null) : null,
     missing: result.missing,
     error: result.error,
@@ -104,6 +121,8 @@ export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'
     startedAt: new Date(result.startedAt).toISOString(),
     endedAt: new Date(result.endedAt).toISOString(),
     runId,
+    ...(result.stop ? { stop: result.stop } : {}),
+    ...(result.budget ? { budget: result.budget } : {}),
     ...(result.lead
       ? {
           lead: {

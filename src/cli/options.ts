@@ -39,3 +39,10 @@ export function runIdOption(value: string): string {
   if (!RUN_ID_PATTERN.test(value)) throw new InvalidArgumentError(`expected 1–128 letters, digits, ".", "_" or "-" (not starting with "." or "-"), got "${value}"`);
   return value;
 }
+
+/** `--budget 0.05` (or `$0.05`) → 0.05 USD. */
+export function usdOption(value: string): number {
+  const usd = Number(value.replace(/^\$/, ''));
+  if (!/^\$?\d*\.?\d+$/.test(value) || !(usd > 0)) throw new InvalidArgumentError(`expected an amount of USD above 0, e.g. 0.05, got "${value}"`);
+  return usd;
+}

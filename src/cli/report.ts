@@ -36,6 +36,16 @@ export function formatReport(result: JsonRunResult, options: ReportOptions): str
   out.push(paint('gray', `  ${'total'.padEnd(idWidth)}  ${''.padEnd(9)} ${''.padEnd(20)} ${String(result.modelCalls).padStart(5)} ${''.padStart(5)} ${String(toolTotal).padStart(5)} ${formatSeconds(result.elapsedMs).padStart(7)} ${String(total.inputTokens + total.cacheReadInputTokens + total.cacheCreationInputTokens).padStart(8)} ${String(total.outputTokens).padStart(8)} ${formatUsd(result.costUsd).padStart(9)}`));
   if (result.unpricedModels.length > 0) out.push(paint('yellow', `  not in the price table (cost not counted): ${result.unpricedModels.join(', ')}`));
 
+  const weighed = result.specialists.filter((row) => row.weight !== undefined).sort((a, b) => b.weight! - a.weight!);
+  if (weighed.length > 0) {
+    out.push('', paint('bold', 'Findings by weight (the synthesis favours the higher where they conflict)'));
+    for (const row of weighed) {
+      const meta = row.metadata!;
+      const confidence = meta.confidence === null ? 'unreported' : meta.confidence.toFixed(2);
+      out.push(`  ${row.id.padEnd(idWidth)}  weight ${row.weight!.toFixed(2)} · confidence ${confidence} · ${meta.sources} source${meta.sources === 1 ? '' : 's'} · ${meta.words} words`);
+    }
+  }
+
   if (result.lead) {
     const rounds = Math.max(0, ...result.lead.spawned.map((spawn) => spawn.round));
     out.push('', paint('bold', `Spawned by the lead (${result.lead.spawned.length} in ${rounds} round${rounds === 1 ? '' : 's'})`));
@@ -51,6 +61,11 @@ export function formatReport(result: JsonRunResult, options: ReportOptions): str
     for (const missing of result.missing) out.push(`  - ${missing.id} (${missing.angle}): ${missing.reason}`);
   }
   if (result.error) out.push('', paint('red', `Run ${result.status}: ${result.error.message}`));
+  if (result.budget) {
+    const { caps, spent, estimate, reserve } = result.budget;
+    const cap = [caps.usd !== null ? formatUsd(caps.usd) : null, caps.inputTokens !== null ? `${caps.inputTokens} input tokens` : null, caps.outputTokens !== null ? `${caps.outputTokens} output tokens` : null].filter(Boolean).join(', ');
+    out.push('', `${paint('bold', 'Budget')}: spent ${formatUsd(spent.usd)} (${spent.inputTokens} in / ${spent.outputTokens} out tokens) of ${cap}; estimated ${formatUsd(estimate.usd)} before the run, ${formatUsd(reserve.usd)} kept for the synthesis${result.stop === 'budget' ? paint('yellow', ' · the budget stopped the fan-out') : ''}`);
+  }
 
   const times = result.specialists.map((row) => row.elapsedMs ?? 0);
   const slowest = Math.max(0, ...times);

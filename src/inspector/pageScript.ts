@@ -810,6 +810,8 @@ export const APP_JS = String.raw`(function () {
       if (sum.stopReason) parts.push('last stop: ' + TX.redact(sum.stopReason, 200));
       parts.push('loop limit: ' + (sum.loopLimit ? TX.redact(sum.loopLimit, 200) : 'none'));
       if (sum.toolCalls != null) parts.push(sum.toolCalls + (sum.toolCalls === 1 ? ' tool call' : ' tool calls') + (sum.toolErrors ? ' (' + sum.toolErrors + ' failed)' : ''));
+      if (sum.confidence != null) parts.push('confidence ' + sum.confidence.toFixed(2));
+      if (sum.sources != null) parts.push(sum.sources + (sum.sources === 1 ? ' source' : ' sources'));
     } else if (v) {
       parts.push((a.phase || a.status) + (a.turn != null ? ' · turn ' + a.turn : ''));
       parts.push(v.total.calls + (v.total.calls === 1 ? ' tool call' : ' tool calls') + (v.total.errors ? ' (' + v.total.errors + ' failed)' : '') + (v.total.running ? ', ' + v.total.running + ' running' : ''));

@@ -248,7 +248,7 @@ export const TRANSCRIPT_JS = String.raw`(function () {
   /** The loop fields of an outcome (turns, stop reason, loop limit, tool calls), or null if it has none. */
   function outcomeSummary(o) {
     if (!o || typeof o !== 'object') return null;
-    if (o.turns === undefined && o.toolCalls === undefined && o.loopLimit === undefined) return null;
+    if (o.turns === undefined && o.toolCalls === undefined && o.loopLimit === undefined && o.report === undefined) return null;
     var calls = o.toolCalls, count = null, errors = null, server = null;
     if (Array.isArray(calls)) {
       var last = calls[calls.length - 1], m = typeof last === 'string' ? /^…(\d+) more$/.exec(last) : null;
@@ -258,8 +258,11 @@ export const TRANSCRIPT_JS = String.raw`(function () {
         calls.forEach(function (c) { if (c && c.isError === true) errors++; if (c && c.server === true) server++; });
       }
     }
+    // What it reported with its finding (weighed runs), and the distinct sources behind it.
+    var confidence = o.report && typeof o.report === 'object' ? num(o.report.confidence) : null;
+    var sources = Array.isArray(o.sources) ? o.sources.length : null;
     return { status: typeof o.status === 'string' ? o.status : null, turns: num(o.turns), stopReason: str(o.stopReason, NAME_CHARS),
-      loopLimit: str(o.loopLimit, NAME_CHARS), toolCalls: count, toolErrors: errors, serverCalls: server };
+      loopLimit: str(o.loopLimit, NAME_CHARS), toolCalls: count, toolErrors: errors, serverCalls: server, confidence: confidence, sources: sources };
   }
 
   /**

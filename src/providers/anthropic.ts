@@ -123,7 +123,16 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
       throw toProviderError(error, { model: request.model, baseURL, aborted: signal.aborted, secret: apiKey });
     }
   };
-  return { name: 'anthropic', baseURL, stream };
+  const countTokens = async (request: ModelRequest, options: { signal?: AbortSignal } = {}): Promise<number> => {
+    const { max_tokens: _max, ...params } = toParams(request, promptCaching);
+    try {
+      const counted = await client.messages.countTokens(params as Anthropic.MessageCountTokensParams, { ...(options.signal ? { signal: options.signal } : {}), maxRetries: 0 });
+      return counted.input_tokens;
+    } catch (error) {
+      throw toProviderError(error, { model: request.model, baseURL, aborted: options.signal?.aborted ?? false, secret: apiKey });
+    }
+  };
+  return { name: 'anthropic', baseURL, stream, countTokens };
 }
 
 /** The SDK's usage fields as fanfold's (missing counts are 0; server tool counts only when some ran). */
@@ -176,9 +185,12 @@ function toParams(request: ModelRequest, promptCaching: boolean): Anthropic.Mess
   // (Not on a `pause_turn` continuation, which ends with the model's own blocks.)
   if (promptCaching && messages.length > 1 && messages[messages.length - 1]!.role === 'user') messages[messages.length - 1] = withCacheBreakpoint(messages[messages.length - 1]!);
   const params: Anthropic.MessageCreateParamsNonStreaming = { model: request.model, max_tokens: request.maxTokens, messages };
-  if (request.system) {
-    params.system = promptCaching ? [{ type: 'text', text: request.system, cache_control: { type: 'ephemeral' } }] : request.system;
-  }
+  // The run's shared context first, with its own breakpoint, so every call of the run shares
+  // that prefix (with the same tools) whatever its own system prompt.
+  const blocks: Anthropic.TextBlockParam[] = [];
+  if (request.context) blocks.push({ type: 'text', text: request.context, ...(promptCaching ? { cache_control: { type: 'ephemeral' as const } } : {}) });
+  if (request.system) blocks.push({ type: 'text', text: request.system, ...(promptCaching ? { cache_control: { type: 'ephemeral' as const } } : {}) });
+  if (blocks.length > 0) params.system = !promptCaching && !request.context ? request.system! : blocks;
   if (request.tools && request.tools.length > 0) {
     params.tools = request.tools.map(toToolParam);
     if (request.toolChoice === 'none') params.tool_choice = { type: 'none' };

@@ -97,6 +97,11 @@ export type ModelToolDefinition = ClientToolDefinition | ServerToolDefinition;
 /** A Messages-API-shaped request. */
 export interface ModelRequest {
   model: string;
+  /**
+   * The run's shared context (documents, a brief): sent first, before `system`, identical in
+   * every request of the run, and marked for the prompt cache so the calls after the first read it.
+   */
+  context?: string;
   system?: string;
   messages: ModelMessage[];
   maxTokens: number;
@@ -169,6 +174,11 @@ export interface ModelProvider {
   /** A short name for logs and results, e.g. `anthropic` or `scripted`. */
   readonly name: string;
   stream(request: ModelRequest, options: StreamOptions): Promise<ModelResponse>;
+  /**
+   * The request's input tokens, as the backend counts them (e.g. the API's count_tokens), for a
+   * budget's estimate before the run. Optional: without it, fanfold estimates from the text.
+   */
+  countTokens?(request: ModelRequest, options?: { signal?: AbortSignal }): Promise<number>;
 }
 
 /** The text of a message's content: a string as is, or its text blocks joined. */

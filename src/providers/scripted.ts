@@ -177,7 +177,7 @@ function splitText(text: string, chunks: number): string[] {
 }
 
 function usageFor(request: ModelRequest, text: string, scripted: Partial<Usage> | undefined): Usage {
-  let promptChars = request.system?.length ?? 0;
+  let promptChars = (request.context?.length ?? 0) + (request.system?.length ?? 0);
   for (const message of request.messages) promptChars += typeof message.content === 'string' ? message.content.length : JSON.stringify(message.content).length;
   return {
     inputTokens: scripted?.inputTokens ?? Math.ceil(promptChars / 4),

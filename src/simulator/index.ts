@@ -3,9 +3,12 @@
  * deterministic simulated text, a latency model, prompt-cache accounting and fault injection.
  * Requests that offer tools get deterministic tool use: client `tool_use` calls with inputs
  * from each tool's schema, and the `web_search` / `web_fetch` server tools over a simulated web
- * under {@link SIMULATED_WEB_DOMAIN} (see toolUse.ts for the turn-by-turn script). A request
- * that offers a model lead's `Agent` tool gets a simulated lead: it spawns the agents its
- * prompt asks for, joins them by id, and synthesises their findings (see lead.ts).
+ * under {@link SIMULATED_WEB_DOMAIN} (see toolUse.ts for the turn-by-turn script); when fanfold's
+ * `report` tool is offered, the response with the finding also reports it (`{ confidence,
+ * sources }`). A request that offers a model lead's `Agent` tool gets a simulated lead: it spawns
+ * the agents its prompt asks for, joins them by id, and synthesises their findings (see lead.ts).
+ * Synthesis prompts may carry weights, and a streaming fold's digest and closing requests get
+ * their part of the synthesis alone (see synthesis.ts).
  *
  * ```ts
  * const sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity } });

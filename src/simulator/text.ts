@@ -2,8 +2,9 @@
  * The deterministic text generator. A reply is derived only from the request (model, system,
  * messages): the seed is a hash of them, so the same request always gets the same text, and a
  * streamed and a non-streamed request get the same text too. The prompt's shape picks the kind
- * of reply, checked in this order: synthesis, summary (a document to summarise wins over the
- * specialist shape, as a per-file fan-out sends both), specialist, planner, generic. A request
+ * of reply, checked in this order: synthesis (or a streaming fold's digest or closing part),
+ * summary (a document to summarise wins over the specialist shape, as a per-file fan-out sends
+ * both), specialist, planner, generic. A request
  * that offers tools is answered by the tool-use script instead (see toolUse.ts), or, when one
  * of them is a model lead's `Agent` tool, by the simulated lead (see lead.ts).
  */
@@ -14,7 +15,7 @@ import { parseMessagesBody, type ParsedMessagesRequest } from './request.ts';
 import { isPlannerPrompt, plannerReply } from './planner.ts';
 import { SIMULATED_LABEL, parseSpecialistPrompt, specialistReply } from './specialist.ts';
 import { parseSummaryPrompt, summaryReply } from './summary.ts';
-import { parseSynthesisPrompt, synthesisReply } from './synthesis.ts';
+import { closingReply, digestReply, parseSynthesisPrompt, synthesisReply } from './synthesis.ts';
 import { estimateTokens, truncateToTokens } from './tokens.ts';
 import { toolUseReply } from './toolUse.ts';
 import { headWords, keywords } from './vocab.ts';
@@ -22,9 +23,10 @@ import { clampWords, parseWordLimit } from './words.ts';
 
 /**
  * Which generator wrote a reply (`tools`: the tool-use script, for requests that offer tools;
- * `lead`: the simulated model lead, for requests that offer the `Agent` tool).
+ * `lead`: the simulated model lead, for requests that offer the `Agent` tool; `digest` and
+ * `closing`: a streaming fold's parts of a synthesis, see synthesis.ts).
  */
-export type ReplyKind = 'synthesis' | 'specialist' | 'planner' | 'summary' | 'generic' | 'tools' | 'lead';
+export type ReplyKind = 'synthesis' | 'digest' | 'closing' | 'specialist' | 'planner' | 'summary' | 'generic' | 'tools' | 'lead';
 
 /** Why the simulated model stopped, as in the API's `stop_reason`. */
 export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn';
@@ -70,6 +72,8 @@ export function composeReply(request: ParsedMessagesRequest): { kind: ReplyKind;
   const prompt = request.system ? `${request.system}\n\n${user}` : user;
 
   const synthesis = parseSynthesisPrompt(user);
+  if (synthesis?.part === 'digest') return { kind: 'digest', text: digestReply(synthesis, random) };
+  if (synthesis?.part === 'closing') return { kind: 'closing', text: closingReply(synthesis, random) };
   if (synthesis) return { kind: 'synthesis', text: synthesisReply(synthesis, random) };
   const summary = parseSummaryPrompt(user);
   if (summary) return { kind: 'summary', text: summaryReply(summary) };

@@ -12,13 +12,22 @@
  *   fetch of the first search result, then the finding in the same reply;
  * - otherwise (and always with `tool_choice: none`): the finding — specialist-style text within
  *   the prompt's word limit that names the tools it used, cites web results (`citations`) and
- *   ends with a `Sources:` line of titles and URLs; `stop_reason: 'end_turn'`.
+ *   ends with a `Sources:` line of titles and URLs; `stop_reason: 'end_turn'`;
+ * - the finding, when fanfold's `report` tool is offered (src/findings/reportTool.ts): the same
+ *   text blocks, then one `report` call — `{ confidence, sources }`, the confidence 0.45–0.95
+ *   seeded by the request (higher with more sources, lower with failed tools), the sources the
+ *   URLs the finding cites; `stop_reason: 'tool_use'`. `report` is never a research call (no
+ *   input from its schema, never before the finding), so a request offering only `report` gets
+ *   the finding and the report at once. Not with `tool_choice: none`, and only once: a
+ *   conversation that already called it gets the plain finding.
  *
  * The task and angle come from the first user message (later user messages hold tool results).
  * `tool_choice: { type: 'tool' }` forces that tool on every reply, `any` forces some tool, and
- * neither writes text before the tool call (as the API prefills). `max_uses` counts the uses in
- * the whole conversation.
+ * neither writes text before the tool call (as the API prefills); forcing `report`, or `any`
+ * with nothing left to research, is the `report` call alone. `max_uses` counts the uses in the
+ * whole conversation.
  */
+import { REPORT_TOOL_NAME } from '../findings/reportTool.ts';
 import type {
   ReplyBlock,
   ServerToolUsage,
@@ -35,7 +44,7 @@ import { citedSentence, clientResultSentence, fetchSentence, introSentence, sear
 import { inputFromSchema } from './schemaInput.ts';
 import { DEFAULT_FINDING_LIMIT, SIMULATED_LABEL, angleTerms, paragraphs, parseSpecialistPrompt, sentenceSource } from './specialist.ts';
 import { estimateTokens, truncateToTokens } from './tokens.ts';
-import type { ClientTool, ConversationMessage, ServerTool, ToolChoice } from './tools.ts';
+import type { ClientTool, ConversationMessage, ServerTool, ToolChoice, ToolDefinition } from './tools.ts';
 import { headWords, inlineLabel, keywords, subjectOf } from './vocab.ts';
 import { URL_IN_TEXT, citedPassage, opaqueToken, searchResults, simulatedPage, simulatedUrl, titleFromUrl, urlAllowed, type WebSearchResult } from './web.ts';
 import { countWords, fitSentences, parseWordLimit } from './words.ts';
@@ -78,8 +87,11 @@ interface ConversationState {
   fetchUses: number;
   searches: SearchRecord[];
   fetches: FetchRecord[];
+  /** Research calls of client tools (`report` calls are not research). */
   clientCalls: number;
   clientResults: ClientResult[];
+  /** `report` calls so far. */
+  reports: number;
   /** The text of the last user message that is not an answer to tool calls. */
   lastSpoken: string;
 }
@@ -107,8 +119,23 @@ export function resultText(content: unknown): string {
     .join('\n');
 }
 
-function readConversation(messages: readonly ConversationMessage[]): ConversationState {
-  const state: ConversationState = { searchUses: 0, fetchUses: 0, searches: [], fetches: [], clientCalls: 0, clientResults: [], lastSpoken: '' };
+/**
+ * The `report` tool among the offered tools: a client tool named `report` whose schema has
+ * `confidence` (a lookalike without it is an ordinary research tool).
+ */
+export function reportToolOf(tools: readonly ToolDefinition[]): ClientTool | null {
+  return (
+    tools.find((tool): tool is ClientTool => {
+      if (tool.kind !== 'client' || tool.name !== REPORT_TOOL_NAME) return false;
+      const properties = tool.inputSchema['properties'];
+      return isRecord(properties) && 'confidence' in properties;
+    }) ?? null
+  );
+}
+
+/** `report`: the name of the offered report tool, whose calls and results are not research (`null`: none offered). */
+function readConversation(messages: readonly ConversationMessage[], report: string | null): ConversationState {
+  const state: ConversationState = { searchUses: 0, fetchUses: 0, searches: [], fetches: [], clientCalls: 0, clientResults: [], reports: 0, lastSpoken: '' };
   const clientNames = new Map<string, string>();
   const serverInputs = new Map<string, Record<string, unknown>>();
   for (const message of messages) {
@@ -117,7 +144,8 @@ function readConversation(messages: readonly ConversationMessage[]): Conversatio
       const type = block['type'];
       if (type === 'text' && message.role === 'user') spoken.push(str(block['text']) ?? '');
       if (type === 'tool_use') {
-        state.clientCalls++;
+        if (report !== null && block['name'] === report) state.reports++;
+        else state.clientCalls++;
         clientNames.set(String(block['id']), String(block['name']));
       } else if (type === 'server_tool_use') {
         if (block['name'] === 'web_search') state.searchUses++;
@@ -138,6 +166,8 @@ function readConversation(messages: readonly ConversationMessage[]): Conversatio
         state.fetches.push({ url, title: str(document['title']), errorCode: content['type'] === 'web_fetch_result' ? null : (str(content['error_code']) ?? 'unavailable') });
       } else if (type === 'tool_result') {
         const id = String(block['tool_use_id']);
+        // What fanfold answers a report with says nothing about the topic.
+        if (report !== null && clientNames.get(id) === report) continue;
         state.clientResults.push({ name: clientNames.get(id) ?? 'tool', text: resultText(block['content']), isError: block['is_error'] === true });
       }
     }
@@ -172,10 +202,12 @@ export function toolUseReply(request: ParsedMessagesRequest): ToolReplyDraft {
   const seed = hashString(request.seedSource);
   const random = new Random(seed);
   const tag = seed.toString(16).padStart(8, '0');
-  const state = readConversation(request.messages);
+  const report = reportToolOf(request.tools);
+  const state = readConversation(request.messages, report?.name ?? null);
   const topic = topicOf(request, state);
   const choice: ToolChoice = request.toolChoice ?? { type: 'auto', name: null, disableParallelToolUse: false };
-  const clientTools = request.tools.filter((tool): tool is ClientTool => tool.kind === 'client');
+  // The research tools: every client tool but `report`.
+  const clientTools = request.tools.filter((tool): tool is ClientTool => tool.kind === 'client' && tool !== report);
   const server = (name: ServerTool['name']): ServerTool | null =>
     request.tools.find((tool): tool is ServerTool => tool.kind === 'server' && tool.name === name) ?? null;
   const search = server('web_search');
@@ -185,18 +217,28 @@ export function toolUseReply(request: ParsedMessagesRequest): ToolReplyDraft {
   const newSearches: SearchRecord[] = [];
   const newFetches: FetchRecord[] = [];
   const finish = (stopReason: ToolReplyDraft['stopReason']): ToolReplyDraft => ({ blocks, stopReason, serverToolUse: usage });
+  const reportCall = (sources: readonly string[]): ToolReplyDraft => {
+    const failures = state.fetches.filter((record) => record.errorCode !== null).length + state.clientResults.filter((result) => result.isError).length;
+    const input = { confidence: reportedConfidence(request.seedSource, sources.length, failures), sources: [...sources] };
+    const id = `toolu_sim_${tag}_${blocks.filter((block) => block.type === 'tool_use').length + 1}`;
+    blocks.push({ type: 'tool_use', id, name: report?.name ?? REPORT_TOOL_NAME, input } satisfies ToolUseBlock);
+    return finish('tool_use');
+  };
 
   if (choice.type === 'none') {
-    blocks.push(...findingBlocks(request, topic, state, [], [], random));
+    blocks.push(...findingBlocks(request, topic, state, [], [], random).blocks);
     return finish('end_turn');
   }
 
   const forced = choice.type === 'tool' ? request.tools.find((tool) => tool.name === choice.name) ?? null : null;
+  // Forced to report: the call alone (the API prefills it), on what the conversation found.
+  if (forced !== null && forced === report) return reportCall(conversationSources(state, [], []).map((source) => source.url).slice(0, 5));
   let wantClient = clientTools.length > 0 && (forced ? forced.kind === 'client' : state.clientResults.length === 0);
   let wantSearch = search !== null && (forced ? forced === search : state.searchUses === 0);
   let wantFetch = fetch !== null && (forced ? forced === fetch : state.fetchUses === 0);
   if (choice.type === 'any' && !wantClient && !wantSearch && !wantFetch) {
-    // `any` must call something: start the script over.
+    // `any` must call something: report what the conversation found, once; else start the script over.
+    if (report !== null && state.reports === 0) return reportCall(conversationSources(state, [], []).map((source) => source.url).slice(0, 5));
     if (clientTools.length > 0) wantClient = true;
     else if (search) wantSearch = true;
     else wantFetch = true;
@@ -282,11 +324,40 @@ export function toolUseReply(request: ParsedMessagesRequest): ToolReplyDraft {
     blocks.push(result);
   }
 
-  blocks.push(...findingBlocks(request, topic, state, newSearches, newFetches, random));
+  const finding = findingBlocks(request, topic, state, newSearches, newFetches, random);
+  blocks.push(...finding.blocks);
+  // The finding's turn reports it, in the same response (once: a report already made is not repeated).
+  if (report !== null && state.reports === 0 && (choice.type === 'auto' || choice.type === 'any')) return reportCall(finding.sources);
   return finish('end_turn');
 }
 
-/** The finding: labelled text within the word limit, what the tools returned, citations and sources. */
+/**
+ * The confidence a simulated specialist reports: 0.45 to 0.95 in hundredths, seeded by the
+ * request (not by the finding's text stream, which stays as it would be without `report`):
+ * 0.05 more per cited source up to five, 0.05 less per failed fetch or client tool call.
+ */
+function reportedConfidence(seedSource: string, sources: number, failures: number): number {
+  const random = new Random(hashString(`report\u0000${seedSource}`));
+  const hundredths = 45 + 5 * Math.min(sources, 5) + random.int(26) - 5 * failures;
+  return Math.min(95, Math.max(45, hundredths)) / 100;
+}
+
+/** What the conversation's tools turned up: fetched pages, then search results, then URLs that client tools returned. */
+function conversationSources(state: ConversationState, newSearches: readonly SearchRecord[], newFetches: readonly FetchRecord[]): Source[] {
+  const sources: Source[] = [];
+  const add = (url: string, title: string): void => {
+    if (!sources.some((source) => source.url === url)) sources.push({ url, title });
+  };
+  for (const record of [...state.fetches, ...newFetches]) if (record.errorCode === null) add(record.url, record.title ?? titleFromUrl(record.url));
+  for (const record of [...state.searches, ...newSearches]) for (const result of record.results ?? []) add(result.url, result.title);
+  for (const result of state.clientResults) for (const url of result.text.match(URL_IN_TEXT) ?? []) add(url, `${result.name} result`);
+  return sources;
+}
+
+/**
+ * The finding: labelled text within the word limit, what the tools returned, citations and
+ * sources; with the URLs it cites (its Sources line, then its citations), for a `report`.
+ */
 function findingBlocks(
   request: ParsedMessagesRequest,
   topic: Topic,
@@ -294,7 +365,7 @@ function findingBlocks(
   newSearches: readonly SearchRecord[],
   newFetches: readonly FetchRecord[],
   random: Random,
-): TextBlock[] {
+): { blocks: TextBlock[]; sources: string[] } {
   const searches = [...state.searches, ...newSearches];
   const fetches = [...state.fetches, ...newFetches];
 
@@ -310,14 +381,7 @@ function findingBlocks(
   for (const record of searches) mentions.push(searchSentence(record.query, record.results?.length ?? null, record.errorCode));
   for (const record of fetches) mentions.push(fetchSentence(record.url, record.title, record.errorCode));
 
-  // Sources: fetched pages, then search results, then URLs that client tools returned.
-  const sources: Source[] = [];
-  const add = (url: string, title: string): void => {
-    if (!sources.some((source) => source.url === url)) sources.push({ url, title });
-  };
-  for (const record of fetches) if (record.errorCode === null) add(record.url, record.title ?? titleFromUrl(record.url));
-  for (const record of searches) for (const result of record.results ?? []) add(result.url, result.title);
-  for (const result of state.clientResults) for (const url of result.text.match(URL_IN_TEXT) ?? []) add(url, `${result.name} result`);
+  const sources = conversationSources(state, newSearches, newFetches);
 
   // Web search results are cited the way the API cites them: text blocks with citations.
   let cited: Array<{ text: string; citation: WebSearchCitation }> = searches
@@ -353,5 +417,6 @@ function findingBlocks(
   for (const item of cited) blocks.push({ type: 'text', text: `\n\n${item.text}`, citations: [item.citation] });
   const line = sourcesLine();
   if (line) blocks.push({ type: 'text', text: `\n\n${line}` });
-  return blocks;
+  const urls = [...new Set([...listed.map((source) => source.url), ...cited.map((item) => item.citation.url)])];
+  return { blocks, sources: urls };
 }

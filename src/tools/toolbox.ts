@@ -9,6 +9,7 @@ import { ConfigError, type ConfigIssue } from '../errors.ts';
 import type { ModelToolDefinition } from '../providers/provider.ts';
 import { serverToolDefinition } from './serverTools.ts';
 import { AGENT_TOOL_NAME, agentToolDefinition } from '../lead/agentTool.ts';
+import { REPORT_TOOL_NAME, reportToolDefinition } from '../findings/reportTool.ts';
 import type { ToolDefinition } from './tool.ts';
 import type { ToolSpec } from './types.ts';
 
@@ -72,7 +73,11 @@ export function createToolbox(sources: ToolboxSources): Toolbox {
       for (const spec of tools) {
         if (spec.source === 'server') definitions.push(serverToolDefinition(spec));
         // The lead machine answers `Agent` calls (see specialist.ts): offered, never run here.
-        else if (spec.source === 'agent') {
+        // Read by the loop itself (`agentLoop.ts`): offered, never run.
+        else if (spec.source === 'report') {
+          if (byName.has(REPORT_TOOL_NAME)) fail(`the tool name "${REPORT_TOOL_NAME}" is the specialist's own (weighted synthesis): another of its tools has it`);
+          definitions.push(reportToolDefinition());
+        } else if (spec.source === 'agent') {
           if (byName.has(AGENT_TOOL_NAME)) fail(`the tool name "${AGENT_TOOL_NAME}" is the lead's own spawn-and-join tool: another of its tools has it`);
           definitions.push(agentToolDefinition(spec.templates));
         }

@@ -21,7 +21,9 @@ export type ToolSpec =
   /** An Anthropic server tool, run by the API. */
   | { source: 'server'; name: ServerToolName; maxUses: number | null; allowedDomains: string[] | null; blockedDomains: string[] | null }
   /** A model lead's `Agent` tool: its calls go to the lead machine, which spawns and joins specialists from these templates. */
-  | { source: 'agent'; templates: string[] };
+  | { source: 'agent'; templates: string[] }
+  /** The `report` tool: the specialist's confidence and sources, with its finding (offered when the run weighs findings). */
+  | { source: 'report' };
 
 /**
  * Which limit ended a tool-use loop (the model then had one last turn without tools):

@@ -7,7 +7,7 @@ import { loadAppFile } from '../../appFile.ts';
 import type { FanOutConfig, SpecialistConfig } from '../../config.ts';
 import { executeRun, type OutputOptions } from '../executeRun.ts';
 import type { CliIO } from '../io.ts';
-import { addRunOptions, type RunOverrides } from './runOptions.ts';
+import { addRunOptions, applyRunOverrides, type RunOverrides } from './runOptions.ts';
 
 /** The config with no tools anywhere and no MCP servers (`--no-tools`). */
 export function withoutTools(config: FanOutConfig): FanOutConfig {
@@ -33,10 +33,7 @@ export function runCommand(program: Command, io: CliIO, done: (code: number) => 
   ).action(async (file: string, taskWords: string[], options: RunOverrides & OutputOptions & { tools: boolean }) => {
     const task = taskWords.join(' ').trim() || undefined;
     const app = await loadAppFile(file, { task });
-    const config = options.tools ? { ...app.config } : withoutTools(app.config);
-    if (options.model) config.model = options.model;
-    if (options.deadline) config.deadlineMs = options.deadline;
-    if (options.concurrency) config.maxConcurrency = options.concurrency;
+    const config = applyRunOverrides(options.tools ? { ...app.config } : withoutTools(app.config), options);
     const resumeHints = { appFile: resolve(file), ...(task ? { task } : {}), ...(options.tools ? {} : { noTools: true as const }) };
     done(await executeRun({ ...options, config, source: file, title: app.name ?? config.task, prices: app.prices, resumeHints, credentials: app.credentials }, io));
   });

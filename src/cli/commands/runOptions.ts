@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_STORE_DIR } from '../../checkpoint/fileStore.ts';
-import { durationOption, nonEmptyOption, portOption, positiveIntOption, runIdOption } from '../options.ts';
+import { durationOption, nonEmptyOption, portOption, positiveIntOption, runIdOption, usdOption } from '../options.ts';
+import type { FanOutConfig } from '../../config.ts';
 import { otlpUrlOption } from '../otlp.ts';
 
 /** Overrides every run command takes. */
@@ -8,6 +9,27 @@ export interface RunOverrides {
   deadline?: number;
   concurrency?: number;
   model?: string;
+  /** `--budget`: the run's cap in USD. */
+  budget?: number;
+  onBudget?: 'finish' | 'cut';
+  /** `--fan-in`: fold all findings at the end (batch) or as they arrive (stream). */
+  fanIn?: 'batch' | 'stream';
+  /** `--weights`: weigh findings by confidence and sources. */
+  weights?: boolean;
+}
+
+/** Applies the run overrides every command shares to a config (flags win over the file). */
+export function applyRunOverrides(config: FanOutConfig, options: RunOverrides): FanOutConfig {
+  const next: FanOutConfig = { ...config };
+  if (options.model) next.model = options.model;
+  if (options.deadline) next.deadlineMs = options.deadline;
+  if (options.concurrency) next.maxConcurrency = options.concurrency;
+  if (options.weights) next.weights = true;
+  if (options.fanIn) next.fanIn = options.fanIn;
+  if (options.budget !== undefined || options.onBudget) {
+    next.budget = { ...config.budget, ...(options.budget !== undefined ? { usd: options.budget } : {}), ...(options.onBudget ? { onBudget: options.onBudget } : {}) };
+  }
+  return next;
 }
 
 /** Where the run's inspection events go. */
@@ -25,6 +47,10 @@ export function addRunOptions(command: Command): Command {
       .addOption(new Option('--deadline <duration>', 'deadline of the fan-out: ms, or "90s", "2m"; then stragglers stop and the synthesis runs on what arrived').argParser(durationOption))
       .addOption(new Option('--concurrency <n>', 'most model calls in flight at once').argParser(positiveIntOption))
       .addOption(new Option('--model <id>', 'default model for specialists and synthesizer, e.g. claude-haiku-4-5').argParser(nonEmptyOption))
+      .addOption(new Option('--budget <usd>', 'hard budget in USD: refused before any call if it cannot fit; no call starts past it; the synthesis runs on what arrived').argParser(usdOption))
+      .addOption(new Option('--on-budget <what>', 'when the budget is spent, calls in flight "finish" (default) or are "cut"').choices(['finish', 'cut']))
+      .addOption(new Option('--fan-in <how>', '"batch": fold every finding at the end (default); "stream": write each finding\'s section as it arrives, and only the cross-cutting part after the last').choices(['batch', 'stream']))
+      .option('--weights', 'weigh findings: each specialist reports its confidence and sources, and the synthesis favours the better-supported finding where they conflict')
       .addOption(new Option('--run-id <id>', 'name the run\'s checkpoint (default: the date, time and a random suffix)').argParser(runIdOption))
       .option('--no-checkpoint', 'do not checkpoint the run (it cannot be resumed)'),
   );

@@ -1,0 +1,77 @@
+/**
+ * Weighted synthesis through the real SDK against the simulator: each specialist reports its
+ * confidence and sources with a `report` call in the response that writes its finding (no
+ * extra call), findings carry their metadata and a weight, the synthesis prompt orders them by
+ * weight and tells the synthesizer to favour the higher one where they conflict.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAnthropicProvider, researchConfig, runFanOut } from '../src/index.ts';
+import { WEIGHTS_INSTRUCTION } from '../src/prompts.ts';
+import { toJsonResult } from '../src/cli/jsonResult.ts';
+import { DEFAULT_PRICES } from '../src/pricing/prices.ts';
+import { formatReport } from '../src/cli/report.ts';
+import { weighFindings } from '../src/findings/weights.ts';
+import { startSimulator, type Simulator } from '../src/simulator/index.ts';
+
+let sim: Simulator | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+describe('weighted synthesis (real SDK ↔ simulator)', () => {
+  it('weights come from each specialist\'s report call; the prompt orders findings by weight and says to favour the higher', async () => {
+    sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity } });
+    const config = { ...researchConfig('tidal power'), weights: true as const };
+    const result = await runFanOut(config, { provider: createAnthropicProvider({ apiKey: 'sk-ant-weights', baseURL: sim.url, env: {} }) }).result;
+
+    expect(result.status).toBe('done');
+    for (const outcome of result.outcomes) {
+      // Reported with the finding, in the same response: search turn, fetch-and-write turn, no extra call.
+      expect(outcome.turns).toBe(2);
+      expect(outcome.report!.confidence).toBeGreaterThanOrEqual(0.45);
+      expect(outcome.report!.confidence).toBeLessThanOrEqual(0.95);
+      expect(outcome.sources!.length).toBeGreaterThan(0);
+      expect(outcome.toolCalls!.map((call) => call.name)).toEqual(['web_search', 'web_fetch']);
+    }
+    expect(result.modelCalls).toBe(3 * 2 + 1);
+    // Each finding's weight by the default rule (confidence 0.6, sources 0.4).
+    const expected = weighFindings(result.outcomes, { confidence: 0.6, sources: 0.4 });
+    expect(result.weights).toEqual(Object.fromEntries(expected));
+
+    const synthesis = sim.requests.find((request) => request.caller === 'synthesizer')!;
+    const tags = [...synthesis.text.matchAll(/<finding specialist="([^"]+)" angle="[^"]+" weight="([\d.]+)" confidence="([\d.]+|unreported)" sources="(\d+)" words="(\d+)" seconds="[\d.]*" attempts="(\d+)" model="[^"]*">/g)];
+    expect(tags).toHaveLength(3);
+    // Highest weight first.
+    const weights = tags.map((tag) => Number(tag[2]));
+    expect(weights).toEqual([...weights].sort((a, b) => b - a));
+    for (const tag of tags) expect(Number(tag[2])).toBe(result.weights![tag[1]!]);
+    expect(synthesis.text).toContain(WEIGHTS_INSTRUCTION);
+    // The simulated synthesizer says which finding it follows where they differ.
+    expect(result.synthesis).toMatch(/this synthesis follows the [a-z ]+ finding, which is better supported/);
+
+    // --json and the report show each finding's metadata and weight.
+    const json = toJsonResult(result, 'simulator', DEFAULT_PRICES);
+    for (const entry of json.specialists) {
+      expect(entry.weight).toBe(result.weights![entry.id]);
+      expect(entry.metadata).toMatchObject({ confidence: expect.any(Number), sources: expect.any(Number), words: expect.any(Number), attempts: 2, model: 'claude-sonnet-4-6' });
+    }
+    const report = formatReport(json, { includeSynthesis: false, color: false });
+    expect(report).toContain('Findings by weight (the synthesis favours the higher where they conflict)');
+    expect(report).toMatch(/historical\s+weight \d\.\d\d · confidence \d\.\d\d · \d+ sources? · \d+ words/);
+  });
+
+  it('a specialist without tools reports in its one call; conflicting findings are ordered by their weights', async () => {
+    sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity } });
+    const config = { ...researchConfig('tidal power', { tools: false }), weights: { confidence: 1 } };
+    const result = await runFanOut(config, { provider: createAnthropicProvider({ apiKey: 'sk-ant-weights', baseURL: sim.url, env: {} }) }).result;
+    expect(result.outcomes.every((outcome) => outcome.turns === 1 && outcome.attempts === 1 && outcome.report?.confidence !== null)).toBe(true);
+    expect(result.modelCalls).toBe(4);
+    // Confidence alone: the weight is the reported confidence.
+    for (const outcome of result.outcomes) expect(result.weights![outcome.id]).toBe(Math.round(outcome.report!.confidence! * 100) / 100);
+    const synthesis = sim.requests.find((request) => request.caller === 'synthesizer')!;
+    const order = [...synthesis.text.matchAll(/<finding specialist="([^"]+)"/g)].map((match) => match[1]);
+    const byWeight = [...result.outcomes].sort((a, b) => result.weights![b.id]! - result.weights![a.id]!).map((outcome) => outcome.id);
+    expect(order).toEqual(byWeight);
+  });
+});
