@@ -409,6 +409,8 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       ...(options.onServerTool ? { onServerTool: options.onServerTool } : {}),
       caller: options.turn !== undefined ? { id: spec.id, attempt, turn: options.turn } : { id: spec.id, attempt },
     });
+    // Without a budget, no extra promise hop: this runs once per call, 10,000 times at once.
+    if (!booking) return call;
     return call.then(
       (response) => {
         booking?.(response.usage, response.model);
