@@ -178,7 +178,9 @@ function leadCallState(context: LeadContext) {
   const closedBecause =
     context.stop?.reason === 'deadline'
       ? `the run's ${context.input.deadlineMs} ms deadline passed`
-      : context.stop ? context.stop.message : context.fanOutDone ? 'the fan-out has ended' : null;
+      : context.stop?.reason === 'budget'
+        ? "the run's budget is spent"
+        : context.stop ? context.stop.message : context.fanOutDone ? 'the fan-out has ended' : null;
   return { input: context.input, outcomes: context.outcomes, spawned: context.spawned, joins: context.joins, rounds: context.rounds, lastSpawnTurn: context.lastSpawnTurn, closedBecause };
 }
 
@@ -365,7 +367,7 @@ export const leadMachine = setup({
     }),
     /** …and its next turn is its last, without tools. */
     wrapUpLead: enqueueActions(({ context, enqueue }) => {
-      if (!context.lead) enqueue.sendTo('leadAgent', { type: 'loop.wrapUp' });
+      if (!context.lead) enqueue.sendTo('leadAgent', { type: 'loop.wrapUp', reason: context.stop?.reason === 'budget' ? 'budget' : 'deadline' });
     }),
     /** Still at work well past the deadline: stopped, keeping what it did (the run fails without its answer). */
     stopLead: enqueueActions(({ context, enqueue }) => {
@@ -450,8 +452,9 @@ export const leadMachine = setup({
             { guard: 'fanOutCancelled', target: 'cancelled', actions: ['recordFanOut', 'captureLead'] },
             { guard: 'fanOutStoppedEarly', target: 'failed', actions: ['recordFanOut', 'captureLead'] },
             { guard: 'leadFinished', target: 'concluding', actions: 'recordFanOut' },
-            // The deadline stopped the specialists: the lead goes on and answers with what arrived.
-            { actions: ['recordFanOut', assign({ fanOutDone: true }), 'answerJoins'] },
+            // The deadline or the budget stopped the specialists: the lead goes on and answers
+            // with what arrived, in one last turn.
+            { actions: ['recordFanOut', assign({ fanOutDone: true }), 'answerJoins', 'wrapUpLead'] },
           ],
         },
         {

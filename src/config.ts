@@ -466,10 +466,13 @@ function checkTree(level: { specialists?: SpecialistConfig[] | undefined; quorum
     if (specialist.run && specialist.specialists) {
       ctx.addIssue({ code: 'custom', path: [...at, 'specialists'], message: 'expected either `run` (a task function) or `specialists` (a sub-lead), not both', params: { plain: true } });
     }
+    if (specialist.run && specialist.budget) {
+      ctx.addIssue({ code: 'custom', path: [...at, 'budget'], message: 'a `run` function makes no model call, so it takes no `budget`', params: { plain: true } });
+    }
     if (specialist.specialists) {
-      for (const key of ['system', 'instructions'] as const) {
+      for (const key of ['system', 'instructions', 'budget'] as const) {
         if (specialist[key] !== undefined) {
-          ctx.addIssue({ code: 'custom', path: [...at, key], message: `a sub-lead makes no model call of its own: put \`${key}\` on its synthesizer or its specialists`, params: { plain: true } });
+          ctx.addIssue({ code: 'custom', path: [...at, key], message: `a sub-lead makes no model call of its own: put \`${key}\` on its synthesizer or its specialists${key === 'budget' ? " (or cap the whole run with the run's `budget`)" : ''}`, params: { plain: true } });
         }
       }
       checkTree(specialist, ctx, at, mcp);
@@ -586,6 +589,12 @@ const configSchema = z
     weights: z.union([z.boolean(), z.strictObject({ confidence: weight.optional(), sources: weight.optional(), words: weight.optional(), speed: weight.optional() })], { error: 'expected true, false or `{ confidence?, sources?, words?, speed? }` (numbers from 0 and up)' }).optional(),
   })
   .superRefine((config, ctx) => {
+    if (typeof config.weights === 'object' && !Object.values(config.weights).some((value) => (value ?? 0) > 0)) {
+      ctx.addIssue({ code: 'custom', path: ['weights'], message: 'expected at least one of confidence, sources, words, speed above 0 (or `true` for the default rule)', params: { plain: true } });
+    }
+    if (typeof config.context === 'object' && !config.context.brief?.trim() && !config.context.documents?.some((document) => document.text.trim() !== '')) {
+      ctx.addIssue({ code: 'custom', path: ['context'], message: 'expected a non-empty `brief` or a document with text', params: { plain: true } });
+    }
     const mcp = new Set(Object.keys(config.mcp ?? {}));
     if (config.tools) checkTools(config.tools, ctx, ['tools'], mcp);
     if (config.lead?.tools) {

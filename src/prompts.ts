@@ -45,7 +45,9 @@ export interface LoopRequestParts {
 /** The request a model specialist sends on the given model (for a loop's later turns, with `loop`). */
 export function buildSpecialistRequest(task: string, spec: SpecialistSpec, model: string, loop?: LoopRequestParts): ModelRequest {
   const leads = spec.tools.some((tool) => tool.source === 'agent');
-  const system = spec.system ?? (leads ? DEFAULT_LEAD_SYSTEM : spec.tools.length > 0 ? DEFAULT_TOOL_SPECIALIST_SYSTEM : DEFAULT_SPECIALIST_SYSTEM);
+  // The `report` tool alone is no research tool: such a specialist keeps the plain prompt.
+  const researches = spec.tools.some((tool) => tool.source !== 'report');
+  const system = spec.system ?? (leads ? DEFAULT_LEAD_SYSTEM : researches ? DEFAULT_TOOL_SPECIALIST_SYSTEM : DEFAULT_SPECIALIST_SYSTEM);
   const content =
     spec.brief ??
     (spec.instructions ? `Task: ${task}\n\nYour angle: ${spec.angle}\n\n${spec.instructions}` : `Task: ${task}\n\nYour angle: ${spec.angle}`);

@@ -99,8 +99,8 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   const inspect = tracing ? tracing.inspect(options.inspect) : options.inspect;
   // A streaming fold keeps the digests it had made; a budget counts what the kept outcomes cost.
   const fold: { current: StreamFold | null; kept: Array<[string, Digest]> } | undefined = input.fanIn === 'stream' ? { current: null, kept: plan.digests } : undefined;
-  const ledger = input.budget ? resumedLedger(input, options.prices ?? DEFAULT_PRICES, plan.kept.map((index) => plan.snapshot.context.outcomes[index]!)) : undefined;
-  const machine = leadMachine.provide({ actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}), ...(fold ? { fold } : {}), ...(ledger ? { budget: ledger } : {}) }) });
+  const ledger = input.budget ? resumedLedger(input, options.prices ?? DEFAULT_PRICES, plan.kept.map((index) => plan.snapshot.context.outcomes[index]!), plan.digests) : undefined;
+  const machine = leadMachine.provide({ actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}), ...(fold ? { fold } : {}), ...(ledger ? { budget: ledger } : {}), ...(options.prices ? { prices: options.prices } : {}) }) });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.
   const restore = () => createActor(machine, { snapshot: plan.snapshot as never, input, clock, ...(inspect ? { inspect } : {}) });
   let actor: Actor<LeadMachine>;
@@ -221,13 +221,14 @@ function tasksFor(specialists: SpecialistSpec[], synthesizer: SpecialistSpec, co
 }
 
 /**
- * A resumed run's budget: what its kept outcomes cost is spent already, and the synthesis's
+ * A resumed run's budget: what its kept outcomes (and kept digests) cost is spent already, and the synthesis's
  * share is kept again (its worst case, at most the configured share of the cap).
  */
-function resumedLedger(input: LeadInput, prices: PriceTable, kept: readonly SpecialistOutcome[]): BudgetLedger {
+function resumedLedger(input: LeadInput, prices: PriceTable, kept: readonly SpecialistOutcome[], digests: ReadonlyArray<[string, Digest]>): BudgetLedger {
   const budget = input.budget!;
   const ledger = new BudgetLedger(budget.caps, prices);
   for (const outcome of kept) ledger.book(spendOf(outcome.usage, outcome.model ?? '', prices));
+  for (const [, digest] of digests) ledger.book(spendOf(digest.usage, digest.model ?? '', prices));
   const writer = input.lead && input.lead.synthesize === 'lead' ? input.lead.agent : input.synthesizer;
   if (writer.kind === 'model') {
     const findings = input.specialists.reduce((sum, spec) => sum + spec.maxTokens, 0);

@@ -53,6 +53,8 @@ export interface RunActorDependencies {
   steps?: LoopSteps;
   /** The run's budget ledger (a config with `budget`): every model call is admitted against it. Default: none. */
   budget?: BudgetLedger;
+  /** Prices USD caps are kept with: the run's `budget` and each specialist's own. Default: `DEFAULT_PRICES`. */
+  prices?: PriceTable;
   /** Where the run's streaming fold goes (`fanIn: 'stream'`): created here, with the digests a checkpoint kept. Default: none. */
   fold?: { current: StreamFold | null; kept?: Iterable<[string, Digest]> };
 }
@@ -77,6 +79,7 @@ export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanO
     ...(deps.toolbox ? { toolbox: deps.toolbox } : {}),
     ...(deps.steps ? { steps: deps.steps } : {}),
     ...(deps.budget ? { budget: deps.budget } : {}),
+    ...(deps.prices ? { prices: deps.prices } : {}),
     ...(deps.fold ? { fold: deps.fold } : {}),
   });
   // Digests run on this same logic: retries, fallbacks and the budget hold for them too.
@@ -113,8 +116,6 @@ export interface RunOptions extends Omit<RunActorDependencies, 'tasks' | 'toolbo
    * nothing (and costs one no-op span) until the app registers a provider.
    */
   trace?: TraceOptions | false;
-  /** Prices for the budget's USD cap (a config with `budget`). Default: `DEFAULT_PRICES`. */
-  prices?: PriceTable;
   /**
    * The budget's estimate, made already with `estimateRunBudget` (so the CLI can show it and
    * refuse first). Default: the run makes it before its first call.
@@ -208,7 +209,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const ledger = input.budget ? new BudgetLedger(input.budget.caps, prices) : undefined;
   const fold: { current: StreamFold | null } | undefined = input.fanIn === 'stream' ? { current: null } : undefined;
   const machine = leadMachine.provide({
-    actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}), ...(ledger ? { budget: ledger } : {}), ...(fold ? { fold } : {}) }),
+    actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}), ...(ledger ? { budget: ledger } : {}), prices, ...(fold ? { fold } : {}) }),
   });
   const actor = createActor(machine, {
     input: { ...input, startedAt: clock.now() },

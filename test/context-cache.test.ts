@@ -3,8 +3,9 @@
  * first in every call as a cache prefix; one call writes the cache and the rest start once its
  * response has begun, so they read it; a short one is sent plainly with nothing held back.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createAnthropicProvider, runFanOut, type FanOutConfig } from '../src/index.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createAnthropicProvider, createScriptedProvider, runFanOut, type FanOutConfig } from '../src/index.ts';
+import { settle } from './support.ts';
 import { costOfRun, priceOf } from '../src/pricing/cost.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
 
@@ -77,5 +78,42 @@ describe('a shared context, cached once (real SDK ↔ simulator)', () => {
     const server = await simulator({ faults: [{ match: { caller: 's0' }, fault: { type: 'http_error', status: 400, errorType: 'invalid_request_error' } }] });
     const result = await runFanOut(config(REPORT), { provider: createAnthropicProvider({ apiKey: 'sk-ant-ctx', baseURL: server.url, env: {} }) }).result;
     expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['rejected', ...Array(9).fill('fulfilled')]);
+  });
+
+  describe('the warm-up with failures and restarts (scripted provider, fake time)', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it("the warmer's first call failing lets the others start then, not after its retries", async () => {
+      vi.useFakeTimers({ now: 0 });
+      const provider = createScriptedProvider({ latencyMs: 100, byCaller: { s0: [{ error: { kind: 'overloaded', message: '529 overloaded' }, latencyMs: 100 }, { latencyMs: 100 }] } });
+      const result = await settle(runFanOut(config(REPORT), { provider, random: () => 0.5 }));
+      expect(result.status).toBe('done');
+      const s0 = provider.calls.filter((call) => call.caller?.id === 's0');
+      expect(s0).toHaveLength(2);
+      // s0's retry waits out its backoff; the others start as soon as its first call ended.
+      expect(s0[1]!.startedAt).toBeGreaterThan(100);
+      const others = provider.calls.filter((call) => /^s[1-9]$/.test(call.caller?.id ?? ''));
+      expect(others).toHaveLength(9);
+      expect(others.every((call) => call.startedAt === 100)).toBe(true);
+    });
+
+    it('a warmer restarted before its cache write warms again, first, and the run finishes', async () => {
+      vi.useFakeTimers({ now: 0 });
+      let s0Calls = 0;
+      const provider = createScriptedProvider({ latencyMs: 100, reply: (_request, call) => (call.caller?.id === 's0' && ++s0Calls === 1 ? { hang: true } : undefined) });
+      const run = runFanOut({ ...config(REPORT), deadlineMs: 60_000 }, { provider });
+      await vi.advanceTimersByTimeAsync(500);
+      // Warming: only the warmer has been called.
+      expect(provider.calls.map((call) => call.caller?.id)).toEqual(['s0']);
+      run.actor.send({ type: 'specialist.restart', id: 's0' });
+      const result = await settle(run);
+      expect(result.status).toBe('done');
+      const order = provider.calls.map((call) => [call.caller?.id, call.startedAt]);
+      // The restarted warmer is called again first; the others once its response is in.
+      expect(order[0]).toEqual(['s0', 0]);
+      expect(order[1]).toEqual(['s0', 500]);
+      expect(order.slice(2).every(([id, at]) => id !== 's0' && at === 600)).toBe(true);
+      expect(order).toHaveLength(11);
+    });
   });
 });

@@ -99,6 +99,10 @@ describe('streaming fold (real SDK ↔ simulator)', () => {
     // Only societal runs again, then its digest and the closing part: no digest is written twice.
     expect(after.map((request) => request.caller).sort()).toEqual(['digest:societal', 'societal', 'synthesizer']);
     expect(result.synthesis!.match(/^## .+$/gm)).toEqual(['## Historical context', '## Technical details', '## Economic impact', '## Societal impact', '## Cross-cutting synthesis']);
+    // The kept digests were paid for in the first process: the synthesis still counts their calls and tokens.
+    expect(result.synthesizer!.attempts).toBe(5);
+    const foldRequests = server.requests.filter((request) => request.outcome === 'completed' && (request.caller === 'synthesizer' || request.caller?.startsWith('digest:')));
+    expect(result.synthesizer!.usage.outputTokens).toBe(foldRequests.reduce((sum, request) => sum + request.usage!.output_tokens, 0));
   });
 
   it('config: a streaming fold needs a model synthesizer to fold with', () => {

@@ -5,8 +5,9 @@
  * weight and tells the synthesizer to favour the higher one where they conflict.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAnthropicProvider, researchConfig, runFanOut } from '../src/index.ts';
-import { WEIGHTS_INSTRUCTION } from '../src/prompts.ts';
+import { z } from 'zod';
+import { createAnthropicProvider, createScriptedProvider, defineTool, researchConfig, runFanOut, type ModelRequest } from '../src/index.ts';
+import { DEFAULT_SPECIALIST_SYSTEM, WEIGHTS_INSTRUCTION } from '../src/prompts.ts';
 import { toJsonResult } from '../src/cli/jsonResult.ts';
 import { DEFAULT_PRICES } from '../src/pricing/prices.ts';
 import { formatReport } from '../src/cli/report.ts';
@@ -73,5 +74,46 @@ describe('weighted synthesis (real SDK ↔ simulator)', () => {
     const order = [...synthesis.text.matchAll(/<finding specialist="([^"]+)"/g)].map((match) => match[1]);
     const byWeight = [...result.outcomes].sort((a, b) => result.weights![b.id]! - result.weights![a.id]!).map((outcome) => outcome.id);
     expect(order).toEqual(byWeight);
+  });
+
+  /** The tool results sent back in a request's last message. */
+  const resultsIn = (request: ModelRequest) => {
+    const last = request.messages[request.messages.length - 1]!;
+    return typeof last.content === 'string' ? [] : last.content.filter((block) => block.type === 'tool_result');
+  };
+
+  it('a report with no finding written is recorded, and the specialist is asked for the text: the next turn is its finding', async () => {
+    const provider = createScriptedProvider({
+      reply: (request, call) => {
+        if (call.caller?.id === 'synthesizer') return { text: 'folded' };
+        return request.messages.length === 1
+          ? { content: [{ type: 'tool_use', id: 'toolu_report_1', name: 'report', input: { confidence: 0.8, sources: ['https://a.example/tides'] } }], stopReason: 'tool_use' }
+          : { text: 'Tidal range decides the output.' };
+      },
+    });
+    const result = await runFanOut({ task: 'tidal power', specialists: [{ id: 'only' }], weights: true }, { provider }).result;
+    const outcome = result.outcomes[0]!;
+    expect(outcome).toMatchObject({ status: 'fulfilled', output: 'Tidal range decides the output.', turns: 2, report: { confidence: 0.8, sources: ['https://a.example/tides'] } });
+    const second = provider.calls.filter((call) => call.caller?.id === 'only')[1]!.request;
+    expect(resultsIn(second)).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_report_1', content: expect.stringMatching(/^Recorded\. Now write your finding as text/) }]);
+    // A specialist whose only tool is `report` keeps the plain system prompt (it has nothing to research with).
+    expect(second.system).toBe(DEFAULT_SPECIALIST_SYSTEM);
+  });
+
+  it("without weights, a user's own tool named `report` runs as any other tool", async () => {
+    const ran: string[] = [];
+    const report = defineTool({ name: 'report', description: 'files a ticket', input: z.object({ title: z.string() }), run: async ({ title }) => (ran.push(title), `ticket filed: ${title}`) });
+    const provider = createScriptedProvider({
+      reply: (request, call) => {
+        if (call.caller?.id === 'synthesizer') return { text: 'folded' };
+        return request.messages.length === 1 ? { text: 'Filing it.', toolUse: [{ name: 'report', input: { title: 'tides' } }] } : { text: `done after ${JSON.stringify(resultsIn(request).map((block) => (block as { content: unknown }).content))}` };
+      },
+    });
+    const result = await runFanOut({ task: 'tidal power', specialists: [{ id: 'clerk', tools: [report] }] }, { provider }).result;
+    expect(ran).toEqual(['tides']);
+    const outcome = result.outcomes[0]!;
+    expect(outcome).toMatchObject({ status: 'fulfilled', output: 'done after ["ticket filed: tides"]', turns: 2 });
+    expect(outcome.report).toBeUndefined();
+    expect(outcome.toolCalls!.map((call) => call.name)).toEqual(['report']);
   });
 });

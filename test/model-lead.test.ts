@@ -207,6 +207,32 @@ describe('a model lead (scripted provider)', () => {
     expect(result).toMatchObject({ status: 'failed', synthesis: null, error: { message: 'quorum not met: 0 of 1 specialists succeeded, 1 required' } });
   });
 
+  it('when the budget stops the fan-out, the lead gets one last turn without tools, told why, and answers with what arrived', async () => {
+    // Asks for more agents on every turn it is offered tools.
+    const lead = (request: ModelRequest): ScriptedReply => {
+      const turn = leadTurn(request);
+      if (turn === 1) return { text: 'Dispatching.', toolUse: briefs.map((brief) => ({ name: 'Agent', input: brief })), latencyMs: 100 };
+      if (request.toolChoice === 'none') return { text: 'with what I have', latencyMs: 100 };
+      return { toolUse: [{ name: 'Agent', input: { agent_ids: spawnedIds(request) } }, { name: 'Agent', input: { prompt: `more ${turn}` } }], latencyMs: 100 };
+    };
+    const scripted = provider(lead);
+    // 2,400 output tokens, 500 kept for the lead: two 1,000-token explorers start under the line (1,900), the third would start past it.
+    const budgeted = config({ lead: { model: 'lead-model', maxTokens: 500 }, specialists: [{ id: 'explorer', model: 'explorer-model', maxTokens: 1_000 }], budget: { outputTokens: 2_400 } });
+    const result = await settle(runFanOut(budgeted, { provider: scripted }));
+    expect(result.outcomes.map((outcome) => [outcome.id, outcome.status, outcome.error?.kind ?? null])).toEqual([
+      ['explorer-1', 'fulfilled', null],
+      ['explorer-2', 'fulfilled', null],
+      ['explorer-3', 'skipped', 'budget'],
+    ]);
+    const leadCalls = scripted.calls.filter((call) => call.caller?.id === 'lead');
+    const last = leadCalls.at(-1)!.request;
+    expect(last.toolChoice).toBe('none');
+    expect((last.messages.at(-1)!.content as Array<{ type: string; text?: string }>).at(-1)).toMatchObject({ type: 'text', text: expect.stringContaining("The run's budget is spent") });
+    expect(result.lead!.outcome).toMatchObject({ status: 'fulfilled', output: 'with what I have', loopLimit: 'budget' });
+    expect(result).toMatchObject({ status: 'partial', stop: 'budget', synthesis: 'with what I have' });
+    expect(result.budget!.spent.outputTokens).toBeLessThanOrEqual(2_400);
+  });
+
   it('a lead that keeps going past the deadline is bounded: one last turn, and stopped if that turn outlasts its attempt timeout', async () => {
     // Spawns on every turn it is allowed tools; its tool-less turn hangs.
     const lead = (request: ModelRequest): ScriptedReply => (request.toolChoice === 'none' ? { hang: true } : { toolUse: [{ name: 'Agent', input: { prompt: `angle ${leadTurn(request)}` } }], latencyMs: 100 });

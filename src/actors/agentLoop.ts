@@ -40,11 +40,16 @@ export interface LoopState {
   final: boolean;
   /** The model ended the loop: its last message is the finding. */
   done: boolean;
-  /** Asked to wrap up (the run's deadline passed): its next turn is the last, without tools. */
-  wrapUp?: true;
+  /** Asked to wrap up (the run's deadline passed, or its budget was spent; `true`: the deadline): its next turn is the last, without tools. */
+  wrapUp?: true | WrapUpReason;
   /** What it reported with its finding (`report` tool), if it did. */
   report?: FindingReport;
+  /** It was given the `report` tool: its `report` calls are read by the loop, not run. */
+  reports?: true;
 }
+
+/** Why a loop is asked to wrap up. */
+export type WrapUpReason = 'deadline' | 'budget';
 
 /** What the specialist does next. */
 export type LoopAction =
@@ -56,9 +61,9 @@ export type LoopAction =
 export type LoopPolicy = Pick<SupervisionPolicy, 'maxTurns' | 'maxToolCalls'>;
 
 /** A fresh loop. The first turn is already the last when the limits allow no tool call at all. */
-export function startLoop(policy: LoopPolicy): LoopState {
+export function startLoop(policy: LoopPolicy, reports = false): LoopState {
   const limit = finalTurnLimit(1, 0, policy);
-  return { messages: [], turns: 0, awaiting: [], results: {}, toolCalls: [], toolCallsUsed: 0, lastStopReason: null, limit, final: limit !== null, done: false };
+  return { messages: [], turns: 0, awaiting: [], results: {}, toolCalls: [], toolCallsUsed: 0, lastStopReason: null, limit, final: limit !== null, done: false, ...(reports ? { reports: true as const } : {}) };
 }
 
 /** Told to the model with the results, when a limit makes its next turn the last. */
@@ -66,11 +71,12 @@ const LIMIT_NOTE: Record<LoopLimit, string> = {
   maxTurns: 'You have reached your limit of turns (maxTurns): no more tool calls. Write your finding now with what you have, citing your sources.',
   maxToolCalls: 'You have used all your tool calls (maxToolCalls): no more tool calls. Write your finding now with what you have, citing your sources.',
   deadline: "The run's deadline has passed: no more tool calls. Write your answer now with what you have, citing your sources.",
+  budget: "The run's budget is spent: no more tool calls. Write your answer now with what you have, citing your sources.",
 };
 
 /** Which limit makes turn `turn` the last one, if any. */
-function finalTurnLimit(turn: number, used: number, policy: LoopPolicy, wrapUp = false): LoopLimit | null {
-  if (wrapUp) return 'deadline';
+function finalTurnLimit(turn: number, used: number, policy: LoopPolicy, wrapUp?: LoopState['wrapUp']): LoopLimit | null {
+  if (wrapUp) return wrapUp === 'budget' ? 'budget' : 'deadline';
   if (turn >= policy.maxTurns) return 'maxTurns';
   if (used >= policy.maxToolCalls) return 'maxToolCalls';
   return null;
@@ -90,16 +96,19 @@ export function applyModelStep(loop: LoopState, step: ModelStep, policy: LoopPol
   const toolCalls = step.serverToolCalls.length > 0 ? [...loop.toolCalls, ...step.serverToolCalls] : loop.toolCalls;
   const next: LoopState = { ...loop, messages, turns: step.turn, lastStopReason: step.stopReason, toolCalls, toolCallsUsed: used, awaiting: [], results: {} };
   const all = step.content.filter((block): block is ToolUseBlock => block.type === 'tool_use');
-  // A `report` call is read here, not run: alone it ends the loop (its turn's text is the finding).
-  const reports = all.filter((use) => use.name === REPORT_TOOL_NAME);
+  // Given the `report` tool, its calls are read here, not run: alone with the finding's text
+  // they end the loop (a user's own tool named `report`, without weights, runs as any other).
+  const reports = loop.reports ? all.filter((use) => use.name === REPORT_TOOL_NAME) : [];
   if (reports.length > 0) next.report = parseReport(reports[reports.length - 1]!.input);
-  const uses = all.filter((use) => use.name !== REPORT_TOOL_NAME);
+  const uses = reports.length > 0 ? all.filter((use) => use.name !== REPORT_TOOL_NAME) : all;
   if (step.stopReason === 'pause_turn') return next;
-  if (step.stopReason !== 'tool_use' || uses.length === 0 || loop.final) return { ...next, done: true };
+  // A report with no finding written: it is asked for the text (below), the loop goes on.
+  const silent = reports.length > 0 && uses.length === 0 && !hasText(step.content);
+  if (!silent && (step.stopReason !== 'tool_use' || uses.length === 0 || loop.final)) return { ...next, done: true };
   const awaiting = all.map((use) => ({ id: use.id, name: use.name, input: use.input }));
   const results: Record<string, ToolResultBlock> = {};
-  // Reported beside other calls: answered at once, so the API sees every tool_use answered.
-  for (const report of reports) results[report.id] = { type: 'tool_result', tool_use_id: report.id, content: 'Recorded. Finish your work; your last response is your finding.' };
+  // Reported beside other calls (or with no text): answered at once, so the API sees every tool_use answered.
+  for (const report of reports) results[report.id] = { type: 'tool_result', tool_use_id: report.id, content: silent ? 'Recorded. Now write your finding as text: it is what the team reads.' : 'Recorded. Finish your work; your last response is your finding.' };
   const room = Math.max(0, policy.maxToolCalls - used);
   uses.slice(room).forEach((call) => {
     results[call.id] = errorResult(call.id, `Not run: this specialist has used all ${policy.maxToolCalls} of its tool calls (maxToolCalls). Write your finding with what you have.`);
@@ -127,7 +136,7 @@ export function advance(loop: LoopState, policy: LoopPolicy): { loop: LoopState;
     if (missing.length > 0) return { loop, action: { kind: 'runTools', turn: loop.turns, calls: missing } };
     const content: ContentBlock[] = loop.awaiting.map((call) => loop.results[call.id]!);
     const turn = loop.turns + 1;
-    const limit = finalTurnLimit(turn, loop.toolCallsUsed, policy, loop.wrapUp === true);
+    const limit = finalTurnLimit(turn, loop.toolCallsUsed, policy, loop.wrapUp);
     // Results first, as the API requires; then why no tools are offered any more.
     if (limit) content.push({ type: 'text', text: LIMIT_NOTE[limit] });
     const next: LoopState = { ...loop, messages: [...loop.messages, { role: 'user', content }], awaiting: [], results: {}, final: limit !== null, limit: loop.limit ?? limit };
@@ -135,7 +144,7 @@ export function advance(loop: LoopState, policy: LoopPolicy): { loop: LoopState;
   }
   // The first turn, or a `pause_turn` continuation.
   const turn = loop.turns + 1;
-  const limit = loop.final ? null : finalTurnLimit(turn, loop.toolCallsUsed, policy, loop.wrapUp === true);
+  const limit = loop.final ? null : finalTurnLimit(turn, loop.toolCallsUsed, policy, loop.wrapUp);
   const next = limit ? { ...loop, final: true, limit: loop.limit ?? limit } : loop;
   return { loop: next, action: { kind: 'callModel', turn, final: next.final } };
 }
@@ -144,8 +153,8 @@ export function advance(loop: LoopState, policy: LoopPolicy): { loop: LoopState;
  * Rebuilds a loop from journaled steps, in the order they were written: each model step after
  * the bookkeeping `advance` did before its call, each tool step as it finished.
  */
-export function replaySteps(steps: readonly LoopStep[], policy: LoopPolicy): LoopState {
-  let loop = startLoop(policy);
+export function replaySteps(steps: readonly LoopStep[], policy: LoopPolicy, reports = false): LoopState {
+  let loop = startLoop(policy, reports);
   for (const step of steps) {
     if (step.kind === 'tool') {
       loop = applyToolStep(loop, step);
@@ -158,9 +167,14 @@ export function replaySteps(steps: readonly LoopStep[], policy: LoopPolicy): Loo
   return loop;
 }
 
-/** Asks the loop to wrap up: the next turn it starts is its last, without tools (`limit: 'deadline'`). */
-export function wrapUp(loop: LoopState): LoopState {
-  return loop.done || loop.final || loop.wrapUp ? loop : { ...loop, wrapUp: true };
+/** Asks the loop to wrap up: the next turn it starts is its last, without tools (`limit` is the reason). */
+export function wrapUp(loop: LoopState, reason: WrapUpReason = 'deadline'): LoopState {
+  return loop.done || loop.final || loop.wrapUp ? loop : { ...loop, wrapUp: reason };
+}
+
+/** Whether content has any non-blank text. */
+function hasText(content: readonly ContentBlock[]): boolean {
+  return content.some((block) => block.type === 'text' && (block as TextBlock).text.trim() !== '');
 }
 
 /** An error result the model can act on. */

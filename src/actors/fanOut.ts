@@ -594,7 +594,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
           if (snapshot.input.budget?.onBudget === 'cut') {
             stopAll(self, snapshot, runtime, { reason: 'budget', message: "budget: stopped, the run's budget was spent" }, stopChild);
           } else {
-            // Running ones finish the call they are in (their next calls are refused); queued ones never start.
+            // Running ones finish (each call only while it fits under the line); queued ones never start.
             snapshot.stop = stop;
             snapshot.input.specialists.forEach((_spec, index) => {
               if (!snapshot.outcomes[index] && !runtime.children.has(snapshot.input.specialists[index]!.id)) stopOne(self, snapshot, runtime, index, 'skipped', { kind: 'budget', message: stop.message }, stopChild);
@@ -691,6 +691,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
             stopChild(child);
             removeChild(runtime, event.id);
             snapshot.running--;
+            // The warmer restarted before its cache write: it warms again, starting first.
+            if (snapshot.warm === 'warming' && snapshot.warmer === event.id) snapshot.warm = 'pending';
             snapshot.requeued.unshift(index);
             fillSlots(self, snapshot, runtime);
           } else if (snapshot.outcomes[index]) {

@@ -24,7 +24,7 @@ import { decideAfterFailure } from '../policy.ts';
 import { buildClosingRequest, buildDigestRequest, buildSpecialistRequest, buildSynthesisRequest } from '../prompts.ts';
 import type { ContentBlock, ModelProvider, ModelRequest, ModelResponse, ModelToolDefinition, ServerToolEvent } from '../providers/provider.ts';
 import { describeSpend, fitOutputTo, fits, spendOf, worstCaseOf, type BudgetLedger } from '../budget/ledger.ts';
-import { DEFAULT_PRICES } from '../pricing/prices.ts';
+import { DEFAULT_PRICES, type PriceTable } from '../pricing/prices.ts';
 import { preview, redactDeep } from '../redact.ts';
 import type { LoopSteps } from '../checkpoint/loopSteps.ts';
 import { weighFindings, type WeightRule } from '../findings/weights.ts';
@@ -34,7 +34,7 @@ import { AGENT_TOOL_NAME, type AgentCallEvent, type AgentResultEvent } from '../
 import type { Toolbox } from '../tools/toolbox.ts';
 import type { LoopStep, ModelStep, ToolCallSummary, ToolStep } from '../tools/types.ts';
 import { addUsageInto, ZERO_USAGE, type Usage } from '../usage.ts';
-import { advance, applyModelStep, applyToolStep, errorResult, replaySteps, sourcesOf, startLoop, wrapUp, type LoopState, type ToolCallRequest } from './agentLoop.ts';
+import { advance, applyModelStep, applyToolStep, errorResult, replaySteps, sourcesOf, startLoop, wrapUp, type LoopState, type ToolCallRequest, type WrapUpReason } from './agentLoop.ts';
 
 /** What a specialist actor is started with. Plain JSON. */
 export interface SpecialistActorInput {
@@ -132,7 +132,7 @@ export type SpecialistActorEvent =
   /** A model lead's `Agent` call answered by its parent (the lead machine). */
   | AgentResultEvent
   /** The run's deadline passed: a loop's next turn is its last, without tools. */
-  | { type: 'loop.wrapUp' }
+  | { type: 'loop.wrapUp'; reason?: WrapUpReason }
   /** Give up now: abort the call and settle `skipped` with this reason (keeps attempts and usage). */
   | { type: 'specialist.cancel'; reason: string }
   | { type: 'xstate.stop' };
@@ -154,6 +154,8 @@ export interface SpecialistDependencies {
   steps?: LoopSteps;
   /** The run's budget, when it has one: every model call is admitted against it and booked. */
   budget?: BudgetLedger;
+  /** Prices a specialist's own `budget` is kept with when the run has no ledger. Default: `DEFAULT_PRICES`. */
+  prices?: PriceTable;
   /** The run's streaming fold (`fanIn: 'stream'`), set once the logic exists (the fold runs digests with it). */
   fold?: { current: StreamFold | null };
   /**
@@ -240,8 +242,9 @@ function initialProgress(input: SpecialistActorInput, now: number): SpecialistPr
   const base: SpecialistProgress = { phase: 'calling', attempt: 1, attemptsOnModel: 1, modelIndex: 0, startedAt: now, usage: ZERO_USAGE, inFlightUsage: null, lastError: null, turn: 1, turnCalls: 1, loop: null };
   if (spec.kind !== 'model' || spec.tools.length === 0) return base;
   const steps = input.resume ?? [];
-  if (steps.length === 0) return { ...base, loop: startLoop(spec.policy) };
-  const loop = replaySteps(steps, spec.policy);
+  const reports = spec.tools.some((tool) => tool.source === 'report');
+  if (steps.length === 0) return { ...base, loop: startLoop(spec.policy, reports) };
+  const loop = replaySteps(steps, spec.policy, reports);
   const usage = { ...ZERO_USAGE };
   let calls = 0;
   let model: string | null = null;
@@ -399,19 +402,26 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const { attempt } = options;
     const booking = admitCall(self, input, progress, request);
     let reported: Usage | undefined;
-    const call = provider.stream(request, {
-      signal: options.signal,
-      onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
-      onUsage: (usage) => {
-        reported = usage;
-        if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.usage', attempt, usage });
-      },
-      ...(options.onServerTool ? { onServerTool: options.onServerTool } : {}),
-      caller: options.turn !== undefined ? { id: spec.id, attempt, turn: options.turn } : { id: spec.id, attempt },
-    });
+    let call: Promise<ModelResponse>;
+    try {
+      call = provider.stream(request, {
+        signal: options.signal,
+        onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
+        onUsage: (usage) => {
+          reported = usage;
+          if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.usage', attempt, usage });
+        },
+        ...(options.onServerTool ? { onServerTool: options.onServerTool } : {}),
+        caller: options.turn !== undefined ? { id: spec.id, attempt, turn: options.turn } : { id: spec.id, attempt },
+      });
+    } catch (error) {
+      // A provider that throws instead of rejecting: the call is over, and cost nothing.
+      booking?.(ZERO_USAGE, request.model);
+      return Promise.reject(error);
+    }
     // Without a budget, no extra promise hop: this runs once per call, 10,000 times at once.
     if (!booking) return call;
-    return call.then(
+    return Promise.resolve(call).then(
       (response) => {
         booking?.(response.usage, response.model);
         return response;
@@ -466,7 +476,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const ledger = deps.budget;
     const own = input.spec.budget;
     if (!ledger && !own) return null;
-    const prices = ledger?.prices ?? DEFAULT_PRICES;
+    const prices = ledger?.prices ?? deps.prices ?? DEFAULT_PRICES;
     if (ledger && input.usesReserve) fitOutputTo(ledger, request);
     const worst = worstCaseOf(request, prices);
     if (own) {
@@ -632,6 +642,17 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     return proceed(self, { ...snapshot, progress: { ...progress, usage: addUsageInto({ ...progress.usage }, event.usage) } }, loop);
   };
 
+  /**
+   * The cache warmer tells its fan-out the others may start: once its first response has begun
+   * (the shared context is cached), or once its first call ended without one (a failure, a
+   * timeout) — the others then go ahead rather than wait out its retries.
+   */
+  const openWarmGate = (self: SpecialistRef, snapshot: SpecialistSnapshot): SpecialistSnapshot => {
+    if (!snapshot.input.warmsCache || snapshot.progress.cacheWritten) return snapshot;
+    self._parent?.send({ type: 'specialist.cacheWritten', id: snapshot.input.spec.id });
+    return { ...snapshot, progress: { ...snapshot.progress, cacheWritten: true } };
+  };
+
   const afterFailure = (snapshot: SpecialistSnapshot, error: ErrorInfo, self: SpecialistRef): SpecialistSnapshot => {
     const { spec } = snapshot.input;
     const progress = snapshot.progress;
@@ -722,7 +743,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         case 'attempt.succeeded': {
           if (event.attempt !== progress.attempt || progress.phase !== 'calling') return snapshot;
           release(self, false);
-          if (progress.loop) return afterModelTurn(self, snapshot, event);
+          if (progress.loop) return afterModelTurn(self, openWarmGate(self, snapshot), event);
           const usage = addUsageInto({ ...progress.usage }, event.usage);
           const { spec } = snapshot.input;
           return settle(snapshot, {
@@ -745,16 +766,13 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
             : event.error;
           // The failed attempt still cost what the backend reported for it.
           const counted = progress.inFlightUsage ? { ...snapshot, progress: { ...progress, usage: usageSoFar(progress), inFlightUsage: null } } : snapshot;
-          return afterFailure(counted, error, self);
+          return afterFailure(openWarmGate(self, counted), error, self);
         }
         case 'attempt.usage': {
           if (event.attempt !== progress.attempt || progress.phase !== 'calling') return snapshot;
           // Its first response has begun: the shared context is in the cache for the others.
-          if (snapshot.input.warmsCache && !progress.cacheWritten) {
-            self._parent?.send({ type: 'specialist.cacheWritten', id: snapshot.input.spec.id });
-            return { ...snapshot, progress: { ...progress, inFlightUsage: { ...event.usage }, cacheWritten: true } };
-          }
-          return { ...snapshot, progress: { ...progress, inFlightUsage: { ...event.usage } } };
+          const warmed = openWarmGate(self, snapshot);
+          return { ...warmed, progress: { ...warmed.progress, inFlightUsage: { ...event.usage } } };
         }
         case 'backoff.elapsed': {
           if (event.attempt !== progress.attempt || progress.phase !== 'backingOff') return snapshot;
@@ -801,7 +819,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         }
         case 'loop.wrapUp': {
           if (!progress.loop) return snapshot;
-          return { ...snapshot, progress: { ...progress, loop: wrapUp(progress.loop) } };
+          return { ...snapshot, progress: { ...progress, loop: wrapUp(progress.loop, event.reason) } };
         }
         case 'loop.settle': {
           if (!progress.loop) return snapshot;

@@ -31,14 +31,19 @@ export function subLeadInput(task: string, spec: SpecialistSpec, parentDeadlineA
   };
 }
 
-/** A finished sub-lead's result as its outcome: its synthesis is its output. */
+/**
+ * A finished sub-lead's result as its outcome: its synthesis is its output. When the run's
+ * budget refused its synthesis, its findings are its output as they came (headed by angle,
+ * with a note saying so): what its specialists finished is never lost for want of a summary.
+ */
 export function outcomeOfSubLead(spec: SpecialistSpec, result: RunResult): SpecialistOutcome {
-  const fulfilled = result.status === 'done' || result.status === 'partial';
+  const unsummarised = result.status === 'failed' && result.synthesizer?.error?.kind === 'budget' ? findingsAsTheyCame(result) : null;
+  const fulfilled = result.status === 'done' || result.status === 'partial' || unsummarised !== null;
   return {
     id: spec.id,
     angle: spec.angle,
     status: fulfilled ? 'fulfilled' : result.status === 'cancelled' ? 'skipped' : 'rejected',
-    output: fulfilled ? result.synthesis : null,
+    output: unsummarised ?? (fulfilled ? result.synthesis : null),
     error: fulfilled ? null : (result.error ?? { kind: 'unknown', message: `sub-lead ended ${result.status}` }),
     attempts: result.modelCalls,
     model: result.synthesizer?.model ?? null,
@@ -47,6 +52,14 @@ export function outcomeOfSubLead(spec: SpecialistSpec, result: RunResult): Speci
     endedAt: result.endedAt,
     subOutcomes: result.outcomes,
   };
+}
+
+/** A sub-lead's fulfilled findings joined under their angles, or `null` when none. */
+function findingsAsTheyCame(result: RunResult): string | null {
+  const found = result.outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.output);
+  if (found.length === 0) return null;
+  const note = `(${result.synthesizer!.error!.message} — not summarised; its ${found.length} of ${result.outcomes.length} findings as they came)`;
+  return [note, ...found.map((outcome) => `## ${outcome.angle}\n\n${outcome.output!.trim()}`)].join('\n\n');
 }
 
 /**

@@ -67,7 +67,15 @@ export async function estimateBudget(input: EstimateInput): Promise<BudgetEstima
       if (counted.size >= COUNTED_REQUESTS) break;
       const key = JSON.stringify([request.model, request.context === undefined ? 0 : request.context.length, request.system, request.messages, request.tools]);
       if (counted.has(key)) continue;
-      const tokens = await input.provider.countTokens(request, input.signal ? { signal: input.signal } : {});
+      let tokens: number;
+      try {
+        tokens = await input.provider.countTokens(request, input.signal ? { signal: input.signal } : {});
+      } catch (error) {
+        // Counting is a refinement: without it (a backend with no count_tokens, say) the
+        // text is measured, from above. A cancel is still a cancel.
+        if (input.signal?.aborted) throw error;
+        break;
+      }
       counted.set(key, tokens);
       countedChars += charsOf(request);
       countedTokens += tokens;
@@ -98,7 +106,8 @@ export function reserveFor(input: Pick<EstimateInput, 'synthesis' | 'prices' | '
   if (!input.synthesis) return { ...NO_SPEND };
   const { inputTokens, model, maxTokens } = input.synthesis;
   const price = priceOf(model, input.prices);
-  const worst = price ? (inputTokens * price.input + maxTokens * price.output) / 1_000_000 : 0;
+  // As the ledger admits it: its input at the dearer of the plain and the cache-write price.
+  const worst = price ? (inputTokens * Math.max(price.input, price.cacheWrite) + maxTokens * price.output) / 1_000_000 : 0;
   const share = input.reserveShare ?? 0.5;
   const usd = input.caps.usd === null ? worst : Math.min(worst, input.caps.usd * share);
   return { usd, inputTokens, outputTokens: maxTokens };

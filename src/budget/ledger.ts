@@ -1,10 +1,11 @@
 /**
  * A run's budget, kept while it runs: what finished calls cost, the worst case of the calls in
  * flight, and the part held back for the synthesis. No new call starts once what was spent plus
- * the worst case of the calls in flight would pass the cap less the reserve: so the run ends at
- * most what was in flight past the cap (the calls that finish after the line was reached), and
- * the synthesis has its share. The first refusal exhausts the budget: no new specialist starts,
- * and the fan-out stops (see `fanOut.ts`).
+ * the worst case of the calls in flight would pass the cap less the reserve (the line): so the
+ * fan-out ends at most one call's worst case past the line, and the synthesis has its share. The first refusal exhausts the budget: no new specialist starts,
+ * and the fan-out stops (see `fanOut.ts`); running ones go on only while their calls fit under
+ * the line. The synthesis (and a model lead's answer after its fan-out) must fit whole, its
+ * worst case included, under the cap.
  */
 import type { ModelRequest } from '../providers/provider.ts';
 import { estimateCostUsd, priceOf } from '../pricing/cost.ts';
@@ -92,6 +93,8 @@ export class BudgetLedger {
   /** When it was exhausted: what was spent and what was in flight (at its worst) then. */
   atExhaustion: { spent: Spend; inFlight: Spend } | null = null;
   readonly #inFlight = new Map<string, Spend>();
+  /** Keys of the calls in flight that are not the synthesis's (specialists', digests'). */
+  readonly #fanOutCalls = new Set<string>();
   readonly #listeners = new Set<() => void>();
 
   constructor(caps: BudgetCaps, prices: PriceTable, reserved: Spend = NO_SPEND) {
@@ -100,33 +103,45 @@ export class BudgetLedger {
     this.reserved = { ...reserved };
   }
 
-  /** Everything in flight, at its worst. */
-  inFlight(): Spend {
+  /** Everything in flight, at its worst; `synthesisOnly`: the synthesis's calls alone. */
+  inFlight(synthesisOnly = false): Spend {
     let sum = { ...NO_SPEND };
-    for (const spend of this.#inFlight.values()) sum = add(sum, spend);
+    for (const [key, spend] of this.#inFlight) if (!synthesisOnly || !this.#fanOutCalls.has(key)) sum = add(sum, spend);
     return sum;
   }
 
   /**
-   * Admits a call at its worst case, or says why not. `synthesis`: the call may use the
-   * reserve (the synthesizer, a model lead's calls).
+   * Admits a call at its worst case, or says why not. A specialist's call starts while what was
+   * spent and what is in flight stay under the cap less the reserve (the line): so specialists
+   * pass the line by at most the worst case of the calls in flight when the last one started.
+   * `synthesis`: the call may use the reserve (the synthesizer, a model lead's turns) and must
+   * fit whole — what was spent, the synthesis's own calls in flight and its worst case, within
+   * the cap. Specialists' calls in flight do not hold it back (a lead goes on beside them); once
+   * they have ended, the answer cannot take the run past its cap.
    */
   admit(key: string, worst: Spend, options: { synthesis?: boolean } = {}): Refusal | null {
-    const held = options.synthesis ? NO_SPEND : this.reserved;
-    const committed = add(add(this.spent, this.inFlight()), held);
-    // At the line (not only past it): nothing more starts once the cap is reached.
-    if (!fits(committed, this.caps) || reached(committed, this.caps)) {
-      const refusal = { message: this.describe(worst, held) };
+    let refused: boolean;
+    if (options.synthesis) {
+      refused = !fits(add(add(this.spent, this.inFlight(true)), worst), this.caps);
+    } else {
+      const committed = add(add(this.spent, this.inFlight()), this.reserved);
+      // At the line (not only past it): nothing more starts once the cap is reached.
+      refused = !fits(committed, this.caps) || reached(committed, this.caps);
+    }
+    if (refused) {
+      const refusal = { message: options.synthesis ? this.describeWhole(worst) : this.describe(this.reserved) };
       if (!options.synthesis) this.exhaust();
       return refusal;
     }
     this.#inFlight.set(key, worst);
+    if (!options.synthesis) this.#fanOutCalls.add(key);
     return null;
   }
 
   /** A call ended (or was stopped): it cost `spend`, no longer its worst case. */
   settle(key: string, spend: Spend): void {
     if (!this.#inFlight.delete(key)) return;
+    this.#fanOutCalls.delete(key);
     this.spent = add(this.spent, spend);
   }
 
@@ -158,7 +173,13 @@ export class BudgetLedger {
     this.#listeners.clear();
   }
 
-  private describe(_worst: Spend, held: Spend): string {
+  /** Why a call that must fit whole does not: what was spent, and the call at its worst. */
+  private describeWhole(worst: Spend): string {
+    const cap = [this.caps.usd !== null ? `$${this.caps.usd.toFixed(4)}` : null, this.caps.inputTokens !== null ? `${this.caps.inputTokens} input tokens` : null, this.caps.outputTokens !== null ? `${this.caps.outputTokens} output tokens` : null].filter(Boolean).join(', ');
+    return `budget: what is left of the run's ${cap} cannot pay for this call (spent ${describeSpend(this.spent)}; the call up to ${describeSpend(worst)})`;
+  }
+
+  private describe(held: Spend): string {
     const caps = this.caps;
     const money = (usd: number) => `$${usd.toFixed(4)}`;
     if (caps.usd !== null) {
@@ -178,18 +199,17 @@ export function describeSpend(spend: Spend): string {
 /**
  * Lowers a request's `maxTokens` so its worst case fits what is left of the run's caps (spent
  * and in flight taken off): a synthesis writes a shorter answer rather than none. Leaves it as
- * it is when it fits, or when not even a short answer would (then it is refused).
+ * it is when it fits, or when not even a short answer would (then `admit` refuses it).
  */
 export function fitOutputTo(ledger: BudgetLedger, request: ModelRequest): void {
-  const price = priceOf(request.model, ledger.prices);
-  const used = { ...ledger.spent };
-  const flying = ledger.inFlight();
-  const input = inputTokensAtMost(request);
+  const used = add(ledger.spent, ledger.inFlight(true));
   let most = request.maxTokens;
-  if (ledger.caps.outputTokens !== null) most = Math.min(most, ledger.caps.outputTokens - used.outputTokens - flying.outputTokens);
+  if (ledger.caps.outputTokens !== null) most = Math.min(most, ledger.caps.outputTokens - used.outputTokens);
+  const price = priceOf(request.model, ledger.prices);
   if (ledger.caps.usd !== null && price) {
-    const left = ledger.caps.usd - used.usd - flying.usd - (input * Math.max(price.input, price.cacheWrite)) / 1_000_000;
-    most = Math.min(most, Math.floor((left * 1_000_000) / price.output));
+    // Its input and searches at their worst, with no output: what is left pays for the output.
+    const fixed = worstCaseOf({ ...request, maxTokens: 0 }, ledger.prices).usd;
+    most = Math.min(most, Math.floor(((ledger.caps.usd - used.usd - fixed) * 1_000_000) / price.output));
   }
   // Below this a synthesis is not worth writing: the call is refused instead.
   if (most >= MIN_SYNTHESIS_TOKENS && most < request.maxTokens) request.maxTokens = most;

@@ -59,6 +59,11 @@ export function createStreamFold(specialist: SpecialistActorLogic, kept: Iterabl
   const running = new Map<string, { actor: AnyActorRef; done: Promise<void> }>();
   const listeners = new Set<(id: string, digest: Digest) => void>();
   const spent = { attempts: 0, usage: emptyUsage() };
+  // Digests a checkpoint kept were paid for: the synthesis's calls and tokens count them.
+  for (const digest of digests.values()) {
+    spent.attempts += digest.attempts;
+    addUsageInto(spent.usage, digest.usage);
+  }
 
   const add = (setup: FoldSetup, outcome: SpecialistOutcome, weight?: number) => {
     if (outcome.status !== 'fulfilled' || digests.has(outcome.id) || running.has(outcome.id)) return;

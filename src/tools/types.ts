@@ -27,9 +27,10 @@ export type ToolSpec =
 
 /**
  * Which limit ended a tool-use loop (the model then had one last turn without tools):
- * `deadline` when the run's deadline passed while a model lead was still at work.
+ * `deadline` when the run's deadline passed while a model lead was still at work, `budget` when
+ * the run's budget stopped its fan-out.
  */
-export type LoopLimit = 'maxTurns' | 'maxToolCalls' | 'deadline';
+export type LoopLimit = 'maxTurns' | 'maxToolCalls' | 'deadline' | 'budget';
 
 /** One tool call, as an outcome keeps it. */
 export interface ToolCallSummary {
