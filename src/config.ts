@@ -416,15 +416,18 @@ const runBudgetSchema = z
   .strictObject({ ...caps, onBudget: z.enum(['finish', 'cut'], { error: 'expected "finish" or "cut"' }).optional(), reserve: z.number({ error: 'expected a share from 0 to 0.9' }).min(0, { error: 'expected a share from 0 to 0.9' }).max(0.9, { error: 'expected a share from 0 to 0.9' }).optional() }, { error: 'expected `{ usd?, inputTokens?, outputTokens?, onBudget?, reserve? }`' })
   .refine((budget) => budget.usd !== undefined || budget.inputTokens !== undefined || budget.outputTokens !== undefined, { error: 'expected at least one of usd, inputTokens, outputTokens' });
 
-const callFields = {
+/** What every model call takes: a specialist's, the synthesizer's, the lead's. */
+const modelCallFields = {
   credential: nonEmptyText.optional(),
   model: nonEmptyText.optional(),
   system: text.optional(),
   instructions: text.optional(),
   maxTokens: positiveInt().optional(),
   policy: policySchema.optional(),
-  run: fn.optional(),
 };
+
+/** A specialist's or the synthesizer's: a model call, or a `run` function instead. */
+const callFields = { ...modelCallFields, run: fn.optional() };
 
 const synthesizerSchema = z.strictObject(callFields);
 
@@ -541,12 +544,7 @@ function checkTools(tools: readonly unknown[], ctx: z.RefinementCtx, path: Prope
 const weight = z.number({ error: 'expected a number from 0 and up' }).min(0, { error: 'expected a number from 0 and up' });
 
 const leadSchema = z.strictObject({
-  credential: nonEmptyText.optional(),
-  model: nonEmptyText.optional(),
-  system: text.optional(),
-  instructions: text.optional(),
-  maxTokens: positiveInt().optional(),
-  policy: policySchema.optional(),
+  ...modelCallFields,
   tools: toolList.optional(),
   maxSpecialists: positiveInt().max(100_000, { error: 'expected an integer from 1 to 100000' }).optional(),
   maxRounds: positiveInt().max(1000, { error: 'expected an integer from 1 to 1000' }).optional(),

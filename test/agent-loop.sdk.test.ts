@@ -25,24 +25,17 @@ import {
   type RunResult,
   type SpecialistConfig,
 } from '../src/index.ts';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
-import { pumpUntil, record } from './support.ts';
+import type { Simulator } from '../src/simulator/index.ts';
+import { pumpUntil, record, simulatorPerTest } from './support.ts';
 
 const KEY = 'sk-ant-test-loop-key-never-print-me';
 const task = 'tidal power';
 
-let sim: Simulator | undefined;
+const simulator = simulatorPerTest();
 const cleanups: Array<() => void> = [];
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
+afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
-
-async function simulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity }, ...options });
-  return sim;
-}
 
 const provider = (server: Simulator) => createAnthropicProvider({ apiKey: KEY, baseURL: server.url, env: {} });
 

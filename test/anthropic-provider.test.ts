@@ -3,24 +3,15 @@
  * backoff and attempt deadlines is a `SimulatedClock` the test moves; network I/O is real.
  */
 import { filter, firstValueFrom } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createAnthropicProvider } from '../src/providers/anthropic.ts';
 import { runFanOut, type FanOutConfig, type RunEvent, type RunResult } from '../src/index.ts';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
-import { pumpUntil, record, rejection, researchSpecialists } from './support.ts';
+import type { Simulator } from '../src/simulator/index.ts';
+import { pumpUntil, record, rejection, researchSpecialists, simulatorPerTest } from './support.ts';
 
 const KEY = 'sk-ant-test-key-never-print-me';
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-async function simulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity }, ...options });
-  return sim;
-}
+const simulator = simulatorPerTest();
 
 /** Starts a run on a simulated clock against the simulator. */
 function start(server: Simulator, config: Partial<FanOutConfig> = {}) {

@@ -5,25 +5,16 @@
  * whole under the cap; the ledger's rules, and the edges (a synthesis squeezed or refused, a
  * sub-lead's refused synthesis, a provider that throws, count_tokens failing, config errors).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createAnthropicProvider, createScriptedProvider, researchConfig, runFanOut, type FanOutConfig, type ModelProvider, type ModelRequest } from '../src/index.ts';
 import { BudgetLedger, fitOutputTo, worstCaseOf, type Spend } from '../src/budget/ledger.ts';
 import { DEFAULT_PRICES } from '../src/pricing/prices.ts';
 import { BudgetExceededError } from '../src/budget/estimate.ts';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
-import { settleOverLoopback } from './support.ts';
+import type { Simulator } from '../src/simulator/index.ts';
+import { settleOverLoopback, simulatorPerTest } from './support.ts';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-async function simulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity }, ...options });
-  return sim;
-}
+const simulator = simulatorPerTest();
 const provider = (server: Simulator) => createAnthropicProvider({ apiKey: 'sk-ant-budget', baseURL: server.url, env: {} });
 const messages = (server: Simulator) => server.requests.filter((request) => request.path === '/v1/messages');
 const research = (budget: NonNullable<FanOutConfig['budget']>): FanOutConfig => ({ ...researchConfig('nuclear fusion'), budget });
@@ -73,7 +64,6 @@ describe('budget caps (real SDK ↔ simulator)', () => {
       const run = runFanOut({ task: 'tidal power', specialists, maxConcurrency: 2, budget: { usd: 0.03, onBudget } }, { provider: provider(server), clock });
       const result = await settleOverLoopback(run, clock, () => true, 50);
       await server.close();
-      sim = undefined;
       expect(result).toMatchObject({ status: 'partial', stop: 'budget' });
       const budget = result.budget!;
       expect(budget.atExhaustion!.inFlight.usd).toBeGreaterThan(0);

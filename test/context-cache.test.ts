@@ -5,20 +5,10 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAnthropicProvider, createScriptedProvider, runFanOut, type FanOutConfig } from '../src/index.ts';
-import { settle } from './support.ts';
+import { settle, simulatorPerTest } from './support.ts';
 import { costOfRun, priceOf } from '../src/pricing/cost.ts';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-async function simulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity }, ...options });
-  return sim;
-}
+const simulator = simulatorPerTest();
 
 const REPORT = 'The tidal barrage at La Rance has produced power since 1966, at 240 MW peak. '.repeat(1000);
 const config = (context: NonNullable<FanOutConfig['context']>): FanOutConfig => ({

@@ -11,21 +11,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createAnthropicProvider, createFileCheckpointStore, resumeFanOut, runFanOut, type FanOutConfig } from '../src/index.ts';
 import { CLOSING_OPENING, DIGEST_OPENING } from '../src/prompts.ts';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
-import { record, settleOverLoopback } from './support.ts';
+import type { Simulator } from '../src/simulator/index.ts';
+import { record, settleOverLoopback, simulatorPerTest } from './support.ts';
 
-let sim: Simulator | undefined;
+const simulator = simulatorPerTest();
 const cleanups: Array<() => void> = [];
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
+afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
-
-async function simulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity }, ...options });
-  return sim;
-}
 
 const provider = (server: Simulator) => createAnthropicProvider({ apiKey: 'sk-ant-fold-test', baseURL: server.url, env: {} });
 const angles = [

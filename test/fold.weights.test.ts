@@ -4,7 +4,7 @@
  * extra call), findings carry their metadata and a weight, the synthesis prompt orders them by
  * weight and tells the synthesizer to favour the higher one where they conflict.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createAnthropicProvider, createScriptedProvider, defineTool, researchConfig, runFanOut, type ModelRequest } from '../src/index.ts';
 import { DEFAULT_SPECIALIST_SYSTEM, WEIGHTS_INSTRUCTION } from '../src/prompts.ts';
@@ -12,17 +12,13 @@ import { toJsonResult } from '../src/cli/jsonResult.ts';
 import { DEFAULT_PRICES } from '../src/pricing/prices.ts';
 import { formatReport } from '../src/cli/report.ts';
 import { weighFindings } from '../src/findings/weights.ts';
-import { startSimulator, type Simulator } from '../src/simulator/index.ts';
+import { simulatorPerTest } from './support.ts';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
+const simulator = simulatorPerTest();
 
 describe('weighted synthesis (real SDK ↔ simulator)', () => {
   it('weights come from each specialist\'s report call; the prompt orders findings by weight and says to favour the higher', async () => {
-    sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity } });
+    const sim = await simulator();
     const config = { ...researchConfig('tidal power'), weights: true as const };
     const result = await runFanOut(config, { provider: createAnthropicProvider({ apiKey: 'sk-ant-weights', baseURL: sim.url, env: {} }) }).result;
 
@@ -63,7 +59,7 @@ describe('weighted synthesis (real SDK ↔ simulator)', () => {
   });
 
   it('a specialist without tools reports in its one call; conflicting findings are ordered by their weights', async () => {
-    sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity } });
+    const sim = await simulator();
     const config = { ...researchConfig('tidal power', { tools: false }), weights: { confidence: 1 } };
     const result = await runFanOut(config, { provider: createAnthropicProvider({ apiKey: 'sk-ant-weights', baseURL: sim.url, env: {} }) }).result;
     expect(result.outcomes.every((outcome) => outcome.turns === 1 && outcome.attempts === 1 && outcome.report?.confidence !== null)).toBe(true);

@@ -6,46 +6,15 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
-import type { BrowserContext, Page, WebSocketRoute } from 'playwright-core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Page, WebSocketRoute } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createScriptedProvider, runFanOut } from '../src/index.ts';
-import { startInspectorServer, type InspectorServer } from '../src/inspector/index.ts';
-import { sharedBrowser } from './inspector-support.ts';
+import type { InspectorServer } from '../src/inspector/index.ts';
+import { inspectorPages } from './inspector-support.ts';
 
-
-const { browser, closeBrowser } = sharedBrowser();
-
-const servers: InspectorServer[] = [];
-const contexts: BrowserContext[] = [];
-const cleanups: Array<() => unknown> = [];
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-afterAll(closeBrowser);
-
-async function startServer(): Promise<InspectorServer> {
-  const server = await startInspectorServer({ log: () => {} });
-  servers.push(server);
-  return server;
-}
-
-/** Opens the page and waits for its live feed. `beforeLoad` runs first (e.g. to route its websocket). */
-async function openPage(server: InspectorServer, beforeLoad?: (page: Page) => Promise<void>): Promise<{ page: Page; errors: string[] }> {
-  const context = await (await browser()).newContext({ viewport: { width: 1400, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await beforeLoad?.(page);
-  await page.goto(server.url);
-  await page.locator('#conn', { hasText: /^live/ }).waitFor({ timeout: 10_000 });
-  return { page, errors };
-}
+const pages = inspectorPages();
+const { startServer, openPage, cleanups } = pages;
 
 /** A raw inspection connection to the server, as any app could open. */
 async function rawInspector(server: InspectorServer): Promise<WebSocket> {

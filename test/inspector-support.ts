@@ -1,11 +1,15 @@
 /**
  * Helpers shared by the inspector's tests: raw HTTP and websocket probes, waiting on a
- * condition, and one headless Chromium per test file.
+ * condition, one headless Chromium per test file, and the harness of a page test file.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { chromium, type Browser } from 'playwright-core';
-import { expect } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import WebSocket from 'ws';
+import { startInspectorServer, type InspectorServer } from '../src/inspector/index.ts';
 
 /** Waits until `condition` holds (polling), failing with `what` after `timeoutMs`. */
 export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -60,6 +64,75 @@ export function sharedBrowser(): { browser: () => Promise<Browser>; closeBrowser
     closeBrowser: async () => {
       const started = await launching?.catch(() => undefined);
       await started?.close();
+    },
+  };
+}
+
+/** An opened inspector page, the URLs it requested (websockets included) and its script errors. */
+export interface OpenedPage {
+  page: Page;
+  requests: string[];
+  errors: string[];
+}
+
+/**
+ * The harness of an inspector page test file: one browser for the file; inspector servers, page
+ * contexts and `cleanups` stopped after each test; with `tmpPrefix`, a fresh temp folder per
+ * test (`dir()`), removed after it.
+ */
+export function inspectorPages(options: { tmpPrefix?: string } = {}) {
+  const { browser, closeBrowser } = sharedBrowser();
+  const servers: InspectorServer[] = [];
+  const contexts: BrowserContext[] = [];
+  const cleanups: Array<() => unknown> = [];
+  let dir = '';
+  if (options.tmpPrefix) {
+    const prefix = options.tmpPrefix;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), prefix));
+    });
+  }
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+    if (dir) await rm(dir, { recursive: true, force: true });
+    dir = '';
+  });
+  afterAll(closeBrowser);
+
+  /** A new browser context, closed after the test. */
+  const newContext = async (viewport = { width: 1400, height: 900 }): Promise<BrowserContext> => {
+    const context = await (await browser()).newContext({ viewport });
+    contexts.push(context);
+    return context;
+  };
+
+  return {
+    browser,
+    cleanups,
+    newContext,
+    /** This test's temp folder (with `tmpPrefix`). */
+    dir: () => dir,
+    /** An inspector server on loopback, stopped after the test. */
+    async startServer(): Promise<InspectorServer> {
+      const server = await startInspectorServer({ log: () => {} });
+      servers.push(server);
+      return server;
+    },
+    /** Opens the page and waits for its live feed. `beforeLoad` runs first (e.g. to route its websocket). */
+    async openPage(server: InspectorServer, beforeLoad?: (page: Page) => Promise<void>): Promise<OpenedPage> {
+      const context = await newContext();
+      const page = await context.newPage();
+      const requests: string[] = [];
+      const errors: string[] = [];
+      page.on('request', (request) => requests.push(request.url()));
+      page.on('websocket', (socket) => requests.push(socket.url()));
+      page.on('pageerror', (error) => errors.push(error.message));
+      await beforeLoad?.(page);
+      await page.goto(server.url);
+      await page.locator('#conn', { hasText: /^live/ }).waitFor({ timeout: 10_000 });
+      return { page, requests, errors };
     },
   };
 }

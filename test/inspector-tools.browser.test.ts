@@ -7,56 +7,21 @@
  * Real timers with small latencies; every wait is on something the page shows, and the
  * "running" state is held by a tool that waits for the test, never by a sleep.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { createScriptedProvider, defineTool, runFanOut, type ModelProvider, type ModelRequest } from '../src/index.ts';
-import { combineInspectors, createInspectionRecorder, readRecording, startInspectorServer, type InspectorServer } from '../src/inspector/index.ts';
-import { sharedBrowser } from './inspector-support.ts';
+import { combineInspectors, createInspectionRecorder, readRecording } from '../src/inspector/index.ts';
+import { inspectorPages } from './inspector-support.ts';
 import { researchSpecialists } from './support.ts';
 
 const SECRET = 'sk-ant-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 
-const { browser, closeBrowser } = sharedBrowser();
-
-const servers: InspectorServer[] = [];
-const contexts: BrowserContext[] = [];
-const cleanups: Array<() => unknown> = [];
-let dir: string;
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fanfold-inspector-tools-'));
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-  await rm(dir, { recursive: true, force: true });
-});
-
-afterAll(closeBrowser);
-
-async function startServer(): Promise<InspectorServer> {
-  const server = await startInspectorServer({ log: () => {} });
-  servers.push(server);
-  return server;
-}
-
-async function openPage(server: InspectorServer): Promise<{ page: Page; errors: string[] }> {
-  const context = await (await browser()).newContext({ viewport: { width: 1400, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.url);
-  await page.locator('#conn', { hasText: /^live/ }).waitFor({ timeout: 10_000 });
-  return { page, errors };
-}
+const pages = inspectorPages({ tmpPrefix: 'fanfold-inspector-tools-' });
+const { startServer, openPage, cleanups } = pages;
 
 const lane = (page: Page, id: string) => page.locator(`#lanes .lane[data-actor="${id}"]`);
 const leadState = (page: Page, state: string) => page.locator('#machine-state', { hasText: new RegExp(`^${state}$`) }).waitFor({ timeout: 15_000 });
@@ -84,7 +49,7 @@ describe('inspector page: tool-using specialists', () => {
   it('marks every tool call on its lane (client, server, failed, running) and shows the selected specialist\'s transcript; a recording replays to the same', async () => {
     const server = await startServer();
     const { page, errors } = await openPage(server);
-    const path = join(dir, 'run.jsonl');
+    const path = join(pages.dir(), 'run.jsonl');
     const recorder = createInspectionRecorder(path);
     const held = gate();
     cleanups.push(held.open);
@@ -256,8 +221,7 @@ describe('inspector page: tool-using specialists', () => {
     await leadState(page, 'done');
     await page.locator('#lane-summary', { hasText: `${N} lanes` }).waitFor({ timeout: 20_000 });
 
-    const context = await (await browser()).newContext({ viewport: { width: 1400, height: 900 } });
-    contexts.push(context);
+    const context = await pages.newContext();
     const fresh = await context.newPage();
     const opened = Date.now();
     await fresh.goto(server.url);

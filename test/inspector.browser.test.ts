@@ -4,60 +4,21 @@
  * with small latencies; every wait is on something the page shows, never a fixed sleep.
  * If the browser cannot start, these tests fail.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createWebSocketInspector } from '@statelyai/inspect';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { assign, createActor, setup } from 'xstate';
 import { createScriptedProvider, runFanOut, type ScriptedReply } from '../src/index.ts';
-import { combineInspectors, createInspectionRecorder, readRecording, startInspectorServer, type InspectorServer } from '../src/inspector/index.ts';
+import { combineInspectors, createInspectionRecorder, readRecording } from '../src/inspector/index.ts';
 import { researchSpecialists } from './support.ts';
-import { sharedBrowser } from './inspector-support.ts';
+import { inspectorPages } from './inspector-support.ts';
 
 const SCREENSHOTS = 'test-output';
 
-const { browser, closeBrowser } = sharedBrowser();
-
-const servers: InspectorServer[] = [];
-const contexts: BrowserContext[] = [];
-const cleanups: Array<() => unknown> = [];
-let dir: string;
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fanfold-inspector-page-'));
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-  await Promise.all(contexts.splice(0).map((context) => context.close()));
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-  await rm(dir, { recursive: true, force: true });
-});
-
-afterAll(closeBrowser);
-
-async function startServer(): Promise<InspectorServer> {
-  const server = await startInspectorServer({ log: () => {} });
-  servers.push(server);
-  return server;
-}
-
-/** Opens the inspector page and waits for its live feed; collects every URL the page requests. */
-async function openPage(server: InspectorServer): Promise<{ page: Page; requests: string[]; errors: string[] }> {
-  const context = await (await browser()).newContext({ viewport: { width: 1400, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  const requests: string[] = [];
-  const errors: string[] = [];
-  page.on('request', (request) => requests.push(request.url()));
-  page.on('websocket', (socket) => requests.push(socket.url()));
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(server.url);
-  await page.locator('#conn', { hasText: /^live/ }).waitFor({ timeout: 10_000 });
-  return { page, requests, errors };
-}
+const pages = inspectorPages({ tmpPrefix: 'fanfold-inspector-page-' });
+const { startServer, openPage, cleanups } = pages;
 
 const leadState = (page: Page, state: RegExp | string) =>
   page.locator('#machine-state', { hasText: typeof state === 'string' ? new RegExp(`^${state.replace('.', '\\.')}$`) : state }).waitFor({ timeout: 15_000 });
@@ -152,7 +113,7 @@ describe('inspector page', () => {
   it('shows why a run went partial — a failed specialist, one cut off by the deadline — with sub-leads, and a recording replays to the same view', async () => {
     const server = await startServer();
     const { page } = await openPage(server);
-    const path = join(dir, 'run.jsonl');
+    const path = join(pages.dir(), 'run.jsonl');
     const recorder = createInspectionRecorder(path);
     const provider = createScriptedProvider({
       latencyMs: 120,
@@ -274,8 +235,7 @@ describe('inspector page', () => {
     expect(await page.locator('#summary').textContent()).toContain(`${N} specialists (${N - failed} fulfilled, ${failed} rejected)`);
 
     // A fresh page renders the whole history: the time a person waits for the 1,000 view.
-    const context = await (await browser()).newContext({ viewport: { width: 1400, height: 900 } });
-    contexts.push(context);
+    const context = await pages.newContext();
     const fresh = await context.newPage();
     const opened = Date.now();
     await fresh.goto(server.url);

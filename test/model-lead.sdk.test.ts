@@ -5,25 +5,15 @@
  * fanfold's own time (deadlines) is a `SimulatedClock` where a test needs it; network I/O is real.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createAnthropicProvider, loadAppFile, runFanOut, type FanOutRun, type RunResult } from '../src/index.ts';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
-import { record } from './support.ts';
+import { record, simulatorPerTest } from './support.ts';
 
 const PATTERN = join(import.meta.dirname, '..', 'examples', 'apps', 'research-pattern.yaml');
 const KEY = 'sk-ant-lead-sdk-test-key';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-async function simulator(options: SimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({ latency: { firstTokenMs: 5, tokensPerSecond: 5_000 }, ...options });
-  return sim;
-}
+const simulator = simulatorPerTest({ latency: { firstTokenMs: 5, tokensPerSecond: 5_000 } });
 
 /**
  * Runs the clock until the run settles. Simulated time moves only while no call is in flight

@@ -14,9 +14,9 @@ import {
   simulatedReply,
   startSimulator,
   type Simulator,
-  type SimulatorClock,
 } from '../src/simulator/index.ts';
 import { countWords } from '../src/simulator/words.ts';
+import { ManualClock } from './manual-clock.ts';
 import { rejection } from './support.ts';
 
 let sim: Simulator;
@@ -400,37 +400,6 @@ describe('streaming', () => {
   });
 });
 
-/** A clock that only moves when the test says so. */
-class ManualClock implements SimulatorClock {
-  time = 0;
-  #next = 1;
-  timers: Array<{ id: number; at: number; fn: () => void }> = [];
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.#next++;
-    this.timers.push({ id, at: this.time + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((timer) => timer.id !== handle);
-  }
-  now(): number {
-    return this.time;
-  }
-  pending(): number[] {
-    return this.timers.map((timer) => timer.at - this.time).sort((a, b) => a - b);
-  }
-  advance(ms: number): void {
-    const target = this.time + ms;
-    for (;;) {
-      const due = this.timers.filter((timer) => timer.at <= target).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((timer) => timer !== due);
-      this.time = due.at;
-      due.fn();
-    }
-    this.time = target;
-  }
-}
 
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));

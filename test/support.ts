@@ -4,8 +4,9 @@
  * goes through the faked globals, so a test advances time instead of sleeping.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { expect, vi } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import type { FanOutRun, RunResult } from '../src/index.ts';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts';
 
 /** Advances fake time in steps until the run's result is in, and returns it. */
 export async function settle(run: FanOutRun, stepMs = 10, maxMs = 600_000): Promise<RunResult> {
@@ -175,3 +176,20 @@ export async function settleOverLoopback(run: FanOutRun, clock: SteppableClock, 
   if (result === undefined) throw new Error(`run did not finish within ${realBudgetMs} ms of real time`);
   return result;
 }
+
+/**
+ * Starts simulators for a test file's tests (instant replies unless `defaults` or the options
+ * say otherwise); every one a test started is closed after it.
+ */
+export function simulatorPerTest(defaults: SimulatorOptions = { latency: { firstTokenMs: 0, tokensPerSecond: Infinity } }): (options?: SimulatorOptions) => Promise<Simulator> {
+  const started: Simulator[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((sim) => sim.close()));
+  });
+  return async (options = {}) => {
+    const sim = await startSimulator({ ...defaults, ...options });
+    started.push(sim);
+    return sim;
+  };
+}
+

@@ -26,22 +26,16 @@ import { Random, hashString } from './random.ts';
 import type { ParsedMessagesRequest } from './request.ts';
 import { SIMULATED_LABEL } from './specialist.ts';
 import { synthesisReply, type Finding, type MissingAngle } from './synthesis.ts';
-import { resultText, type ToolReplyDraft } from './toolUse.ts';
+import { fanfoldToolOf, resultText, type ToolReplyDraft } from './toolUse.ts';
 import type { ClientTool, ConversationMessage, ToolDefinition } from './tools.ts';
 import { headWords } from './vocab.ts';
+import { isRecord } from './isRecord.ts';
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /** The `Agent` tool among the offered tools: named `Agent`, with `agent_ids` in its schema (a lookalike without it is an ordinary tool). */
 export function agentToolOf(tools: readonly ToolDefinition[]): ClientTool | null {
-  return (
-    tools.find((tool): tool is ClientTool => {
-      if (tool.kind !== 'client' || tool.name !== AGENT_TOOL_NAME) return false;
-      const properties = tool.inputSchema['properties'];
-      return isRecord(properties) && 'agent_ids' in properties;
-    }) ?? null
-  );
+  return fanfoldToolOf(tools, AGENT_TOOL_NAME, 'agent_ids');
 }
 
 /** The template names the tool's schema lists (`template.enum`); empty when it lists none. */

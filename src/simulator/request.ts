@@ -3,6 +3,7 @@
  * gets the 400 the real API would give) and extraction of the text the simulator works from.
  */
 import { checkToolBlock, checkToolPairing, parseToolChoice, parseTools, type ConversationMessage, type ToolChoice, type ToolDefinition } from './tools.ts';
+import { isRecord } from './isRecord.ts';
 
 /** Prompt-cache breakpoint on a block, as in `cache_control: { type: 'ephemeral', ttl }`. */
 export interface CacheControl {
@@ -49,10 +50,6 @@ export type ParseResult = { ok: true; request: ParsedMessagesRequest } | { ok: f
 
 const FIVE_MINUTES = 5 * 60_000;
 const ONE_HOUR = 60 * 60_000;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The request's model if it names one, even when the rest is invalid (for the request log). */
 export function peekModel(body: unknown): string | null {

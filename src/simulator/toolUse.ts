@@ -48,6 +48,7 @@ import type { ClientTool, ConversationMessage, ServerTool, ToolChoice, ToolDefin
 import { headWords, inlineLabel, keywords, subjectOf } from './vocab.ts';
 import { URL_IN_TEXT, citedPassage, opaqueToken, searchResults, simulatedPage, simulatedUrl, titleFromUrl, urlAllowed, type WebSearchResult } from './web.ts';
 import { countWords, fitSentences, parseWordLimit } from './words.ts';
+import { isRecord } from './isRecord.ts';
 
 /** A tool-use reply before `stop_sequences` and `max_tokens` are applied. */
 export interface ToolReplyDraft {
@@ -105,7 +106,6 @@ interface Topic {
   query: string;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /** The text of a `tool_result`'s content: a string, or its text (and text-document) blocks joined. */
@@ -120,17 +120,22 @@ export function resultText(content: unknown): string {
 }
 
 /**
- * The `report` tool among the offered tools: a client tool named `report` whose schema has
- * `confidence` (a lookalike without it is an ordinary research tool).
+ * One of fanfold's own client tools among the offered ones: named `name`, with `property` in its
+ * input schema — a user's lookalike without it is an ordinary tool.
  */
-export function reportToolOf(tools: readonly ToolDefinition[]): ClientTool | null {
+export function fanfoldToolOf(tools: readonly ToolDefinition[], name: string, property: string): ClientTool | null {
   return (
     tools.find((tool): tool is ClientTool => {
-      if (tool.kind !== 'client' || tool.name !== REPORT_TOOL_NAME) return false;
+      if (tool.kind !== 'client' || tool.name !== name) return false;
       const properties = tool.inputSchema['properties'];
-      return isRecord(properties) && 'confidence' in properties;
+      return isRecord(properties) && property in properties;
     }) ?? null
   );
+}
+
+/** The `report` tool among the offered tools (its schema has `confidence`). */
+export function reportToolOf(tools: readonly ToolDefinition[]): ClientTool | null {
+  return fanfoldToolOf(tools, REPORT_TOOL_NAME, 'confidence');
 }
 
 /** `report`: the name of the offered report tool, whose calls and results are not research (`null`: none offered). */

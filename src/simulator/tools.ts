@@ -5,6 +5,7 @@
  * Messages are the API's own, so a client bug gets the 400 it would get in production.
  */
 import type { DomainFilter } from './web.ts';
+import { isRecord } from './isRecord.ts';
 
 /** A tool the client runs (`{ name, description, input_schema }`). */
 export interface ClientTool {
@@ -50,10 +51,6 @@ const SERVER_TYPES: ReadonlyArray<[RegExp, ServerTool['name']]> = [
   [/^web_fetch_\d{8}$/, 'web_fetch'],
 ];
 const CHOICE_TYPES = new Set(['auto', 'any', 'none', 'tool']);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function domainList(value: unknown, where: string): readonly string[] | null | string {
   if (value === undefined || value === null) return null;
