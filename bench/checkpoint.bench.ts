@@ -15,7 +15,8 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createFileCheckpointStore, createScriptedProvider, runFanOut } from '../src/index.ts';
+import { createFileCheckpointStore, runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { benchConfig, instantFold, median } from './support.ts';
 
 type Shape = 'spread' | 'burst';

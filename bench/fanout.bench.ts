@@ -17,7 +17,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { createScriptedProvider, defineTool, runFanOut, type ModelRequest, type ScriptedReply, type ToolResultBlock } from '../src/index.ts';
+import { defineTool, runFanOut, type ModelRequest, type ToolResultBlock } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { benchConfig, instantFold, median } from './support.ts';
 
 const LATENCY_MS = 200;

@@ -13,7 +13,9 @@
  *
  *   npm run bench:fold
  */
-import { createAnthropicProvider, researchConfig, runFanOut, startSimulator, type FanOutConfig, type RunResult } from '../src/index.ts';
+import { researchConfig, runFanOut, type FanOutConfig, type RunResult } from '../src/index.ts';
+import { createAnthropicProvider } from '../src/anthropic.ts';
+import { startSimulator } from '../src/simulator/entry.ts';
 import { costOfRun, priceOf } from '../src/pricing/cost.ts';
 import { timeToFirstTokenMs, DEFAULT_LATENCY, type Simulator } from '../src/simulator/index.ts';
 import { median } from './support.ts';

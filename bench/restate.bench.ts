@@ -13,7 +13,8 @@
  *   npm run bench:restate                 every case
  *   npm run bench:restate -- 10 100       chosen sizes
  */
-import { createScriptedProvider, runFanOut, type RunResult } from '../src/index.ts';
+import { runFanOut, type RunResult } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { benchConfig, median } from './support.ts';
 import { freePort } from '../src/restate/devServer.ts';
 import { registerDeployment, serveRestate, startDevRestateServer, startRestateRun, type DevRestateServer, type RestateServiceHandle } from '../src/restate/index.ts';

@@ -16,7 +16,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BatchSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
-import { createScriptedProvider, normalizeConfig, runFanOut, systemClock, type TraceOptions } from '../src/index.ts';
+import { normalizeConfig, runFanOut, systemClock, type TraceOptions } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { startRunTrace } from '../src/tracing/runTrace.ts';
 import { benchConfig, instantFold, median } from './support.ts';
 

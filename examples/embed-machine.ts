@@ -5,7 +5,8 @@
  *   npm run example:embed
  */
 import { createActor } from 'xstate';
-import { createRunActors, createScriptedProvider, leadMachine, normalizeConfig } from '../src/index.ts';
+import { createRunActors, leadMachine, normalizeConfig } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 
 const provider = createScriptedProvider({ latencyMs: 150, chunks: 4 });
 const { input } = normalizeConfig({

@@ -4,7 +4,8 @@
  *
  *   npm run example:planner -- "urban heat islands"
  */
-import { openBackend, planAngles, runFanOut, toSpecialists } from '../src/index.ts';
+import { planAngles, runFanOut, toSpecialists } from '../src/index.ts';
+import { openBackend } from '../src/anthropic.ts';
 
 const topic = process.argv.slice(2).join(' ').trim() || 'urban heat islands';
 const backend = await openBackend();

@@ -8,7 +8,8 @@
  *
  *   npm run example:research -- "nuclear fusion"
  */
-import { openBackend, researchConfig, runFanOut } from '../src/index.ts';
+import { researchConfig, runFanOut } from '../src/index.ts';
+import { openBackend } from '../src/anthropic.ts';
 
 const topic = process.argv.slice(2).join(' ').trim() || 'nuclear fusion';
 const backend = await openBackend();

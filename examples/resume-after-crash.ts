@@ -12,7 +12,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAnthropicProvider, createFileCheckpointStore, resumeFanOut, runFanOut, startSimulator } from '../src/index.ts';
+import { createFileCheckpointStore, resumeFanOut, runFanOut } from '../src/index.ts';
+import { createAnthropicProvider } from '../src/anthropic.ts';
+import { startSimulator } from '../src/simulator/entry.ts';
 
 const ANGLES = ['Historical context', 'Technical details', 'Societal impact', 'Economics', 'Regulation', 'Open problems'];
 const SIMULATOR_KEY = 'sk-fanfold-simulator';

@@ -7,7 +7,8 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { openBackend, runFanOut, type SpecialistConfig } from '../src/index.ts';
+import { runFanOut, type SpecialistConfig } from '../src/index.ts';
+import { openBackend } from '../src/anthropic.ts';
 
 const folder = process.argv[2] ?? 'examples/corpus';
 const names = (await readdir(folder)).filter((name) => /\.(txt|md)$/i.test(name)).sort();

@@ -33,10 +33,38 @@ export interface ErrorInfo {
   retryAfterMs?: number;
 }
 
-/** Base class of every error fanfold throws; `code` tells them apart without `instanceof`. */
+/**
+ * What kind of problem a {@link FanfoldError} is, and so what a caller (or the CLI's exit code)
+ * does about it. A closed set: match on it, never on message text.
+ * - `config`: a config, app file, option, argument, run id or environment variable is invalid,
+ *   or names something that is not there (a file, a free port); fix the input and run again.
+ *   Nothing was called.
+ * - `usage`: fanfold's API was used in a way it does not support (actors not built with
+ *   `createRunActors`, a closed simulator, a task function returning the wrong type).
+ * - `provider`: a model call failed ({@link ProviderError}, with its `kind`).
+ * - `budget`: the run's budget refused it before any call (`BudgetExceededError`).
+ * - `checkpoint`: a run to resume is missing, damaged, or taken by another process
+ *   (`CheckpointError`).
+ * - `tool`: a tool call got input it cannot take, or its tool (an MCP server) failed; the model
+ *   gets it as an error result.
+ * - `restate`: the Restate ingress could not be reached or refused a call
+ *   (`RestateIngressError`), or a run ended there with an internal error.
+ * - `internal`: something fanfold did not expect; a bug to report.
+ */
+export type FanfoldErrorCode = 'config' | 'usage' | 'provider' | 'budget' | 'checkpoint' | 'tool' | 'restate' | 'internal';
+
+/** Every {@link FanfoldErrorCode}, in the order documented. */
+export const FANFOLD_ERROR_CODES: readonly FanfoldErrorCode[] = Object.freeze(['config', 'usage', 'provider', 'budget', 'checkpoint', 'tool', 'restate', 'internal']);
+
+/**
+ * Base class of every error fanfold throws; `code` tells them apart without `instanceof`.
+ *
+ * @example
+ * try { await run.result; } catch (error) { if (error instanceof FanfoldError && error.code === 'budget') raiseBudget(); }
+ */
 export class FanfoldError extends Error {
-  readonly code: 'config' | 'provider';
-  constructor(code: 'config' | 'provider', message: string, options?: { cause?: unknown }) {
+  readonly code: FanfoldErrorCode;
+  constructor(code: FanfoldErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'FanfoldError';
     this.code = code;

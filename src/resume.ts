@@ -14,7 +14,7 @@ import { planRestore } from './checkpoint/restore.ts';
 import type { CheckpointStore } from './checkpoint/store.ts';
 import { systemClock } from './clock.ts';
 import { normalizeConfig, type FanOutConfig, type SpecialistSpec } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, FanfoldError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { SpecialistOutcome } from './outcome.ts';
 import { createRunActors, startLead, unknownCredentials, warnCheckpointFailed, type FanOutRun, type RunOptions } from './run.ts';
@@ -153,7 +153,7 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
 function finishedRun(actor: Actor<LeadMachine>): FanOutRun {
   actor.start();
   const snapshot = actor.getSnapshot();
-  const result = snapshot.status === 'done' ? Promise.resolve(snapshot.output) : Promise.reject(new Error(`the run had ended with an internal error: ${JSON.stringify(snapshot.error)}`));
+  const result = snapshot.status === 'done' ? Promise.resolve(snapshot.output) : Promise.reject(new FanfoldError('internal', `the run had ended with an internal error: ${JSON.stringify(snapshot.error)}`));
   const events$ = new Observable<RunEvent>((subscriber) => {
     if (snapshot.status === 'done') subscriber.next({ type: 'run.finished', result: snapshot.output });
     subscriber.complete();

@@ -16,7 +16,8 @@ import type { RunResult } from './result.ts';
 import { attachCheckpointer, type CheckpointerOptions } from './checkpoint/checkpointer.ts';
 import { createFileCheckpointStore } from './checkpoint/fileStore.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointMeta, type PersistedLead } from './checkpoint/format.ts';
-import { assertRunId, newRunId, type CheckpointStore } from './checkpoint/store.ts';
+import type { CheckpointStore } from './checkpoint/store.ts';
+import { checkRunId, newRunId } from './runId.ts';
 import { createNestedOutcomes, type NestedOutcomes } from './checkpoint/nestedOutcomes.ts';
 import { createLoopSteps, type LoopSteps } from './checkpoint/loopSteps.ts';
 import type { McpServers } from './tools/mcp.ts';
@@ -199,7 +200,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const steps = options.checkpoint && toolListsOf(input).length > 0 ? createLoopSteps() : undefined;
   // Checked before the run's span starts, so a bad id leaves no span open.
   const checkpointRunId = options.checkpoint ? (options.checkpoint.runId ?? newRunId()) : null;
-  if (checkpointRunId !== null) assertRunId(checkpointRunId);
+  if (checkpointRunId !== null) checkRunId(checkpointRunId);
   // Traced: the actors get providers that time each call, and the run's actors are watched as they appear.
   const tracing = startRunTrace(options.trace, { input, clock, provider: options.provider, providers: options.providers });
   const providers = tracing ? tracing.providers : options.providers;

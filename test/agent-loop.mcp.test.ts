@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, createScriptedProvider, runFanOut, startMcpServers, type FanOutConfig, type ModelRequest, type ScriptedReply } from '../src/index.ts';
+import { ConfigError, runFanOut, startMcpServers, type FanOutConfig, type ModelRequest } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { record } from './support.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/mcp-server.mjs', import.meta.url));

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { createFileCheckpointStore, createScriptedProvider, defineTool, resumeFanOut, runFanOut, type CheckpointStore, type FanOutConfig, type ModelRequest, type ScriptedReply } from '../src/index.ts';
+import { createFileCheckpointStore, defineTool, resumeFanOut, runFanOut, type CheckpointStore, type FanOutConfig, type ModelRequest } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { settle } from './support.ts';
 
 /** Tools that count their calls by input and answer after `ms` (fake time). */

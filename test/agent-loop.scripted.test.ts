@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { createScriptedProvider, defineTool, runFanOut, type ModelRequest, type ScriptedReply } from '../src/index.ts';
+import { defineTool, runFanOut, type ModelRequest } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { record, settle } from './support.ts';
 
 const task = 'nuclear fusion';

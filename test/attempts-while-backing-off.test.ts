@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut } from '../src/index.ts';
+import { runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { settle } from './support.ts';
 
 /** `attempts` and `modelCalls` count calls made: a specialist stopped while backing off has not made its next call. */

@@ -7,7 +7,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { createAnthropicProvider, createScriptedProvider, researchConfig, runFanOut, type FanOutConfig, type ModelProvider, type ModelRequest } from '../src/index.ts';
+import { researchConfig, runFanOut, type FanOutConfig, type ModelProvider, type ModelRequest } from '../src/index.ts';
+import { createAnthropicProvider } from '../src/anthropic.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { BudgetLedger, fitOutputTo, worstCaseOf, type Spend } from '../src/budget/ledger.ts';
 import { DEFAULT_PRICES } from '../src/pricing/prices.ts';
 import { BudgetExceededError } from '../src/budget/estimate.ts';

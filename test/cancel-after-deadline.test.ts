@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut } from '../src/index.ts';
+import { runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { researchSpecialists, settle } from './support.ts';
 
 /** A cancel during the synthesis that follows a deadline still aborts the synthesizer and ends the run cancelled. */

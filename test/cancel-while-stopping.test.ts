@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise } from 'xstate';
-import { createRunActors, createScriptedProvider, leadMachine, normalizeConfig, type FanOutOutput, type SpecialistOutcome } from '../src/index.ts';
+import { createRunActors, leadMachine, normalizeConfig, type FanOutOutput, type SpecialistOutcome } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { emptyUsage } from '../src/usage.ts';
 import { flushMicrotasks, researchSpecialists } from './support.ts';
 

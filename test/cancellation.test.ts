@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut, type FanOutRun, type ScriptedProvider } from '../src/index.ts';
+import { runFanOut, type FanOutRun } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedProvider } from '../src/testing.ts';
 import { record, researchSpecialists, settle } from './support.ts';
 
 const task = 'nuclear fusion';

@@ -2,15 +2,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  CheckpointError,
-  createFileCheckpointStore,
-  createScriptedProvider,
-  resumeFanOut,
-  runFanOut,
-  type CheckpointStore,
-  type FanOutConfig,
-} from '../src/index.ts';
+import { CheckpointError, createFileCheckpointStore, resumeFanOut, runFanOut, type CheckpointStore, type FanOutConfig } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { rejection, settle } from './support.ts';
 
 /** Checkpoint and resume in one process: the crash is an actor abandoned mid-run (the child-process SIGKILL test is in checkpoint-crash.test.ts). */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, createScriptedProvider, runFanOut } from '../src/index.ts';
+import { ConfigError, runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { researchSpecialists, settle } from './support.ts';
 
 describe('config that passes validation and misbehaves at runtime', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_POLICY, FanfoldError, SYNTHESIZER_ID, createScriptedProvider, normalizeConfig, runFanOut } from '../src/index.ts';
+import { ConfigError, DEFAULT_POLICY, FanfoldError, SYNTHESIZER_ID, normalizeConfig, runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 
 /** Runs `fn`, expecting it to throw a ConfigError, and returns it. */
 function configErrorOf(fn: () => unknown): ConfigError {

@@ -4,7 +4,9 @@
  * response has begun, so they read it; a short one is sent plainly with nothing held back.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createAnthropicProvider, createScriptedProvider, runFanOut, type FanOutConfig } from '../src/index.ts';
+import { runFanOut, type FanOutConfig } from '../src/index.ts';
+import { createAnthropicProvider } from '../src/anthropic.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { settle, simulatorPerTest } from './support.ts';
 import { costOfRun, priceOf } from '../src/pricing/cost.ts';
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { createScriptedProvider, runFanOut, type RunResult, type ScriptedProvider } from '../src/index.ts';
+import { runFanOut, type RunResult } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedProvider } from '../src/testing.ts';
 import { promptOf, record, researchSpecialists, settle, settleWithClock } from './support.ts';
 
 const task = 'nuclear fusion';

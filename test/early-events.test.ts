@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut, type RunEvent } from '../src/index.ts';
+import { runFanOut, type RunEvent } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { settle } from './support.ts';
 
 /** Events are not sent before `runFanOut` returns, so a subscriber attached right after it sees every one, at any N. */

@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createAnthropicProvider, createScriptedProvider, defineTool, researchConfig, runFanOut, type ModelRequest } from '../src/index.ts';
+import { defineTool, researchConfig, runFanOut, type ModelRequest } from '../src/index.ts';
+import { createAnthropicProvider } from '../src/anthropic.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { DEFAULT_SPECIALIST_SYSTEM, WEIGHTS_INSTRUCTION } from '../src/prompts.ts';
 import { toJsonResult } from '../src/cli/jsonResult.ts';
 import { DEFAULT_PRICES } from '../src/pricing/prices.ts';

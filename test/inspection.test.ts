@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { createScriptedProvider, runFanOut } from '../src/index.ts';
+import { runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { researchSpecialists, settle } from './support.ts';
 
 describe('inspection', () => {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Page, WebSocketRoute } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createScriptedProvider, runFanOut } from '../src/index.ts';
+import { runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import type { InspectorServer } from '../src/inspector/index.ts';
 import { inspectorPages } from './inspector-support.ts';
 

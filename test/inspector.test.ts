@@ -10,7 +10,8 @@ import { createWebSocketInspector } from '@statelyai/inspect';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { assign, createActor, createMachine, setup, type InspectionEvent } from 'xstate';
-import { createScriptedProvider, ProviderError, runFanOut, type ModelProvider, type ModelRequest, type ModelResponse, type StreamOptions } from '../src/index.ts';
+import { ProviderError, runFanOut, type ModelProvider, type ModelRequest, type ModelResponse, type StreamOptions } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import {
   combineInspectors,
   compactJson,

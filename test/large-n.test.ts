@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, emptyUsage, runFanOut, type ScriptedReply, type Usage } from '../src/index.ts';
+import { emptyUsage, runFanOut, type Usage } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { settle } from './support.ts';
 
 const task = 'survey of fusion approaches';

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut, type FanOutRun, type RunResult } from '../src/index.ts';
+import { runFanOut, type FanOutRun, type RunResult } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { record, researchSpecialists, settle } from './support.ts';
 
 const task = 'nuclear fusion';

@@ -1,9 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
-import {
-  createRunActors, createScriptedProvider, leadMachine, normalizeConfig,
-  type FanOutConfig, type RunResult, type SpecialistOutcome, type TaskContext,
-} from '../src/index.ts';
+import { createRunActors, leadMachine, normalizeConfig, type FanOutConfig, type RunResult, type SpecialistOutcome, type TaskContext } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { researchSpecialists } from './support.ts';
 
 const config: FanOutConfig = { task: 'nuclear fusion', specialists: researchSpecialists, deadlineMs: 60_000 };

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createFileCheckpointStore, createScriptedProvider, resumeFanOut, runFanOut, type CheckpointStore, type FanOutConfig, type ModelRequest, type ScriptedReply } from '../src/index.ts';
+import { createFileCheckpointStore, resumeFanOut, runFanOut, type CheckpointStore, type FanOutConfig, type ModelRequest } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { settle } from './support.ts';
 
 const config: FanOutConfig = {

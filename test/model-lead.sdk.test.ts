@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { createAnthropicProvider, loadAppFile, runFanOut, type FanOutRun, type RunResult } from '../src/index.ts';
+import { loadAppFile, runFanOut, type FanOutRun, type RunResult } from '../src/index.ts';
+import { createAnthropicProvider } from '../src/anthropic.ts';
 import { record, simulatorPerTest } from './support.ts';
 
 const PATTERN = join(import.meta.dirname, '..', 'examples', 'apps', 'research-pattern.yaml');

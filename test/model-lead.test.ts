@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { createScriptedProvider, defineTool, runFanOut, type FanOutConfig, type ModelRequest, type ScriptedReply } from '../src/index.ts';
+import { defineTool, runFanOut, type FanOutConfig, type ModelRequest } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { record, settle } from './support.ts';
 
 const task = 'tidal power';

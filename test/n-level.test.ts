@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, createScriptedProvider, runFanOut, type FanOutConfig } from '../src/index.ts';
+import { ConfigError, runFanOut, type FanOutConfig } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { settle } from './support.ts';
 
 /** A research run where the technical angle is itself a fan-out over three sub-angles. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut } from '../src/index.ts';
+import { runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { record, settle, expectNoSynthesis } from './support.ts';
 
 describe('onFailure: escalate', () => {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut } from '../src/index.ts';
+import { runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { record, researchSpecialists, settle } from './support.ts';
 
 const PRIMARY = 'claude-opus-4-1';

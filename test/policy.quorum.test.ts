@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut } from '../src/index.ts';
+import { runFanOut } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { record, researchSpecialists, settle, expectNoSynthesis } from './support.ts';
 
 const badRequest = (latencyMs: number) => ({ latencyMs, error: { kind: 'bad_request', message: 'prompt is too long', status: 400 } }) as const;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AnyActorRef, InspectionEvent } from 'xstate';
-import { createScriptedProvider, runFanOut, type ScriptedReply } from '../src/index.ts';
+import { runFanOut } from '../src/index.ts';
+import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { record, researchSpecialists, settle } from './support.ts';
 
 const task = 'nuclear fusion';

@@ -10,7 +10,9 @@ import * as restate from '@restatedev/restate-sdk';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnthropicProvider, startSimulator, type FanOutConfig, type Simulator } from '../src/index.ts';
+import { type FanOutConfig } from '../src/index.ts';
+import { createAnthropicProvider } from '../src/anthropic.ts';
+import { startSimulator, type Simulator } from '../src/simulator/entry.ts';
 import { awaitRestateRun, createRestateServices, invocationNow, registerDeployment, startRestateRun, withJournaledClock, wrapTransitionHandlers } from '../src/restate/index.ts';
 import { pollUntil, startRestateServer, type RestateServer } from './restate-support.ts';
 

@@ -4,7 +4,9 @@
  * runs started and followed through the ingress.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAnthropicProvider, runFanOut, startSimulator, type FanOutConfig, type RunEvent, type RunResult, type Simulator } from '../src/index.ts';
+import { runFanOut, type FanOutConfig, type RunEvent, type RunResult } from '../src/index.ts';
+import { createAnthropicProvider } from '../src/anthropic.ts';
+import { startSimulator, type Simulator } from '../src/simulator/entry.ts';
 import { awaitRestateRun, followRestateRun, getRestateSnapshot, registerDeployment, sendRestateRun, startRestateRun } from '../src/restate/index.ts';
 import { freePort, pollUntil, startRestateServer, startService, type RestateServer, type ServiceProcess } from './restate-support.ts';
 

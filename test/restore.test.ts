@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
-import { createRunActors, createScriptedProvider, leadMachine, normalizeConfig, type FanOutConfig } from '../src/index.ts';
+import { createRunActors, leadMachine, normalizeConfig, type FanOutConfig } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 
 /** Resuming a persisted lead snapshot: the deadline re-arms from the stored timestamp; queued work runs once. */
 describe('restoring a persisted lead snapshot', () => {

@@ -8,6 +8,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_LATENCY, estimateTokens, simulatedReply, splitIntoDeltas, startSimulator, timeToFirstTokenMs, type Simulator } from '../src/simulator/index.ts';
+import { FanfoldError } from '../src/errors.ts';
 import { ManualClock } from './manual-clock.ts';
 
 /** Lets pending I/O callbacks and promise continuations run a few rounds (no time passes on the test clock). */
@@ -155,8 +156,8 @@ describe('latency model', () => {
   });
 
   it('rejects latencies no clock could honour', async () => {
-    await expect(startSimulator({ latency: { tokensPerSecond: 0 } })).rejects.toThrow(RangeError);
-    await expect(startSimulator({ latency: { firstTokenMs: -1 } })).rejects.toThrow(RangeError);
+    await expect(startSimulator({ latency: { tokensPerSecond: 0 } })).rejects.toMatchObject({ name: 'FanfoldError', code: 'config' });
+    await expect(startSimulator({ latency: { firstTokenMs: -1 } })).rejects.toMatchObject({ name: 'FanfoldError', code: 'config' });
   });
 });
 
@@ -354,19 +355,19 @@ describe('prefill', () => {
   });
 
   it('rejects prefill rates no clock could honour, naming every bad field at once', async () => {
-    await expect(startSimulator({ latency: { prefillTokensPerSecond: 0 } })).rejects.toThrow(new RangeError('latency.prefillTokensPerSecond must be > 0 or Infinity (got 0)'));
+    await expect(startSimulator({ latency: { prefillTokensPerSecond: 0 } })).rejects.toThrow(new FanfoldError('config', 'latency.prefillTokensPerSecond must be > 0 or Infinity (got 0)'));
     await expect(startSimulator({ latency: { cachedPrefillTokensPerSecond: Number.NaN } })).rejects.toThrow(
-      new RangeError('latency.cachedPrefillTokensPerSecond must be > 0 or Infinity (got NaN)'),
+      new FanfoldError('config', 'latency.cachedPrefillTokensPerSecond must be > 0 or Infinity (got NaN)'),
     );
     await expect(
       startSimulator({ latency: { firstTokenMs: -1 }, latencyByModel: { 'claude-opus-4-7': { prefillTokensPerSecond: -5, cachedPrefillTokensPerSecond: 0 } } }),
     ).rejects.toThrow(
-      new RangeError(
+      new FanfoldError('config', 
         'latency.firstTokenMs must be >= 0 (got -1); latencyByModel[claude-opus-4-7].prefillTokensPerSecond must be > 0 or Infinity (got -5); latencyByModel[claude-opus-4-7].cachedPrefillTokensPerSecond must be > 0 or Infinity (got 0)',
       ),
     );
     await expect(startSimulator({ faults: [{ fault: { type: 'latency', cachedPrefillTokensPerSecond: -1 } }] })).rejects.toThrow(
-      new RangeError('fault.cachedPrefillTokensPerSecond must be > 0 or Infinity (got -1)'),
+      new FanfoldError('config', 'fault.cachedPrefillTokensPerSecond must be > 0 or Infinity (got -1)'),
     );
   });
 });

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActor } from 'xstate';
-import { createRunActors, createScriptedProvider, leadMachine, normalizeConfig } from '../src/index.ts';
+import { createRunActors, leadMachine, normalizeConfig } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { researchSpecialists } from './support.ts';
 
 /** Lead snapshots are immutable: later outcomes never change an earlier (or persisted) snapshot. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut, type RunResult } from '../src/index.ts';
+import { runFanOut, type RunResult } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { researchSpecialists } from './support.ts';
 
 /** A crashed specialist actor (a bug, not an expected failure) fails the run at once with an internal error. */

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScriptedProvider, runFanOut, type FanOutConfig } from '../src/index.ts';
+import { runFanOut, type FanOutConfig } from '../src/index.ts';
+import { createScriptedProvider } from '../src/testing.ts';
 import { settle } from './support.ts';
 
 const nested = (overrides: Partial<FanOutConfig> = {}): FanOutConfig => ({

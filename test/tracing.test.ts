@@ -13,18 +13,9 @@ import { trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { z } from 'zod';
-import {
-  createAnthropicProvider,
-  createFileCheckpointStore,
-  createScriptedProvider,
-  defineTool,
-  researchConfig,
-  resumeFanOut,
-  runFanOut,
-  type FanOutConfig,
-  type ModelRequest,
-  type ScriptedReply,
-} from '../src/index.ts';
+import { createFileCheckpointStore, defineTool, researchConfig, resumeFanOut, runFanOut, type FanOutConfig, type ModelRequest } from '../src/index.ts';
+import { createAnthropicProvider } from '../src/anthropic.ts';
+import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { startSimulator, type Simulator } from '../src/simulator/index.ts';
 import { pumpUntil, settle } from './support.ts';
 import { memoryTracing, ms, spanTree } from './tracing-support.ts';

@@ -17,7 +17,7 @@
 import type { ActorLogic, ActorRef, AnyActorRef, Snapshot } from 'xstate';
 import type { Clock } from '../clock.ts';
 import { SYNTHESIZER_ID, type SpecialistSpec, type TaskFunction, type TaskResult } from '../config.ts';
-import { ProviderError, toErrorInfo, type ErrorInfo } from '../errors.ts';
+import { FanfoldError, ProviderError, toErrorInfo, type ErrorInfo } from '../errors.ts';
 import type { SpecialistProgressEvent } from '../events.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 import { decideAfterFailure } from '../policy.ts';
@@ -301,7 +301,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
 
   /** The tools offered on this turn: server tools' `max_uses` bounded by what is left of `maxToolCalls`. */
   const offeredTools = (spec: SpecialistSpec, loop: LoopState): ModelToolDefinition[] => {
-    if (!deps.toolbox) throw new Error(`Specialist "${spec.id}" has tools, but the run was given no toolbox: create its actors with createRunActors()`);
+    if (!deps.toolbox) throw new FanfoldError('usage', `Specialist "${spec.id}" has tools, but the run was given no toolbox: create its actors with createRunActors()`);
     const { definitions } = deps.toolbox.resolve(spec.tools);
     const room = Math.max(1, spec.policy.maxToolCalls - loop.toolCallsUsed);
     return definitions.map((tool) => (tool.kind === 'server' && (tool.maxUses === null || tool.maxUses > room) ? { ...tool, maxUses: room } : tool));
@@ -348,14 +348,14 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const { spec, task } = input;
     if (spec.kind === 'task') {
       const fn = spec.taskKey === null ? undefined : deps.tasks.get(spec.taskKey);
-      if (!fn) throw new Error(`No task function is registered for specialist "${spec.taskKey}"`);
+      if (!fn) throw new FanfoldError('usage', `No task function is registered for specialist "${spec.taskKey}"`);
       const context = { task, id: spec.id, angle: spec.angle, attempt, signal, ...(input.outcomes ? { outcomes: input.outcomes } : {}) };
       return fn(context).then(fromTaskResult);
     }
     // A named credential picks its provider; the rest use the run's.
     const provider = (spec.credential !== undefined ? deps.providers?.get(spec.credential) : undefined) ?? deps.provider;
-    if (!provider) throw new Error('No model provider was given: pass `provider` to the run, or give the specialist a `run` function');
-    if (model === null) throw new Error(`Specialist "${spec.id}" has no model`);
+    if (!provider) throw new FanfoldError('config', 'No model provider was given: pass `provider` to the run, or give the specialist a `run` function');
+    if (model === null) throw new FanfoldError('config', `Specialist "${spec.id}" has no model`);
     const loop = progress.loop;
     if (input.fold && input.outcomes) return foldAttempt(self, input, progress, model, attempt, signal, provider);
     const request = input.digestOf
@@ -442,7 +442,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
    */
   const foldAttempt = (self: SpecialistRef, input: SpecialistActorInput, progress: SpecialistProgress, model: string, attempt: number, signal: AbortSignal, provider: ModelProvider): Promise<AttemptResult> => {
     const fold = deps.fold?.current;
-    if (!fold) throw new Error('A streaming fold needs the run\'s fold: create its actors with createRunActors()');
+    if (!fold) throw new FanfoldError('usage', 'A streaming fold needs the run\'s fold: create its actors with createRunActors()');
     const { task, spec } = input;
     const outcomes = input.outcomes!;
     const found = outcomes.filter((outcome) => outcome.status === 'fulfilled');
@@ -852,5 +852,5 @@ function advanceCalls(snapshot: SpecialistSnapshot): ToolCallRequest[] {
 function fromTaskResult(result: TaskResult): AttemptResult {
   if (typeof result === 'string') return { text: result, model: null, usage: undefined };
   if (result && typeof result.text === 'string') return { text: result.text, model: null, usage: result.usage };
-  throw new Error('A task function must return a string or { text, usage? }');
+  throw new FanfoldError('usage', 'A task function must return a string or { text, usage? }');
 }

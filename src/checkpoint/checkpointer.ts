@@ -11,6 +11,7 @@
  */
 import type { Actor } from 'xstate';
 import type { LeadMachine } from '../../machines/lead.ts';
+import { FanfoldError } from '../errors.ts';
 import type { RunEvent } from '../events.ts';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, topState, type Checkpoint, type CheckpointMeta, type KeptDigest, type PersistedLead } from './format.ts';
 import type { StreamFold } from '../fold/streamFold.ts';
@@ -113,7 +114,7 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     } catch (error) {
       failed = true;
       detach();
-      options.onError(error instanceof Error ? error : new Error(String(error)));
+      options.onError(error instanceof Error ? error : new FanfoldError('checkpoint', String(error)));
     }
   };
 

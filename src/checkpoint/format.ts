@@ -81,7 +81,7 @@ export interface LoadedCheckpoint {
 export class CheckpointError extends FanfoldError {
   readonly file: string;
   constructor(file: string, problem: string) {
-    super('config', `Cannot resume from ${file}: ${problem}`);
+    super('checkpoint', `Cannot resume from ${file}: ${problem}`);
     this.name = 'CheckpointError';
     this.file = file;
   }

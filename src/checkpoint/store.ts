@@ -44,18 +44,8 @@ export interface CheckpointStore {
   close(runId: string): void;
 }
 
-/** Run ids become directory names: letters, digits, `.`, `_`, `-`; no leading dot. */
-export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/** Throws a clear error for a run id that cannot be a file name. */
-export function assertRunId(runId: string): void {
-  if (!RUN_ID_PATTERN.test(runId)) {
-    throw new TypeError(`Invalid run id "${runId}": expected 1–128 letters, digits, ".", "_" or "-", not starting with "." or "-"`);
-  }
-}
-
-/** A new run id: sortable by start time, unique enough to never collide on one machine. */
-export function newRunId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
-  return `${stamp}-${Math.random().toString(16).slice(2, 8).padEnd(6, '0')}`;
-}
+/**
+ * Checks a run id with the one run-id rule (see `src/runId.ts`); stores call it before a run id
+ * becomes a key or a path. Kept under this name for the stores that import it from here.
+ */
+export { checkRunId as assertRunId } from '../runId.ts';

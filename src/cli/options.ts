@@ -3,9 +3,9 @@
  * message that says what was expected.
  */
 import { InvalidArgumentError } from 'commander';
-import { RUN_ID_PATTERN } from '../checkpoint/store.ts';
 import { MAX_TIMER_MS } from '../config.ts';
 import { DURATION_HINT, parseDuration } from '../duration.ts';
+import { checkRunId } from '../runId.ts';
 
 /** `--deadline 90s` → 90000. */
 export function durationOption(value: string): number {
@@ -34,9 +34,14 @@ export function nonEmptyOption(value: string): string {
   return value.trim();
 }
 
-/** `--run-id fusion-1` → as given, when it can be a directory name. */
+/** `--run-id fusion-1` → as given, when it follows the run-id rule (see `src/runId.ts`). */
 export function runIdOption(value: string): string {
-  if (!RUN_ID_PATTERN.test(value)) throw new InvalidArgumentError(`expected 1–128 letters, digits, ".", "_" or "-" (not starting with "." or "-"), got "${value}"`);
+  try {
+    checkRunId(value);
+  } catch (error) {
+    // Commander's usage error (exit 2) carries the rule's own message.
+    throw new InvalidArgumentError((error as Error).message);
+  }
   return value;
 }
 

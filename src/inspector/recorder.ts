@@ -5,6 +5,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { InspectionEvent } from 'xstate';
+import { FanfoldError } from '../errors.ts';
 import { MAX_MESSAGE_BYTES, serializeWireMessage, toWireMessage, wireMessageProblem } from './wire.ts';
 
 /** A recorder: pass `inspect` to a run (or `createActor`), `close()` when it is over. */
@@ -38,7 +39,7 @@ export function createInspectionRecorder(path: string): InspectionRecorder {
   let dropped = 0;
   let warned = false;
   stream.on('error', (error) => {
-    failure ??= new Error(`Could not write the inspection recording ${path}: ${error.message}`, { cause: error });
+    failure ??= new FanfoldError('config', `Could not write the inspection recording ${path}: ${error.message}`, { cause: error });
   });
   return {
     inspect: (event) => {
@@ -107,22 +108,22 @@ export async function readRecording(path: string): Promise<unknown[]> {
       try {
         message = JSON.parse(line);
       } catch (error) {
-        problem = new Error(`${path}:${lineNumber}: not valid JSON (${(error as Error).message}): ${preview(line)}`, { cause: error });
+        problem = new FanfoldError('config', `${path}:${lineNumber}: not valid JSON (${(error as Error).message}): ${preview(line)}`, { cause: error });
         break;
       }
       if (typeof message !== 'object' || message === null || Array.isArray(message) || typeof (message as { type?: unknown }).type !== 'string') {
-        problem = new Error(`${path}:${lineNumber}: expected an inspection message, a JSON object like {"type":"@xstate.actor","sessionId":…}, got ${preview(line)}`);
+        problem = new FanfoldError('config', `${path}:${lineNumber}: expected an inspection message, a JSON object like {"type":"@xstate.actor","sessionId":…}, got ${preview(line)}`);
         break;
       }
       const why = wireMessageProblem(message);
       if (why !== undefined) {
-        problem = new Error(`${path}:${lineNumber}: not an inspection message: ${why}: ${preview(line)}`);
+        problem = new FanfoldError('config', `${path}:${lineNumber}: not an inspection message: ${why}: ${preview(line)}`);
         break;
       }
       messages.push(message);
     }
   } catch (error) {
-    throw new Error(`Could not read the inspection recording ${path}: ${(error as Error).message}`, { cause: error });
+    throw new FanfoldError('config', `Could not read the inspection recording ${path}: ${(error as Error).message}`, { cause: error });
   } finally {
     lines.close();
     input.destroy();

@@ -25,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { InspectionEvent } from 'xstate';
+import { FanfoldError } from '../errors.ts';
 import { APP_CSS, APP_JS, PAGE_HTML } from './page.ts';
 import { MAX_MESSAGE_BYTES, normalizeWireMessage, serializeWireMessage, toWireMessage, wireMessageProblem, type WireMessage } from './wire.ts';
 
@@ -135,20 +136,20 @@ function hostOf(authority: string): string {
 }
 
 function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`Expected \`${name}\` to be an integer from 1 and up, got \`${String(value)}\``);
+  if (!Number.isSafeInteger(value) || value < 1) throw new FanfoldError('config', `Expected \`${name}\` to be an integer from 1 and up, got \`${String(value)}\``);
   return value;
 }
 
 function validateOptions(options: InspectorServerOptions): { host: string; port: number; maxMessages: number; maxHistoryBytes: number; maxMessageBytes: number } {
   const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host.trim() === '') throw new TypeError(`Expected \`host\` to be a non-empty string, got \`${String(host)}\``);
+  if (typeof host !== 'string' || host.trim() === '') throw new FanfoldError('config', `Expected \`host\` to be a non-empty string, got \`${String(host)}\``);
   const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TypeError(`Expected \`port\` to be an integer from 0 to 65535, got \`${String(port)}\``);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new FanfoldError('config', `Expected \`port\` to be an integer from 0 to 65535, got \`${String(port)}\``);
   const maxMessages = positiveInteger('maxMessages', options.maxMessages ?? 1_000_000);
   const maxHistoryBytes = positiveInteger('maxHistoryBytes', options.maxHistoryBytes ?? 256 * 1024 * 1024);
   const maxMessageBytes = positiveInteger('maxMessageBytes', options.maxMessageBytes ?? MAX_MESSAGE_BYTES);
   if (!isLoopbackHost(host) && options.allowRemote !== true) {
-    throw new Error(`Refusing to bind the inspector to ${host}: it would show run data to the network. Bind 127.0.0.1, or pass \`allowRemote: true\` (CLI: --host) to allow it.`);
+    throw new FanfoldError('config', `Refusing to bind the inspector to ${host}: it would show run data to the network. Bind 127.0.0.1, or pass \`allowRemote: true\` (CLI: --host) to allow it.`);
   }
   return { host, port, maxMessages, maxHistoryBytes, maxMessageBytes };
 }
@@ -538,7 +539,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       let index = 0;
       for (const raw of messages) {
         const problem = wireMessageProblem(raw);
-        if (problem !== undefined) throw new TypeError(`replay: message ${index} is not an inspection message (@xstate.actor, @xstate.event or @xstate.snapshot with a sessionId): ${problem}`);
+        if (problem !== undefined) throw new FanfoldError('config', `replay: message ${index} is not an inspection message (@xstate.actor, @xstate.event or @xstate.snapshot with a sessionId): ${problem}`);
         // undefined: a streamed delta, left out.
         const message = normalizeWireMessage(raw);
         if (message) accepted.push(message);

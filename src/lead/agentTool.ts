@@ -12,6 +12,7 @@
  * model sees and reads: the tool's definition, how its input is parsed, and how results are
  * written. The simulator reads the same formats to play a lead offline.
  */
+import { FanfoldError } from '../errors.ts';
 import type { ClientToolDefinition } from '../providers/provider.ts';
 
 /** The name the model calls. */
@@ -70,30 +71,30 @@ export function agentToolDefinition(templates: readonly string[]): ClientToolDef
 }
 
 /**
- * Parses an `Agent` call's input. Throws an `Error` whose message tells the model what to fix
+ * Parses an `Agent` call's input. Throws a `FanfoldError` (code `tool`) whose message tells the model what to fix
  * (it comes back to it as an error result).
  */
 export function parseAgentCall(input: unknown, templates: readonly string[]): AgentCall {
-  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('Expected an object with `prompt` (to spawn an agent) or `agent_ids` (to wait for agents).');
+  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new FanfoldError('tool', 'Expected an object with `prompt` (to spawn an agent) or `agent_ids` (to wait for agents).');
   // Models often send `null` for an optional field they leave out.
   const fields = Object.fromEntries(Object.entries(input as Record<string, unknown>).filter(([, value]) => value !== null));
   const hasPrompt = fields['prompt'] !== undefined;
   const hasIds = fields['agent_ids'] !== undefined;
-  if (hasPrompt === hasIds) throw new Error('Give either `prompt` (to spawn one agent) or `agent_ids` (to wait for agents), not both and not neither.');
+  if (hasPrompt === hasIds) throw new FanfoldError('tool', 'Give either `prompt` (to spawn one agent) or `agent_ids` (to wait for agents), not both and not neither.');
   if (hasIds) {
     const ids = fields['agent_ids'];
-    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && id.length > 0)) throw new Error('`agent_ids` must be a non-empty list of agent ids (strings returned by spawn calls).');
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && id.length > 0)) throw new FanfoldError('tool', '`agent_ids` must be a non-empty list of agent ids (strings returned by spawn calls).');
     const timeout = fields['timeout_s'];
-    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0)) throw new Error('`timeout_s` must be a number of seconds above 0.');
+    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0)) throw new FanfoldError('tool', '`timeout_s` must be a number of seconds above 0.');
     return { kind: 'join', ids: [...new Set(ids as string[])], timeoutMs: typeof timeout === 'number' ? Math.min(Math.ceil(timeout * 1000), 2_147_483_647) : null };
   }
   const prompt = fields['prompt'];
-  if (typeof prompt !== 'string' || prompt.trim() === '') throw new Error('`prompt` must be a non-empty string: the brief of the agent to spawn.');
+  if (typeof prompt !== 'string' || prompt.trim() === '') throw new FanfoldError('tool', '`prompt` must be a non-empty string: the brief of the agent to spawn.');
   const description = fields['description'];
-  if (description !== undefined && typeof description !== 'string') throw new Error('`description` must be a string.');
+  if (description !== undefined && typeof description !== 'string') throw new FanfoldError('tool', '`description` must be a string.');
   const template = fields['template'];
   if (template !== undefined && (typeof template !== 'string' || !templates.includes(template))) {
-    throw new Error(`\`template\` must be one of ${templates.map((name) => `"${name}"`).join(', ')}, got ${JSON.stringify(template)}.`);
+    throw new FanfoldError('tool', `\`template\` must be one of ${templates.map((name) => `"${name}"`).join(', ')}, got ${JSON.stringify(template)}.`);
   }
   return { kind: 'spawn', prompt: prompt.trim(), description: typeof description === 'string' && description.trim() !== '' ? description.trim() : null, template: (template as string | undefined) ?? null };
 }

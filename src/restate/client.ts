@@ -7,26 +7,20 @@ import { normalizeConfig, type FanOutConfig, type LeadInput, type SpecialistSpec
 import { ConfigError, FanfoldError } from '../errors.ts';
 import type { RunEvent } from '../events.ts';
 import type { RunResult } from '../result.ts';
+import { checkRunId } from '../runId.ts';
 import { cleanResult, SnapshotEventDiffer, type LeadObjectSnapshot } from './snapshotEvents.ts';
+
+/** The run-id rule (`src/runId.ts`), re-exported for `fanfold/restate`: a run's id is its lead object's key. */
+export { checkRunId };
 
 /** The lead objects' service name (as in `service.ts`, kept here so the client needs no SDK). */
 const LEAD_SERVICE = 'fanfold';
 
-/** Ids of the lead's own children: the adapter keys actors by id, so a run may not be named like one. */
-const RESERVED_RUN_IDS = new Set(['fanOut', 'deadline', 'synthesizer']);
-
-/** Checks a run id: it is the object's key, in URLs and in the adapter's actor registry. */
-export function checkRunId(runId: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(runId) || RESERVED_RUN_IDS.has(runId)) {
-    throw new FanfoldError('config', `Invalid run id "${runId}": use 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit, and not ${[...RESERVED_RUN_IDS].join(', ')}`);
-  }
-}
-
-/** A Restate ingress error, with the HTTP status it came with. */
-export class RestateIngressError extends Error {
+/** A Restate ingress error (code `restate`), with the HTTP status it came with (0: no response). */
+export class RestateIngressError extends FanfoldError {
   readonly status: number;
   constructor(status: number, message: string) {
-    super(message);
+    super('restate', message);
     this.name = 'RestateIngressError';
     this.status = status;
   }
@@ -77,7 +71,8 @@ export interface StartRestateRunOptions {
 /**
  * Validates a config and starts it as run `runId` on a Restate ingress (e.g.
  * `http://127.0.0.1:8080`). Throws a `ConfigError` for an invalid config, or one the Restate
- * runtime cannot run, and an error if a run with that id exists.
+ * runtime cannot run, and a `FanfoldError` (code `config`) for a run id that breaks the
+ * run-id rule or a run with that id that exists.
  *
  * @example
  * await startRestateRun('http://127.0.0.1:8080', 'fusion-1', { task: 'nuclear fusion', specialists: [{ id: 'technical' }] });
@@ -138,7 +133,7 @@ export function followRestateRun(ingressUrl: string, runId: string, options: Fol
         if (stopped) return;
         for (const event of differ.next(snapshot)) subscriber.next(event);
         if (differ.done) return subscriber.complete();
-        if (snapshot.status === 'error') return subscriber.error(new Error(`run "${runId}" ended with an internal error on Restate`));
+        if (snapshot.status === 'error') return subscriber.error(new FanfoldError('restate', `run "${runId}" ended with an internal error on Restate`));
         timer = setTimeout(() => void poll(), pollMs);
       } catch (error) {
         if (!stopped) subscriber.error(error);
@@ -164,7 +159,7 @@ export async function awaitRestateRun(ingressUrl: string, runId: string, options
   for (;;) {
     const snapshot = await getRestateSnapshot(ingressUrl, runId);
     if (snapshot.status === 'done' && snapshot.output) return cleanResult(snapshot.output);
-    if (snapshot.status === 'error') throw new Error(`run "${runId}" ended with an internal error on Restate`);
+    if (snapshot.status === 'error') throw new FanfoldError('restate', `run "${runId}" ended with an internal error on Restate`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FanfoldError } from '../errors.ts';
 
 /**
  * Ports handed out by {@link freePort}: below Linux's default ephemeral range (32768–60999),
@@ -36,7 +37,7 @@ export async function freePort(): Promise<number> {
     const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
     if (await canListen(port)) return port;
   }
-  throw new Error(`no free port found on 127.0.0.1 between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
+  throw new FanfoldError('restate', `no free port found on 127.0.0.1 between ${PORT_RANGE.from} and ${PORT_RANGE.to}`);
 }
 
 /** `count` distinct free ports. */
@@ -52,7 +53,7 @@ export function restateServerBinary(): string {
   try {
     return createRequire(import.meta.url).resolve(name);
   } catch {
-    throw new Error(`restate-server binary not found (${name}): install the devDependency @restatedev/restate-server (npm ci)`);
+    throw new FanfoldError('restate', `restate-server binary not found (${name}): install the devDependency @restatedev/restate-server (npm ci)`);
   }
 }
 
@@ -79,9 +80,9 @@ async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs:
   const giveUpAt = Date.now() + timeoutMs;
   for (;;) {
     const failure = failed();
-    if (failure) throw new Error(failure);
+    if (failure) throw new FanfoldError('restate', failure);
     if (await check().catch(() => false)) return;
-    if (Date.now() > giveUpAt) throw new Error(`${what} was not ready after ${timeoutMs} ms`);
+    if (Date.now() > giveUpAt) throw new FanfoldError('restate', `${what} was not ready after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

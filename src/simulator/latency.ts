@@ -4,6 +4,7 @@
  * paced at a token rate. Each streamed delta is sent once its tokens have been "generated"; a
  * JSON response is sent when the whole reply would have been.
  */
+import { FanfoldError } from '../errors.ts';
 import type { InputUsage } from './cache.ts';
 import { hashString } from './random.ts';
 import { estimateTokens } from './tokens.ts';
@@ -86,10 +87,10 @@ export function latencyIssues(layer: Partial<LatencyModel> | undefined, where: s
   return issues;
 }
 
-/** Throws a `RangeError` for a latency no clock could honour, naming every bad field at once. */
+/** Throws a `FanfoldError` (code `config`) for a latency no clock could honour, naming every bad field at once. */
 export function assertLatency(layer: Partial<LatencyModel> | undefined, where: string): void {
   const issues = latencyIssues(layer, where);
-  if (issues.length > 0) throw new RangeError(issues.join('; '));
+  if (issues.length > 0) throw new FanfoldError('config', issues.join('; '));
 }
 
 /** Milliseconds for `tokens` at `perSecond` (0 at an infinite rate). */

@@ -2,6 +2,7 @@
  * Deterministic randomness for the simulated text: a string hash for the seed and a small
  * seeded generator. Same request, same seed, same text — on every machine and Node version.
  */
+import { FanfoldError } from '../errors.ts';
 
 /** 32-bit FNV-1a hash of a string (over UTF-16 code units). */
 export function hashString(text: string): number {
@@ -37,7 +38,7 @@ export class Random {
   /** One element of a non-empty array. */
   pick<T>(items: readonly T[]): T {
     const item = items[this.int(items.length)];
-    if (item === undefined) throw new RangeError('pick from an empty array');
+    if (item === undefined) throw new FanfoldError('internal', 'pick from an empty array');
     return item;
   }
 

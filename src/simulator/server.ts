@@ -8,6 +8,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PromptCache, inputTokens, type CacheAccount } from './cache.ts';
 import { systemClock, type Clock as SimulatorClock } from '../clock.ts';
+import { FanfoldError } from '../errors.ts';
 import { errorBody, errorTypeForStatus, statusForErrorType } from './errors.ts';
 import { Exchange, type ExchangeHost } from './exchange.ts';
 import { DEFAULT_AFTER_DELTAS, FAULT_TYPES, FaultBook, matchesCondition, type Fault, type FaultRule } from './faults.ts';
@@ -84,10 +85,10 @@ function isStreamFault(fault: Fault | null): fault is StreamFault {
 function validateRule(rule: FaultRule): void {
   // A misspelt type would otherwise match and do nothing: a fault test that tests nothing.
   if (!FAULT_TYPES.has(rule.fault?.type)) {
-    throw new TypeError(`Unknown fault type ${JSON.stringify(rule.fault?.type)}: expected one of ${[...FAULT_TYPES].join(', ')}`);
+    throw new FanfoldError('config', `Unknown fault type ${JSON.stringify(rule.fault?.type)}: expected one of ${[...FAULT_TYPES].join(', ')}`);
   }
   if (rule.fault.type === 'http_error' && (!Number.isInteger(rule.fault.status) || rule.fault.status < 400 || rule.fault.status > 599 || typeof rule.fault.errorType !== 'string')) {
-    throw new TypeError('An http_error fault needs `status` (400-599) and `errorType` (e.g. "invalid_request_error")');
+    throw new FanfoldError('config', 'An http_error fault needs `status` (400-599) and `errorType` (e.g. "invalid_request_error")');
   }
   if (rule.fault.type === 'latency') assertLatency(rule.fault, 'fault');
 }
@@ -133,7 +134,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
       ...latencyIssues(options.latency, 'latency'),
       ...Object.entries(options.latencyByModel ?? {}).flatMap(([model, latency]) => latencyIssues(latency, `latencyByModel[${model}]`)),
     ];
-    if (issues.length > 0) throw new RangeError(issues.join('; '));
+    if (issues.length > 0) throw new FanfoldError('config', issues.join('; '));
     this.#options = options;
     this.#apiKey = options.apiKey ?? null;
     this.clock = options.clock ?? systemClock;
@@ -187,7 +188,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
       return Promise.reject(error as Error);
     }
     const promise = this.#closing
-      ? Promise.reject(new Error('simulator is closed'))
+      ? Promise.reject(new FanfoldError('usage', 'simulator is closed'))
       : new Promise<SimulatedRequest>((resolve, reject) => this.#waiters.add({ matches, resolve, reject }));
     // Marked handled here so a waiter nobody awaits does not fail the run when close() rejects it;
     // callers that await it still see the rejection.
@@ -215,7 +216,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
         this.#list(exchange);
         exchange.end('client_closed');
       }
-      for (const waiter of this.#waiters) waiter.reject(new Error('simulator closed before a matching request arrived'));
+      for (const waiter of this.#waiters) waiter.reject(new FanfoldError('usage', 'simulator closed before a matching request arrived'));
       this.#waiters.clear();
     });
     return this.#closing;

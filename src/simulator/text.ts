@@ -8,6 +8,7 @@
  * that offers tools is answered by the tool-use script instead (see toolUse.ts), or, when one
  * of them is a model lead's `Agent` tool, by the simulated lead (see lead.ts).
  */
+import { FanfoldError } from '../errors.ts';
 import { finishBlocks, replyText, type ReplyBlock, type ServerToolUsage } from './content.ts';
 import { Random, hashString } from './random.ts';
 import { leadReply } from './lead.ts';
@@ -131,12 +132,12 @@ export function replyFor(request: ParsedMessagesRequest): SimulatedReply {
 /**
  * The simulator's deterministic text generator, exported for tests: give it a Messages API
  * request body (as the SDK would send it; `max_tokens` optional here) and get the reply the
- * simulator would send. Throws a `TypeError` with the API's validation message for a body the
- * API would reject.
+ * simulator would send. Throws a `FanfoldError` (code `usage`) with the API's validation message
+ * for a body the API would reject.
  */
 export function simulatedReply(body: unknown): SimulatedReply {
   const parsed = parseMessagesBody(body, 'count_tokens');
-  if (!parsed.ok) throw new TypeError(parsed.message);
+  if (!parsed.ok) throw new FanfoldError('usage', parsed.message);
   const maxTokens = (body as { max_tokens?: unknown }).max_tokens;
   return replyFor({ ...parsed.request, maxTokens: typeof maxTokens === 'number' ? maxTokens : null });
 }

@@ -5,6 +5,7 @@
  */
 import { betaZodTool } from '@anthropic-ai/sdk/helpers/beta/zod';
 import type { z } from 'zod';
+import { FanfoldError } from '../errors.ts';
 import { TOOL_NAME_PATTERN, type ToolContext, type ToolDefinition, type ToolOutput } from './tool.ts';
 
 /** Options of {@link defineTool}. */
@@ -34,14 +35,14 @@ export interface DefineToolOptions<Schema extends z.ZodType> {
  */
 export function defineTool<Schema extends z.ZodType>(options: DefineToolOptions<Schema>): ToolDefinition<z.infer<Schema>> {
   if (typeof options.name !== 'string' || !TOOL_NAME_PATTERN.test(options.name)) {
-    throw new TypeError(`Expected \`name\` to be 1-64 letters, digits, "_" or "-", got ${JSON.stringify(options.name)}`);
+    throw new FanfoldError('config', `Expected \`name\` to be 1-64 letters, digits, "_" or "-", got ${JSON.stringify(options.name)}`);
   }
   if (typeof options.description !== 'string' || options.description.trim() === '') {
-    throw new TypeError(`Expected \`description\` of tool "${options.name}" to be a non-empty string`);
+    throw new FanfoldError('config', `Expected \`description\` of tool "${options.name}" to be a non-empty string`);
   }
-  if (typeof options.run !== 'function') throw new TypeError(`Expected \`run\` of tool "${options.name}" to be a function`);
+  if (typeof options.run !== 'function') throw new FanfoldError('config', `Expected \`run\` of tool "${options.name}" to be a function`);
   if (options.timeoutMs !== undefined && !(Number.isInteger(options.timeoutMs) && options.timeoutMs >= 1)) {
-    throw new TypeError(`Expected \`timeoutMs\` of tool "${options.name}" to be an integer from 1 and up, got ${options.timeoutMs}`);
+    throw new FanfoldError('config', `Expected \`timeoutMs\` of tool "${options.name}" to be an integer from 1 and up, got ${options.timeoutMs}`);
   }
   // Throws for a schema that is not an object ("must be an object, but got string").
   const helper = betaZodTool({ name: options.name, description: options.description, inputSchema: options.input as never, run: () => '' });
@@ -55,7 +56,7 @@ export function defineTool<Schema extends z.ZodType>(options: DefineToolOptions<
     parse: (input) => {
       const parsed = options.input.safeParse(input);
       if (parsed.success) return parsed.data;
-      throw new Error(parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(input)'}: ${issue.message}`).join('; '));
+      throw new FanfoldError('tool', parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(input)'}: ${issue.message}`).join('; '));
     },
     run: options.run,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),

@@ -23,6 +23,7 @@ import { ErrorCode, McpError, type CallToolResult, type Tool } from '@modelconte
 import type { Clock } from '../clock.ts';
 import { isStdioServer, type McpServerConfig } from './mcpConfig.ts';
 import { assignToolNames } from './mcpNames.ts';
+import { FanfoldError } from '../errors.ts';
 import { createRedactor, longestSecret, type Redactor } from './mcpRedact.ts';
 import { StderrTail } from './mcpStderr.ts';
 import { mcpToolDefinition, type McpToolDefinition } from './mcpToolDefinition.ts';
@@ -46,11 +47,11 @@ export interface ConnectOptions {
   clock: Clock;
 }
 
-/** A server did not start: the config path to blame and what a person reads. Already scrubbed. */
-export class McpStartError extends Error {
+/** A server did not start (code `config`): the config path to blame and what a person reads. Already scrubbed. */
+export class McpStartError extends FanfoldError {
   readonly path: string;
   constructor(path: string, message: string) {
-    super(message);
+    super('config', message);
     this.name = 'McpStartError';
     this.path = path;
   }
@@ -287,7 +288,7 @@ class Connection implements McpConnection {
     const stopped = this.deadReason === 'it was stopped';
     if (this.stderr && !stopped && this.exit) await this.stderr.settled(250);
     const tail = this.stderr && !stopped ? this.stderr.suffix(this.redact) : '';
-    return new Error(`${this.redact(`MCP server "${this.name}" is not running (${this.deadReason})`)}${tail}`);
+    return new FanfoldError('tool', `${this.redact(`MCP server "${this.name}" is not running (${this.deadReason})`)}${tail}`);
   }
 
   /** Calls the tool `tool` (its MCP name). */
@@ -303,11 +304,11 @@ class Connection implements McpConnection {
       const calling = this.client.callTool({ name: tool, arguments: input }, undefined, { signal, timeout: NO_TIMEOUT, resetTimeoutOnProgress: true });
       return (await Promise.race([calling, died])) as CallToolResult;
     } catch (error) {
-      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('the call was cancelled');
+      if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new FanfoldError('tool', 'the call was cancelled');
       if (this.http && this.state === 'running' && isSessionBreak(error)) this.breakSession(error);
       if (this.state === 'running' && isConnectionClosed(error)) this.die(this.exit ? describeExit(this.exit) : 'its connection closed');
       if (this.state !== 'running') throw await this.notRunning();
-      throw new Error(this.redact(this.http ? this.describeHttpError(error) : messageOf(error)));
+      throw new FanfoldError('tool', this.redact(this.http ? this.describeHttpError(error) : messageOf(error)));
     } finally {
       death.removeEventListener('abort', onDeath);
     }
@@ -378,7 +379,7 @@ class Connection implements McpConnection {
       const page = await this.client.listTools(cursor === undefined ? undefined : { cursor }, { signal, timeout: NO_TIMEOUT });
       tools.push(...page.tools);
       if (page.nextCursor === undefined || page.nextCursor === '') return tools;
-      if (cursors.has(page.nextCursor) || cursors.size >= 1_000) throw new Error(`its tools/list pages did not end (cursor ${JSON.stringify(page.nextCursor)} again)`);
+      if (cursors.has(page.nextCursor) || cursors.size >= 1_000) throw new FanfoldError('tool', `its tools/list pages did not end (cursor ${JSON.stringify(page.nextCursor)} again)`);
       cursors.add(page.nextCursor);
       cursor = page.nextCursor;
     }

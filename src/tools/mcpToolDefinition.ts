@@ -7,6 +7,7 @@
  */
 import { mcpContent } from '@anthropic-ai/sdk/helpers/beta/mcp';
 import type { CallToolResult, ContentBlock, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { FanfoldError } from '../errors.ts';
 import type { ToolResultContent } from '../providers/provider.ts';
 import type { ToolDefinition, ToolOutput } from './tool.ts';
 
@@ -45,13 +46,13 @@ export function mcpToolDefinition(server: string, tool: Tool, name: string, call
     inputSchema: { ...schema, type: 'object' },
     parse(input) {
       if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-        throw new Error(`expected a JSON object of arguments for the MCP tool "${tool.name}", got ${kindOf(input)}`);
+        throw new FanfoldError('tool', `expected a JSON object of arguments for the MCP tool "${tool.name}", got ${kindOf(input)}`);
       }
       return input as Record<string, unknown>;
     },
     async run(input, context) {
       const result = await call(tool.name, input, context.signal);
-      if (result.isError) throw new Error(redact(mcpErrorText(result)));
+      if (result.isError) throw new FanfoldError('tool', redact(mcpErrorText(result)));
       return mcpToolOutput(result);
     },
     mcp: { server, tool: tool.name },

@@ -10,7 +10,7 @@ import type { RunEvent } from '../../events.ts';
 import type { RunResult } from '../../result.ts';
 import { EXIT, exitCodeOf } from '../exitCodes.ts';
 import type { CliIO } from '../io.ts';
-import { durationOption, nonEmptyOption, positiveIntOption } from '../options.ts';
+import { durationOption, nonEmptyOption, positiveIntOption, runIdOption } from '../options.ts';
 import { createLogLinesView } from '../progress/logLines.ts';
 import { ProgressTracker } from '../progress/tracker.ts';
 
@@ -31,7 +31,7 @@ export function restateResearchCommand(program: Command, io: CliIO, done: (code:
     .description('Research a topic on a Restate server running `fanfold serve --restate`: start the run, follow its events, print the synthesis')
     .argument('[topic...]', 'what to research, e.g. "nuclear fusion" (not with --follow)')
     .addOption(new Option('--ingress <url>', 'the Restate ingress').default('http://127.0.0.1:8080'))
-    .addOption(new Option('--run-id <id>', 'the run\'s id (its object key); default: research- and the time'))
+    .addOption(new Option('--run-id <id>', 'the run\'s id (its object key); default: research- and the time').argParser(runIdOption))
     .option('--follow', 'do not start a run: follow (or print) the run named by --run-id')
     .addOption(new Option('--deadline <duration>', 'deadline of the fan-out: ms, or "90s", "2m"').argParser(durationOption))
     .addOption(new Option('--model <id>', 'default model for specialists and synthesizer').argParser(nonEmptyOption))
