@@ -137,6 +137,15 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
     if (heldLocks.delete(path)) rmSync(path, { force: true });
   };
 
+  const closeRun = (runId: string) => {
+    const fd = journals.get(runId);
+    if (fd !== undefined) {
+      journals.delete(runId);
+      closeSync(fd);
+    }
+    release(runId);
+  };
+
   const load = (runId: string): LoadedCheckpoint => {
     const folder = runDir(runId);
     const file = join(folder, CHECKPOINT_FILE);
@@ -190,7 +199,14 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
         release(checkpoint.runId);
         throw taken();
       }
-      save(checkpoint);
+      try {
+        save(checkpoint);
+      } catch (error) {
+        // Not started after all: free the run id, and leave no half-made run to list or to lock.
+        closeRun(checkpoint.runId);
+        rmSync(folder, { recursive: true, force: true });
+        throw error;
+      }
     },
     acquire: (runId) => {
       if (!existsSync(runDir(runId))) throw new CheckpointError(shown(runDir(runId)), `no run "${runId}" in ${shown(runsDir)}`);
@@ -232,13 +248,6 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
       }
       return summaries.sort((a, b) => (b.savedAt ?? '').localeCompare(a.savedAt ?? '') || b.runId.localeCompare(a.runId));
     },
-    close: (runId) => {
-      const fd = journals.get(runId);
-      if (fd !== undefined) {
-        journals.delete(runId);
-        closeSync(fd);
-      }
-      release(runId);
-    },
+    close: closeRun,
   };
 }
