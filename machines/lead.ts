@@ -39,6 +39,7 @@ import { answerJoins, stepAgentCall, type LeadStep, type PendingJoin, type Spawn
 import type { AgentCallEvent, AgentResultEvent } from '../src/lead/agentTool.ts';
 import { settledEventType } from '../src/events.ts';
 import { judgeFanOut, type FanOutVerdict } from '../src/policy.ts';
+import { cancelStop } from '../src/core/stops.ts';
 import { buildRunResult, type RunResult, type RunStatus } from '../src/result.ts';
 
 /**
@@ -319,7 +320,7 @@ export const leadMachine = setup({
     }),
     noteDeadline: assign({ stop: ({ context }) => ({ reason: 'deadline', message: `the run's ${context.input.deadlineMs} ms deadline passed` }) }),
     noteCancel: assign({
-      stop: ({ event }) => ({ reason: 'cancelled', message: `the run was cancelled${event.type === 'run.cancel' && event.reason ? `: ${event.reason}` : ''}` }),
+      stop: ({ event }) => cancelStop(event.type === 'run.cancel' ? event.reason : undefined),
     }),
     relaySynthesisEvent: emit(({ event }) => asSynthesisEvent(event as SpecialistProgressEvent)),
     recordSynthesis: enqueueActions(({ event, enqueue }) => {

@@ -3,8 +3,10 @@
  * handler that then writes something else than the first time is stuck on a "journal mismatch"
  * for good: the run never finishes. The machines read the time in transitions (a specialist's
  * start time, the deadline timer's delay), so the handlers that run them journal the time first
- * (`withJournaledClock`). Here every `create` and `send` of the real lead and chunk objects is
- * made to fail once after its writes reached the journal, so each one is replayed.
+ * (`withJournaledClock`). Here every `create` and `send` of the real lead object, the fan-out's
+ * promise invocation, every chunk invocation and every stop-signal handler is made to fail once
+ * after its writes reached the journal, so each one is replayed: a chunk's replay must take its
+ * events in the same order (one `RestatePromise.race` over everything it waits for).
  */
 import * as restate from '@restatedev/restate-sdk';
 import http2 from 'node:http2';
@@ -14,31 +16,55 @@ import { type FanOutConfig } from '../src/index.ts';
 import { createAnthropicProvider } from '../src/anthropic.ts';
 import { startSimulator, type Simulator } from '../src/simulator/entry.ts';
 import { awaitRestateRun, createRestateServices, invocationNow, registerDeployment, startRestateRun, withJournaledClock, wrapTransitionHandlers } from '../src/restate/index.ts';
+import { CHUNK_SERVICE } from '../src/restate/chunkService.ts';
+import { STOP_SERVICE } from '../src/restate/stopSignal.ts';
 import { pollUntil, startRestateServer, type RestateServer } from './restate-support.ts';
 
 const API_KEY = 'sk-restate-replay-key';
 
 /** Invocations already failed once, by invocation id. */
 const failedOnce = new Set<string>();
-/** How many handler attempts were replays of a failed one. */
-let replays = 0;
+/** How many handler attempts were replays of a failed one, by `service/handler`. */
+const replays = new Map<string, number>();
+const replayCount = () => [...replays.values()].reduce((sum, count) => sum + count, 0);
 
-/**
- * The same virtual object, but the first attempt of each `create` and `send` fails after the
- * handler ran and a journaled sleep pushed its writes to the server, so Restate replays it.
- */
-function failEachOnceAfterItsWrites<T>(definition: T): T {
-  return wrapTransitionHandlers(definition, (original, handlerName) => async (ctx, request) => {
+/** A handler that runs `original`, lets a journaled sleep push its writes to the server, and fails its first attempt. */
+function failOnceAfter<C extends { sleep(ms: number): PromiseLike<unknown>; request(): { id: string } }>(name: string, original: (ctx: C, request: unknown) => Promise<unknown>) {
+  return async (ctx: C, request: unknown) => {
     const result = await original(ctx, request);
     await ctx.sleep(5);
     const id = ctx.request().id;
     if (!failedOnce.has(id)) {
       failedOnce.add(id);
-      throw new Error(`injected transient failure of ${handlerName} after its writes`);
+      throw new Error(`injected transient failure of ${name} after its writes`);
     }
-    replays++;
+    replays.set(name, (replays.get(name) ?? 0) + 1);
     return result;
-  });
+  };
+}
+
+type Definition = { name: string; object?: Record<string, (ctx: never, request: unknown) => Promise<unknown>>; service?: Record<string, (ctx: never, request: unknown) => Promise<unknown>> };
+
+/**
+ * The same service or object, with every handler failing its first attempt after its work: the
+ * lead's `create` and `send` (exclusive) and its `invokePromise` (shared: the fan-out and the
+ * synthesizer run there), each chunk's `run`, each stop-signal handler.
+ */
+function failEachOnceAfterItsWrites<T>(definition: T): T {
+  const { name, object, service } = definition as unknown as Definition;
+  if (service) {
+    const handlers = Object.fromEntries(Object.entries(service).map(([handler, original]) => [handler, failOnceAfter(`${name}/${handler}`, original as never)]));
+    return restate.service({ name, handlers } as never) as unknown as T;
+  }
+  if (name === STOP_SERVICE) {
+    const handlers = Object.fromEntries(Object.entries(object!).map(([handler, original]) => [handler, failOnceAfter(`${name}/${handler}`, original as never)]));
+    return restate.object({ name, handlers } as never) as unknown as T;
+  }
+  const wrapped = wrapTransitionHandlers(definition, (original, handlerName) => failOnceAfter(`${name}/${handlerName}`, original as never) as never);
+  const { object: routes } = wrapped as unknown as Definition;
+  const handlers: Record<string, unknown> = { ...routes };
+  handlers['invokePromise'] = restate.handlers.object.shared(failOnceAfter(`${name}/invokePromise`, object!['invokePromise'] as never) as never);
+  return restate.object({ name, handlers } as never) as unknown as T;
 }
 
 const attemptsSeen = new Map<string, number[]>();
@@ -114,19 +140,24 @@ describe('replay safety on Restate', () => {
     expect(killed.ok).toBe(true);
   }, 30_000);
 
-  it('a chunked run whose every lead and chunk event is replayed once completes, and its deadline still cuts off a straggler', async () => {
+  it('a chunked run whose every handler is replayed once completes, and its deadline still cuts off a straggler', async () => {
     simulator.addFault({ match: { caller: 'replay-hung' }, fault: { type: 'hang' } });
     const ids = ['replay-1', 'replay-2', 'replay-3', 'replay-4', 'replay-5', 'replay-hung'];
     const config: FanOutConfig = { task: 'replayed fan-out', specialists: ids.map((id) => ({ id })), deadlineMs: 4_000 };
-    const before = replays;
+    replays.clear();
     await startRestateRun(server.ingressUrl, 'replayed-run', config);
     const result = await awaitRestateRun(server.ingressUrl, 'replayed-run', { pollMs: 100 });
 
     expect(result.status).toBe('partial');
     expect(result.outcomes.map((outcome) => [outcome.id, outcome.status])).toEqual(ids.map((id) => [id, id === 'replay-hung' ? 'timedOut' : 'fulfilled']));
     expect(result.synthesis).toEqual(expect.any(String));
-    // Creates of the lead and both chunks, and the events each of them handled, were all replayed.
-    expect(replays - before).toBeGreaterThanOrEqual(3 + ids.length);
+    // The lead's create and its events, the fan-out and the synthesizer, both chunks and the stop signal were all replayed.
+    expect(replays.get('fanfold/create')).toBe(1);
+    expect(replays.get('fanfold/send')).toBeGreaterThanOrEqual(2);
+    expect(replays.get('fanfold/invokePromise')).toBe(2);
+    expect(replays.get(`${CHUNK_SERVICE}/run`)).toBe(2);
+    expect(replays.get(`${STOP_SERVICE}/watch`)).toBe(3);
+    expect(replayCount()).toBeGreaterThanOrEqual(10);
     // A replay repeats no model call: each specialist was called once.
     for (const id of ids) expect(simulator.count({ caller: id })).toBe(1);
   }, 60_000);

@@ -19,6 +19,7 @@ import { settledEventType, type RunEvent, type SpecialistProgressEvent, type Spe
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
+import { cancelStop, deadlineStop as deadlineStopFor, escalates, escalationStop, quorumStop as quorumStopFor, stoppedError, stoppedStatus } from '../core/stops.ts';
 import type { NestedOutcomes } from '../checkpoint/nestedOutcomes.ts';
 import type { LoopSteps } from '../checkpoint/loopSteps.ts';
 import type { BudgetLedger } from '../budget/ledger.ts';
@@ -135,22 +136,13 @@ function crashOutcome(spec: SpecialistSpec, child: AnyActorRef, error: unknown, 
   return unstartedOutcome(spec, 'rejected', info, now);
 }
 
-const deadlineStop = (snapshot: FanOutSnapshot): FanOutStop => ({ reason: 'deadline', message: `the run's ${snapshot.input.deadlineMs} ms deadline passed before it finished` });
-const escalates = (spec: SpecialistSpec, outcome: SpecialistOutcome) => outcome.status === 'rejected' && spec.policy.onFailure === 'escalate';
-const escalationStop = (outcome: SpecialistOutcome): FanOutStop => ({
-  reason: 'escalated',
-  by: outcome.id,
-  message: `specialist "${outcome.id}" failed and its policy escalates: ${outcome.error?.message ?? 'unknown error'}`,
-});
+const deadlineStop = (snapshot: FanOutSnapshot): FanOutStop => deadlineStopFor(snapshot.input.deadlineMs);
 /** An open fan-out not yet closed: more specialists may come, so nothing is judged yet. */
 const stillOpen = (snapshot: FanOutSnapshot) => snapshot.input.open === true && snapshot.closed !== true && snapshot.stop === null;
 const quorumLost = (snapshot: FanOutSnapshot) =>
   !stillOpen(snapshot) &&
   quorumUnreachable({ total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, snapshot.input.quorum);
-const quorumStop = (snapshot: FanOutSnapshot): FanOutStop => ({
-  reason: 'quorumUnreachable',
-  message: `quorum of ${snapshot.input.quorum} can no longer be met (${snapshot.unsuccessful} of ${snapshot.input.specialists.length} specialists failed)`,
-});
+const quorumStop = (snapshot: FanOutSnapshot): FanOutStop => quorumStopFor(snapshot.input.quorum, snapshot.unsuccessful, snapshot.input.specialists.length);
 
 /**
  * Why a fan-out restored from a checkpoint must stop before starting anyone: its deadline passed
@@ -452,8 +444,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
    */
   const stopAll = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, stop: FanOutStop, stopChild: (child: AnyActorRef) => void) => {
     snapshot.stop = stop;
-    const status = stop.reason === 'deadline' ? 'timedOut' : 'skipped';
-    const error: ErrorInfo = { kind: stop.reason === 'deadline' ? 'deadline' : stop.reason === 'budget' ? 'budget' : 'cancelled', message: stop.message };
+    const status = stoppedStatus(stop);
+    const error = stoppedError(stop);
     snapshot.input.specialists.forEach((_spec, index) => stopOne(self, snapshot, runtime, index, status, error, stopChild));
     snapshot.running = 0;
     snapshot.requeued = [];
@@ -670,7 +662,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         }
 
         case 'fanOut.cancel':
-          stopAll(self, snapshot, runtime, { reason: 'cancelled', message: `the run was cancelled${event.reason ? `: ${event.reason}` : ''}` }, stopChild);
+          stopAll(self, snapshot, runtime, cancelStop(event.reason), stopChild);
           return maybeFinish(self, snapshot, runtime);
 
         case 'specialist.restart': {

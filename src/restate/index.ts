@@ -7,7 +7,8 @@ export { serveRestate, createRestateServices, createRestateLeadMachine, LEAD_SER
 export { startRestateRun, followRestateRun, awaitRestateRun, getRestateSnapshot, sendRestateRun, checkRunId, RestateIngressError } from './client.ts';
 export { registerDeployment } from './admin.ts';
 export { startDevRestateServer } from './devServer.ts';
-export { CHUNK_SERVICE } from './chunk.ts';
+export { CHUNK_SERVICE } from './chunkService.ts';
+export { STOP_SERVICE } from './stopSignal.ts';
 export { invocationNow, withJournaledClock, wrapTransitionHandlers } from './invocationClock.ts';
 export type { ServeRestateOptions, RestateServiceHandle, RestateServiceOptions } from './service.ts';
 export type { StartRestateRunOptions, FollowOptions } from './client.ts';

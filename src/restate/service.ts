@@ -1,7 +1,8 @@
 /**
- * The Restate service: the lead machine as a virtual object (`fanfold`, one key per run), and
- * the chunk object (`fanfoldChunk`) for large fan-outs, served over HTTP/2 for a Restate server
- * to call.
+ * The Restate service: the lead machine as a virtual object (`fanfold`, one key per run), the
+ * chunk service (`fanfoldChunk`) that runs the specialists, and each run's stop signal
+ * (`fanfoldStop`), served over HTTP/2 for a Restate server to call. Run as many instances as
+ * you like behind one address: chunk calls spread over all of them.
  */
 import './polyfill.ts';
 import * as restate from '@restatedev/restate-sdk';
@@ -10,40 +11,39 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { leadMachine } from '../../machines/lead.ts';
 import type { ModelProvider } from '../providers/provider.ts';
-import { createChunkActor, createChunkObject, forwardToChunk } from './chunk.ts';
+import { createChunkService } from './chunkService.ts';
 import { restateDeadlineTimer } from './deadlineTimer.ts';
 import { withJournaledClock } from './invocationClock.ts';
-import { createRestateFanOut } from './fanOut.ts';
+import { createRestateFanOut, DEFAULT_CHUNK_SIZE } from './fanOut.ts';
 import { createRestateSpecialist } from './specialist.ts';
+import { stopSignalObject } from './stopSignal.ts';
+
+export { DEFAULT_CHUNK_SIZE } from './fanOut.ts';
 
 /** The lead objects' service name: runs live at `/fanfold/<runId>/…` on the ingress. */
 export const LEAD_SERVICE = 'fanfold';
-
-/** Default most specialists one object gathers before the fan-out is split into chunks. */
-export const DEFAULT_CHUNK_SIZE = 50;
 
 /** Options of {@link createRestateServices}. */
 export interface RestateServiceOptions {
   /** Backend for every model call. */
   provider: ModelProvider;
-  /** Most specialists one object gathers; larger fan-outs are split into chunk objects. Default {@link DEFAULT_CHUNK_SIZE}. */
+  /** Most specialists one chunk invocation runs. Default {@link DEFAULT_CHUNK_SIZE}. */
   chunkSize?: number;
 }
 
 /**
- * The lead machine with Restate-compatible actors: the fan-out as a machine, specialists as
- * journaled promise actors, the deadline as a durable timer.
+ * The lead machine with Restate-compatible actors: the fan-out as a promise actor over chunk
+ * service calls, the synthesizer as a journaled promise actor, the deadline as a durable timer.
  */
 export function createRestateLeadMachine({ provider, chunkSize = DEFAULT_CHUNK_SIZE }: RestateServiceOptions) {
-  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be an integer from 1 and up, got ${chunkSize}`);
+  const chunkService = createChunkService(provider);
+  const fanOut = createRestateFanOut({ chunkService, chunkSize });
   const specialist = createRestateSpecialist({ provider });
-  const chunkObject = createChunkObject(createRestateFanOut({ specialist }));
-  const fanOut = createRestateFanOut({ specialist, chunk: createChunkActor(chunkObject), chunkSize, forwardToChunk: forwardToChunk(chunkObject) });
   // The lead is unchanged: only the implementations behind its actor keys differ.
   const machine = leadMachine.provide({
     actors: { fanOut: fanOut as never, specialist: specialist as never, deadlineTimer: restateDeadlineTimer as never },
   });
-  return { machine, chunkObject };
+  return { machine, chunkService };
 }
 
 /**
@@ -58,8 +58,8 @@ function withStartedAt(request: unknown, now: number): unknown {
 
 /** The virtual objects to bind to a Restate endpoint. */
 export function createRestateServices(options: RestateServiceOptions) {
-  const { machine, chunkObject } = createRestateLeadMachine(options);
-  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt }), chunkObject] as const;
+  const { machine, chunkService } = createRestateLeadMachine(options);
+  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt }), chunkService, stopSignalObject] as const;
 }
 
 /** Options of {@link serveRestate}. */

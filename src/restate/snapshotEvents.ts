@@ -7,7 +7,6 @@ import type { LeadContext } from '../../machines/lead.ts';
 import { settledEventType, type RunEvent } from '../events.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
 import type { RunResult } from '../result.ts';
-import type { RestateFanOutContext } from './fanOut.ts';
 import type { RestateSpecialistOutput } from './specialist.ts';
 
 /** The parts of the lead object's persisted snapshot the follower reads. */
@@ -16,7 +15,6 @@ export interface LeadObjectSnapshot {
   value: unknown;
   context: LeadContext;
   output?: RunResult;
-  children?: { fanOut?: { snapshot?: { context?: RestateFanOutContext } } };
 }
 
 /** An outcome without the retries the Restate specialist carries for the event stream. */
@@ -49,17 +47,11 @@ export class SnapshotEventDiffer {
     const events: RunEvent[] = [];
     const { context } = snapshot;
     const specs = context.input.specialists;
-    const live = snapshot.children?.fanOut?.snapshot?.context;
     specs.forEach((spec, index) => {
-      const mark = live?.started[index];
-      if (mark && !this.started.has(index)) {
-        this.started.add(index);
-        events.push({ type: 'specialist.started', id: spec.id, model: mark.model, at: mark.at });
-      }
       const outcome = context.outcomes[index];
       if (!outcome) return;
       if (this.settled[index]?.endedAt === outcome.endedAt && this.settled[index]?.status === outcome.status) return;
-      // Seen only once it settled (a chunk, or between two polls): its start comes first anyway.
+      // Seen once it settled (its chunk answered): its start comes first.
       if (!this.started.has(index) && outcome.startedAt !== null) {
         this.started.add(index);
         events.push({ type: 'specialist.started', id: spec.id, model: spec.models[0] ?? null, at: outcome.startedAt });

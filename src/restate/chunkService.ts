@@ -1,0 +1,165 @@
+/**
+ * A chunk of a fan-out on Restate: one service invocation runs up to `chunkSize` specialists
+ * concurrently, each model call a journaled step (`ctx.run`) and each backoff a durable timer.
+ * Chunks are plain service calls, so the Restate server spreads them over every instance of the
+ * fanfold service, and nothing is loaded or saved per specialist: a finished call is replayed
+ * from the invocation's journal after a crash, never made again.
+ *
+ * The rules are the shared ones: the group is stepped by `stepFlatFanOut` and each specialist by
+ * the attempt steps. All waiting goes through one `RestatePromise.race` over every pending step,
+ * the chunk's deadline and the run's stop signal, so a replay sees events in the same order.
+ */
+import * as restate from '@restatedev/restate-sdk';
+import type { FanOutStop } from '../actors/fanOut.ts';
+import type { SpecialistSpec } from '../config.ts';
+import { afterAttempt, afterWait, firstAttempt, stoppedAttempts, type AttemptEffect, type AttemptRecord, type AttemptsState, type SteppedOutcome } from '../core/attemptStep.ts';
+import { flatFanOutDone, initialFlatFanOut, stepFlatFanOut, type FlatFanOutEffect, type FlatFanOutState } from '../core/flatFanOut.ts';
+import { deadlineStop, stoppedError, stoppedStatus } from '../core/stops.ts';
+import { unstartedOutcome } from '../outcome.ts';
+import type { ModelProvider } from '../providers/provider.ts';
+import { callModelOnce } from './modelCall.ts';
+import { sendStop, watchStop } from './stopSignal.ts';
+
+/** The chunk services' name. */
+export const CHUNK_SERVICE = 'fanfoldChunk';
+
+/** When a specialist started, for `specialist.started` events. */
+export interface StartMark {
+  model: string | null;
+  at: number;
+}
+
+/** What a chunk runs. Plain JSON. */
+export interface ChunkRequest {
+  /** The run's key: its stop signal's key. */
+  runKey: string;
+  /** Chunk number, for names in the journal. */
+  index: number;
+  task: string;
+  specs: SpecialistSpec[];
+  deadlineAt: number;
+  deadlineMs: number;
+  /** This chunk's share of the run's concurrency limit. */
+  maxConcurrency: number | null;
+  quorum: number;
+  /** Specialists in the whole run. */
+  runTotal: number;
+}
+
+/** What a chunk answers: every outcome (with its retries), start marks, and why it stopped. */
+export interface ChunkResult {
+  outcomes: SteppedOutcome[];
+  started: Array<StartMark | null>;
+  stop: FanOutStop | null;
+}
+
+/** What wakes the chunk. */
+type Wake = { kind: 'record'; index: number; record: AttemptRecord } | { kind: 'waited'; index: number } | { kind: 'deadline' } | { kind: 'stop'; stop: FanOutStop };
+
+/** One running specialist: its attempts, and since when its call is in flight (`null` while it waits). */
+interface Running {
+  state: AttemptsState;
+  inFlightSince: number | null;
+  /** While it waits out a backoff: when the wait ends. */
+  waitUntil?: number;
+}
+
+/** Runs one chunk to the end. */
+export async function runChunk(ctx: restate.Context, provider: ModelProvider, request: ChunkRequest): Promise<ChunkResult> {
+  const { specs } = request;
+  const startedAt = await ctx.date.now();
+  // The time of the event being handled: from the records themselves, so no extra journal entries.
+  let now = startedAt;
+  let group: FlatFanOutState = initialFlatFanOut(specs, { maxConcurrency: request.maxConcurrency, quorum: request.quorum, runTotal: request.runTotal });
+  const started: Array<StartMark | null> = new Array<StartMark | null>(specs.length).fill(null);
+  const running = new Map<number, Running>();
+  const pending = new Map<number, restate.RestatePromise<Wake>>();
+  const deadline = ctx.sleep(Math.max(0, request.deadlineAt - startedAt)).map((): Wake => ({ kind: 'deadline' }));
+  const stopSignal = watchStop(ctx, request.runKey).map((stop): Wake => ({ kind: 'stop', stop: stop! }));
+
+  /** Carries out one attempt effect of specialist `index`. */
+  const follow = (index: number, state: AttemptsState, effect: AttemptEffect) => {
+    if (effect.type === 'settle') {
+      running.delete(index);
+      pending.delete(index);
+      return apply(stepFlatFanOut(group, { type: 'settled', index, outcome: effect.outcome }, now));
+    }
+    if (effect.type === 'wait') {
+      running.set(index, { state, inFlightSince: null, waitUntil: now + effect.ms });
+      pending.set(index, ctx.sleep(effect.ms).map((): Wake => ({ kind: 'waited', index })));
+      return;
+    }
+    running.set(index, { state, inFlightSince: now });
+    const spec = specs[index]!;
+    const call = ctx.run(`${spec.id}: attempt ${effect.attempt} on ${effect.model}`, () => callModelOnce(provider, { task: request.task, spec, deadlineAt: request.deadlineAt }, effect.model, effect.attempt));
+    pending.set(index, call.map((record): Wake => ({ kind: 'record', index, record: record! })));
+  };
+
+  /** Carries out the group's effects. */
+  function apply(step: { state: FlatFanOutState; effects: FlatFanOutEffect[] }): void {
+    group = step.state;
+    for (const effect of step.effects) {
+      if (effect.type === 'start') {
+        const spec = specs[effect.index]!;
+        started[effect.index] = { model: spec.models[0] ?? null, at: now };
+        if (spec.kind !== 'model') {
+          // Task functions and sub-leads never reach a chunk (the client refuses them); say so if one does.
+          const message = `specialist "${spec.id}" is ${spec.kind === 'task' ? 'a task function' : 'a nested sub-lead'}, which the Restate runtime does not run`;
+          apply(stepFlatFanOut(group, { type: 'settled', index: effect.index, outcome: unstartedOutcome(spec, 'rejected', { kind: 'unknown', message }, now) }, now));
+          continue;
+        }
+        const first = firstAttempt(spec, request.deadlineAt);
+        follow(effect.index, first.state, first.effect);
+      } else if (effect.type === 'cut') {
+        const cut = running.get(effect.index);
+        running.delete(effect.index);
+        pending.delete(effect.index);
+        const outcome = cut
+          ? stoppedAttempts(cut.state, cut.inFlightSince, stoppedStatus(effect.stop), stoppedError(effect.stop), now)
+          : unstartedOutcome(specs[effect.index]!, stoppedStatus(effect.stop), stoppedError(effect.stop), now);
+        apply(stepFlatFanOut(group, { type: 'settled', index: effect.index, outcome }, now));
+      } else {
+        sendStop(ctx, request.runKey, effect.stop);
+      }
+    }
+  }
+
+  apply(stepFlatFanOut(group, { type: 'fill' }, now));
+  while (!flatFanOutDone(group)) {
+    const wake = await restate.RestatePromise.race([...pending.values(), deadline, stopSignal]);
+    if (wake.kind === 'deadline') {
+      now = Math.max(now, request.deadlineAt);
+      apply(stepFlatFanOut(group, { type: 'stop', stop: deadlineStop(request.deadlineMs) }, now));
+    } else if (wake.kind === 'stop') {
+      // A stop heard after this chunk's own deadline stop changes nothing (the group keeps its first).
+      now = await ctx.date.now();
+      apply(stepFlatFanOut(group, { type: 'stop', stop: wake.stop }, now));
+    } else if (wake.kind === 'waited') {
+      const entry = running.get(wake.index);
+      if (!entry) continue;
+      now = Math.max(now, entry.waitUntil ?? now);
+      const next = afterWait(entry.state);
+      follow(wake.index, next.state, next.effect);
+    } else {
+      const entry = running.get(wake.index);
+      if (!entry) continue;
+      now = Math.max(now, wake.record.endedAt);
+      const next = afterAttempt(entry.state, wake.record, () => ctx.rand.random());
+      follow(wake.index, next.state, next.effect);
+    }
+  }
+  return { outcomes: group.outcomes as SteppedOutcome[], started, stop: group.stop };
+}
+
+/** The chunk service, bound to a provider. */
+export function createChunkService(provider: ModelProvider) {
+  return restate.service({
+    name: CHUNK_SERVICE,
+    handlers: {
+      run: async (ctx: restate.Context, request: ChunkRequest): Promise<ChunkResult> => runChunk(ctx, provider, request),
+    },
+  });
+}
+
+/** The chunk service's type, for clients. */
+export type ChunkService = ReturnType<typeof createChunkService>;
