@@ -11,7 +11,7 @@ import { restateCommands } from './commands/restate.ts';
 import { resumeCommand } from './commands/resume.ts';
 import { runCommand } from './commands/run.ts';
 import { simulateCommand } from './commands/simulate.ts';
-import { EXIT } from './exitCodes.ts';
+import { EXIT, exitCodeOfError } from './exitCodes.ts';
 import { processIO, type CliIO } from './io.ts';
 
 /** The package version, read from package.json at run time. */
@@ -49,7 +49,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
-    .addHelpText('after', '\nExit codes: 0 done · 3 partial (some specialists missing) · 1 failed · 2 usage or config error · 130 interrupted (143 on SIGTERM)');
+    .addHelpText('after', '\nExit codes: 0 done · 3 partial (some specialists missing) · 1 failed (a run, a model call, a tool, Restate, or a bug) · 2 usage, config, run id, checkpoint or budget error (nothing was called) · 130 interrupted (143 on SIGTERM)');
   researchCommand(program, io, done);
   runCommand(program, io, done);
   resumeCommand(program, io, done);
@@ -68,15 +68,12 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     if (exitCode === undefined) await waitForDone;
     return exitCode ?? EXIT.done;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end with exit code 0; usage errors (and help shown because of one) with 1.
-      return error.exitCode === 0 ? EXIT.done : EXIT.usage;
-    }
-    if (error instanceof FanfoldError && error.code === 'config') {
-      io.stderr.write(`${error.message}\n`);
-      return EXIT.usage;
-    }
-    io.stderr.write(`fanfold: ${error instanceof Error ? error.message : String(error)}\n`);
-    return EXIT.failed;
+    const code = exitCodeOfError(error);
+    // Commander has printed its own message (or the help) already.
+    if (error instanceof CommanderError) return code;
+    // A usage error's message is written for the person who typed the command: print it as is.
+    if (error instanceof FanfoldError && code === EXIT.usage) io.stderr.write(`${error.message}\n`);
+    else io.stderr.write(`fanfold: ${error instanceof Error ? error.message : String(error)}\n`);
+    return code;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { readRecording, type InspectorServer } from '../../inspector/index.ts';
-import { EXIT } from '../exitCodes.ts';
+import { EXIT, exitCodeOfError } from '../exitCodes.ts';
 import { startCliInspector } from '../inspection.ts';
 import type { CliIO } from '../io.ts';
 import { portOption } from '../options.ts';
@@ -30,7 +30,7 @@ export function inspectCommand(program: Command, io: CliIO, done: (code: number)
           messages = await readRecording(recording);
         } catch (error) {
           io.stderr.write(`fanfold inspect: ${error instanceof Error ? error.message : String(error)}\n`);
-          return done(EXIT.usage);
+          return done(exitCodeOfError(error));
         }
       }
       // A busy port or an address that cannot be bound: a usage error (thrown to main, exit 2).
@@ -47,7 +47,7 @@ export function inspectCommand(program: Command, io: CliIO, done: (code: number)
       io.stdout.write(`XState apps can send to it with createWebSocketInspector({ url: '${server.wsUrl}' }).\n`);
       const stop = io.onInterrupt(() => {
         stop();
-        void server.close().then(() => done(0));
+        void server.close().then(() => done(EXIT.done));
       });
     });
 }

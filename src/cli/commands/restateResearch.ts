@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import { researchConfig } from '../../presets/research.ts';
 import type { RunEvent } from '../../events.ts';
 import type { RunResult } from '../../result.ts';
-import { EXIT, exitCodeOf } from '../exitCodes.ts';
+import { ERROR_EXIT_CODES, exitCodeOf } from '../exitCodes.ts';
 import type { CliIO } from '../io.ts';
 import { durationOption, nonEmptyOption, positiveIntOption, runIdOption } from '../options.ts';
 import { createLogLinesView } from '../progress/logLines.ts';
@@ -43,7 +43,7 @@ export function restateResearchCommand(program: Command, io: CliIO, done: (code:
       const runId = options.runId ?? `research-${Date.now().toString(36)}`;
       if (options.follow ? !options.runId : topic === '') {
         io.stderr.write(options.follow ? '--follow needs --run-id\n' : 'restate-research needs a topic (or --follow --run-id <id>)\n');
-        return done(EXIT.usage);
+        return done(ERROR_EXIT_CODES.usage);
       }
       if (!options.follow) {
         // Specialists with tools do not run on Restate yet.

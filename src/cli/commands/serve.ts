@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import { FanfoldError } from '../../errors.ts';
 import { openBackend } from '../../providers/backend.ts';
+import { EXIT } from '../exitCodes.ts';
 import type { CliIO } from '../io.ts';
 import { portOption, positiveIntOption } from '../options.ts';
 
@@ -43,7 +44,7 @@ export function serveCommand(program: Command, io: CliIO, done: (code: number) =
       const stop = io.onInterrupt(() => {
         stop();
         io.stdout.write('Stopping.\n');
-        void Promise.all([service.close(), backend.close()]).then(() => done(0));
+        void Promise.all([service.close(), backend.close()]).then(() => done(EXIT.done));
       });
     });
 }

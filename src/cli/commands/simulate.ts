@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { ConfigError } from '../../errors.ts';
 import { FAULT_TYPES, startSimulator, type FaultRule } from '../../simulator/index.ts';
+import { EXIT } from '../exitCodes.ts';
 import type { CliIO } from '../io.ts';
 import { portOption, positiveIntOption } from '../options.ts';
 
@@ -44,7 +45,7 @@ export function simulateCommand(program: Command, io: CliIO, done: (code: number
       const stop = io.onInterrupt(() => {
         stop();
         io.stdout.write(`\nServed ${simulator.requests.length} request${simulator.requests.length === 1 ? '' : 's'}; stopping.\n`);
-        void simulator.close().then(() => done(0));
+        void simulator.close().then(() => done(EXIT.done));
       });
     });
 }
