@@ -71,6 +71,16 @@ export class FanfoldError extends Error {
   }
 }
 
+/**
+ * `error` as a {@link FanfoldError}: itself when it is one, else an `internal` error with the
+ * same message and `error` as its `cause`. For the places where fanfold hands on what it caught.
+ */
+export function toFanfoldError(error: unknown): FanfoldError {
+  if (error instanceof FanfoldError) return error;
+  const message = error instanceof Error ? error.message || error.name : String(error);
+  return new FanfoldError('internal', message, { cause: error });
+}
+
 /** One problem found while validating a config: where it is and what was expected. */
 export interface ConfigIssue {
   /** Dotted path inside the config, e.g. `specialists[2].policy.retry.maxAttempts`. */

@@ -30,7 +30,7 @@ export { loadAppFile, parseAppFile } from './appFile.ts';
 export { DEFAULT_PRICES } from './pricing/prices.ts';
 export { costOfRun, costOfOutcome, estimateCostUsd, priceOf } from './pricing/cost.ts';
 export { parseDuration } from './duration.ts';
-export { FanfoldError, ConfigError, ProviderError, toErrorInfo, FANFOLD_ERROR_CODES } from './errors.ts';
+export { FanfoldError, ConfigError, ProviderError, toErrorInfo, toFanfoldError, FANFOLD_ERROR_CODES } from './errors.ts';
 export { systemClock } from './clock.ts';
 export { emptyUsage } from './usage.ts';
 export { defineTool } from './tools/defineTool.ts';

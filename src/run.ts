@@ -9,7 +9,7 @@ import { createFanOutLogic, type FanOutLogic } from './actors/fanOut.ts';
 import { createSpecialistLogic, type ProgressSinks, type SpecialistActorLogic } from './actors/specialist.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { normalizeConfig, type FanOutConfig, type LeadInput, type SpecialistSpec, type TaskFunction } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, toFanfoldError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { ModelProvider } from './providers/provider.ts';
 import type { RunResult } from './result.ts';
@@ -298,7 +298,9 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
         events.complete();
         resolve(snapshot.output);
       },
-      error: (error) => {
+      error: (caught) => {
+        // The lead actor failed: a bug, or a FanfoldError thrown inside it, handed on as one.
+        const error = toFanfoldError(caught);
         events.error(error);
         reject(error);
       },
@@ -362,7 +364,8 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
       events.complete();
       return (ended ? ended() : Promise.resolve()).then(() => stopped);
     },
-    (error: unknown) => {
+    (caught: unknown) => {
+      const error = toFanfoldError(caught);
       events.error(error);
       return (ended ? ended() : Promise.resolve()).then(() => Promise.reject(error));
     },
