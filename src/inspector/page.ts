@@ -1,9 +1,10 @@
 /**
  * The inspector page's HTML and CSS, served by the inspector server. Kept as strings in a `.ts`
- * module so that `tsc` ships them in `dist/` with no bundler and nothing is fetched from the
- * internet (no CDN, no web fonts). The script is in `pageScript.ts`.
+ * module so that `tsc` ships them in `dist/` and nothing is fetched from the internet (no CDN,
+ * no web fonts). The script is typed TypeScript under `page/`, bundled at build time into
+ * `pageScript.gen.ts` (see scripts/build-inspector-page.ts).
  */
-export { APP_JS } from './pageScript.ts';
+export { APP_JS } from './pageScript.gen.ts';
 
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
