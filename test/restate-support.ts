@@ -57,3 +57,14 @@ export async function pollUntil<T>(read: () => Promise<T>, check: (value: T) => 
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/** The server's records of invocations of `service` (from its SQL introspection API). */
+export async function restateInvocations(server: RestateServer, service: string): Promise<Array<{ id: string; status: string; target: string }>> {
+  const response = await fetch(`${server.adminUrl}/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query: `SELECT id, status, target FROM sys_invocation WHERE target_service_name = '${service}'` }),
+  });
+  if (!response.ok) throw new Error(`query of ${service} invocations: HTTP ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { rows: Array<{ id: string; status: string; target: string }> }).rows;
+}

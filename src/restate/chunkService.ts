@@ -6,19 +6,22 @@
  * from the invocation's journal after a crash, never made again.
  *
  * The rules are the shared ones: the group is stepped by `stepFlatFanOut` and each specialist by
- * the attempt steps. All waiting goes through one `RestatePromise.race` over every pending step,
- * the chunk's deadline and the run's stop signal, so a replay sees events in the same order.
+ * the attempt steps. All waiting goes through one `RestatePromise.race` over every pending step
+ * and the chunk's deadline, so a replay sees events in the same order. A stop decided elsewhere
+ * arrives as a cancellation of the invocation: the chunk asks the run's stop signal why, cuts
+ * its unfinished specialists short with that reason and answers with every outcome.
  */
 import * as restate from '@restatedev/restate-sdk';
 import type { FanOutStop } from '../actors/fanOut.ts';
 import type { SpecialistSpec } from '../config.ts';
 import { afterAttempt, afterWait, firstAttempt, stoppedAttempts, type AttemptEffect, type AttemptRecord, type AttemptsState, type SteppedOutcome } from '../core/attemptStep.ts';
 import { flatFanOutDone, initialFlatFanOut, stepFlatFanOut, type FlatFanOutEffect, type FlatFanOutState } from '../core/flatFanOut.ts';
-import { deadlineStop, stoppedError, stoppedStatus } from '../core/stops.ts';
+import { cancelStop, deadlineStop, stoppedError, stoppedStatus } from '../core/stops.ts';
 import { unstartedOutcome } from '../outcome.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import { callModelOnce } from './modelCall.ts';
-import { sendStop, watchStop } from './stopSignal.ts';
+import { readStop, reportFailures, sendStop } from './stopSignal.ts';
+import { PROGRESS_EVERY_MS, reportProgress, type ProgressReport } from './progress.ts';
 
 /** The chunk services' name. */
 export const CHUNK_SERVICE = 'fanfoldChunk';
@@ -33,8 +36,10 @@ export interface StartMark {
 export interface ChunkRequest {
   /** The run's key: its stop signal's key. */
   runKey: string;
-  /** Chunk number, for names in the journal. */
+  /** Chunk number. */
   index: number;
+  /** Run index of its first specialist. */
+  from: number;
   task: string;
   specs: SpecialistSpec[];
   deadlineAt: number;
@@ -54,7 +59,7 @@ export interface ChunkResult {
 }
 
 /** What wakes the chunk. */
-type Wake = { kind: 'record'; index: number; record: AttemptRecord } | { kind: 'waited'; index: number } | { kind: 'deadline' } | { kind: 'stop'; stop: FanOutStop };
+type Wake = { kind: 'record'; index: number; record: AttemptRecord } | { kind: 'waited'; index: number } | { kind: 'deadline' } | { kind: 'report' };
 
 /** One running specialist: its attempts, and since when its call is in flight (`null` while it waits). */
 interface Running {
@@ -67,15 +72,12 @@ interface Running {
 /** Runs one chunk to the end. */
 export async function runChunk(ctx: restate.Context, provider: ModelProvider, request: ChunkRequest): Promise<ChunkResult> {
   const { specs } = request;
-  const startedAt = await ctx.date.now();
   // The time of the event being handled: from the records themselves, so no extra journal entries.
-  let now = startedAt;
+  let now = 0;
   let group: FlatFanOutState = initialFlatFanOut(specs, { maxConcurrency: request.maxConcurrency, quorum: request.quorum, runTotal: request.runTotal });
   const started: Array<StartMark | null> = new Array<StartMark | null>(specs.length).fill(null);
   const running = new Map<number, Running>();
   const pending = new Map<number, restate.RestatePromise<Wake>>();
-  const deadline = ctx.sleep(Math.max(0, request.deadlineAt - startedAt)).map((): Wake => ({ kind: 'deadline' }));
-  const stopSignal = watchStop(ctx, request.runKey).map((stop): Wake => ({ kind: 'stop', stop: stop! }));
 
   /** Carries out one attempt effect of specialist `index`. */
   const follow = (index: number, state: AttemptsState, effect: AttemptEffect) => {
@@ -124,30 +126,62 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     }
   }
 
-  apply(stepFlatFanOut(group, { type: 'fill' }, now));
-  while (!flatFanOutDone(group)) {
-    const wake = await restate.RestatePromise.race([...pending.values(), deadline, stopSignal]);
-    if (wake.kind === 'deadline') {
-      now = Math.max(now, request.deadlineAt);
-      apply(stepFlatFanOut(group, { type: 'stop', stop: deadlineStop(request.deadlineMs) }, now));
-    } else if (wake.kind === 'stop') {
-      // A stop heard after this chunk's own deadline stop changes nothing (the group keeps its first).
-      now = await ctx.date.now();
-      apply(stepFlatFanOut(group, { type: 'stop', stop: wake.stop }, now));
-    } else if (wake.kind === 'waited') {
-      const entry = running.get(wake.index);
-      if (!entry) continue;
-      now = Math.max(now, entry.waitUntil ?? now);
-      const next = afterWait(entry.state);
-      follow(wake.index, next.state, next.effect);
-    } else {
-      const entry = running.get(wake.index);
-      if (!entry) continue;
-      now = Math.max(now, wake.record.endedAt);
-      const next = afterAttempt(entry.state, wake.record, () => ctx.rand.random());
-      follow(wake.index, next.state, next.effect);
+  // Progress for followers: what settled since the last report, sent at most every PROGRESS_EVERY_MS.
+  let reported = 0;
+  let reportedAt = -Infinity;
+  let reportTimer: restate.RestatePromise<Wake> | null = null;
+  const report = () => {
+    const settled: ProgressReport['settled'] = [];
+    group.outcomes.forEach((outcome, offset) => outcome && !sent[offset] && settled.push({ offset, outcome: outcome as SteppedOutcome }));
+    for (const { offset } of settled) sent[offset] = true;
+    reported += settled.length;
+    reportedAt = now;
+    reportTimer = null;
+    if (settled.length > 0) reportProgress(ctx, request.runKey, { chunk: request.index, from: request.from, settled });
+  };
+  const sent: boolean[] = new Array<boolean>(specs.length).fill(false);
+  try {
+    now = await ctx.date.now();
+    const deadline = ctx.sleep(Math.max(0, request.deadlineAt - now)).map((): Wake => ({ kind: 'deadline' }));
+    apply(stepFlatFanOut(group, { type: 'fill' }, now));
+    while (!flatFanOutDone(group)) {
+      const failedBefore = group.unsuccessful;
+      const wake = await restate.RestatePromise.race(reportTimer ? [...pending.values(), deadline, reportTimer] : [...pending.values(), deadline]);
+      if (wake.kind === 'report') {
+        report();
+        continue;
+      }
+      if (wake.kind === 'deadline') {
+        now = Math.max(now, request.deadlineAt);
+        apply(stepFlatFanOut(group, { type: 'stop', stop: deadlineStop(request.deadlineMs) }, now));
+      } else if (wake.kind === 'waited') {
+        const entry = running.get(wake.index)!;
+        now = Math.max(now, entry.waitUntil ?? now);
+        const next = afterWait(entry.state);
+        follow(wake.index, next.state, next.effect);
+      } else {
+        const entry = running.get(wake.index)!;
+        now = Math.max(now, wake.record.endedAt);
+        const next = afterAttempt(entry.state, wake.record, () => ctx.rand.random());
+        follow(wake.index, next.state, next.effect);
+      }
+      // The run's quorum is judged over every chunk's failures, by the stop signal.
+      const failed = group.unsuccessful - failedBefore;
+      if (failed > 0 && group.stop === null && request.quorum > 0) reportFailures(ctx, request.runKey, { count: failed, quorum: request.quorum, total: request.runTotal });
+      const settledNow = group.fulfilled + group.unsuccessful;
+      if (settledNow > reported && !flatFanOutDone(group)) {
+        if (now - reportedAt >= PROGRESS_EVERY_MS) report();
+        else reportTimer ??= ctx.sleep(reportedAt + PROGRESS_EVERY_MS - now).map((): Wake => ({ kind: 'report' }));
+      }
     }
+  } catch (error) {
+    if (!(error instanceof restate.CancelledError)) throw error;
+    // Cancelled by the fan-out: a stop was decided elsewhere; the stop signal says which.
+    const stop = (await readStop(ctx, request.runKey)) ?? cancelStop();
+    now = Math.max(now, await ctx.date.now());
+    apply(stepFlatFanOut(group, { type: 'stop', stop }, now));
   }
+  report();
   return { outcomes: group.outcomes as SteppedOutcome[], started, stop: group.stop };
 }
 

@@ -6,6 +6,7 @@ import { Observable } from 'rxjs';
 import { normalizeConfig, type FanOutConfig, type LeadInput, type SpecialistSpec } from '../config.ts';
 import { ConfigError, FanfoldError } from '../errors.ts';
 import type { RunEvent } from '../events.ts';
+import type { SpecialistOutcome } from '../outcome.ts';
 import type { RunResult } from '../result.ts';
 import { checkRunId } from '../runId.ts';
 import { cleanResult, SnapshotEventDiffer, type LeadObjectSnapshot } from './snapshotEvents.ts';
@@ -15,6 +16,8 @@ export { checkRunId };
 
 /** The lead objects' service name (as in `service.ts`, kept here so the client needs no SDK). */
 const LEAD_SERVICE = 'fanfold';
+/** The progress objects' service name (as in `progress.ts`). */
+const PROGRESS_SERVICE = 'fanfoldProgress';
 
 /** A Restate ingress error (code `restate`), with the HTTP status it came with (0: no response). */
 export class RestateIngressError extends FanfoldError {
@@ -27,8 +30,8 @@ export class RestateIngressError extends FanfoldError {
 }
 
 /** Calls a handler of a run's lead object. */
-async function callLead(ingressUrl: string, runId: string, handler: string, body?: unknown): Promise<unknown> {
-  const url = `${ingressUrl.replace(/\/+$/, '')}/${LEAD_SERVICE}/${encodeURIComponent(runId)}/${handler}`;
+async function callLead(ingressUrl: string, runId: string, handler: string, body?: unknown, service = LEAD_SERVICE): Promise<unknown> {
+  const url = `${ingressUrl.replace(/\/+$/, '')}/${service}/${encodeURIComponent(runId)}/${handler}`;
   let response: Response;
   try {
     response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? null) });
@@ -98,7 +101,14 @@ export async function startRestateRun(ingressUrl: string, runId: string, config:
 /** The lead object's current snapshot. */
 export async function getRestateSnapshot(ingressUrl: string, runId: string): Promise<LeadObjectSnapshot> {
   checkRunId(runId);
-  return (await callLead(ingressUrl, runId, 'snapshot')) as LeadObjectSnapshot;
+  const snapshot = (await callLead(ingressUrl, runId, 'snapshot')) as LeadObjectSnapshot;
+  if (snapshot.status !== 'active' || snapshot.context.outcomes.some((outcome) => outcome !== null)) return snapshot;
+  // While the fan-out runs, the lead holds no outcomes yet: show what the chunks reported.
+  const settled = (await callLead(ingressUrl, runId, 'read', undefined, PROGRESS_SERVICE)) as Array<{ index: number; outcome: SpecialistOutcome }> | null;
+  if (!settled?.length) return snapshot;
+  const outcomes = snapshot.context.outcomes.slice();
+  for (const { index, outcome } of settled) outcomes[index] = outcome;
+  return { ...snapshot, context: { ...snapshot.context, outcomes } };
 }
 
 /** Sends a command (`run.cancel`, `run.deadline`) to a run. */

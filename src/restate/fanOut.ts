@@ -26,6 +26,7 @@ import type { SteppedOutcome } from '../core/attemptStep.ts';
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import type { ChunkRequest, ChunkResult, ChunkService, StartMark } from './chunkService.ts';
 import { closeStop, sendStop, watchStop } from './stopSignal.ts';
+import { clearProgress } from './progress.ts';
 
 export type { StartMark } from './chunkService.ts';
 
@@ -39,7 +40,7 @@ export interface RestateFanOutOutput extends FanOutOutput {
 }
 
 /** Default most specialists one chunk invocation runs. */
-export const DEFAULT_CHUNK_SIZE = 100;
+export const DEFAULT_CHUNK_SIZE = 25;
 
 /** What the fan-out is built from. */
 export interface RestateFanOutDependencies {
@@ -49,8 +50,8 @@ export interface RestateFanOutDependencies {
   chunkSize?: number;
 }
 
-/** What wakes the fan-out: a chunk's answer, or the run's stop. */
-type Wake = { kind: 'chunk'; index: number; result: ChunkResult | null; failure: string | null } | { kind: 'stop'; stop: FanOutStop };
+/** A chunk's answer, or why there is none. */
+type Answer = { result: ChunkResult | null; failure: string | null };
 
 /** The chunk requests of a fan-out: ranges of `chunkSize`, each with a share of the concurrency limit. */
 export function chunkRequests(runKey: string, input: FanOutInput, chunkSize: number): Array<{ from: number; request: ChunkRequest }> {
@@ -61,7 +62,7 @@ export function chunkRequests(runKey: string, input: FanOutInput, chunkSize: num
   for (let index = 0; index * chunkSize < total; index++) {
     const from = index * chunkSize;
     const specs = input.specialists.slice(from, from + chunkSize);
-    requests.push({ from, request: { runKey, index, task: input.task, specs, deadlineAt: input.deadlineAt, deadlineMs: input.deadlineMs, maxConcurrency: share, quorum: input.quorum, runTotal: total } });
+    requests.push({ from, request: { runKey, index, from, task: input.task, specs, deadlineAt: input.deadlineAt, deadlineMs: input.deadlineMs, maxConcurrency: share, quorum: input.quorum, runTotal: total } });
   }
   return requests;
 }
@@ -70,56 +71,49 @@ export function chunkRequests(runKey: string, input: FanOutInput, chunkSize: num
 export async function runRestateFanOut(ctx: restate.ObjectSharedContext, chunkService: ChunkService, input: FanOutInput, chunkSize: number): Promise<RestateFanOutOutput> {
   const runKey = ctx.key;
   const specs = input.specialists;
-  const outcomes: Array<SpecialistOutcome | null> = new Array<SpecialistOutcome | null>(specs.length).fill(null);
-  const started: Array<StartMark | null> = new Array<StartMark | null>(specs.length).fill(null);
-  let stop: FanOutStop | null = null;
-  let fulfilled = 0;
-  let unsuccessful = 0;
-  const stopSignal = watchStop(ctx, runKey).map((value): Wake => ({ kind: 'stop', stop: value! }));
+  const stopSignal = watchStop(ctx, runKey);
   const chunks = chunkRequests(runKey, input, chunkSize);
-  const pending = new Map<number, restate.RestatePromise<Wake>>();
   const client = ctx.serviceClient(chunkService);
-  for (const [index, { request }] of chunks.entries()) {
-    const answer = client.run(request).map((result, failure): Wake => ({ kind: 'chunk', index, result: result ?? null, failure: failure ? failure.message : null }));
-    pending.set(index, answer);
-  }
-  let listening = true;
-  while (pending.size > 0) {
-    const wake = await restate.RestatePromise.race(listening ? [...pending.values(), stopSignal] : [...pending.values()]);
-    if (wake.kind === 'stop') {
-      // The chunks heard it too; each answers with what it kept.
-      stop ??= wake.stop;
-      listening = false;
-      continue;
-    }
-    pending.delete(wake.index);
-    const { from, request } = chunks[wake.index]!;
-    const now = await ctx.date.now();
-    let escalatedBy: SpecialistOutcome | undefined;
-    request.specs.forEach((spec, offset) => {
-      const outcome: SteppedOutcome =
-        wake.result?.outcomes[offset] ?? unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `internal error in chunk ${wake.index} on Restate: ${wake.failure ?? 'no answer'}` }, now);
-      outcomes[from + offset] = outcome;
-      started[from + offset] = wake.result?.started[offset] ?? null;
-      if (outcome.status === 'fulfilled') fulfilled++;
-      else unsuccessful++;
-      if (escalates(spec, outcome)) escalatedBy ??= outcome;
-    });
-    if (stop) continue;
-    const decided: FanOutStop | null = !wake.result
-      ? { reason: 'crashed', by: `chunk ${wake.index}`, message: `internal error in chunk ${wake.index} on Restate: ${wake.failure ?? 'no answer'}` }
-      : wake.result.stop && wake.result.stop.reason !== 'deadline' && wake.result.stop.reason !== 'cancelled'
-        ? wake.result.stop
-        : escalatedBy
-          ? escalationStop(escalatedBy)
-          : wake.result.stop ?? quorumStopIfLost(input.quorum, { total: specs.length, fulfilled, unsuccessful });
-    if (decided) {
-      stop = decided;
-      sendStop(ctx, runKey, decided);
-    }
+  const calls = chunks.map(({ request }) => client.run(request));
+  const answers = restate.RestatePromise.all(calls.map((call) => call.map((result, failure): Answer => ({ result: result ?? null, failure: failure ? failure.message : null }))));
+  // Wait for every chunk, unless a stop comes first: then cancel them; each answers with what it kept.
+  const first = await restate.RestatePromise.race([answers.map((all) => ({ all: all! })), stopSignal.map((value) => ({ stop: value! }))]);
+  let stop: FanOutStop | null = null;
+  let all: Answer[];
+  if ('stop' in first) {
+    stop = first.stop;
+    for (const call of calls) ctx.invocation(await call.invocationId).cancel();
+    all = await answers;
+  } else {
+    all = first.all;
   }
   closeStop(ctx, runKey);
-  return { outcomes: outcomes as SpecialistOutcome[], stop, started };
+  clearProgress(ctx, runKey);
+
+  const now = await ctx.date.now();
+  const outcomes: SpecialistOutcome[] = [];
+  const started: Array<StartMark | null> = [];
+  let fulfilled = 0;
+  let escalatedBy: SpecialistOutcome | undefined;
+  let crashed: FanOutStop | null = null;
+  let decided: FanOutStop | null = null;
+  let timedOut: FanOutStop | null = null;
+  for (const [index, { request }] of chunks.entries()) {
+    const { result, failure } = all[index]!;
+    if (!result) crashed ??= { reason: 'crashed', by: `chunk ${index}`, message: `internal error in chunk ${index} on Restate: ${failure ?? 'no answer'}` };
+    else if (result.stop?.reason === 'deadline' || result.stop?.reason === 'cancelled') timedOut ??= result.stop;
+    else if (result.stop) decided ??= result.stop;
+    request.specs.forEach((spec, offset) => {
+      const outcome: SteppedOutcome = result?.outcomes[offset] ?? unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `internal error in chunk ${index} on Restate: ${failure ?? 'no answer'}` }, now);
+      outcomes.push(outcome);
+      started.push(result?.started[offset] ?? null);
+      if (outcome.status === 'fulfilled') fulfilled++;
+      if (escalates(spec, outcome)) escalatedBy ??= outcome;
+    });
+  }
+  // A stop heard from the signal wins; else what a chunk decided, an escalation, or the quorum judged over all.
+  stop ??= crashed ?? decided ?? timedOut ?? (escalatedBy ? escalationStop(escalatedBy) : quorumStopIfLost(input.quorum, { total: specs.length, fulfilled, unsuccessful: specs.length - fulfilled }));
+  return { outcomes, stop, started };
 }
 
 /** A minimal view of the adapter's actor system: the Restate context of the transition. */

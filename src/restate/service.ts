@@ -1,7 +1,7 @@
 /**
  * The Restate service: the lead machine as a virtual object (`fanfold`, one key per run), the
- * chunk service (`fanfoldChunk`) that runs the specialists, and each run's stop signal
- * (`fanfoldStop`), served over HTTP/2 for a Restate server to call. Run as many instances as
+ * chunk service (`fanfoldChunk`) that runs the specialists, each run's stop signal
+ * (`fanfoldStop`) and progress (`fanfoldProgress`), served over HTTP/2 for a Restate server to call. Run as many instances as
  * you like behind one address: chunk calls spread over all of them.
  */
 import './polyfill.ts';
@@ -17,6 +17,7 @@ import { withJournaledClock } from './invocationClock.ts';
 import { createRestateFanOut, DEFAULT_CHUNK_SIZE } from './fanOut.ts';
 import { createRestateSpecialist } from './specialist.ts';
 import { stopSignalObject } from './stopSignal.ts';
+import { progressObject } from './progress.ts';
 
 export { DEFAULT_CHUNK_SIZE } from './fanOut.ts';
 
@@ -59,7 +60,7 @@ function withStartedAt(request: unknown, now: number): unknown {
 /** The virtual objects to bind to a Restate endpoint. */
 export function createRestateServices(options: RestateServiceOptions) {
   const { machine, chunkService } = createRestateLeadMachine(options);
-  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt }), chunkService, stopSignalObject] as const;
+  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt }), chunkService, stopSignalObject, progressObject] as const;
 }
 
 /** Options of {@link serveRestate}. */
