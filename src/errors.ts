@@ -45,7 +45,8 @@ export interface ErrorInfo {
  * - `budget`: the run's budget refused it before any call (`BudgetExceededError`).
  * - `checkpoint`: a run to resume is missing, damaged, or taken by another process
  *   (`CheckpointError`).
- * - `tool`: a tool call got input it cannot take, or its tool (an MCP server) failed; the model
+ * - `tool`: a tool call got input it cannot take, its tool (an MCP server) failed, or it was
+ *   stopped (its timeout, its specialist stopping; the reason its `signal` gives); the model
  *   gets it as an error result.
  * - `restate`: the Restate ingress could not be reached or refused a call
  *   (`RestateIngressError`), or a run ended there with an internal error.

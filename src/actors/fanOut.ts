@@ -14,7 +14,7 @@
 import { createActor, type ActorLogic, type AnyActorLogic, type AnyActorRef, type Snapshot } from 'xstate';
 import type { Clock } from '../clock.ts';
 import type { LeadInput, SpecialistSpec } from '../config.ts';
-import type { ErrorInfo } from '../errors.ts';
+import { FanfoldError, type ErrorInfo } from '../errors.ts';
 import { settledEventType, type RunEvent, type SpecialistProgressEvent, type SpecialistTokenEvent } from '../events.ts';
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
@@ -239,7 +239,7 @@ export interface FanOutDependencies {
  */
 export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, steps, budget, fold }: FanOutDependencies): FanOutLogic {
   const subLeadLogic = () => {
-    if (!subLead) throw new Error('This fan-out was not given a sub-lead logic: create its actors with createRunActors()');
+    if (!subLead) throw new FanfoldError('usage', 'This fan-out was not given a sub-lead logic: create its actors with createRunActors()');
     return subLead();
   };
 

@@ -282,7 +282,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     if (held.timer !== null) clock.clearTimeout(held.timer);
     if (abort) {
       held.controller?.abort();
-      for (const call of held.running?.values() ?? []) call.abort(new Error('the specialist was stopped'));
+      for (const call of held.running?.values() ?? []) call.abort(new FanfoldError('tool', 'the specialist was stopped'));
     }
   };
 

@@ -4,6 +4,7 @@
  * error result (`is_error`) whose text tells the model what went wrong, so the loop goes on.
  */
 import type { Clock } from '../clock.ts';
+import { FanfoldError } from '../errors.ts';
 import type { ToolResultBlock } from '../providers/provider.ts';
 import { errorResult, type ToolCallRequest } from '../actors/agentLoop.ts';
 import type { ToolContext, ToolDefinition, ToolOutput } from './tool.ts';
@@ -83,7 +84,7 @@ export function runToolCall(call: ToolCallRequest, tool: ToolDefinition | undefi
       timer = env.clock.setTimeout(() => {
         timedOut = true;
         const error = `The tool "${call.name}" did not finish within ${timeoutMs} ms and was stopped.`;
-        controller.abort(new Error(error));
+        controller.abort(new FanfoldError('tool', error));
         finish({ result: errorResult(call.id, error), error });
       }, timeoutMs);
     }
