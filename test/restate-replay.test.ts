@@ -74,14 +74,14 @@ function failEachOnceAfterItsWrites<T>(definition: T): T {
 
 const attemptsSeen = new Map<string, number[]>();
 /** A probe object whose `create` writes the time it reads, flushes, and fails its first attempt. */
-const probe = (name: string, now: () => number) =>
+const probe = (name: string, now: (ctx: object) => number) =>
   restate.object({
     name,
     handlers: {
       create: async (ctx: restate.ObjectContext) => {
         const seen = attemptsSeen.get(name) ?? [];
         attemptsSeen.set(name, seen);
-        const at = now();
+        const at = now(ctx);
         seen.push(at);
         ctx.set('at', at);
         await ctx.sleep(25); // the write above reaches the server's journal
@@ -104,7 +104,7 @@ beforeAll(async () => {
   const provider = createAnthropicProvider({ apiKey: API_KEY, baseURL: simulator.url, env: {} });
   const services = [
     ...createRestateServices({ provider, chunkSize: 3 }).map((definition) => failEachOnceAfterItsWrites(definition)),
-    withJournaledClock(probe('clockProbeJournaled', invocationNow)),
+    withJournaledClock(probe('clockProbeJournaled', (ctx) => invocationNow(ctx))),
     probe('clockProbeWallClock', () => Date.now()),
   ];
   let bound = restate.endpoint().setLogger(() => {});

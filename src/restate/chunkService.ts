@@ -142,6 +142,7 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
   const sent: boolean[] = new Array<boolean>(specs.length).fill(false);
   try {
     now = await ctx.date.now();
+    reportedAt = now;
     const deadline = ctx.sleep(Math.max(0, request.deadlineAt - now)).map((): Wake => ({ kind: 'deadline' }));
     apply(stepFlatFanOut(group, { type: 'fill' }, now));
     while (!flatFanOutDone(group)) {

@@ -6,19 +6,19 @@
  */
 import { sendParent, setup } from 'xstate';
 import type { DeadlineTimerInput } from '../actors/deadlineTimer.ts';
-import { invocationNow } from './invocationClock.ts';
+import { systemNow } from './invocationClock.ts';
 
 /** The deadline timer machine: `run.deadline` to the parent at `deadlineAt`. */
 export const restateDeadlineTimer = setup({
-  types: { input: {} as DeadlineTimerInput, context: {} as DeadlineTimerInput },
+  types: { input: {} as DeadlineTimerInput, context: {} as DeadlineTimerInput & { armedAt: number } },
   delays: {
     // Read once, when the timer is armed; the adapter persists the scheduled event, not this function.
-    // The invocation's journaled time, not Date.now(): a replay must send the same delay.
-    untilDeadline: ({ context }) => Math.max(0, context.deadlineAt - invocationNow()),
+    untilDeadline: ({ context }) => Math.max(0, context.deadlineAt - context.armedAt),
   },
 }).createMachine({
   id: 'fanfoldDeadline',
-  context: ({ input }) => ({ deadlineAt: input.deadlineAt }),
+  // The invocation's journaled time, not Date.now(): a replay must send the same delay.
+  context: ({ input, self }) => ({ deadlineAt: input.deadlineAt, armedAt: systemNow(self.system) }),
   initial: 'armed',
   states: {
     armed: { after: { untilDeadline: { target: 'fired', actions: sendParent({ type: 'run.deadline' }) } } },

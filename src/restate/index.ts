@@ -9,7 +9,7 @@ export { registerDeployment } from './admin.ts';
 export { startDevRestateServer } from './devServer.ts';
 export { CHUNK_SERVICE } from './chunkService.ts';
 export { STOP_SERVICE } from './stopSignal.ts';
-export { invocationNow, withJournaledClock, wrapTransitionHandlers } from './invocationClock.ts';
+export { invocationNow, systemNow, withJournaledClock, wrapTransitionHandlers } from './invocationClock.ts';
 export type { ServeRestateOptions, RestateServiceHandle, RestateServiceOptions } from './service.ts';
 export type { StartRestateRunOptions, FollowOptions } from './client.ts';
 export type { LeadObjectSnapshot } from './snapshotEvents.ts';

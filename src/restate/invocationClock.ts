@@ -8,19 +8,26 @@
  * or into a delayed send (the deadline timer's delay) does exactly that when its invocation is
  * replayed. So every handler that runs transitions first reads the time once through
  * `ctx.date.now()` (journaled: a replay reads back the same value) and the machines ask
- * {@link invocationNow} instead of `Date.now()`.
+ * {@link invocationNow} with their invocation's context (the adapter's actor system carries it)
+ * instead of `Date.now()`. Kept by context object, not in an AsyncLocalStorage: that would make
+ * every promise in the process pay for async hooks on Node 20.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import * as restate from '@restatedev/restate-sdk';
 
-const journaledNow = new AsyncLocalStorage<number>();
+const journaledNow = new WeakMap<object, number>();
 
 /**
- * The time the current Restate invocation journaled when it began, in ms since epoch; the same
- * value on every replay. Outside an invocation (a test driving a machine directly) it is `Date.now()`.
+ * The time the Restate invocation with context `ctx` journaled when it began, in ms since
+ * epoch; the same value on every replay. Without a journaled time (a test driving a machine
+ * directly) it is `Date.now()`.
  */
-export function invocationNow(): number {
-  return journaledNow.getStore() ?? Date.now();
+export function invocationNow(ctx?: object): number {
+  return (ctx && journaledNow.get(ctx)) ?? Date.now();
+}
+
+/** {@link invocationNow} for a machine running under the xstate adapter, from its actor system. */
+export function systemNow(system: unknown): number {
+  return invocationNow((system as { ctx?: object } | undefined)?.ctx);
 }
 
 /** The handlers of the xstate adapter's virtual object that run transitions. */
@@ -41,7 +48,7 @@ type ObjectDefinition = { name: string; object: Record<string, unknown>; options
  *   return original(ctx, request);
  * });
  */
-export function wrapTransitionHandlers<T>(definition: T, wrap: (original: ObjectHandler, handlerName: 'create' | 'send') => ObjectHandler): T {
+export function wrapTransitionHandlers<T>(definition: T, wrap: (original: ObjectHandler, handlerName: 'create' | 'send') => ObjectHandler, extraOptions: Record<string, unknown> = {}): T {
   const { name, object, options, metadata, description } = definition as unknown as ObjectDefinition;
   const handlers: Record<string, unknown> = { ...object };
   for (const handlerName of TRANSITION_HANDLERS) {
@@ -50,7 +57,7 @@ export function wrapTransitionHandlers<T>(definition: T, wrap: (original: Object
     // A plain function is an exclusive handler.
     handlers[handlerName] = wrap(original as ObjectHandler, handlerName);
   }
-  return restate.object({ name, handlers, options, metadata, description } as Parameters<typeof restate.object>[0]) as unknown as T;
+  return restate.object({ name, handlers, options: { ...(options as object | undefined), ...extraOptions }, metadata, description } as Parameters<typeof restate.object>[0]) as unknown as T;
 }
 
 /** Options of {@link withJournaledClock}. */
@@ -60,6 +67,18 @@ export interface JournaledClockOptions {
    * from the service's clock (the one its timers run on) rather than the caller's.
    */
   stampCreate?: (request: unknown, now: number) => unknown;
+  /**
+   * Send the object's state to an invocation only as it asks for each key, not all of it with
+   * every invocation: the lead's promise invocations (the fan-out, the synthesizer) read none of
+   * its large snapshot.
+   */
+  lazyState?: boolean;
+  /**
+   * Rewrites what `create` and `send` answer (the adapter answers with the whole snapshot): the
+   * lead answers with its status only, since nothing reads more and at large N the snapshot is
+   * megabytes on every event.
+   */
+  answer?: (result: unknown) => unknown;
 }
 
 /**
@@ -76,7 +95,9 @@ export function withJournaledClock<T>(definition: T, options: JournaledClockOpti
     const stamp = handlerName === 'create' ? options.stampCreate : undefined;
     return async (ctx, request) => {
       const now = await ctx.date.now();
-      return journaledNow.run(now, () => original(ctx, stamp ? stamp(request, now) : request));
+      journaledNow.set(ctx, now);
+      const result = await original(ctx, stamp ? stamp(request, now) : request);
+      return options.answer ? options.answer(result) : result;
     };
-  });
+  }, options.lazyState ? { enableLazyState: true } : {});
 }

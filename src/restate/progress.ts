@@ -1,7 +1,7 @@
 /**
  * A run's progress on Restate, for followers: one small virtual object per run
- * (`fanfoldProgress/<runId>`) to which each chunk reports the outcomes it settled, at most every
- * {@link PROGRESS_EVERY_MS} and when it ends. Each chunk's reports live under their own key, so a
+ * (`fanfoldProgress/<runId>`) to which each chunk reports the outcomes it settled when it ends,
+ * and while it runs at most every {@link PROGRESS_EVERY_MS}. Each chunk's reports live under their own key, so a
  * report costs the size of one chunk, never the run's; the lead's snapshot is not touched until
  * the fan-out ends. `getRestateSnapshot` shows these outcomes while the fan-out runs.
  */
@@ -12,7 +12,7 @@ import type { SteppedOutcome } from '../core/attemptStep.ts';
 export const PROGRESS_SERVICE = 'fanfoldProgress';
 
 /** Shortest time between two reports of one chunk, in ms. */
-export const PROGRESS_EVERY_MS = 250;
+export const PROGRESS_EVERY_MS = 1_000;
 
 /** One chunk's report: where its specialists start in the run, and what settled since the last. */
 export interface ProgressReport {
@@ -32,6 +32,8 @@ const chunkKey = (chunk: number) => `chunk:${chunk}`;
 /** The progress object. */
 export const progressObject = restate.object({
   name: PROGRESS_SERVICE,
+  // A report touches one chunk's key: the others' must not travel with it.
+  options: { enableLazyState: true },
   handlers: {
     report: async (ctx: restate.ObjectContext, report: ProgressReport): Promise<void> => {
       const key = chunkKey(report.chunk);

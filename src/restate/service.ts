@@ -57,10 +57,16 @@ function withStartedAt(request: unknown, now: number): unknown {
   return { ...(request as object), input: { ...input, startedAt: now } };
 }
 
+/** What the lead's `create` and `send` answer: where the run is, not its whole snapshot (`snapshot` and `waitFor` give that). */
+function statusOnly(result: unknown): unknown {
+  const { status, value } = (result ?? {}) as { status?: unknown; value?: unknown };
+  return { status, value };
+}
+
 /** The virtual objects to bind to a Restate endpoint. */
 export function createRestateServices(options: RestateServiceOptions) {
   const { machine, chunkService } = createRestateLeadMachine(options);
-  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt }), chunkService, stopSignalObject, progressObject] as const;
+  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt, lazyState: true, answer: statusOnly }), chunkService, stopSignalObject, progressObject] as const;
 }
 
 /** Options of {@link serveRestate}. */
