@@ -74,18 +74,26 @@ export async function runRestateFanOut(ctx: restate.ObjectSharedContext, chunkSe
   const stopSignal = watchStop(ctx, runKey);
   const chunks = chunkRequests(runKey, input, chunkSize);
   const client = ctx.serviceClient(chunkService);
-  const calls = chunks.map(({ request }) => client.run(request));
-  const answers = restate.RestatePromise.all(calls.map((call) => call.map((result, failure): Answer => ({ result: result ?? null, failure: failure ? failure.message : null }))));
-  // Wait for every chunk, unless a stop comes first: then cancel them; each answers with what it kept.
-  const first = await restate.RestatePromise.race([answers.map((all) => ({ all: all! })), stopSignal.map((value) => ({ stop: value! }))]);
+  const invocations: Array<PromiseLike<restate.InvocationId>> = [];
+  const calls = chunks.map(({ request }) => {
+    const call = client.run(request);
+    invocations.push(call.invocationId);
+    return call;
+  }).map((call) => call.map((result, failure): Answer => ({ result: result ?? null, failure: failure ? failure.message : null })));
+  // Each chunk's answer in turn (a combinator over all of them would look at every unanswered
+  // chunk on each answer), racing the run's stop: on a stop, cancel the chunks; each answers with what it kept.
+  const stopped = stopSignal.map((value): { stop: FanOutStop } => ({ stop: value! }));
   let stop: FanOutStop | null = null;
-  let all: Answer[];
-  if ('stop' in first) {
-    stop = first.stop;
-    for (const call of calls) ctx.invocation(await call.invocationId).cancel();
-    all = await answers;
-  } else {
-    all = first.all;
+  const all: Answer[] = [];
+  for (const call of calls) {
+    const next: Answer | { stop: FanOutStop } = stop ? await call : await restate.RestatePromise.race([call, stopped]);
+    if ('stop' in next) {
+      stop = next.stop;
+      for (const invocation of invocations) ctx.invocation(await invocation).cancel();
+      all.push(await call);
+    } else {
+      all.push(next);
+    }
   }
   closeStop(ctx, runKey);
   clearProgress(ctx, runKey);
