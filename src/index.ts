@@ -14,6 +14,7 @@
 export { runFanOut, createRunActors } from './run.ts';
 export { resumeFanOut } from './resume.ts';
 export { createFileCheckpointStore, DEFAULT_STORE_DIR } from './checkpoint/fileStore.ts';
+export { createMemoryCheckpointStore } from './checkpoint/memoryStore.ts';
 export { CheckpointError } from './checkpoint/format.ts';
 export { newRunId, checkRunId, isValidRunId, RUN_ID_RULE, MAX_RUN_ID_LENGTH, RESERVED_RUN_IDS } from './runId.ts';
 export { createNestedOutcomes } from './checkpoint/nestedOutcomes.ts';
