@@ -20,17 +20,13 @@ import { cancelStop, deadlineStop, stoppedError, stoppedStatus } from '../core/s
 import { unstartedOutcome } from '../outcome.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import { callModelOnce } from './modelCall.ts';
+import { AGENT_SERVICE, type AgentService } from './agentService.ts';
+import { expandSpecs, type CompactSpecs } from './compactSpecs.ts';
 import { readStop, reportFailures, sendStop } from './stopSignal.ts';
 import { PROGRESS_EVERY_MS, reportProgress, type ProgressReport } from './progress.ts';
 
 /** The chunk services' name. */
 export const CHUNK_SERVICE = 'fanfoldChunk';
-
-/** When a specialist started, for `specialist.started` events. */
-export interface StartMark {
-  model: string | null;
-  at: number;
-}
 
 /** What a chunk runs. Plain JSON. */
 export interface ChunkRequest {
@@ -41,7 +37,8 @@ export interface ChunkRequest {
   /** Run index of its first specialist. */
   from: number;
   task: string;
-  specs: SpecialistSpec[];
+  /** Its specialists, policies pooled. */
+  specs: CompactSpecs;
   deadlineAt: number;
   deadlineMs: number;
   /** This chunk's share of the run's concurrency limit. */
@@ -51,15 +48,14 @@ export interface ChunkRequest {
   runTotal: number;
 }
 
-/** What a chunk answers: every outcome (with its retries), start marks, and why it stopped. */
+/** What a chunk answers: every outcome (with its retries), and why it stopped. */
 export interface ChunkResult {
   outcomes: SteppedOutcome[];
-  started: Array<StartMark | null>;
   stop: FanOutStop | null;
 }
 
 /** What wakes the chunk. */
-type Wake = { kind: 'record'; index: number; record: AttemptRecord } | { kind: 'waited'; index: number } | { kind: 'deadline' } | { kind: 'report' };
+type Wake = { kind: 'record'; index: number; record: AttemptRecord } | { kind: 'waited'; index: number } | { kind: 'settled'; index: number; outcome: SteppedOutcome } | { kind: 'report' };
 
 /** One running specialist: its attempts, and since when its call is in flight (`null` while it waits). */
 interface Running {
@@ -71,11 +67,12 @@ interface Running {
 
 /** Runs one chunk to the end. */
 export async function runChunk(ctx: restate.Context, provider: ModelProvider, request: ChunkRequest): Promise<ChunkResult> {
-  const { specs } = request;
-  // The time of the event being handled: from the records themselves, so no extra journal entries.
-  let now = 0;
+  const specs = expandSpecs(request.specs);
+  // The time of the event being handled: from the records themselves (first the run's start),
+  // so the chunk adds no journal entries of its own. The run's deadline needs no timer here
+  // either: each call aborts itself at it, and the lead's own timer stops the run.
+  let now = request.deadlineAt - request.deadlineMs;
   let group: FlatFanOutState = initialFlatFanOut(specs, { maxConcurrency: request.maxConcurrency, quorum: request.quorum, runTotal: request.runTotal });
-  const started: Array<StartMark | null> = new Array<StartMark | null>(specs.length).fill(null);
   const running = new Map<number, Running>();
   const pending = new Map<number, restate.RestatePromise<Wake>>();
 
@@ -91,8 +88,20 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
       pending.set(index, ctx.sleep(effect.ms).map((): Wake => ({ kind: 'waited', index })));
       return;
     }
+    // Past the run's deadline a call would only be aborted: the deadline stop after this wake cuts it instead.
+    if (now >= request.deadlineAt) return void running.set(index, { state, inFlightSince: null });
     running.set(index, { state, inFlightSince: now });
     const spec = specs[index]!;
+    if (spec.tools.length > 0) {
+      // A tool-using specialist runs its whole loop in one agent invocation, which journals each turn and tool call.
+      const agent = ctx.serviceClient<AgentService>({ name: AGENT_SERVICE } as AgentService).run({ task: request.task, spec, deadlineAt: request.deadlineAt });
+      pending.set(index, agent.map((outcome, failure): Wake => {
+        if (failure instanceof restate.CancelledError) throw failure;
+        const settled = outcome ?? unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `specialist "${spec.id}": its agent invocation failed: ${failure?.message ?? 'no answer'}` }, now);
+        return { kind: 'settled', index, outcome: settled };
+      }));
+      return;
+    }
     const call = ctx.run(`${spec.id}: attempt ${effect.attempt} on ${effect.model}`, () => callModelOnce(provider, { task: request.task, spec, deadlineAt: request.deadlineAt }, effect.model, effect.attempt));
     pending.set(index, call.map((record): Wake => ({ kind: 'record', index, record: record! })));
   };
@@ -103,7 +112,6 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     for (const effect of step.effects) {
       if (effect.type === 'start') {
         const spec = specs[effect.index]!;
-        started[effect.index] = { model: spec.models[0] ?? null, at: now };
         if (spec.kind !== 'model') {
           // Task functions and sub-leads never reach a chunk (the client refuses them); say so if one does.
           const message = `specialist "${spec.id}" is ${spec.kind === 'task' ? 'a task function' : 'a nested sub-lead'}, which the Restate runtime does not run`;
@@ -141,31 +149,31 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
   };
   const sent: boolean[] = new Array<boolean>(specs.length).fill(false);
   try {
-    now = await ctx.date.now();
     reportedAt = now;
-    const deadline = ctx.sleep(Math.max(0, request.deadlineAt - now)).map((): Wake => ({ kind: 'deadline' }));
     apply(stepFlatFanOut(group, { type: 'fill' }, now));
     while (!flatFanOutDone(group)) {
       const failedBefore = group.unsuccessful;
-      const wake = await restate.RestatePromise.race(reportTimer ? [...pending.values(), deadline, reportTimer] : [...pending.values(), deadline]);
+      const wake = await restate.RestatePromise.race(reportTimer ? [...pending.values(), reportTimer] : [...pending.values()]);
       if (wake.kind === 'report') {
         report();
         continue;
       }
-      if (wake.kind === 'deadline') {
-        now = Math.max(now, request.deadlineAt);
-        apply(stepFlatFanOut(group, { type: 'stop', stop: deadlineStop(request.deadlineMs) }, now));
-      } else if (wake.kind === 'waited') {
+      if (wake.kind === 'waited') {
         const entry = running.get(wake.index)!;
         now = Math.max(now, entry.waitUntil ?? now);
         const next = afterWait(entry.state);
         follow(wake.index, next.state, next.effect);
+      } else if (wake.kind === 'settled') {
+        now = Math.max(now, wake.outcome.endedAt);
+        follow(wake.index, running.get(wake.index)!.state, { type: 'settle', outcome: wake.outcome });
       } else {
         const entry = running.get(wake.index)!;
         now = Math.max(now, wake.record.endedAt);
         const next = afterAttempt(entry.state, wake.record, () => ctx.rand.random());
         follow(wake.index, next.state, next.effect);
       }
+      // Past the run's deadline nothing more starts; what runs is cut short.
+      if (now >= request.deadlineAt && group.stop === null) apply(stepFlatFanOut(group, { type: 'stop', stop: deadlineStop(request.deadlineMs) }, now));
       // The run's quorum is judged over every chunk's failures, by the stop signal.
       const failed = group.unsuccessful - failedBefore;
       if (failed > 0 && group.stop === null && request.quorum > 0) reportFailures(ctx, request.runKey, { count: failed, quorum: request.quorum, total: request.runTotal });
@@ -183,7 +191,7 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     apply(stepFlatFanOut(group, { type: 'stop', stop }, now));
   }
   report();
-  return { outcomes: group.outcomes as SteppedOutcome[], started, stop: group.stop };
+  return { outcomes: group.outcomes as SteppedOutcome[], stop: group.stop };
 }
 
 /** The chunk service, bound to a provider. */

@@ -51,13 +51,16 @@ async function callLead(ingressUrl: string, runId: string, handler: string, body
   return text === '' ? null : JSON.parse(text);
 }
 
-/** Config paths of specialists the Restate runtime cannot run: task functions and nested sub-leads. */
+/**
+ * Config paths of specialists the Restate runtime cannot run: task functions and nested
+ * sub-leads. Tools run there (each specialist's loop in the agent service, with the tools
+ * the service was given); a code tool travels as its name, so the config may hold it.
+ */
 function unsupportedPaths(input: LeadInput): string[] {
   const paths: string[] = [];
   const visit = (spec: SpecialistSpec, path: string) => {
     if (spec.kind === 'task') paths.push(`${path}: a \`run\` function cannot be sent to a Restate service`);
     if (spec.kind === 'fanOut') paths.push(`${path}: nested sub-leads do not run on Restate yet (large fan-outs are chunked automatically)`);
-    if (spec.tools.length > 0) paths.push(`${path}.tools: specialists with tools do not run on Restate yet; run them in-process (\`fanfold run\`, \`runFanOut\`)`);
   };
   if (input.lead) paths.push('lead: a model lead does not run on Restate yet; run it in-process (`fanfold run`, `runFanOut`)');
   input.specialists.forEach((spec, index) => visit(spec, `specialists[${index}]`));

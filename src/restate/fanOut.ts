@@ -21,23 +21,20 @@ import * as restate from '@restatedev/restate-sdk';
 import { fromPromise } from '@restatedev/xstate/promise';
 import type { AnyActorLogic, AnyEventObject } from 'xstate';
 import type { FanOutInput, FanOutOutput, FanOutStop } from '../actors/fanOut.ts';
+import type { SpecialistSpec } from '../config.ts';
 import { cancelStop, deadlineStop, escalates, escalationStop, quorumStopIfLost } from '../core/stops.ts';
 import type { SteppedOutcome } from '../core/attemptStep.ts';
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
-import type { ChunkRequest, ChunkResult, ChunkService, StartMark } from './chunkService.ts';
+import type { ChunkRequest, ChunkResult, ChunkService } from './chunkService.ts';
+import { compactSpecs, expandSpecs, type CompactSpecs } from './compactSpecs.ts';
 import { closeStop, sendStop, watchStop } from './stopSignal.ts';
 import { clearProgress } from './progress.ts';
 
-export type { StartMark } from './chunkService.ts';
-
 /**
- * The Restate fan-out's output: the in-process one's, plus start marks for the event stream.
- * Outcomes keep the `retries` their specialist made; the client turns them into events and
- * strips them.
+ * The Restate fan-out's output: the in-process one's. Outcomes keep the `retries` their
+ * specialist made; the client turns them into events and strips them.
  */
-export interface RestateFanOutOutput extends FanOutOutput {
-  started: Array<StartMark | null>;
-}
+export type RestateFanOutOutput = FanOutOutput;
 
 /** Default most specialists one chunk invocation runs. */
 export const DEFAULT_CHUNK_SIZE = 25;
@@ -54,15 +51,15 @@ export interface RestateFanOutDependencies {
 type Answer = { result: ChunkResult | null; failure: string | null };
 
 /** The chunk requests of a fan-out: ranges of `chunkSize`, each with a share of the concurrency limit. */
-export function chunkRequests(runKey: string, input: FanOutInput, chunkSize: number): Array<{ from: number; request: ChunkRequest }> {
+export function chunkRequests(runKey: string, input: FanOutInput, chunkSize: number): Array<{ from: number; specs: SpecialistSpec[]; request: ChunkRequest }> {
   const total = input.specialists.length;
   const chunks = Math.max(1, Math.ceil(total / chunkSize));
   const share = input.maxConcurrency === null ? null : Math.max(1, Math.floor(input.maxConcurrency / chunks));
-  const requests: Array<{ from: number; request: ChunkRequest }> = [];
+  const requests: Array<{ from: number; specs: SpecialistSpec[]; request: ChunkRequest }> = [];
   for (let index = 0; index * chunkSize < total; index++) {
     const from = index * chunkSize;
     const specs = input.specialists.slice(from, from + chunkSize);
-    requests.push({ from, request: { runKey, index, from, task: input.task, specs, deadlineAt: input.deadlineAt, deadlineMs: input.deadlineMs, maxConcurrency: share, quorum: input.quorum, runTotal: total } });
+    requests.push({ from, specs, request: { runKey, index, from, task: input.task, specs: compactSpecs(specs), deadlineAt: input.deadlineAt, deadlineMs: input.deadlineMs, maxConcurrency: share, quorum: input.quorum, runTotal: total } });
   }
   return requests;
 }
@@ -98,31 +95,34 @@ export async function runRestateFanOut(ctx: restate.ObjectSharedContext, chunkSe
   closeStop(ctx, runKey);
   clearProgress(ctx, runKey);
 
-  const now = await ctx.date.now();
+  // The time only a chunk that gave no answer needs (its specialists' outcomes end then).
+  let now: number | undefined;
   const outcomes: SpecialistOutcome[] = [];
-  const started: Array<StartMark | null> = [];
   let fulfilled = 0;
   let escalatedBy: SpecialistOutcome | undefined;
   let crashed: FanOutStop | null = null;
   let decided: FanOutStop | null = null;
   let timedOut: FanOutStop | null = null;
-  for (const [index, { request }] of chunks.entries()) {
+  for (const [index, { specs: chunkSpecs }] of chunks.entries()) {
     const { result, failure } = all[index]!;
+    if (!result) now ??= await ctx.date.now();
     if (!result) crashed ??= { reason: 'crashed', by: `chunk ${index}`, message: `internal error in chunk ${index} on Restate: ${failure ?? 'no answer'}` };
     else if (result.stop?.reason === 'deadline' || result.stop?.reason === 'cancelled') timedOut ??= result.stop;
     else if (result.stop) decided ??= result.stop;
-    request.specs.forEach((spec, offset) => {
-      const outcome: SteppedOutcome = result?.outcomes[offset] ?? unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `internal error in chunk ${index} on Restate: ${failure ?? 'no answer'}` }, now);
+    chunkSpecs.forEach((spec, offset) => {
+      const outcome: SteppedOutcome = result?.outcomes[offset] ?? unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `internal error in chunk ${index} on Restate: ${failure ?? 'no answer'}` }, now!);
       outcomes.push(outcome);
-      started.push(result?.started[offset] ?? null);
       if (outcome.status === 'fulfilled') fulfilled++;
       if (escalates(spec, outcome)) escalatedBy ??= outcome;
     });
   }
   // A stop heard from the signal wins; else what a chunk decided, an escalation, or the quorum judged over all.
   stop ??= crashed ?? decided ?? timedOut ?? (escalatedBy ? escalationStop(escalatedBy) : quorumStopIfLost(input.quorum, { total: specs.length, fulfilled, unsuccessful: specs.length - fulfilled }));
-  return { outcomes, stop, started };
+  return { outcomes, stop };
 }
+
+/** The fan-out's input as the promise actor keeps it: specialists with their policies pooled. */
+type StoredInput = Omit<FanOutInput, 'specialists'> & { specialists: CompactSpecs };
 
 /** A minimal view of the adapter's actor system: the Restate context of the transition. */
 interface RestateSystem {
@@ -138,10 +138,12 @@ interface RestateSystem {
  */
 export function createRestateFanOut({ chunkService, chunkSize = DEFAULT_CHUNK_SIZE }: RestateFanOutDependencies): AnyActorLogic {
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be an integer from 1 and up, got ${chunkSize}`);
-  const logic = fromPromise<RestateFanOutOutput, FanOutInput>(({ input, ctx }) => runRestateFanOut(ctx, chunkService, input, chunkSize));
+  const logic = fromPromise<RestateFanOutOutput, StoredInput>(({ input, ctx }) => runRestateFanOut(ctx, chunkService, { ...input, specialists: expandSpecs(input.specialists) }, chunkSize));
   const transition = logic.transition;
   return {
     ...logic,
+    // The input is kept in the lead's snapshot until the fan-out answers, and sent to its invocation: pooled.
+    getInitialSnapshot: (scope, input: FanOutInput) => logic.getInitialSnapshot(scope, { ...input, specialists: compactSpecs(input.specialists) }),
     transition: (snapshot, event: AnyEventObject, scope) => {
       if (snapshot.status === 'active' && (event.type === 'fanOut.deadline' || event.type === 'fanOut.cancel')) {
         const { ctx } = scope.system as unknown as RestateSystem;

@@ -1,6 +1,7 @@
 /**
  * The Restate service: the lead machine as a virtual object (`fanfold`, one key per run), the
- * chunk service (`fanfoldChunk`) that runs the specialists, each run's stop signal
+ * chunk service (`fanfoldChunk`) that runs the specialists, the agent service (`fanfoldAgent`)
+ * that runs one tool-using specialist's loop with the service's tools, each run's stop signal
  * (`fanfoldStop`) and progress (`fanfoldProgress`), served over HTTP/2 for a Restate server to call. Run as many instances as
  * you like behind one address: chunk calls spread over all of them.
  */
@@ -12,6 +13,10 @@ import type { AddressInfo } from 'node:net';
 import { leadMachine } from '../../machines/lead.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import { createChunkService } from './chunkService.ts';
+import { createAgentService } from './agentService.ts';
+import type { ToolDefinition } from '../tools/tool.ts';
+import type { McpServers } from '../tools/mcp.ts';
+import type { McpServerConfig } from '../tools/mcpConfig.ts';
 import { restateDeadlineTimer } from './deadlineTimer.ts';
 import { withJournaledClock } from './invocationClock.ts';
 import { createRestateFanOut, DEFAULT_CHUNK_SIZE } from './fanOut.ts';
@@ -30,6 +35,13 @@ export interface RestateServiceOptions {
   provider: ModelProvider;
   /** Most specialists one chunk invocation runs. Default {@link DEFAULT_CHUNK_SIZE}. */
   chunkSize?: number;
+  /**
+   * Code tools (`defineTool`) of tool-using specialists, found by the name a config gives them:
+   * a run's config sends only the names. Server tools (`web_search`, `web_fetch`) need nothing.
+   */
+  tools?: readonly ToolDefinition[];
+  /** MCP servers already started (`openMcpServers`), for specialists' MCP tools; the caller stops them. */
+  mcp?: McpServers;
 }
 
 /**
@@ -66,7 +78,8 @@ function statusOnly(result: unknown): unknown {
 /** The virtual objects to bind to a Restate endpoint. */
 export function createRestateServices(options: RestateServiceOptions) {
   const { machine, chunkService } = createRestateLeadMachine(options);
-  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt, lazyState: true, answer: statusOnly }), chunkService, stopSignalObject, progressObject] as const;
+  const agentService = createAgentService({ provider: options.provider, tools: options.tools ?? [], mcp: options.mcp ?? null });
+  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt, lazyState: true, answer: statusOnly }), chunkService, agentService, stopSignalObject, progressObject] as const;
 }
 
 /** Options of {@link serveRestate}. */
@@ -75,6 +88,8 @@ export interface ServeRestateOptions extends RestateServiceOptions {
   port?: number;
   /** Interface; default `127.0.0.1`. */
   host?: string;
+  /** MCP servers to start for specialists' MCP tools (as a config's `mcp`), stopped by `close()`. */
+  mcpServers?: Record<string, McpServerConfig>;
 }
 
 /** A running service endpoint. */
@@ -106,17 +121,24 @@ const quietLogger: restate.LoggerTransport = (meta, message, ...rest) => {
  * // curl http://127.0.0.1:9070/deployments --json '{"uri":"http://127.0.0.1:9080"}'
  */
 export async function serveRestate(options: ServeRestateOptions): Promise<RestateServiceHandle> {
+  // Loaded only when asked for: a service without MCP servers never loads the MCP client.
+  const started = options.mcpServers && Object.keys(options.mcpServers).length > 0 ? await (await import('../tools/mcp.ts')).openMcpServers(options.mcpServers, { source: 'serveRestate mcpServers' }) : null;
   let endpoint = restate.endpoint().setLogger(quietLogger);
-  for (const service of createRestateServices(options)) endpoint = endpoint.bind(service);
+  for (const service of createRestateServices(started ? { ...options, mcp: started } : options)) endpoint = endpoint.bind(service);
   const server = http2.createServer(endpoint.http2Handler());
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 9080, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 9080, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await started?.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
@@ -128,7 +150,7 @@ export async function serveRestate(options: ServeRestateOptions): Promise<Restat
     close: () =>
       new Promise<void>((resolve) => {
         for (const session of sessions) session.destroy();
-        server.close(() => resolve());
+        server.close(() => void (started ? started.close() : Promise.resolve()).then(() => resolve()));
       }),
   };
 }
