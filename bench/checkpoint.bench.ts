@@ -51,7 +51,10 @@ function lastRunBytes(dir: string): { checkpoint: number; journal: number } {
 }
 
 async function main() {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const chosen = sizes.length ? sizes : [100, 1000];
   const rounds = 11;
   console.log(`fanfold checkpoint bench — Node ${process.version}, ${rounds} alternating rounds, medians\n`);

@@ -47,7 +47,14 @@ const lookup = defineTool({
 
 /** Turn 1 asks for two lookups; turn 2 (with their results) answers. */
 function toolTurns(request: ModelRequest): ScriptedReply {
-  return request.messages.length === 1 ? { toolUse: [{ name: 'lookup', input: { term: 'a' } }, { name: 'lookup', input: { term: 'b' } }] } : { text: 'finding' };
+  return request.messages.length === 1
+    ? {
+        toolUse: [
+          { name: 'lookup', input: { term: 'a' } },
+          { name: 'lookup', input: { term: 'b' } },
+        ],
+      }
+    : { text: 'finding' };
 }
 
 /** The limit for the tool case: the same calls, hand-wired with Promise.all, in the same process. */
@@ -62,7 +69,11 @@ async function toolBaseline(n: number): Promise<number> {
       const turn1 = await provider.stream({ model: 'bench-model', messages: [first], maxTokens: 64, tools }, { signal: new AbortController().signal, caller });
       const uses = (turn1.content ?? []).filter((block) => block.type === 'tool_use') as Array<{ id: string; input: { term: string } }>;
       const results: ToolResultBlock[] = await Promise.all(
-        uses.map(async (use) => ({ type: 'tool_result' as const, tool_use_id: use.id, content: String(await lookup.run(lookup.parse(use.input), { signal: new AbortController().signal, specialist: { id: `s${i}`, angle: `s${i}` }, task: 'bench', callId: use.id, turn: 1 })) })),
+        uses.map(async (use) => ({
+          type: 'tool_result' as const,
+          tool_use_id: use.id,
+          content: String(await lookup.run(lookup.parse(use.input), { signal: new AbortController().signal, specialist: { id: `s${i}`, angle: `s${i}` }, task: 'bench', callId: use.id, turn: 1 })),
+        })),
       );
       const messages = [first, { role: 'assistant' as const, content: turn1.content ?? [] }, { role: 'user' as const, content: results }];
       const turn2 = await provider.stream({ model: 'bench-model', messages, maxTokens: 64, tools }, { signal: new AbortController().signal, caller: { ...caller, attempt: 2, turn: 2 } });
@@ -177,7 +188,10 @@ async function main() {
     process.stdout.write(`${JSON.stringify({ rss })}\n`);
     return;
   }
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const chosen = sizes.length ? sizes : [3, 100, 1000, 10000];
   const withTools = sizes.length === 0 || process.argv.includes('--tools');
   const self = fileURLToPath(import.meta.url);
@@ -229,7 +243,9 @@ async function main() {
     // Per specialist: 2 model turns; overhead per turn is the extra wall time spread over N × 2 turns.
     const perTurnUs = ((result.fanfoldMs - result.baselineMs) / (TOOL_N * 2)) * 1000;
     console.log(`\nTool-using case: ${TOOL_N.toLocaleString('en')} specialists × 2 turns (${LATENCY_MS} ms each) with 2 parallel ${TOOL_LATENCY_MS} ms tool calls between them`);
-    console.log(`  Promise.all (same calls, hand-wired) ${result.baselineMs.toFixed(1)} ms · fanfold ${result.fanfoldMs.toFixed(1)} ms · ratio ${ratio.toFixed(3)}${ok ? '' : ' (missed)'} (target <= ${TOOL_TARGET}) · overhead ${perTurnUs.toFixed(1)} µs per turn`);
+    console.log(
+      `  Promise.all (same calls, hand-wired) ${result.baselineMs.toFixed(1)} ms · fanfold ${result.fanfoldMs.toFixed(1)} ms · ratio ${ratio.toFixed(3)}${ok ? '' : ' (missed)'} (target <= ${TOOL_TARGET}) · overhead ${perTurnUs.toFixed(1)} µs per turn`,
+    );
   }
   console.log(missed ? `${missed} case(s) missed a target.` : 'All targets met.');
 }

@@ -76,7 +76,11 @@ async function runCase(n: number): Promise<CaseResult> {
   // Warm every path up (JIT) first.
   for (const side of Object.values(sides)) await side();
   const times: Record<keyof typeof sides, number[]> = { off: [], default: [], traced: [] };
-  const orders: Array<Array<keyof typeof sides>> = [['off', 'default', 'traced'], ['traced', 'off', 'default'], ['default', 'traced', 'off']];
+  const orders: Array<Array<keyof typeof sides>> = [
+    ['off', 'default', 'traced'],
+    ['traced', 'off', 'default'],
+    ['default', 'traced', 'off'],
+  ];
   count.spans = 0;
   for (let round = 0; round < rounds; round++) {
     // Rotate which side goes first, so drift in the machine's load hits all alike.
@@ -99,7 +103,10 @@ async function main() {
     process.stdout.write(`${JSON.stringify(await runCase(Number(process.argv[caseArg + 1])))}\n`);
     return;
   }
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const n = sizes[0] ?? 1_000;
   const self = fileURLToPath(import.meta.url);
   console.log(`fanfold tracing bench — ${n.toLocaleString('en')} specialists, ${LATENCY_MS} ms scripted calls, Node ${process.version}, medians of alternating rounds\n`);
@@ -124,8 +131,12 @@ async function main() {
   row('option absent, no tracer provider (default)', result.defaultMs, `${defaultRatio.toFixed(3)} (wall clock: within noise)`);
   row('traced: SDK, batch processor, dropping exporter', result.tracedMs, `${tracedRatio.toFixed(3)}${tracedOk ? '' : ' (missed)'} (target <= ${TRACED_TARGET})`);
   const perSpanUs = ((result.tracedMs - result.offMs) / result.spans) * 1000;
-  console.log(`\n${result.spans.toFixed(0)} spans per traced run; ${perSpanUs.toFixed(1)} µs of wall time per span; the three processes' ratios, traced: ${runs.map((run) => (run.tracedMs / run.offMs).toFixed(3)).join(', ')}; default: ${runs.map((run) => (run.defaultMs / run.offMs).toFixed(3)).join(', ')}.`);
-  console.log(`Without a provider, a run's trace is one no-op span: ${result.defaultUs.toFixed(2)} µs per run, ${(defaultShare * 100).toFixed(4)}% of it${defaultOk ? '' : ' (missed)'} (target <= ${(DEFAULT_SHARE_TARGET * 100).toFixed(1)}%).`);
+  console.log(
+    `\n${result.spans.toFixed(0)} spans per traced run; ${perSpanUs.toFixed(1)} µs of wall time per span; the three processes' ratios, traced: ${runs.map((run) => (run.tracedMs / run.offMs).toFixed(3)).join(', ')}; default: ${runs.map((run) => (run.defaultMs / run.offMs).toFixed(3)).join(', ')}.`,
+  );
+  console.log(
+    `Without a provider, a run's trace is one no-op span: ${result.defaultUs.toFixed(2)} µs per run, ${(defaultShare * 100).toFixed(4)}% of it${defaultOk ? '' : ' (missed)'} (target <= ${(DEFAULT_SHARE_TARGET * 100).toFixed(1)}%).`,
+  );
   console.log(tracedOk && defaultOk ? 'All targets met.' : 'A target was missed.');
 }
 

@@ -25,12 +25,14 @@ const regions = {
 };
 
 /** Pings one region; a 5xx is a transient failure, so the retry policy applies. */
-const ping = (url: string): TaskFunction => async ({ signal, attempt }) => {
-  const started = performance.now();
-  const response = await fetch(url, { signal });
-  if (response.status >= 500) throw new ProviderError('server', `HTTP ${response.status} on attempt ${attempt}`, { status: response.status });
-  return `${response.status} in ${Math.round(performance.now() - started)} ms`;
-};
+const ping =
+  (url: string): TaskFunction =>
+  async ({ signal, attempt }) => {
+    const started = performance.now();
+    const response = await fetch(url, { signal });
+    if (response.status >= 500) throw new ProviderError('server', `HTTP ${response.status} on attempt ${attempt}`, { status: response.status });
+    return `${response.status} in ${Math.round(performance.now() - started)} ms`;
+  };
 
 const run = runFanOut({
   task: 'multi-region health check',
@@ -40,8 +42,7 @@ const run = runFanOut({
     policy: { attemptTimeoutMs: 1_000, retry: { maxAttempts: 2, initialDelayMs: 100 } },
   })),
   synthesizer: {
-    run: async ({ outcomes }) =>
-      (outcomes ?? []).map((outcome) => `${outcome.id}: ${outcome.status === 'fulfilled' ? outcome.output : `DOWN (${outcome.error?.message})`}`).join('\n'),
+    run: async ({ outcomes }) => (outcomes ?? []).map((outcome) => `${outcome.id}: ${outcome.status === 'fulfilled' ? outcome.output : `DOWN (${outcome.error?.message})`}`).join('\n'),
   },
   deadlineMs: 5_000,
 });

@@ -23,7 +23,10 @@ for (const name of names) {
   if (!(await stat(path)).isFile()) continue;
   const text = await readFile(path, 'utf8');
   specialists.push({
-    id: basename(name).replace(/\.[^.]+$/, '').toLowerCase().replace(/[^a-z0-9]+/g, '-'),
+    id: basename(name)
+      .replace(/\.[^.]+$/, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-'),
     angle: name,
     instructions: `Summarise the following document in at most 60 words.\n\n<document name="${name}">\n${text}\n</document>`,
     maxTokens: 200,

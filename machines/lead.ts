@@ -127,8 +127,7 @@ function verdictOf(output: FanOutOutput, quorum: number): FanOutVerdict & { canc
 export function resultOf(context: LeadContext): RunResult {
   const specialists = context.input.specialists;
   const outcomes = context.outcomes.map(
-    (outcome, index): SpecialistOutcome =>
-      outcome ?? unstartedOutcome(specialists[index]!, 'skipped', { kind: 'cancelled', message: 'the run ended before it finished' }, context.startedAt),
+    (outcome, index): SpecialistOutcome => outcome ?? unstartedOutcome(specialists[index]!, 'skipped', { kind: 'cancelled', message: 'the run ended before it finished' }, context.startedAt),
   );
   return buildRunResult({
     status: context.status ?? 'failed',
@@ -181,7 +180,11 @@ function leadCallState(context: LeadContext) {
       ? `the run's ${context.input.deadlineMs} ms deadline passed`
       : context.stop?.reason === 'budget'
         ? "the run's budget is spent"
-        : context.stop ? context.stop.message : context.fanOutDone ? 'the fan-out has ended' : null;
+        : context.stop
+          ? context.stop.message
+          : context.fanOutDone
+            ? 'the fan-out has ended'
+            : null;
   return { input: context.input, outcomes: context.outcomes, spawned: context.spawned, joins: context.joins, rounds: context.rounds, lastSpawnTurn: context.lastSpawnTurn, closedBecause };
 }
 
@@ -205,7 +208,8 @@ function applyLeadStep(
         break;
       case 'reply':
         // Not to a lead that has ended, or is being cancelled.
-        if (!context.lead && context.stop?.reason !== 'cancelled') enqueue.sendTo('leadAgent', { type: 'agent.result', callId: effect.callId, content: effect.content, isError: effect.isError } satisfies AgentResultEvent);
+        if (!context.lead && context.stop?.reason !== 'cancelled')
+          enqueue.sendTo('leadAgent', { type: 'agent.result', callId: effect.callId, content: effect.content, isError: effect.isError } satisfies AgentResultEvent);
         break;
       case 'emit':
         enqueue.emit(effect.event);
@@ -217,8 +221,10 @@ function applyLeadStep(
 /** Synthesizer events, renamed for the run's event stream. */
 function asSynthesisEvent(event: SpecialistProgressEvent): RunEvent {
   switch (event.type) {
-    case 'specialist.started': return { type: 'synthesis.started', model: event.model, at: event.at };
-    case 'specialist.token': return { type: 'synthesis.token', text: event.text };
+    case 'specialist.started':
+      return { type: 'synthesis.started', model: event.model, at: event.at };
+    case 'specialist.token':
+      return { type: 'synthesis.token', text: event.text };
     case 'specialist.retrying': {
       const { type: _type, id: _id, ...rest } = event;
       return { type: 'synthesis.retrying', ...rest };
@@ -260,10 +266,8 @@ export const leadMachine = setup({
     allStarted: ({ event }) => event.type === 'fanOut.progress' && event.allStarted,
     notStopping: ({ context }) => context.stop === null,
     notCancelled: ({ context }) => context.stop?.reason !== 'cancelled',
-    fanOutCancelled: ({ context, event }) =>
-      event.type === 'xstate.done.actor.fanOut' && verdictOf(event.output, quorumOf(context, event.output)).cancelled === true,
-    fanOutFailed: ({ context, event }) =>
-      event.type === 'xstate.done.actor.fanOut' && verdictOf(event.output, quorumOf(context, event.output)).status === 'failed',
+    fanOutCancelled: ({ context, event }) => event.type === 'xstate.done.actor.fanOut' && verdictOf(event.output, quorumOf(context, event.output)).cancelled === true,
+    fanOutFailed: ({ context, event }) => event.type === 'xstate.done.actor.fanOut' && verdictOf(event.output, quorumOf(context, event.output)).status === 'failed',
     synthesisFulfilled: ({ event }) => event.type === 'xstate.done.actor.synthesizer' && event.output.status === 'fulfilled',
     fanOutComplete: ({ context }) => context.verdict?.status === 'complete',
     cancelRequested: ({ context }) => context.stop?.reason === 'cancelled',
@@ -313,9 +317,7 @@ export const leadMachine = setup({
         fulfilled: outcomes.filter((outcome) => outcome.status === 'fulfilled').length,
         stop: lateCancel ?? event.output.stop,
         verdict,
-        error: lateCancel
-          ? { kind: 'cancelled', message: lateCancel.message }
-          : verdict.status === 'failed' ? { kind: verdict.cancelled ? 'cancelled' : 'unknown', message: verdict.message } : null,
+        error: lateCancel ? { kind: 'cancelled', message: lateCancel.message } : verdict.status === 'failed' ? { kind: verdict.cancelled ? 'cancelled' : 'unknown', message: verdict.message } : null,
       } satisfies Partial<LeadContext>;
     }),
     noteDeadline: assign({ stop: ({ context }) => ({ reason: 'deadline', message: `the run's ${context.input.deadlineMs} ms deadline passed` }) }),
@@ -373,7 +375,10 @@ export const leadMachine = setup({
     /** Still at work well past the deadline: stopped, keeping what it did (the run fails without its answer). */
     stopLead: enqueueActions(({ context, enqueue }) => {
       if (context.lead) return;
-      enqueue.sendTo('leadAgent', { type: 'specialist.cancel', reason: `the run's ${context.input.deadlineMs} ms deadline passed and the lead had not written its answer ${leadGraceMs(context)} ms later` });
+      enqueue.sendTo('leadAgent', {
+        type: 'specialist.cancel',
+        reason: `the run's ${context.input.deadlineMs} ms deadline passed and the lead had not written its answer ${leadGraceMs(context)} ms later`,
+      });
     }),
     cancelLeading: enqueueActions(({ context, event, enqueue }) => {
       const reason = event.type === 'run.cancel' ? event.reason : undefined;
@@ -461,7 +466,13 @@ export const leadMachine = setup({
         {
           id: 'leadAgent',
           src: 'specialist',
-          input: ({ context }): SpecialistActorInput => ({ task: context.input.task, spec: context.input.lead!.agent, announce: true, usesReserve: true, ...(context.input.context !== undefined ? { context: context.input.context } : {}) }),
+          input: ({ context }): SpecialistActorInput => ({
+            task: context.input.task,
+            spec: context.input.lead!.agent,
+            announce: true,
+            usesReserve: true,
+            ...(context.input.context !== undefined ? { context: context.input.context } : {}),
+          }),
           onDone: [
             { guard: 'fanOutEnded', target: 'concluding', actions: 'recordLead' },
             { target: '.closing', actions: ['recordLead', 'closeFanOut'] },
@@ -486,11 +497,17 @@ export const leadMachine = setup({
       states: {
         /** The lead's model is at work (or running its own tools). */
         thinking: {
-          always: [{ guard: 'dispatching', target: 'dispatching' }, { guard: 'joining', target: 'waiting' }],
+          always: [
+            { guard: 'dispatching', target: 'dispatching' },
+            { guard: 'joining', target: 'waiting' },
+          ],
         },
         /** Specialists it spawned are being started (some may wait for a concurrency slot). */
         dispatching: {
-          always: [{ guard: 'joining', target: 'waiting' }, { guard: 'notDispatching', target: 'thinking' }],
+          always: [
+            { guard: 'joining', target: 'waiting' },
+            { guard: 'notDispatching', target: 'thinking' },
+          ],
         },
         /** A join waits for specialists to finish (or hit their deadline). */
         waiting: {
@@ -516,15 +533,15 @@ export const leadMachine = setup({
         // `run.deadline` at `deadlineAt`: a timer actor, not `after`, so a restored lead re-arms it.
         { id: 'deadline', src: 'deadlineTimer', input: ({ context }) => ({ deadlineAt: context.deadlineAt }) },
         {
-        id: 'fanOut',
-        src: 'fanOut',
-        input: ({ context }) => fanOutInput(context),
-        onDone: [
-          { guard: 'cancelRequested', target: 'cancelled', actions: 'recordFanOut' },
-          { guard: 'fanOutCancelled', target: 'cancelled', actions: 'recordFanOut' },
-          { guard: 'fanOutFailed', target: 'failed', actions: 'recordFanOut' },
-          { target: 'synthesizing', actions: 'recordFanOut' },
-        ],
+          id: 'fanOut',
+          src: 'fanOut',
+          input: ({ context }) => fanOutInput(context),
+          onDone: [
+            { guard: 'cancelRequested', target: 'cancelled', actions: 'recordFanOut' },
+            { guard: 'fanOutCancelled', target: 'cancelled', actions: 'recordFanOut' },
+            { guard: 'fanOutFailed', target: 'failed', actions: 'recordFanOut' },
+            { target: 'synthesizing', actions: 'recordFanOut' },
+          ],
         },
       ],
       on: {

@@ -34,7 +34,6 @@ import { ConfigError, type ConfigIssue } from './errors.ts';
 import type { PolicyOverride } from './policy.ts';
 import type { PriceTable } from './pricing/prices.ts';
 
-
 /** A tool from a JavaScript module: `{ module: ./tools.js, export: lookup }` (default export when `export` is left out). */
 const moduleTool = z.strictObject({
   module: nonEmptyText,
@@ -45,7 +44,12 @@ const moduleTool = z.strictObject({
  * tools with options (`{ type: web_search, maxUses: 3 }`) or module tools. Names and options are
  * checked with the run config, which lists what is accepted.
  */
-const toolList = z.array(z.union([text, moduleTool, z.looseObject({ type: z.unknown() })], { error: 'expected a tool name (web_search, web_fetch, an MCP server or "<server>.<tool>"), `{ type: web_search | web_fetch, … }`, or `{ module, export }`' }), { error: 'expected a list of tools' });
+const toolList = z.array(
+  z.union([text, moduleTool, z.looseObject({ type: z.unknown() })], {
+    error: 'expected a tool name (web_search, web_fetch, an MCP server or "<server>.<tool>"), `{ type: web_search | web_fetch, … }`, or `{ module, export }`',
+  }),
+  { error: 'expected a list of tools' },
+);
 
 const agentSchema = z.strictObject({
   id: agentId,
@@ -84,12 +88,20 @@ const appSchema = z.strictObject({
   /** MCP servers by name, for agents' `tools`. */
   mcp: mcpServersSchema.optional(),
   /** Weigh findings in the synthesis (`true`, or a rule `{ confidence, sources, words, speed }`). */
-  weights: z.union([z.boolean(), z.strictObject({ confidence: z.number().min(0).optional(), sources: z.number().min(0).optional(), words: z.number().min(0).optional(), speed: z.number().min(0).optional() })], { error: 'expected true, false or `{ confidence?, sources?, words?, speed? }` (numbers from 0 and up)' }).optional(),
+  weights: z
+    .union(
+      [z.boolean(), z.strictObject({ confidence: z.number().min(0).optional(), sources: z.number().min(0).optional(), words: z.number().min(0).optional(), speed: z.number().min(0).optional() })],
+      { error: 'expected true, false or `{ confidence?, sources?, words?, speed? }` (numbers from 0 and up)' },
+    )
+    .optional(),
   agents: z.array(agentSchema, { error: 'expected a list of agents' }).min(1, { error: 'expected at least one agent' }),
-  lead: z.strictObject({
-    specialists: z.array(agentId, { error: 'expected a list of agent ids' }).min(1, { error: 'expected at least one agent id' }),
-    synthesizer: agentId.optional(),
-  }, { error: 'expected an object with `specialists` (agent ids) and optionally `synthesizer`' }),
+  lead: z.strictObject(
+    {
+      specialists: z.array(agentId, { error: 'expected a list of agent ids' }).min(1, { error: 'expected at least one agent id' }),
+      synthesizer: agentId.optional(),
+    },
+    { error: 'expected an object with `specialists` (agent ids) and optionally `synthesizer`' },
+  ),
   prices: z.record(text, price, { error: 'expected prices by model id' }).optional(),
 });
 
@@ -153,7 +165,11 @@ export function parseAppFile(source: string, path: string, options: AppFileOptio
   if (isPatternApp(raw)) return readPatternApp(raw, path, options);
   const parsed = parseAppDocument(raw, path, options);
   const modules = moduleToolPaths(parsed.app);
-  if (modules.length > 0) throw new ConfigError(path, modules.map(({ path: at }) => ({ path: at, message: 'tools from modules are imported by loadAppFile (parseAppFile reads text only)' })));
+  if (modules.length > 0)
+    throw new ConfigError(
+      path,
+      modules.map(({ path: at }) => ({ path: at, message: 'tools from modules are imported by loadAppFile (parseAppFile reads text only)' })),
+    );
   return buildAppFile(parsed, path, new Map(), []);
 }
 
@@ -192,8 +208,17 @@ async function importModuleTools(app: AppDocument, file: string): Promise<{ tool
     try {
       const exports = await loaded;
       const value = exports[name];
-      if (value === undefined) issues.push({ path: `${path}.export`, message: `${entry.module} has no export "${name}" (it exports ${Object.keys(exports).map((key) => `"${key}"`).join(', ') || 'nothing'})` });
-      else if (!isToolDefinition(value)) issues.push({ path: `${path}.export`, message: `expected "${name}" of ${entry.module} to be a tool made with defineTool, got ${typeof value === 'function' ? 'a function' : typeof value}` });
+      if (value === undefined)
+        issues.push({
+          path: `${path}.export`,
+          message: `${entry.module} has no export "${name}" (it exports ${
+            Object.keys(exports)
+              .map((key) => `"${key}"`)
+              .join(', ') || 'nothing'
+          })`,
+        });
+      else if (!isToolDefinition(value))
+        issues.push({ path: `${path}.export`, message: `expected "${name}" of ${entry.module} to be a tool made with defineTool, got ${typeof value === 'function' ? 'a function' : typeof value}` });
       else tools.set(path, value);
     } catch (error) {
       issues.push({ path: `${path}.module`, message: `cannot import ${entry.module} (${target}): ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
@@ -206,17 +231,24 @@ async function importModuleTools(app: AppDocument, file: string): Promise<{ tool
 function readDocument(source: string, path: string): unknown {
   const document = parseDocument(source, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
-    throw new ConfigError(path, document.errors.map((error) => {
-      const at = error.linePos?.[0];
-      return { path: at ? `line ${at.line}, column ${at.col}` : '', message: `not valid YAML (or JSON): ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` };
-    }));
+    throw new ConfigError(
+      path,
+      document.errors.map((error) => {
+        const at = error.linePos?.[0];
+        return { path: at ? `line ${at.line}, column ${at.col}` : '', message: `not valid YAML (or JSON): ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` };
+      }),
+    );
   }
   return document.toJS();
 }
 
 function parseAppDocument(raw: unknown, path: string, options: AppFileOptions): ParsedApp {
   const parsed = appSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(path, parsed.error.issues.map((issue) => describeIssue(issue, raw)));
+  if (!parsed.success)
+    throw new ConfigError(
+      path,
+      parsed.error.issues.map((issue) => describeIssue(issue, raw)),
+    );
   const app = parsed.data;
   const issues = checkReferences(app);
   const task = options.task ?? app.task ?? undefined;
@@ -265,7 +297,14 @@ function toolsOf(tools: AppTools, at: string, modules: ReadonlyMap<string, ToolD
 
 /** A placeholder for a module tool not imported yet (name checks only): a name no other tool can have. */
 function moduleStandIn(path: string): ToolDefinition {
-  return { kind: 'fanfold.tool', name: `module_${path.replace(/[^A-Za-z0-9]/g, '_')}`.slice(0, 64), description: 'module tool', inputSchema: { type: 'object' }, parse: (input) => input, run: () => '' };
+  return {
+    kind: 'fanfold.tool',
+    name: `module_${path.replace(/[^A-Za-z0-9]/g, '_')}`.slice(0, 64),
+    description: 'module tool',
+    inputSchema: { type: 'object' },
+    parse: (input) => input,
+    run: () => '',
+  };
 }
 
 /** Cross-references a schema cannot check: unique ids, known ids, no cycles, quorum in reach. */
@@ -303,7 +342,8 @@ function checkReferences(app: AppDocument): ConfigIssue[] {
   checkSynthesizer(app.lead.synthesizer, 'lead.synthesizer');
   const synthesizers = new Set([app.lead.synthesizer, ...app.agents.map((agent) => agent.synthesizer)].filter((id): id is string => id !== undefined));
   app.agents.forEach((agent, index) => {
-    if (agent.tools !== undefined && synthesizers.has(agent.id)) issues.push({ path: `agents[${index}].tools`, message: `"${agent.id}" is a synthesizer, which takes no tools (it folds the findings it is given)` });
+    if (agent.tools !== undefined && synthesizers.has(agent.id))
+      issues.push({ path: `agents[${index}].tools`, message: `"${agent.id}" is a synthesizer, which takes no tools (it folds the findings it is given)` });
   });
   if (app.quorum !== undefined && app.quorum > app.lead.specialists.length) {
     issues.push({ path: 'quorum', message: `expected at most ${app.lead.specialists.length} (the number of lead.specialists), got ${app.quorum}` });
@@ -396,4 +436,3 @@ function toRunConfig(app: AppDocument, task: string, modules: ReadonlyMap<string
   if (app.weights !== undefined) config.weights = app.weights as FanOutConfig['weights'] & object;
   return config;
 }
-

@@ -11,10 +11,13 @@ export const text = z.string({ error: 'expected a string' });
 export const nonEmptyText = text.min(1, { error: 'expected a non-empty string' });
 export const count = z.number({ error: 'expected an integer from 1 and up' }).int({ error: 'expected an integer from 1 and up' }).min(1, { error: 'expected an integer from 1 and up' });
 /** A duration: milliseconds, or text like `"90s"`, within what a timer can wait. */
-export const duration = z.custom<number | string>((value) => {
-  const ms = parseDuration(value);
-  return ms !== undefined && ms <= MAX_TIMER_MS;
-}, { error: `expected ${DURATION_HINT} (at most ${MAX_TIMER_MS} ms)` });
+export const duration = z.custom<number | string>(
+  (value) => {
+    const ms = parseDuration(value);
+    return ms !== undefined && ms <= MAX_TIMER_MS;
+  },
+  { error: `expected ${DURATION_HINT} (at most ${MAX_TIMER_MS} ms)` },
+);
 export const agentId = nonEmptyText.regex(/^[A-Za-z0-9][\w.-]*$/, { error: 'expected an id of letters, digits, "-", "_" or "." (starting with a letter or digit)' });
 const usdPerMillion = z.number({ error: 'expected USD per million tokens' }).min(0, { error: 'expected USD per million tokens' });
 /** A model's price, USD per million tokens; cache prices default by the API's rule. */

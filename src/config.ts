@@ -352,15 +352,33 @@ const LEAD_MIN_MAX_TOKENS = 2048;
 const LEAD_MAX_TOOL_CALLS = 50;
 
 const errorKinds = [
-  'rate_limited', 'overloaded', 'server', 'timeout', 'connection', 'bad_request', 'auth',
-  'permission', 'not_found', 'deadline', 'cancelled', 'budget', 'unknown',
+  'rate_limited',
+  'overloaded',
+  'server',
+  'timeout',
+  'connection',
+  'bad_request',
+  'auth',
+  'permission',
+  'not_found',
+  'deadline',
+  'cancelled',
+  'budget',
+  'unknown',
 ] as const satisfies readonly ErrorKind[];
 
 /** The longest delay a timer can take (Node and browsers overflow past it and fire at once). */
 export const MAX_TIMER_MS = 2_147_483_647;
-const positiveInt = (what = 'an integer from 1 and up') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+const positiveInt = (what = 'an integer from 1 and up') =>
+  z
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .min(1, { error: `expected ${what}` });
 const durationMs = (what = `an integer from 1 to ${MAX_TIMER_MS} (ms)`) => positiveInt(what).max(MAX_TIMER_MS, { error: `expected ${what}` });
-const nonNegative = z.number({ error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` }).min(0, { error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` }).max(MAX_TIMER_MS, { error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` });
+const nonNegative = z
+  .number({ error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` })
+  .min(0, { error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` })
+  .max(MAX_TIMER_MS, { error: `expected a number from 0 to ${MAX_TIMER_MS} (ms)` });
 const text = z.string({ error: 'expected a string' });
 const nonEmptyText = text.min(1, { error: 'expected a non-empty string' });
 const fn = z.custom<TaskFunction>((value) => typeof value === 'function', { error: 'expected a function' });
@@ -411,9 +429,18 @@ const caps = {
   inputTokens: positiveInt().optional(),
   outputTokens: positiveInt().optional(),
 };
-const budgetSchema = z.strictObject(caps, { error: 'expected `{ usd?, inputTokens?, outputTokens? }`' }).refine((budget) => Object.keys(budget).length > 0, { error: 'expected at least one of usd, inputTokens, outputTokens' });
+const budgetSchema = z
+  .strictObject(caps, { error: 'expected `{ usd?, inputTokens?, outputTokens? }`' })
+  .refine((budget) => Object.keys(budget).length > 0, { error: 'expected at least one of usd, inputTokens, outputTokens' });
 const runBudgetSchema = z
-  .strictObject({ ...caps, onBudget: z.enum(['finish', 'cut'], { error: 'expected "finish" or "cut"' }).optional(), reserve: z.number({ error: 'expected a share from 0 to 0.9' }).min(0, { error: 'expected a share from 0 to 0.9' }).max(0.9, { error: 'expected a share from 0 to 0.9' }).optional() }, { error: 'expected `{ usd?, inputTokens?, outputTokens?, onBudget?, reserve? }`' })
+  .strictObject(
+    {
+      ...caps,
+      onBudget: z.enum(['finish', 'cut'], { error: 'expected "finish" or "cut"' }).optional(),
+      reserve: z.number({ error: 'expected a share from 0 to 0.9' }).min(0, { error: 'expected a share from 0 to 0.9' }).max(0.9, { error: 'expected a share from 0 to 0.9' }).optional(),
+    },
+    { error: 'expected `{ usd?, inputTokens?, outputTokens?, onBudget?, reserve? }`' },
+  )
   .refine((budget) => budget.usd !== undefined || budget.inputTokens !== undefined || budget.outputTokens !== undefined, { error: 'expected at least one of usd, inputTokens, outputTokens' });
 
 /** What every model call takes: a specialist's, the synthesizer's, the lead's. */
@@ -447,7 +474,13 @@ const specialistSchema: z.ZodType<SpecialistConfig> = z.strictObject({
   tools: toolList.optional(),
   budget: budgetSchema.optional(),
   // Recursive (N-level fan-out). `z.lazy` rather than a getter: measured faster to parse.
-  specialists: z.array(z.lazy(() => specialistSchema), { error: 'expected an array of specialists' }).min(1, { error: 'expected at least one specialist' }).optional(),
+  specialists: z
+    .array(
+      z.lazy(() => specialistSchema),
+      { error: 'expected an array of specialists' },
+    )
+    .min(1, { error: 'expected at least one specialist' })
+    .optional(),
   synthesizer: synthesizerSchema.optional(),
   quorum: positiveInt().optional(),
   maxConcurrency: positiveInt().optional(),
@@ -475,7 +508,12 @@ function checkTree(level: { specialists?: SpecialistConfig[] | undefined; quorum
     if (specialist.specialists) {
       for (const key of ['system', 'instructions', 'budget'] as const) {
         if (specialist[key] !== undefined) {
-          ctx.addIssue({ code: 'custom', path: [...at, key], message: `a sub-lead makes no model call of its own: put \`${key}\` on its synthesizer or its specialists${key === 'budget' ? " (or cap the whole run with the run's `budget`)" : ''}`, params: { plain: true } });
+          ctx.addIssue({
+            code: 'custom',
+            path: [...at, key],
+            message: `a sub-lead makes no model call of its own: put \`${key}\` on its synthesizer or its specialists${key === 'budget' ? " (or cap the whole run with the run's `budget`)" : ''}`,
+            params: { plain: true },
+          });
         }
       }
       checkTree(specialist, ctx, at, mcp);
@@ -524,7 +562,11 @@ function checkTools(tools: readonly unknown[], ctx: z.RefinementCtx, path: Prope
         for (const problem of parsed.error.issues) {
           const where = [...at, ...problem.path];
           if (problem.code === 'unrecognized_keys') issue(`unknown ${problem.keys.length === 1 ? 'key' : 'keys'} ${problem.keys.map((key) => `"${key}"`).join(', ')}`, where);
-          else issue(`${problem.message.replace(/^Invalid input: /, '')}, got ${JSON.stringify(problem.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key], tool)) ?? 'nothing'}`, where);
+          else
+            issue(
+              `${problem.message.replace(/^Invalid input: /, '')}, got ${JSON.stringify(problem.path.reduce<unknown>((value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key], tool)) ?? 'nothing'}`,
+              where,
+            );
         }
         return;
       }
@@ -557,7 +599,12 @@ function checkTemplates(config: { specialists?: SpecialistConfig[] | undefined; 
   config.specialists?.forEach((specialist, index) => {
     for (const key of ['run', 'specialists'] as const) {
       if (specialist[key] !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['specialists', index, key], message: `with a model \`lead\`, specialists are templates it spawns model agents from: \`${key}\` is not allowed here`, params: { plain: true } });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['specialists', index, key],
+          message: `with a model \`lead\`, specialists are templates it spawns model agents from: \`${key}\` is not allowed here`,
+          params: { plain: true },
+        });
       }
     }
   });
@@ -583,8 +630,20 @@ const configSchema = z
     lead: leadSchema.optional(),
     budget: runBudgetSchema.optional(),
     fanIn: z.enum(['batch', 'stream'], { error: 'expected "batch" or "stream"' }).optional(),
-    context: z.union([text.min(1, { error: 'expected a non-empty string' }), z.strictObject({ brief: text.optional(), documents: z.array(z.strictObject({ title: text.optional(), text }), { error: 'expected a list of `{ title?, text }`' }).optional() })], { error: 'expected the context as text, or `{ brief?, documents?: [{ title?, text }] }`' }).optional(),
-    weights: z.union([z.boolean(), z.strictObject({ confidence: weight.optional(), sources: weight.optional(), words: weight.optional(), speed: weight.optional() })], { error: 'expected true, false or `{ confidence?, sources?, words?, speed? }` (numbers from 0 and up)' }).optional(),
+    context: z
+      .union(
+        [
+          text.min(1, { error: 'expected a non-empty string' }),
+          z.strictObject({ brief: text.optional(), documents: z.array(z.strictObject({ title: text.optional(), text }), { error: 'expected a list of `{ title?, text }`' }).optional() }),
+        ],
+        { error: 'expected the context as text, or `{ brief?, documents?: [{ title?, text }] }`' },
+      )
+      .optional(),
+    weights: z
+      .union([z.boolean(), z.strictObject({ confidence: weight.optional(), sources: weight.optional(), words: weight.optional(), speed: weight.optional() })], {
+        error: 'expected true, false or `{ confidence?, sources?, words?, speed? }` (numbers from 0 and up)',
+      })
+      .optional(),
   })
   .superRefine((config, ctx) => {
     if (typeof config.weights === 'object' && !Object.values(config.weights).some((value) => (value ?? 0) > 0)) {
@@ -598,14 +657,25 @@ const configSchema = z
     if (config.lead?.tools) {
       checkTools(config.lead.tools, ctx, ['lead', 'tools'], mcp);
       config.lead.tools.forEach((tool, index) => {
-        if (toolEntryName(tool) === AGENT_TOOL_NAME) ctx.addIssue({ code: 'custom', path: ['lead', 'tools', index], message: `the tool name "${AGENT_TOOL_NAME}" is the lead's own spawn-and-join tool: rename this one`, params: { plain: true } });
+        if (toolEntryName(tool) === AGENT_TOOL_NAME)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['lead', 'tools', index],
+            message: `the tool name "${AGENT_TOOL_NAME}" is the lead's own spawn-and-join tool: rename this one`,
+            params: { plain: true },
+          });
       });
     }
     if (config.fanIn === 'stream' && config.lead && config.lead.synthesize !== 'synthesizer') {
-      ctx.addIssue({ code: 'custom', path: ['fanIn'], message: "a streaming fold needs a synthesizer to fold: with a model lead that writes the answer itself, set `lead.synthesize: 'synthesizer'` (or leave fanIn out)", params: { plain: true } });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fanIn'],
+        message: "a streaming fold needs a synthesizer to fold: with a model lead that writes the answer itself, set `lead.synthesize: 'synthesizer'` (or leave fanIn out)",
+        params: { plain: true },
+      });
     }
     if (config.fanIn === 'stream' && config.synthesizer?.run) {
-      ctx.addIssue({ code: 'custom', path: ['fanIn'], message: 'a streaming fold digests findings with the synthesizer\'s model: it cannot stream a `run` function', params: { plain: true } });
+      ctx.addIssue({ code: 'custom', path: ['fanIn'], message: "a streaming fold digests findings with the synthesizer's model: it cannot stream a `run` function", params: { plain: true } });
     }
     if (config.lead) {
       // Templates: the quorum counts spawned specialists, not templates.
@@ -652,7 +722,11 @@ export interface NormalizedConfig {
  */
 export function normalizeConfig(config: unknown, source = 'run config'): NormalizedConfig {
   const parsed = configSchema.safeParse(config);
-  if (!parsed.success) throw new ConfigError(source, parsed.error.issues.map((issue) => describeIssue(issue, config)));
+  if (!parsed.success)
+    throw new ConfigError(
+      source,
+      parsed.error.issues.map((issue) => describeIssue(issue, config)),
+    );
   const raw = parsed.data as FanOutConfig;
   const model = raw.model ?? DEFAULT_MODEL;
   const maxTokens = raw.maxTokens ?? DEFAULT_MAX_TOKENS;
@@ -707,7 +781,11 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       const childPolicy = policy.onFailure === parentPolicy.onFailure ? policy : { ...policy, onFailure: parentPolicy.onFailure };
       // A sub-lead's `model` and `maxTokens` are the defaults of its sub-tree.
       // … and its `tools`, of its sub-specialists.
-      const childDefaults = { model: entry.model ?? defaults.model, maxTokens: entry.maxTokens ?? defaults.maxTokens, tools: entry.tools ? toToolSpecs(entry.tools, [...at, 'tools']) : defaults.tools };
+      const childDefaults = {
+        model: entry.model ?? defaults.model,
+        maxTokens: entry.maxTokens ?? defaults.maxTokens,
+        tools: entry.tools ? toToolSpecs(entry.tools, [...at, 'tools']) : defaults.tools,
+      };
       spec.fanOut = {
         specialists: entry.specialists.map((child, index) => toSpec(child.id, child, childPolicy, [...parentPath, id], childDefaults, [...at, 'specialists', index])),
         synthesizer: toSpec(SYNTHESIZER_ID, { angle: `${spec.angle} synthesis`, ...entry.synthesizer }, childPolicy, [...parentPath, id], childDefaults, [...at, 'synthesizer']),

@@ -8,20 +8,7 @@
  *   `budget` (the call would have passed the run's or the specialist's budget)
  * - `unknown`: anything else, e.g. an error thrown by a task function
  */
-export type ErrorKind =
-  | 'rate_limited'
-  | 'overloaded'
-  | 'server'
-  | 'timeout'
-  | 'connection'
-  | 'bad_request'
-  | 'auth'
-  | 'permission'
-  | 'not_found'
-  | 'deadline'
-  | 'cancelled'
-  | 'budget'
-  | 'unknown';
+export type ErrorKind = 'rate_limited' | 'overloaded' | 'server' | 'timeout' | 'connection' | 'bad_request' | 'auth' | 'permission' | 'not_found' | 'deadline' | 'cancelled' | 'budget' | 'unknown';
 
 /** The JSON-serialisable record of an error kept in outcomes, events and snapshots. */
 export interface ErrorInfo {
@@ -116,11 +103,7 @@ export class ProviderError extends FanfoldError {
   readonly kind: ErrorKind;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
-  constructor(
-    kind: ErrorKind,
-    message: string,
-    options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
-  ) {
+  constructor(kind: ErrorKind, message: string, options: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
     super('provider', message, { cause: options.cause });
     this.name = 'ProviderError';
     this.kind = kind;

@@ -4,9 +4,18 @@ import type { RunResult } from './result.ts';
 import type { Usage } from './usage.ts';
 
 /** A specialist's first attempt began (its concurrency slot opened). */
-export interface SpecialistStartedEvent { type: 'specialist.started'; id: string; model: string | null; at: number }
+export interface SpecialistStartedEvent {
+  type: 'specialist.started';
+  id: string;
+  model: string | null;
+  at: number;
+}
 /** A text delta streamed by a specialist's model. */
-export interface SpecialistTokenEvent { type: 'specialist.token'; id: string; text: string }
+export interface SpecialistTokenEvent {
+  type: 'specialist.token';
+  id: string;
+  text: string;
+}
 /** An attempt failed and the policy chose another: after `delayMs`, attempt `attempt` on `model`. */
 export interface SpecialistRetryingEvent {
   type: 'specialist.retrying';
@@ -76,13 +85,25 @@ export interface SpecialistSettledEvent {
   outcome: SpecialistOutcome;
 }
 /** The synthesizer's first attempt began. */
-export interface SynthesisStartedEvent { type: 'synthesis.started'; model: string | null; at: number }
+export interface SynthesisStartedEvent {
+  type: 'synthesis.started';
+  model: string | null;
+  at: number;
+}
 /** A text delta of the synthesis. */
-export interface SynthesisTokenEvent { type: 'synthesis.token'; text: string }
+export interface SynthesisTokenEvent {
+  type: 'synthesis.token';
+  text: string;
+}
 /** A synthesis attempt failed and will be tried again. */
-export interface SynthesisRetryingEvent extends Omit<SpecialistRetryingEvent, 'type' | 'id'> { type: 'synthesis.retrying' }
+export interface SynthesisRetryingEvent extends Omit<SpecialistRetryingEvent, 'type' | 'id'> {
+  type: 'synthesis.retrying';
+}
 /** The synthesis ended (fulfilled or not). */
-export interface SynthesisSettledEvent { type: 'synthesis.done' | 'synthesis.failed'; outcome: SpecialistOutcome }
+export interface SynthesisSettledEvent {
+  type: 'synthesis.done' | 'synthesis.failed';
+  outcome: SpecialistOutcome;
+}
 /** A model lead spawned a specialist with an `Agent` call: it starts in the background. */
 export interface LeadSpawnedEvent {
   type: 'lead.spawned';
@@ -99,7 +120,12 @@ export interface LeadSpawnedEvent {
   at: number;
 }
 /** A model lead called `Agent` to wait for specialists. */
-export interface LeadJoiningEvent { type: 'lead.joining'; callId: string; ids: string[]; at: number }
+export interface LeadJoiningEvent {
+  type: 'lead.joining';
+  callId: string;
+  ids: string[];
+  at: number;
+}
 /** A join was answered: every specialist in it had settled (or was stopped at its deadline). */
 export interface LeadJoinedEvent {
   type: 'lead.joined';
@@ -109,7 +135,10 @@ export interface LeadJoinedEvent {
   at: number;
 }
 /** The run reached a final state; `result` equals what the run's promise resolves to. */
-export interface RunFinishedEvent { type: 'run.finished'; result: RunResult }
+export interface RunFinishedEvent {
+  type: 'run.finished';
+  result: RunResult;
+}
 
 /** Every event a run emits, in order, on `run.events$` and through `actor.on(type, …)`. */
 export type RunEvent =
@@ -130,20 +159,18 @@ export type RunEvent =
   | RunFinishedEvent;
 
 /** Events about one specialist's progress, as a specialist actor reports them to its parent. */
-export type SpecialistProgressEvent =
-  | SpecialistStartedEvent
-  | SpecialistTokenEvent
-  | SpecialistRetryingEvent
-  | SpecialistToolStartedEvent
-  | SpecialistToolDoneEvent
-  | SpecialistTurnEvent;
+export type SpecialistProgressEvent = SpecialistStartedEvent | SpecialistTokenEvent | SpecialistRetryingEvent | SpecialistToolStartedEvent | SpecialistToolDoneEvent | SpecialistTurnEvent;
 
 /** Maps a settled outcome to the event type announcing it. */
 export function settledEventType(outcome: SpecialistOutcome): SpecialistSettledEvent['type'] {
   switch (outcome.status) {
-    case 'fulfilled': return 'specialist.done';
-    case 'rejected': return 'specialist.failed';
-    case 'timedOut': return 'specialist.timedOut';
-    case 'skipped': return 'specialist.skipped';
+    case 'fulfilled':
+      return 'specialist.done';
+    case 'rejected':
+      return 'specialist.failed';
+    case 'timedOut':
+      return 'specialist.timedOut';
+    case 'skipped':
+      return 'specialist.skipped';
   }
 }

@@ -70,7 +70,18 @@ export type { McpServerConfig, McpStdioServerConfig, McpHttpServerConfig } from 
 export type { McpServers } from './tools/mcp.ts';
 export type { ToolSpec, ToolCallSummary, LoopLimit, LoopStep, ModelStep, ToolStep } from './tools/types.ts';
 export type { ToolConfig, ServerToolConfig } from './config.ts';
-export type { ContentBlock, TextBlock, ToolUseBlock, ToolResultBlock, ServerToolUseBlock, ServerToolResultBlock, ModelToolDefinition, ClientToolDefinition, ServerToolDefinition, ServerToolEvent } from './providers/provider.ts';
+export type {
+  ContentBlock,
+  TextBlock,
+  ToolUseBlock,
+  ToolResultBlock,
+  ServerToolUseBlock,
+  ServerToolResultBlock,
+  ModelToolDefinition,
+  ClientToolDefinition,
+  ServerToolDefinition,
+  ServerToolEvent,
+} from './providers/provider.ts';
 export type { SpecialistToolStartedEvent, SpecialistToolDoneEvent, SpecialistTurnEvent } from './events.ts';
 export { estimateRunBudget } from './budget/runEstimate.ts';
 export { BudgetExceededError } from './budget/estimate.ts';

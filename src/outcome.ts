@@ -47,12 +47,7 @@ export interface SpecialistOutcome {
 }
 
 /** The outcome of a specialist that never made a call: no attempts, no model, no usage. */
-export function unstartedOutcome(
-  specialist: { id: string; angle: string },
-  status: Exclude<OutcomeStatus, 'fulfilled'>,
-  error: ErrorInfo,
-  endedAt: number,
-): SpecialistOutcome {
+export function unstartedOutcome(specialist: { id: string; angle: string }, status: Exclude<OutcomeStatus, 'fulfilled'>, error: ErrorInfo, endedAt: number): SpecialistOutcome {
   return { id: specialist.id, angle: specialist.angle, status, output: null, error, attempts: 0, model: null, usage: emptyUsage(), startedAt: null, endedAt };
 }
 

@@ -63,7 +63,18 @@
  */
 import { z } from 'zod';
 import type { AppFile, AppFileOptions } from './appFile.ts';
-import { describeIssue, formatPath, normalizeConfig, policySchema, SYNTHESIZER_ID, type FanOutConfig, type ModelLeadConfig, type SpecialistConfig, type SynthesizerConfig, type ToolConfig } from './config.ts';
+import {
+  describeIssue,
+  formatPath,
+  normalizeConfig,
+  policySchema,
+  SYNTHESIZER_ID,
+  type FanOutConfig,
+  type ModelLeadConfig,
+  type SpecialistConfig,
+  type SynthesizerConfig,
+  type ToolConfig,
+} from './config.ts';
 import { parseDuration } from './duration.ts';
 import { agentId, count, duration, nonEmptyText, price, TASK_MISSING, taskField, text, toPrices } from './appFileRules.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
@@ -88,38 +99,54 @@ type Role = (typeof ROLES)[number];
 const domains = z.array(nonEmptyText, { error: 'expected a list of domains' });
 const serverToolOptions = z
   .strictObject({ max_uses: count.optional(), allowed_domains: domains.optional(), blocked_domains: domains.optional() }, { error: 'expected `{ max_uses, allowed_domains | blocked_domains }`' })
-  .refine((options) => !(options.allowed_domains && options.blocked_domains), { error: 'expected one of `allowed_domains` and `blocked_domains`, not both (the API takes one)', params: { plain: true } });
-const webOptions = z.strictObject({ search: serverToolOptions.optional(), fetch: serverToolOptions.optional() }, { error: 'expected the web module\'s options `{ search, fetch }` (or `{}`)' });
-const spawnOptions = z.strictObject({
-  max_agents: upTo(100_000).optional(),
-  max_rounds: upTo(1000).optional(),
-  agent_deadline: duration.optional(),
-  synthesize: z.enum(['lead', 'synthesizer'], { error: 'expected "lead" or "synthesizer"' }).optional(),
-}, { error: 'expected the agent_spawn module\'s options `{ max_agents, max_rounds, agent_deadline, synthesize }` (or `{}`)' });
+  .refine((options) => !(options.allowed_domains && options.blocked_domains), {
+    error: 'expected one of `allowed_domains` and `blocked_domains`, not both (the API takes one)',
+    params: { plain: true },
+  });
+const webOptions = z.strictObject({ search: serverToolOptions.optional(), fetch: serverToolOptions.optional() }, { error: "expected the web module's options `{ search, fetch }` (or `{}`)" });
+const spawnOptions = z.strictObject(
+  {
+    max_agents: upTo(100_000).optional(),
+    max_rounds: upTo(1000).optional(),
+    agent_deadline: duration.optional(),
+    synthesize: z.enum(['lead', 'synthesizer'], { error: 'expected "lead" or "synthesizer"' }).optional(),
+  },
+  { error: "expected the agent_spawn module's options `{ max_agents, max_rounds, agent_deadline, synthesize }` (or `{}`)" },
+);
 // `web:` with nothing after it is YAML's null: enabled, no options.
-const modulesSchema = z.strictObject({ web: webOptions.nullish(), agent_spawn: spawnOptions.nullish() }, { error: `expected the enabled modules with their options, e.g. \`{ web: {}, agent_spawn: {} }\` (known: ${MODULE_NAMES.join(', ')})` });
+const modulesSchema = z.strictObject(
+  { web: webOptions.nullish(), agent_spawn: spawnOptions.nullish() },
+  { error: `expected the enabled modules with their options, e.g. \`{ web: {}, agent_spawn: {} }\` (known: ${MODULE_NAMES.join(', ')})` },
+);
 
 const brainSchema = z.strictObject({ model: nonEmptyText.optional(), credential: nonEmptyText.optional(), max_tokens: count.optional() }, { error: 'expected `{ model, credential, max_tokens }`' });
-const agentSchema = z.strictObject({
-  id: agentId,
-  role: z.enum(ROLES, { error: 'expected "lead", "specialist" or "synthesizer" (a label goes in `description`)' }).optional(),
-  description: nonEmptyText.optional(),
-  // Items are checked in `resolveModules`, with messages that list the modules and their tools.
-  modules: z.array(z.unknown(), { error: 'expected a list of modules, e.g. `[web]` or `[{ web: [search] }]`' }).optional(),
-  brain: brainSchema.optional(),
-  system_prompt: text.optional(),
-  instructions: text.optional(),
-  /** Per-attempt deadline (the policy's `attemptTimeoutMs`). */
-  timeout: duration.optional(),
-  policy: policySchema.optional(),
-}, { error: 'expected an agent `{ id, modules, brain, system_prompt, … }`' });
+const agentSchema = z.strictObject(
+  {
+    id: agentId,
+    role: z.enum(ROLES, { error: 'expected "lead", "specialist" or "synthesizer" (a label goes in `description`)' }).optional(),
+    description: nonEmptyText.optional(),
+    // Items are checked in `resolveModules`, with messages that list the modules and their tools.
+    modules: z.array(z.unknown(), { error: 'expected a list of modules, e.g. `[web]` or `[{ web: [search] }]`' }).optional(),
+    brain: brainSchema.optional(),
+    system_prompt: text.optional(),
+    instructions: text.optional(),
+    /** Per-attempt deadline (the policy's `attemptTimeoutMs`). */
+    timeout: duration.optional(),
+    policy: policySchema.optional(),
+  },
+  { error: 'expected an agent `{ id, modules, brain, system_prompt, … }`' },
+);
 
 const patternSchema = z.strictObject({
   name: text.optional(),
   description: text.optional(),
   // null: a `task:` placeholder left empty for the command line to fill.
   task: taskField,
-  credentials: z.record(nonEmptyText, z.union([envName, z.strictObject({ env: envName })], { error: 'expected an environment variable name, as `NAME` or `{ env: NAME }`' }), { error: 'expected credential names, each with the environment variable holding its key' }).optional(),
+  credentials: z
+    .record(nonEmptyText, z.union([envName, z.strictObject({ env: envName })], { error: 'expected an environment variable name, as `NAME` or `{ env: NAME }`' }), {
+      error: 'expected credential names, each with the environment variable holding its key',
+    })
+    .optional(),
   modules: modulesSchema,
   agents: z.array(agentSchema, { error: 'expected a list of agents' }).min(1, { error: 'expected at least one agent' }),
   deadline: duration.optional(),
@@ -134,11 +161,11 @@ type PatternAgent = z.infer<typeof agentSchema>;
 /** Keys of fanfold's own format, and what to write instead in this one. */
 const FANFOLD_KEYS: Readonly<Record<string, string>> = {
   lead: 'the lead is the agent with the `agent_spawn` module; the agents it may spawn are the others (or those with `role: specialist`)',
-  model: 'set each agent\'s `brain.model`',
-  maxTokens: 'set each agent\'s `brain.max_tokens`',
+  model: "set each agent's `brain.model`",
+  maxTokens: "set each agent's `brain.max_tokens`",
   policy: 'set `policy` on each agent',
-  tools: 'enable modules under `modules` and list them in each agent\'s `modules`',
-  mcp: 'MCP servers are not a module of this format; use fanfold\'s own format for them',
+  tools: "enable modules under `modules` and list them in each agent's `modules`",
+  mcp: "MCP servers are not a module of this format; use fanfold's own format for them",
 };
 const FANFOLD_AGENT_KEYS: Readonly<Record<string, string>> = {
   model: 'write `brain.model`',
@@ -146,11 +173,11 @@ const FANFOLD_AGENT_KEYS: Readonly<Record<string, string>> = {
   credential: 'write `brain.credential`',
   system: 'write `system_prompt`',
   tools: 'list modules in `modules`, e.g. `[{ web: [search] }]`',
-  specialists: 'sub-leads are fanfold\'s own format; here the lead spawns agents with the `agent_spawn` module',
+  specialists: "sub-leads are fanfold's own format; here the lead spawns agents with the `agent_spawn` module",
   synthesizer: 'give the synthesizer agent `role: synthesizer`',
   quorum: 'set `quorum` at the top level',
   concurrency: 'set `concurrency` at the top level',
-  deadline: 'set `deadline` at the top level, or `agent_spawn`\'s `agent_deadline` option',
+  deadline: "set `deadline` at the top level, or `agent_spawn`'s `agent_deadline` option",
 };
 /** The keys each strict object of the format takes, by path pattern (indices and names as `*`), for "unknown key" messages. */
 const KEYS_AT: Readonly<Record<string, readonly string[]>> = {
@@ -287,7 +314,8 @@ function checkAgents(raw: unknown, issues: ConfigIssue[]): Roles | undefined {
     const uses = Array.isArray(entry['modules']) ? resolveModules(entry['modules'], `agents[${index}].modules`, enabled, issues) : [];
     modules.push(uses);
     const spawns = uses.some((use) => use.module === 'agent_spawn' && use.tools.some((tool) => tool.name === 'Agent'));
-    if (role === 'lead' && !spawns) issues.push({ path: `agents[${index}].role`, message: 'a lead needs the `agent_spawn` module\'s `Agent` tool: add `agent_spawn` to its `modules` (and under the top-level `modules`)' });
+    if (role === 'lead' && !spawns)
+      issues.push({ path: `agents[${index}].role`, message: "a lead needs the `agent_spawn` module's `Agent` tool: add `agent_spawn` to its `modules` (and under the top-level `modules`)" });
     if (spawns && role !== undefined && role !== 'lead') {
       issues.push({ path: `agents[${index}].role`, message: `expected "lead" or no role: this agent has the \`agent_spawn\` module's \`Agent\` tool, which makes it the lead, not a ${role}` });
     }
@@ -300,7 +328,7 @@ function checkAgents(raw: unknown, issues: ConfigIssue[]): Roles | undefined {
   const idOf = (index: number): unknown => (isRecord(agents[index]) ? agents[index]['id'] : undefined);
   const named = (indices: number[]) => indices.map((index) => `agents[${index}]${typeof idOf(index) === 'string' ? ` ("${idOf(index) as string}")` : ''}`).join(', ');
   if (leads.length === 0 && agents.length > 0) {
-    issues.push({ path: 'agents', message: 'expected one lead: an agent with the `agent_spawn` module\'s `Agent` tool, e.g. `modules: [{ agent_spawn: [Agent] }]`' });
+    issues.push({ path: 'agents', message: "expected one lead: an agent with the `agent_spawn` module's `Agent` tool, e.g. `modules: [{ agent_spawn: [Agent] }]`" });
   } else if (leads.length > 1) {
     issues.push({ path: 'agents', message: `expected one lead, got ${leads.length}: ${named(leads)} (each has \`agent_spawn\`'s \`Agent\` tool or \`role: lead\`)` });
   }
@@ -367,7 +395,8 @@ function resolveModules(list: unknown[], at: string, enabled: ReadonlySet<string
     const use: ModuleUse = { module: name, tools: [] };
     tools.forEach((tool, index) => {
       const toolAt = `${toolsAt}[${index}]`;
-      if (typeof tool !== 'string' || !known.includes(tool)) issues.push({ path: toolAt, message: `expected a tool of module "${name}" (${quoteList(known)}), got ${JSON.stringify(tool) ?? 'nothing'}` });
+      if (typeof tool !== 'string' || !known.includes(tool))
+        issues.push({ path: toolAt, message: `expected a tool of module "${name}" (${quoteList(known)}), got ${JSON.stringify(tool) ?? 'nothing'}` });
       else if (use.tools.some((other) => other.name === tool)) issues.push({ path: toolAt, message: `"${tool}" is listed twice` });
       else use.tools.push({ name: tool, path: toolAt });
     });
@@ -404,7 +433,10 @@ function toRunConfig(app: PatternDocument, task: string, roles: Roles): { config
   const toolsOf = (index: number): ToolConfig[] | undefined => {
     const uses = roles.modules[index]!.flatMap((use) => (use.module === 'web' ? use.tools : []));
     if (uses.length === 0) return undefined;
-    origins.tools.set(index, uses.map((tool) => tool.path));
+    origins.tools.set(
+      index,
+      uses.map((tool) => tool.path),
+    );
     return uses.map((tool): ToolConfig => {
       const name = tool.name as keyof typeof WEB_TOOL_TYPES;
       const options = web[name];
@@ -458,8 +490,15 @@ function callOf(agent: PatternAgent): Omit<SynthesizerConfig, 'run'> {
 
 /** Run-config keys of an agent's call, and where the file writes them. */
 const FILE_KEYS: Readonly<Record<string, string>> = {
-  id: 'id', angle: 'description', model: 'brain.model', credential: 'brain.credential', maxTokens: 'brain.max_tokens',
-  system: 'system_prompt', instructions: 'instructions', policy: 'policy', tools: 'modules',
+  id: 'id',
+  angle: 'description',
+  model: 'brain.model',
+  credential: 'brain.credential',
+  maxTokens: 'brain.max_tokens',
+  system: 'system_prompt',
+  instructions: 'instructions',
+  policy: 'policy',
+  tools: 'modules',
 };
 const SPAWN_KEYS: Readonly<Record<string, string>> = { maxSpecialists: 'max_agents', maxRounds: 'max_rounds', agentDeadlineMs: 'agent_deadline', synthesize: 'synthesize' };
 const RUN_KEYS: Readonly<Record<string, string>> = { task: 'task', deadlineMs: 'deadline', maxConcurrency: 'concurrency', quorum: 'quorum' };
@@ -473,7 +512,10 @@ function checkRunConfig(config: FanOutConfig, origins: Origins, file: string): v
     normalizeConfig(config, file);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    throw new ConfigError(file, error.issues.map((issue) => ({ ...issue, path: toFilePath(issue.path, origins) })));
+    throw new ConfigError(
+      file,
+      error.issues.map((issue) => ({ ...issue, path: toFilePath(issue.path, origins) })),
+    );
   }
 }
 

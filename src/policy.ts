@@ -104,9 +104,7 @@ export interface AttemptPosition {
 }
 
 /** What to do after a failed attempt. */
-export type FailureDecision =
-  | { action: 'retry'; delayMs: number; modelIndex: number; reason: 'backoff' | 'fallback' }
-  | { action: 'giveUp' };
+export type FailureDecision = { action: 'retry'; delayMs: number; modelIndex: number; reason: 'backoff' | 'fallback' } | { action: 'giveUp' };
 
 /**
  * The wait before retry number `retryNumber` (1 for the first retry): exponential, capped,
@@ -126,22 +124,14 @@ export function backoffDelay(retry: RetryPolicy, retryNumber: number, random: ()
  * 3. a retryable kind with no attempts left moves to the next model, if any;
  * 4. otherwise give up.
  */
-export function decideAfterFailure(
-  policy: SupervisionPolicy,
-  position: AttemptPosition,
-  error: ErrorInfo,
-  random: () => number,
-): FailureDecision {
+export function decideAfterFailure(policy: SupervisionPolicy, position: AttemptPosition, error: ErrorInfo, random: () => number): FailureDecision {
   const nextModel = position.modelIndex + 1 < position.modelCount ? position.modelIndex + 1 : null;
   const retryable = policy.retry.retryOn.includes(error.kind);
   if (nextModel !== null && policy.fallbackOn.includes(error.kind)) {
     return { action: 'retry', delayMs: 0, modelIndex: nextModel, reason: 'fallback' };
   }
   if (retryable && position.attemptsOnModel < policy.retry.maxAttempts) {
-    const delayMs =
-      error.retryAfterMs !== undefined
-        ? Math.min(error.retryAfterMs, policy.retry.maxDelayMs)
-        : backoffDelay(policy.retry, position.attemptsOnModel, random);
+    const delayMs = error.retryAfterMs !== undefined ? Math.min(error.retryAfterMs, policy.retry.maxDelayMs) : backoffDelay(policy.retry, position.attemptsOnModel, random);
     return { action: 'retry', delayMs, modelIndex: position.modelIndex, reason: 'backoff' };
   }
   if (retryable && nextModel !== null) {
@@ -165,10 +155,7 @@ export function quorumUnreachable(tally: Tally, quorum: number): boolean {
 }
 
 /** The verdict on a finished fan-out, before synthesis. */
-export type FanOutVerdict =
-  | { status: 'complete' }
-  | { status: 'partial' }
-  | { status: 'failed'; message: string };
+export type FanOutVerdict = { status: 'complete' } | { status: 'partial' } | { status: 'failed'; message: string };
 
 /**
  * Judges a finished fan-out against its quorum: all fulfilled → `complete`; at least `quorum`

@@ -48,9 +48,7 @@ export function buildSpecialistRequest(task: string, spec: SpecialistSpec, model
   // The `report` tool alone is no research tool: such a specialist keeps the plain prompt.
   const researches = spec.tools.some((tool) => tool.source !== 'report');
   const system = spec.system ?? (leads ? DEFAULT_LEAD_SYSTEM : researches ? DEFAULT_TOOL_SPECIALIST_SYSTEM : DEFAULT_SPECIALIST_SYSTEM);
-  const content =
-    spec.brief ??
-    (spec.instructions ? `Task: ${task}\n\nYour angle: ${spec.angle}\n\n${spec.instructions}` : `Task: ${task}\n\nYour angle: ${spec.angle}`);
+  const content = spec.brief ?? (spec.instructions ? `Task: ${task}\n\nYour angle: ${spec.angle}\n\n${spec.instructions}` : `Task: ${task}\n\nYour angle: ${spec.angle}`);
   const request: ModelRequest = { model, system, messages: [{ role: 'user', content }], maxTokens: spec.maxTokens };
   if (loop) {
     request.messages.push(...loop.messages);
@@ -75,8 +73,7 @@ export function describeMissing(outcome: SpecialistOutcome): string {
   }
 }
 
-const DEFAULT_SYNTHESIS_INSTRUCTIONS =
-  'Synthesize the findings into one answer. Cross-reference the angles where they agree or conflict, and name every missing angle as a gap in the answer.';
+const DEFAULT_SYNTHESIS_INSTRUCTIONS = 'Synthesize the findings into one answer. Cross-reference the angles where they agree or conflict, and name every missing angle as a gap in the answer.';
 
 const DEFAULT_SYNTHESIS_SYSTEM = 'You are the lead of a team of specialists. You receive their findings, each labelled with its angle, and write one synthesis.';
 
@@ -108,13 +105,7 @@ function missingLines(missing: readonly SpecialistOutcome[]): string[] {
  * With `weights`, each finding also carries its metadata and weight, highest first, and the
  * synthesizer is told to favour the higher-weighted finding where they conflict.
  */
-export function buildSynthesisRequest(
-  task: string,
-  spec: SpecialistSpec,
-  outcomes: readonly SpecialistOutcome[],
-  model: string,
-  weights?: WeightRule,
-): ModelRequest {
+export function buildSynthesisRequest(task: string, spec: SpecialistSpec, outcomes: readonly SpecialistOutcome[], model: string, weights?: WeightRule): ModelRequest {
   const missing = outcomes.filter((outcome) => outcome.status !== 'fulfilled');
   const weighed = weights ? weighFindings(outcomes, weights) : null;
   const found = outcomes.filter((outcome) => outcome.status === 'fulfilled');

@@ -10,7 +10,8 @@
  * that does not read as a word (a digit, `+`, `/`, `=` or a capital after a small letter), so
  * prose such as "Basic research" is left alone.
  */
-const SECRET_VALUE = /sk-ant-[A-Za-z0-9_-]+|\bsk-[A-Za-z0-9_-]{20,}|\bAIza[A-Za-z0-9_-]{30,}|\bgh[pousr]_[A-Za-z0-9]{30,}|\bBearer\s+[A-Za-z0-9._~+/=-]{8,}|\bBasic\s+(?=[A-Za-z]*(?:[0-9+/=]|[a-z][A-Z]))[A-Za-z0-9+/]{8,}={0,2}/g;
+const SECRET_VALUE =
+  /sk-ant-[A-Za-z0-9_-]+|\bsk-[A-Za-z0-9_-]{20,}|\bAIza[A-Za-z0-9_-]{30,}|\bgh[pousr]_[A-Za-z0-9]{30,}|\bBearer\s+[A-Za-z0-9._~+/=-]{8,}|\bBasic\s+(?=[A-Za-z]*(?:[0-9+/=]|[a-z][A-Z]))[A-Za-z0-9+/]{8,}={0,2}/g;
 
 /** Replaces anything that looks like a credential in `text` by `[redacted]`. */
 export function redactSecrets(text: string): string {

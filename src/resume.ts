@@ -99,8 +99,29 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   const inspect = tracing ? tracing.inspect(options.inspect) : options.inspect;
   // A streaming fold keeps the digests it had made; a budget counts what the kept outcomes cost.
   const fold: { current: StreamFold | null; kept: Array<[string, Digest]> } | undefined = input.fanIn === 'stream' ? { current: null, kept: plan.digests } : undefined;
-  const ledger = input.budget ? resumedLedger(input, options.prices ?? DEFAULT_PRICES, plan.kept.map((index) => plan.snapshot.context.outcomes[index]!), plan.digests) : undefined;
-  const machine = leadMachine.provide({ actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, nested, steps, ...(tools ? { toolbox: tools.toolbox } : {}), ...(options.random ? { random: options.random } : {}), ...(fold ? { fold } : {}), ...(ledger ? { budget: ledger } : {}), ...(options.prices ? { prices: options.prices } : {}) }) });
+  const ledger = input.budget
+    ? resumedLedger(
+        input,
+        options.prices ?? DEFAULT_PRICES,
+        plan.kept.map((index) => plan.snapshot.context.outcomes[index]!),
+        plan.digests,
+      )
+    : undefined;
+  const machine = leadMachine.provide({
+    actors: createRunActors({
+      provider: tracing ? tracing.provider : options.provider,
+      ...(providers ? { providers } : {}),
+      tasks,
+      clock,
+      nested,
+      steps,
+      ...(tools ? { toolbox: tools.toolbox } : {}),
+      ...(options.random ? { random: options.random } : {}),
+      ...(fold ? { fold } : {}),
+      ...(ledger ? { budget: ledger } : {}),
+      ...(options.prices ? { prices: options.prices } : {}),
+    }),
+  });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.
   const restore = () => createActor(machine, { snapshot: plan.snapshot as never, input, clock, ...(inspect ? { inspect } : {}) });
   let actor: Actor<LeadMachine>;
@@ -126,7 +147,19 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
       : startLead(
           actor,
           options.signal,
-          { store, runId, meta: checkpoint.meta, createdAt: checkpoint.createdAt, journalSeq: seq, nested, keptNested: plan.nested, steps, keptSteps: plan.steps, onError: options.onCheckpointError ?? warnCheckpointFailed(runId), ...(fold?.current ? { fold: fold.current } : {}) },
+          {
+            store,
+            runId,
+            meta: checkpoint.meta,
+            createdAt: checkpoint.createdAt,
+            journalSeq: seq,
+            nested,
+            keptNested: plan.nested,
+            steps,
+            keptSteps: plan.steps,
+            onError: options.onCheckpointError ?? warnCheckpointFailed(runId),
+            ...(fold?.current ? { fold: fold.current } : {}),
+          },
           { ready: tools?.ready ?? null, ...(tools ? { onEnd: tools.close } : {}) },
         );
   } catch (error) {
@@ -153,7 +186,8 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
 function finishedRun(actor: Actor<LeadMachine>): FanOutRun {
   actor.start();
   const snapshot = actor.getSnapshot();
-  const result = snapshot.status === 'done' ? Promise.resolve(snapshot.output) : Promise.reject(new FanfoldError('internal', `the run had ended with an internal error: ${JSON.stringify(snapshot.error)}`));
+  const result =
+    snapshot.status === 'done' ? Promise.resolve(snapshot.output) : Promise.reject(new FanfoldError('internal', `the run had ended with an internal error: ${JSON.stringify(snapshot.error)}`));
   const events$ = new Observable<RunEvent>((subscriber) => {
     if (snapshot.status === 'done') subscriber.next({ type: 'run.finished', result: snapshot.output });
     subscriber.complete();
@@ -176,7 +210,7 @@ function toolsFor(input: LeadInput, config: FanOutConfig | undefined, mcp: McpSe
 function toolIssues(input: LeadInput) {
   return toolListsOf(input)
     .filter(({ tools }) => tools.some((tool) => tool.source === 'code' || tool.source === 'mcp'))
-    .map(({ path }) => ({ path, message: 'has tools defined in code or MCP servers, which a checkpoint does not store: pass the run\'s original `config` to resumeFanOut' }));
+    .map(({ path }) => ({ path, message: "has tools defined in code or MCP servers, which a checkpoint does not store: pass the run's original `config` to resumeFanOut" }));
 }
 
 /** Task functions, which a checkpoint cannot store. */
@@ -189,7 +223,7 @@ function taskIssues(specialists: SpecialistSpec[], synthesizer: SpecialistSpec) 
   };
   specialists.forEach((spec, index) => visit(spec, `specialists[${index}]`));
   visit(synthesizer, 'synthesizer');
-  return needing.map((path) => ({ path, message: 'is a task function, which a checkpoint cannot store: pass the run\'s original `config` to resumeFanOut' }));
+  return needing.map((path) => ({ path, message: "is a task function, which a checkpoint cannot store: pass the run's original `config` to resumeFanOut" }));
 }
 
 /**
@@ -207,7 +241,10 @@ function tasksFor(specialists: SpecialistSpec[], synthesizer: SpecialistSpec, co
   visit(synthesizer, 'synthesizer');
   if (!config) {
     if (needing.length === 0) return new Map();
-    throw new ConfigError('resume options', needing.map((path) => ({ path, message: 'is a task function, which a checkpoint cannot store: pass the run\'s original `config` to resumeFanOut' })));
+    throw new ConfigError(
+      'resume options',
+      needing.map((path) => ({ path, message: "is a task function, which a checkpoint cannot store: pass the run's original `config` to resumeFanOut" })),
+    );
   }
   const { input, tasks } = normalizeConfig(config, 'resume options.config');
   const ids = (list: SpecialistSpec[]) => list.map((spec) => spec.id).join(',');
@@ -215,7 +252,9 @@ function tasksFor(specialists: SpecialistSpec[], synthesizer: SpecialistSpec, co
   const expected = templates ?? specialists;
   const given = templates ? (input.lead?.templates ?? input.specialists) : input.specialists;
   if (ids(given) !== ids(expected)) {
-    throw new ConfigError('resume options.config', [{ path: 'specialists', message: `must be the checkpointed run's ${templates ? 'templates' : 'specialists'} (${expected.map((spec) => spec.id).join(', ')}), in the same order` }]);
+    throw new ConfigError('resume options.config', [
+      { path: 'specialists', message: `must be the checkpointed run's ${templates ? 'templates' : 'specialists'} (${expected.map((spec) => spec.id).join(', ')}), in the same order` },
+    ]);
   }
   return tasks;
 }
@@ -232,8 +271,12 @@ function resumedLedger(input: LeadInput, prices: PriceTable, kept: readonly Spec
   const writer = input.lead && input.lead.synthesize === 'lead' ? input.lead.agent : input.synthesizer;
   if (writer.kind === 'model') {
     const findings = input.specialists.reduce((sum, spec) => sum + spec.maxTokens, 0);
-    ledger.reserved = reserveFor({ caps: budget.caps, reserveShare: budget.reserve, synthesis: { inputTokens: Math.ceil(input.task.length / 3) + findings + 400, model: writer.models[0]!, maxTokens: writer.maxTokens }, prices });
+    ledger.reserved = reserveFor({
+      caps: budget.caps,
+      reserveShare: budget.reserve,
+      synthesis: { inputTokens: Math.ceil(input.task.length / 3) + findings + 400, model: writer.models[0]!, maxTokens: writer.maxTokens },
+      prices,
+    });
   }
   return ledger;
 }
-

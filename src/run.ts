@@ -88,7 +88,16 @@ export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanO
   // A sub-lead (N-level fan-out) is the lead machine again, with these same implementations.
   let subLead: AnyActorLogic | undefined;
   const deadlineTimer = createDeadlineTimerLogic(clock);
-  const fanOut = createFanOutLogic({ specialist, clock, sinks, ...(deps.nested ? { nested: deps.nested } : {}), ...(deps.steps ? { steps: deps.steps } : {}), ...(deps.budget ? { budget: deps.budget } : {}), ...(deps.fold ? { fold: deps.fold } : {}), subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })) });
+  const fanOut = createFanOutLogic({
+    specialist,
+    clock,
+    sinks,
+    ...(deps.nested ? { nested: deps.nested } : {}),
+    ...(deps.steps ? { steps: deps.steps } : {}),
+    ...(deps.budget ? { budget: deps.budget } : {}),
+    ...(deps.fold ? { fold: deps.fold } : {}),
+    subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })),
+  });
   return { specialist, fanOut, deadlineTimer };
 }
 
@@ -210,7 +219,19 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const ledger = input.budget ? new BudgetLedger(input.budget.caps, prices) : undefined;
   const fold: { current: StreamFold | null } | undefined = input.fanIn === 'stream' ? { current: null } : undefined;
   const machine = leadMachine.provide({
-    actors: createRunActors({ provider: tracing ? tracing.provider : options.provider, ...(providers ? { providers } : {}), tasks, clock, toolbox: tools.toolbox, ...(options.random ? { random: options.random } : {}), ...(nested ? { nested } : {}), ...(steps ? { steps } : {}), ...(ledger ? { budget: ledger } : {}), prices, ...(fold ? { fold } : {}) }),
+    actors: createRunActors({
+      provider: tracing ? tracing.provider : options.provider,
+      ...(providers ? { providers } : {}),
+      tasks,
+      clock,
+      toolbox: tools.toolbox,
+      ...(options.random ? { random: options.random } : {}),
+      ...(nested ? { nested } : {}),
+      ...(steps ? { steps } : {}),
+      ...(ledger ? { budget: ledger } : {}),
+      prices,
+      ...(fold ? { fold } : {}),
+    }),
   });
   const actor = createActor(machine, {
     input: { ...input, startedAt: clock.now() },
@@ -222,10 +243,30 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   if (options.checkpoint) {
     const store = options.checkpoint.store ?? createFileCheckpointStore();
     const runId = checkpointRunId!;
-    const options1: CheckpointerOptions = { store, runId, meta: options.checkpoint.meta ?? {}, createdAt: new Date().toISOString(), journalSeq: 0, nested: nested!, onError: options.checkpoint.onError ?? warnCheckpointFailed(runId), ...(steps ? { steps } : {}), ...(fold?.current ? { fold: fold.current } : {}) };
+    const options1: CheckpointerOptions = {
+      store,
+      runId,
+      meta: options.checkpoint.meta ?? {},
+      createdAt: new Date().toISOString(),
+      journalSeq: 0,
+      nested: nested!,
+      onError: options.checkpoint.onError ?? warnCheckpointFailed(runId),
+      ...(steps ? { steps } : {}),
+      ...(fold?.current ? { fold: fold.current } : {}),
+    };
     checkpoint = options1;
     // Claims the run id before any call is made; throws if it is taken.
-    claim = () => store.create({ format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, runId, createdAt: options1.createdAt, savedAt: options1.createdAt, journalSeq: 0, meta: options1.meta, snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead });
+    claim = () =>
+      store.create({
+        format: CHECKPOINT_FORMAT,
+        version: CHECKPOINT_VERSION,
+        runId,
+        createdAt: options1.createdAt,
+        savedAt: options1.createdAt,
+        journalSeq: 0,
+        meta: options1.meta,
+        snapshot: actor.getPersistedSnapshot() as unknown as PersistedLead,
+      });
   }
   const traced = (run: FanOutRun) => (tracing ? tracing.follow(run) : run);
   let estimate: BudgetEstimate | null = options.budgetEstimate ?? null;
@@ -236,7 +277,19 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
     const followed = fold ? { ...folded, result: folded.result.finally(() => fold.current?.stop()) } : folded;
     if (!ledger || !input.budget) return followed;
     const caps = input.budget.caps;
-    return { ...followed, result: followed.result.then((result) => ({ ...result, budget: { caps, estimate: estimate?.total ?? { usd: 0, inputTokens: 0, outputTokens: 0 }, reserve: estimate?.reserve ?? { usd: 0, inputTokens: 0, outputTokens: 0 }, spent: { ...ledger.spent }, atExhaustion: ledger.atExhaustion } })) };
+    return {
+      ...followed,
+      result: followed.result.then((result) => ({
+        ...result,
+        budget: {
+          caps,
+          estimate: estimate?.total ?? { usd: 0, inputTokens: 0, outputTokens: 0 },
+          reserve: estimate?.reserve ?? { usd: 0, inputTokens: 0, outputTokens: 0 },
+          spent: { ...ledger.spent },
+          atExhaustion: ledger.atExhaustion,
+        },
+      })),
+    };
   };
   // Before the first call: refuse a run whose unavoidable cost passes its budget.
   const checkBudget = async () => {
@@ -316,7 +369,12 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
     });
   });
   const ended = lifecycle.onEnd;
-  const settled = ended ? result.then((value) => ended().then(() => value), (error: unknown) => ended().then(() => Promise.reject(error))) : result;
+  const settled = ended
+    ? result.then(
+        (value) => ended().then(() => value),
+        (error: unknown) => ended().then(() => Promise.reject(error)),
+      )
+    : result;
 
   const cancel = (reason?: string) => {
     if (actor.getSnapshot().status === 'active') actor.send({ type: 'run.cancel', ...(reason ? { reason } : {}) });
@@ -370,15 +428,29 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
       return (ended ? ended() : Promise.resolve()).then(() => Promise.reject(error));
     },
   );
-  return { result: whole, events$: events.asObservable(), actor, cancel: stopRun, suspend: (reason) => { checkpointer?.detach(); stopRun(reason); }, runId };
+  return {
+    result: whole,
+    events$: events.asObservable(),
+    actor,
+    cancel: stopRun,
+    suspend: (reason) => {
+      checkpointer?.detach();
+      stopRun(reason);
+    },
+    runId,
+  };
 }
 
 /** Credentials that name no entry of `providers` (a typo would otherwise quietly use `provider`). */
 export function unknownCredentials(input: LeadInput, providers: Readonly<Record<string, ModelProvider>>): Array<{ path: string; message: string }> {
-  const names = Object.keys(providers).map((name) => `"${name}"`).join(', ') || 'none';
+  const names =
+    Object.keys(providers)
+      .map((name) => `"${name}"`)
+      .join(', ') || 'none';
   const issues: Array<{ path: string; message: string }> = [];
   const check = (spec: SpecialistSpec, path: string) => {
-    if (spec.credential !== undefined && !Object.hasOwn(providers, spec.credential)) issues.push({ path: `${path}.credential`, message: `expected one of the run's providers (${names}), got "${spec.credential}"` });
+    if (spec.credential !== undefined && !Object.hasOwn(providers, spec.credential))
+      issues.push({ path: `${path}.credential`, message: `expected one of the run's providers (${names}), got "${spec.credential}"` });
     spec.fanOut?.specialists.forEach((inner, index) => check(inner, `${path}.specialists[${index}]`));
     if (spec.fanOut) check(spec.fanOut.synthesizer, `${path}.synthesizer`);
   };

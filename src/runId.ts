@@ -51,6 +51,10 @@ export function checkRunId(runId: unknown): asserts runId is string {
  * newRunId(new Date('2025-03-01T12:00:00Z')); // '20250301-120000-' and six hex digits
  */
 export function newRunId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '').replace('T', '-');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '')
+    .replace('T', '-');
   return `${stamp}-${Math.random().toString(16).slice(2, 8).padEnd(6, '0')}`;
 }

@@ -31,7 +31,10 @@ afterEach(async () => {
 const log = (name: string) => join(dir, `${name}.log`);
 function events(name: string): Array<{ pid: number; event: string; tool?: string }> {
   try {
-    return readFileSync(log(name), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { pid: number; event: string; tool?: string });
+    return readFileSync(log(name), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { pid: number; event: string; tool?: string });
   } catch {
     return [];
   }
@@ -50,7 +53,12 @@ function callThenQuote(uses: NonNullable<ScriptedReply['toolUse']>) {
   return (request: ModelRequest): ScriptedReply => {
     if (request.messages.length === 1) return { toolUse: uses };
     const last = request.messages.at(-1)!.content as Array<{ type: string; content?: unknown; is_error?: boolean }>;
-    return { text: last.filter((block) => block.type === 'tool_result').map((block) => `${block.is_error ? 'ERR ' : ''}${JSON.stringify(block.content)}`).join(' | ') };
+    return {
+      text: last
+        .filter((block) => block.type === 'tool_result')
+        .map((block) => `${block.is_error ? 'ERR ' : ''}${JSON.stringify(block.content)}`)
+        .join(' | '),
+    };
   };
 }
 
@@ -58,7 +66,12 @@ const stdioServer = (name: string, extra: Record<string, unknown> = {}) => ({ co
 
 describe('MCP tools in a run', () => {
   it('starts a stdio server once for all specialists, lists its tools once, and stops it when the run ends', async () => {
-    const provider = createScriptedProvider({ reply: callThenQuote([{ name: 'echo', input: { text: 'hello' } }, { name: 'add', input: { a: 2, b: 3 } }]) });
+    const provider = createScriptedProvider({
+      reply: callThenQuote([
+        { name: 'echo', input: { text: 'hello' } },
+        { name: 'add', input: { a: 2, b: 3 } },
+      ]),
+    });
     const config: FanOutConfig = {
       task: 'mcp',
       mcp: { fixture: stdioServer('fixture', { allowedTools: ['echo', 'add'] }) },
@@ -72,7 +85,10 @@ describe('MCP tools in a run', () => {
     expect(result.status).toBe('done');
     for (const outcome of result.outcomes) {
       expect(outcome.output).toBe('[{"type":"text","text":"hello"}] | [{"type":"text","text":"5"}]');
-      expect(outcome.toolCalls!.map((call) => [call.name, call.isError])).toEqual([['echo', false], ['add', false]]);
+      expect(outcome.toolCalls!.map((call) => [call.name, call.isError])).toEqual([
+        ['echo', false],
+        ['add', false],
+      ]);
     }
     // Offered exactly the allowed tools, with the server's schemas.
     expect(provider.calls[0]!.request.tools!.map((tool) => tool.name)).toEqual(['echo', 'add']);
@@ -151,7 +167,10 @@ describe('MCP tools in a run', () => {
     expect(result.status).toBe('done');
     const outcome = result.outcomes[0]!;
     expect(outcome.status).toBe('fulfilled');
-    expect(outcome.toolCalls!.map((call) => [call.name, call.isError])).toEqual([['crash', true], ['echo', true]]);
+    expect(outcome.toolCalls!.map((call) => [call.name, call.isError])).toEqual([
+      ['crash', true],
+      ['echo', true],
+    ]);
     expect(outcome.output).toMatch(/^ERR ".*MCP server \\"fixture\\" is not running/);
   });
 });

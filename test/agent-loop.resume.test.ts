@@ -21,10 +21,11 @@ function countingTools(ms: Record<string, number>) {
       name,
       description: name,
       input: z.object({ q: z.string() }),
-      run: ({ q }) => new Promise<string>((resolve) => {
-        calls.push(`${name}:${q}`);
-        setTimeout(() => resolve(`${name} result for ${q} (secret sk-ant-api03-leakedKEY123)`), ms[name] ?? 100);
-      }),
+      run: ({ q }) =>
+        new Promise<string>((resolve) => {
+          calls.push(`${name}:${q}`);
+          setTimeout(() => resolve(`${name} result for ${q} (secret sk-ant-api03-leakedKEY123)`), ms[name] ?? 100);
+        }),
     });
   return { calls, search: make('search'), read: make('read') };
 }
@@ -32,7 +33,14 @@ function countingTools(ms: Record<string, number>) {
 /** Turn 1: search a and read b; turn 2: search c; turn 3: the finding. 100 ms a call. */
 function threeTurns(request: ModelRequest): ScriptedReply {
   const turn = request.messages.filter((message) => message.role === 'assistant').length + 1;
-  if (turn === 1) return { toolUse: [{ name: 'search', input: { q: 'a' } }, { name: 'read', input: { q: 'b' } }], latencyMs: 100 };
+  if (turn === 1)
+    return {
+      toolUse: [
+        { name: 'search', input: { q: 'a' } },
+        { name: 'read', input: { q: 'b' } },
+      ],
+      latencyMs: 100,
+    };
   if (turn === 2) return { toolUse: [{ name: 'search', input: { q: 'c' } }], latencyMs: 100 };
   return { text: `finding after ${turn - 1} tool turns`, latencyMs: 100 };
 }

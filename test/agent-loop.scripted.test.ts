@@ -53,10 +53,16 @@ describe('the tool-use loop (scripted provider)', () => {
   beforeEach(() => vi.useFakeTimers({ now: 0 }));
   afterEach(() => vi.useRealTimers());
 
-  it('runs a turn\'s tool calls in parallel, sends every result back, and ends on the model\'s final turn', async () => {
+  it("runs a turn's tool calls in parallel, sends every result back, and ends on the model's final turn", async () => {
     const search = sleeper('search', 300);
     const fetchPage = sleeper('fetch_page', 300);
-    const provider = createScriptedProvider({ reply: twoTurns([{ name: 'search', input: { q: 'a' } }, { name: 'fetch_page', input: { q: 'b' } }, { name: 'search', input: { q: 'c' } }]) });
+    const provider = createScriptedProvider({
+      reply: twoTurns([
+        { name: 'search', input: { q: 'a' } },
+        { name: 'fetch_page', input: { q: 'b' } },
+        { name: 'search', input: { q: 'c' } },
+      ]),
+    });
     const run = runFanOut({ task, specialists: [{ id: 'explorer', tools: [search.tool, fetchPage.tool] }], synthesizer: { run: async () => 'folded' } }, { provider });
     const events = record(run);
     const result = await settle(run);
@@ -64,7 +70,11 @@ describe('the tool-use loop (scripted provider)', () => {
     expect(result.status).toBe('done');
     const outcome = result.outcomes[0]!;
     expect(outcome).toMatchObject({ status: 'fulfilled', output: 'finding from 3 results', turns: 2, stopReason: 'end_turn', loopLimit: null, attempts: 2 });
-    expect(outcome.toolCalls!.map((call) => [call.name, call.ms, call.isError])).toEqual([['search', 300, false], ['fetch_page', 300, false], ['search', 300, false]]);
+    expect(outcome.toolCalls!.map((call) => [call.name, call.ms, call.isError])).toEqual([
+      ['search', 300, false],
+      ['fetch_page', 300, false],
+      ['search', 300, false],
+    ]);
     // All three at once: 100 ms turn 1, 300 ms of tools, 100 ms turn 2.
     expect(search.stats.peak + fetchPage.stats.peak).toBe(3);
     expect(outcome.endedAt - outcome.startedAt!).toBe(500);
@@ -72,9 +82,19 @@ describe('the tool-use loop (scripted provider)', () => {
     const second = provider.calls[1]!.request;
     expect(resultsIn(second).map((result) => result.content)).toEqual(['search says a', 'fetch_page says b', 'search says c']);
     expect(second.messages[1]!.role).toBe('assistant');
-    expect(provider.calls.map((call) => call.caller)).toEqual([{ id: 'explorer', attempt: 1, turn: 1 }, { id: 'explorer', attempt: 2, turn: 2 }]);
+    expect(provider.calls.map((call) => call.caller)).toEqual([
+      { id: 'explorer', attempt: 1, turn: 1 },
+      { id: 'explorer', attempt: 2, turn: 2 },
+    ]);
     // Usage summed over turns.
-    expect(outcome.usage.inputTokens).toBe(provider.calls.reduce((sum, call) => sum + Math.ceil(((call.request.system?.length ?? 0) + call.request.messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : JSON.stringify(m.content).length), 0)) / 4), 0));
+    expect(outcome.usage.inputTokens).toBe(
+      provider.calls.reduce(
+        (sum, call) =>
+          sum +
+          Math.ceil(((call.request.system?.length ?? 0) + call.request.messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : JSON.stringify(m.content).length), 0)) / 4),
+        0,
+      ),
+    );
 
     const mine = events.filter((event) => event['id'] === 'explorer').map((event) => `${event.type}${event['tool'] ? `:${String(event['tool'])}` : ''}`);
     expect(mine).toEqual([
@@ -96,7 +116,7 @@ describe('the tool-use loop (scripted provider)', () => {
     expect(events.find((event) => event.type === 'specialist.turn')).toMatchObject({ turn: 1, stopReason: 'tool_use', toolUses: 3, final: false });
   });
 
-  it('bounds a turn\'s calls by maxToolConcurrency', async () => {
+  it("bounds a turn's calls by maxToolConcurrency", async () => {
     const search = sleeper('search', 100);
     const uses = Array.from({ length: 5 }, (_, i) => ({ name: 'search', input: { q: `q${i}` } }));
     const provider = createScriptedProvider({ reply: twoTurns(uses) });
@@ -109,8 +129,21 @@ describe('the tool-use loop (scripted provider)', () => {
   });
 
   it('turns every tool failure into an error result the model reads, and goes on', async () => {
-    const boom = defineTool({ name: 'boom', description: 'throws', input: z.object({}), run: () => { throw new Error('disk on fire'); } });
-    const slow = defineTool({ name: 'slow', description: 'hangs', input: z.object({}), timeoutMs: 1_000, run: (_input, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))) });
+    const boom = defineTool({
+      name: 'boom',
+      description: 'throws',
+      input: z.object({}),
+      run: () => {
+        throw new Error('disk on fire');
+      },
+    });
+    const slow = defineTool({
+      name: 'slow',
+      description: 'hangs',
+      input: z.object({}),
+      timeoutMs: 1_000,
+      run: (_input, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    });
     const strict = defineTool({ name: 'strict', description: 'needs a number', input: z.object({ n: z.number() }), run: ({ n }) => `n=${n}` });
     const provider = createScriptedProvider({
       reply: twoTurns([{ name: 'boom' }, { name: 'slow' }, { name: 'strict', input: { n: 'seven' } }, { name: 'nope', input: {} }, { name: 'strict', input: { n: 7 } }]),
@@ -151,7 +184,18 @@ describe('the tool-use loop (scripted provider)', () => {
 
   it('stops at maxToolCalls: calls past it get an error result, the next turn is the last', async () => {
     const search = sleeper('search', 10);
-    const provider = createScriptedProvider({ reply: (request) => (request.toolChoice === 'none' ? { text: 'done' } : { toolUse: [{ name: 'search', input: { q: '1' } }, { name: 'search', input: { q: '2' } }, { name: 'search', input: { q: '3' } }] }) });
+    const provider = createScriptedProvider({
+      reply: (request) =>
+        request.toolChoice === 'none'
+          ? { text: 'done' }
+          : {
+              toolUse: [
+                { name: 'search', input: { q: '1' } },
+                { name: 'search', input: { q: '2' } },
+                { name: 'search', input: { q: '3' } },
+              ],
+            },
+    });
     const run = runFanOut({ task, specialists: [{ id: 'x', tools: [search.tool], policy: { maxToolCalls: 4 } }], synthesizer: { run: async () => 'folded' } }, { provider });
     const result = await settle(run);
     expect(search.stats.calls).toBe(4);
@@ -161,7 +205,7 @@ describe('the tool-use loop (scripted provider)', () => {
     expect(String(second[1]!.content)).toMatch(/maxToolCalls/);
   });
 
-  it('retries the failed turn, not the loop: turn 1\'s tools are not run again', async () => {
+  it("retries the failed turn, not the loop: turn 1's tools are not run again", async () => {
     const search = sleeper('search', 50);
     let turn2Calls = 0;
     const provider = createScriptedProvider({
@@ -171,12 +215,19 @@ describe('the tool-use loop (scripted provider)', () => {
         return turn2Calls === 1 ? { error: { kind: 'overloaded', message: '529 overloaded', status: 529 } } : { text: 'recovered' };
       },
     });
-    const run = runFanOut({ task, specialists: [{ id: 'x', tools: [search.tool], policy: { fallbackModels: [], retry: { initialDelayMs: 100, jitter: 0 } } }], synthesizer: { run: async () => 'folded' } }, { provider, random: () => 0 });
+    const run = runFanOut(
+      { task, specialists: [{ id: 'x', tools: [search.tool], policy: { fallbackModels: [], retry: { initialDelayMs: 100, jitter: 0 } } }], synthesizer: { run: async () => 'folded' } },
+      { provider, random: () => 0 },
+    );
     const events = record(run);
     const result = await settle(run);
     expect(result.outcomes[0]).toMatchObject({ status: 'fulfilled', output: 'recovered', attempts: 3, turns: 2 });
     expect(search.stats.calls).toBe(1);
-    expect(provider.calls.map((call) => call.caller)).toEqual([{ id: 'x', attempt: 1, turn: 1 }, { id: 'x', attempt: 2, turn: 2 }, { id: 'x', attempt: 3, turn: 2 }]);
+    expect(provider.calls.map((call) => call.caller)).toEqual([
+      { id: 'x', attempt: 1, turn: 1 },
+      { id: 'x', attempt: 2, turn: 2 },
+      { id: 'x', attempt: 3, turn: 2 },
+    ]);
     // The retry re-sent turn 2's request: same conversation, tool result included.
     expect(provider.calls[2]!.request.messages).toEqual(provider.calls[1]!.request.messages);
     expect(events.filter((event) => event.type === 'specialist.retrying').map((event) => event['attempt'])).toEqual([3]);
@@ -185,7 +236,12 @@ describe('the tool-use loop (scripted provider)', () => {
   it('aborts running tools on the run deadline and on cancel, keeping the turns and calls so far', async () => {
     for (const how of ['deadline', 'cancel'] as const) {
       const hang = sleeper('hang', 1_000_000);
-      const provider = createScriptedProvider({ reply: twoTurns([{ name: 'hang', input: { q: '1' } }, { name: 'hang', input: { q: '2' } }]) });
+      const provider = createScriptedProvider({
+        reply: twoTurns([
+          { name: 'hang', input: { q: '1' } },
+          { name: 'hang', input: { q: '2' } },
+        ]),
+      });
       const run = runFanOut({ task, specialists: [{ id: 'x', tools: [hang.tool], policy: { toolTimeoutMs: null } }], synthesizer: { run: async () => 'folded' }, deadlineMs: 1_000 }, { provider });
       if (how === 'cancel') setTimeout(() => run.cancel('stop'), 500);
       const result = await settle(run);

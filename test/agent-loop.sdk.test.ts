@@ -53,10 +53,13 @@ function timedTool(clock: SimulatedClock, name: string, ms: number | null, stats
         stats.queries.push(`${name}:${query}`);
         stats.inFlight++;
         stats.peak = Math.max(stats.peak, stats.inFlight);
-        const timer = ms === null ? null : clock.setTimeout(() => {
-          stats.inFlight--;
-          resolve(`${name} record: ${query} peaked at 240 MW in 2011`);
-        }, ms);
+        const timer =
+          ms === null
+            ? null
+            : clock.setTimeout(() => {
+                stats.inFlight--;
+                resolve(`${name} record: ${query} peaked at 240 MW in 2011`);
+              }, ms);
         signal.addEventListener('abort', () => {
           if (timer !== null) clock.clearTimeout(timer);
           stats.inFlight--;
@@ -75,7 +78,10 @@ const newStats = (): ToolStats => ({ calls: 0, inFlight: 0, peak: 0, aborted: 0,
  */
 async function finish(run: FanOutRun, clock: SimulatedClock, stepMs = 50, maxSteps = 4_000): Promise<RunResult> {
   let settled = false;
-  run.result.then(() => (settled = true), () => (settled = true));
+  run.result.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   for (let step = 0; step < maxSteps && !settled; step++) {
     for (let round = 0; round < 10 && !settled; round++) {
       clock.increment(0);
@@ -101,7 +107,7 @@ function startRun(server: Simulator, clock: SimulatedClock, config: Omit<FanOutC
 const turnsOf = (server: Simulator, caller: string) => server.requests.filter((request) => request.caller === caller).map((request) => request.turn);
 
 describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
-  it('two turns: the turn\'s calls run at once, every result goes back, and the finding cites them', async () => {
+  it("two turns: the turn's calls run at once, every result goes back, and the finding cites them", async () => {
     const server = await simulator();
     const clock = new SimulatedClock();
     const stats = newStats();
@@ -137,7 +143,14 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     expect(outcome.usage.outputTokens).toBe(requests.reduce((sum, request) => sum + request.usage!.output_tokens, 0));
     // Events: a started and a done per call, between the two turns.
     const kinds = events.filter((event) => event['id'] === 'historical' && event.type !== 'specialist.token').map((event) => event.type);
-    expect(kinds).toEqual(['specialist.started', 'specialist.turn', ...Array(asked).fill('specialist.tool.started'), ...Array(asked).fill('specialist.tool.done'), 'specialist.turn', 'specialist.done']);
+    expect(kinds).toEqual([
+      'specialist.started',
+      'specialist.turn',
+      ...Array(asked).fill('specialist.tool.started'),
+      ...Array(asked).fill('specialist.tool.done'),
+      'specialist.turn',
+      'specialist.done',
+    ]);
   });
 
   it('maxToolConcurrency 1: the same calls, one at a time', async () => {
@@ -155,13 +168,18 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     expect(stats.peak).toBe(1);
   });
 
-  it('a 529 on turn 2 retries turn 2 only: turn 1\'s tools are not run again', async () => {
+  it("a 529 on turn 2 retries turn 2 only: turn 1's tools are not run again", async () => {
     const server = await simulator({ faults: [{ match: { caller: 'historical', turn: 2 }, times: 1, fault: { type: 'overloaded' } }] });
     const stats = newStats();
     const clock = new SimulatedClock();
     const tools = [timedTool(clock, 'lookup', 100, stats), timedTool(clock, 'read_page', 100, stats)];
     const run = runFanOut(
-      { task, deadlineMs: 600_000, specialists: [{ id: 'historical', angle: 'Historical context', tools, policy: { retry: { initialDelayMs: 200, jitter: 0 } } }], synthesizer: { run: async () => 'folded' } },
+      {
+        task,
+        deadlineMs: 600_000,
+        specialists: [{ id: 'historical', angle: 'Historical context', tools, policy: { retry: { initialDelayMs: 200, jitter: 0 } } }],
+        synthesizer: { run: async () => 'folded' },
+      },
       { provider: provider(server), clock, random: () => 0.5 },
     );
     const events = record(run);
@@ -170,10 +188,16 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     const asked = events.find((event) => event.type === 'specialist.turn' && event['turn'] === 1)!['toolUses'] as number;
     expect(stats.calls).toBe(asked);
     const requests = server.requests.filter((request) => request.caller === 'historical');
-    expect(requests.map((request) => [request.turn, request.attempt, request.status])).toEqual([[1, 1, 200], [2, 2, 529], [2, 3, 200]]);
+    expect(requests.map((request) => [request.turn, request.attempt, request.status])).toEqual([
+      [1, 1, 200],
+      [2, 2, 529],
+      [2, 3, 200],
+    ]);
     expect(result.outcomes[0]).toMatchObject({ status: 'fulfilled', attempts: 3, turns: 2, stopReason: 'end_turn' });
     expect(result.outcomes[0]!.toolCalls).toHaveLength(asked);
-    expect(events.filter((event) => event.type === 'specialist.retrying').map((event) => [event['attempt'], event['delayMs'], (event['error'] as { kind: string }).kind])).toEqual([[3, 200, 'overloaded']]);
+    expect(events.filter((event) => event.type === 'specialist.retrying').map((event) => [event['attempt'], event['delayMs'], (event['error'] as { kind: string }).kind])).toEqual([
+      [3, 200, 'overloaded'],
+    ]);
   });
 
   it('tool failures are error results the model reads: a throw, a timeout, input that fails the schema; the loop goes on', async () => {
@@ -181,16 +205,27 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     const clock = new SimulatedClock();
     const hung = { calls: 0, aborted: 0 };
     const tools = [
-      defineTool({ name: 'tide_gauge', description: 'Reads a tide gauge.', input: z.object({ query: z.string() }), run: () => { throw new Error('gauge offline since 04:00'); } }),
+      defineTool({
+        name: 'tide_gauge',
+        description: 'Reads a tide gauge.',
+        input: z.object({ query: z.string() }),
+        run: () => {
+          throw new Error('gauge offline since 04:00');
+        },
+      }),
       defineTool({
         name: 'grid_archive',
         description: 'Searches the grid operator archive.',
         input: z.object({ query: z.string() }),
         timeoutMs: 1_000,
-        run: (_input, { signal }) => new Promise<string>((_, reject) => {
-          hung.calls++;
-          signal.addEventListener('abort', () => { hung.aborted++; reject(signal.reason); });
-        }),
+        run: (_input, { signal }) =>
+          new Promise<string>((_, reject) => {
+            hung.calls++;
+            signal.addEventListener('abort', () => {
+              hung.aborted++;
+              reject(signal.reason);
+            });
+          }),
       }),
       defineTool({
         name: 'permit_registry',
@@ -302,7 +337,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     expect(result.outcomes[0]!.output).toContain('reported an error');
   });
 
-  it.each(['deadline', 'cancel'] as const)('the run %s aborts running tools\' signals and a model call in flight, keeping the turns and calls so far', async (how) => {
+  it.each(['deadline', 'cancel'] as const)("the run %s aborts running tools' signals and a model call in flight, keeping the turns and calls so far", async (how) => {
     // `slow` hangs on its second turn, so that turn's call is in flight at the end.
     const server = await simulator({ faults: [{ match: { caller: 'slow', turn: 2 }, fault: { type: 'hang' } }] });
     const clock = new SimulatedClock();
@@ -338,7 +373,10 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     expect(result.outcomes[1]).toMatchObject({ status, turns: 1, attempts: 2 });
     expect(result.outcomes[1]!.toolCalls!.length).toBe(quick.calls);
     // The hung model call was aborted: the simulator saw the client go away.
-    await pumpUntil(clock, server.waitFor((request) => request.caller === 'slow' && request.turn === 2, 'ended'));
+    await pumpUntil(
+      clock,
+      server.waitFor((request) => request.caller === 'slow' && request.turn === 2, 'ended'),
+    );
     expect(server.requests.find((request) => request.caller === 'slow' && request.turn === 2)!.outcome).toBe('client_closed');
     expect(result.outcomes[2]).toMatchObject({ status: 'fulfilled', turns: 1, toolCalls: [] });
     expect(result.status).toBe(how === 'deadline' ? 'partial' : 'cancelled');

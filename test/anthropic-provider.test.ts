@@ -80,7 +80,7 @@ describe('Anthropic provider (real SDK ↔ simulator over loopback)', () => {
     expect(server.count()).toBe(1);
   });
 
-  it('429 with retry-after: waits exactly the server\'s delay (not its own backoff), then retries', async () => {
+  it("429 with retry-after: waits exactly the server's delay (not its own backoff), then retries", async () => {
     const server = await simulator({ faults: [{ match: { caller: 'historical' }, times: 1, fault: { type: 'rate_limit', retryAfterSeconds: 3 } }] });
     const { clock, next, result } = start(server, { policy: { retry: { initialDelayMs: 10, jitter: 0 } } });
     const retrying = await next((event) => event.type === 'specialist.retrying');
@@ -90,7 +90,10 @@ describe('Anthropic provider (real SDK ↔ simulator over loopback)', () => {
     await pumpUntil(clock, new Promise((resolve) => setTimeout(resolve, 50)));
     expect(byCaller(server, 'historical')).toHaveLength(1);
     clock.increment(1);
-    await pumpUntil(clock, server.waitFor((request) => request.caller === 'historical' && request.seq !== byCaller(server, 'historical')[0]!.seq));
+    await pumpUntil(
+      clock,
+      server.waitFor((request) => request.caller === 'historical' && request.seq !== byCaller(server, 'historical')[0]!.seq),
+    );
     const done = await result();
     expect(done.status).toBe('done');
     expect(done.outcomes[0]).toMatchObject({ status: 'fulfilled', attempts: 2 });
@@ -98,7 +101,7 @@ describe('Anthropic provider (real SDK ↔ simulator over loopback)', () => {
     expect(byCaller(server, 'historical')).toHaveLength(2);
   });
 
-  it('caps a long retry-after at the policy\'s maxDelayMs', async () => {
+  it("caps a long retry-after at the policy's maxDelayMs", async () => {
     const server = await simulator({ faults: [{ match: { caller: 'technical' }, times: 1, fault: { type: 'rate_limit', retryAfterSeconds: 120 } }] });
     const { next, clock, result } = start(server, { policy: { retry: { maxDelayMs: 5000, jitter: 0 } } });
     const retrying = await next((event) => event.type === 'specialist.retrying');
@@ -123,9 +126,15 @@ describe('Anthropic provider (real SDK ↔ simulator over loopback)', () => {
     const server = await simulator({ faults: [{ match: { caller: 'societal' }, times: 1, fault: { type: 'hang' } }] });
     const { clock, watch, result } = start(server, { policy: { attemptTimeoutMs: 20_000, retry: { initialDelayMs: 0, jitter: 0 } } });
     const nextRetry = watch((event) => event.type === 'specialist.retrying');
-    const hung = await pumpUntil(clock, server.waitFor((request) => request.caller === 'societal'));
+    const hung = await pumpUntil(
+      clock,
+      server.waitFor((request) => request.caller === 'societal'),
+    );
     clock.increment(20_000);
-    const closed = await pumpUntil(clock, server.waitFor((request) => request.seq === hung.seq, 'ended'));
+    const closed = await pumpUntil(
+      clock,
+      server.waitFor((request) => request.seq === hung.seq, 'ended'),
+    );
     expect(closed.outcome).toBe('client_closed');
     expect(closed.status).toBeNull();
     const retrying = await nextRetry();
@@ -141,7 +150,10 @@ describe('Anthropic provider (real SDK ↔ simulator over loopback)', () => {
     const stalled = byCaller(server, 'technical')[0]!;
     expect(stalled.status).toBe(200);
     clock.increment(20_000);
-    const closed = await pumpUntil(clock, server.waitFor((request) => request.seq === stalled.seq, 'ended'));
+    const closed = await pumpUntil(
+      clock,
+      server.waitFor((request) => request.seq === stalled.seq, 'ended'),
+    );
     expect(closed.outcome).toBe('client_closed');
     const done = await result();
     expect(done.outcomes[1]).toMatchObject({ status: 'fulfilled', attempts: 2 });
@@ -196,7 +208,11 @@ describe('Anthropic provider (real SDK ↔ simulator over loopback)', () => {
     });
     const { result } = start(server, { model: 'claude-nope', synthesizer: { run: async () => 'n/a' } });
     const done = await result();
-    expect(done.outcomes.map((outcome) => [outcome.error?.kind, outcome.attempts])).toEqual([['bad_request', 1], ['permission', 1], ['not_found', 1]]);
+    expect(done.outcomes.map((outcome) => [outcome.error?.kind, outcome.attempts])).toEqual([
+      ['bad_request', 1],
+      ['permission', 1],
+      ['not_found', 1],
+    ]);
     expect(done.outcomes[0]!.error!.message).toContain('max_tokens: too large');
     expect(done.outcomes[2]!.error!.message).toContain('check the model id "claude-nope"'.replace('check', 'Check'));
     expect(server.count()).toBe(3);
@@ -205,12 +221,19 @@ describe('Anthropic provider (real SDK ↔ simulator over loopback)', () => {
   it('cancelling aborts the HTTP requests in flight', async () => {
     const server = await simulator({ faults: [{ match: { pattern: /Your angle/ }, fault: { type: 'hang' } }] });
     const { clock, run, result } = start(server);
-    for (const { id } of researchSpecialists) await pumpUntil(clock, server.waitFor((request) => request.caller === id));
+    for (const { id } of researchSpecialists)
+      await pumpUntil(
+        clock,
+        server.waitFor((request) => request.caller === id),
+      );
     run.cancel('user');
     const done = await result();
     expect(done.status).toBe('cancelled');
     for (const request of server.requests) {
-      await pumpUntil(clock, server.waitFor((r) => r.seq === request.seq, 'ended'));
+      await pumpUntil(
+        clock,
+        server.waitFor((r) => r.seq === request.seq, 'ended'),
+      );
       expect(request.outcome).toBe('client_closed');
     }
   });

@@ -136,8 +136,9 @@ lead: { specialists: [physics, economics] }
     expect(parseAppFile('task:\nagents:\n  - { id: a }\nlead: { specialists: [a] }\n', 'app.yaml', { task: 'tides' }).config.task).toBe('tides');
   });
 
-  it('a sub-lead\'s model is the default of its sub-tree; system and instructions on a sub-lead are rejected', () => {
-    const yaml = 'task: t\nmodel: claude-sonnet-4-6\nagents:\n  - { id: tech, model: claude-haiku-4-5, specialists: [turbines, grid] }\n  - { id: turbines }\n  - { id: grid, model: claude-opus-4-7 }\nlead: { specialists: [tech] }\n';
+  it("a sub-lead's model is the default of its sub-tree; system and instructions on a sub-lead are rejected", () => {
+    const yaml =
+      'task: t\nmodel: claude-sonnet-4-6\nagents:\n  - { id: tech, model: claude-haiku-4-5, specialists: [turbines, grid] }\n  - { id: turbines }\n  - { id: grid, model: claude-opus-4-7 }\nlead: { specialists: [tech] }\n';
     const tech = normalizeConfig(parseAppFile(yaml, 'app.yaml').config).input.specialists[0]!;
     expect(tech.fanOut!.specialists.map((spec) => spec.models[0])).toEqual(['claude-haiku-4-5', 'claude-opus-4-7']);
     expect(tech.fanOut!.synthesizer.models[0]).toBe('claude-haiku-4-5');

@@ -34,11 +34,16 @@ describe('per-attempt deadline (attemptTimeoutMs)', () => {
     const result = await settle(run);
     expect(result.status).toBe('done');
     expect(result.outcomes.find((outcome) => outcome.id === 'technical')).toMatchObject({
-      status: 'fulfilled', attempts: 2, output: 'second time lucky',
+      status: 'fulfilled',
+      attempts: 2,
+      output: 'second time lucky',
     });
 
     const calls = provider.calls.filter((call) => call.caller?.id === 'technical');
-    expect(calls.map((call) => [call.caller?.attempt, call.result])).toEqual([[1, 'aborted'], [2, 'replied']]);
+    expect(calls.map((call) => [call.caller?.attempt, call.result])).toEqual([
+      [1, 'aborted'],
+      [2, 'replied'],
+    ]);
     expect(calls[1]!.startedAt).toBe(1_300);
 
     const retrying = events.filter((event) => event.type === 'specialist.retrying');
@@ -62,7 +67,11 @@ describe('per-attempt deadline (attemptTimeoutMs)', () => {
 
     expect(result.status).toBe('partial');
     expect(result.outcomes.find((outcome) => outcome.id === 'technical')).toMatchObject({
-      status: 'rejected', attempts: 2, output: null, error: { kind: 'timeout' }, endedAt: 2_300,
+      status: 'rejected',
+      attempts: 2,
+      output: null,
+      error: { kind: 'timeout' },
+      endedAt: 2_300,
     });
     const calls = provider.calls.filter((call) => call.caller?.id === 'technical');
     expect(calls.map((call) => [call.startedAt, call.endedAt, call.result])).toEqual([
@@ -75,10 +84,7 @@ describe('per-attempt deadline (attemptTimeoutMs)', () => {
 
   it('does not cut off an attempt that replies before its deadline', async () => {
     const provider = createScriptedProvider({ latencyMs: 999 });
-    const run = runFanOut(
-      { task: 'nuclear fusion', specialists: researchSpecialists, deadlineMs: 60_000, policy: { attemptTimeoutMs: 1_000 } },
-      { provider, random: () => 0 },
-    );
+    const run = runFanOut({ task: 'nuclear fusion', specialists: researchSpecialists, deadlineMs: 60_000, policy: { attemptTimeoutMs: 1_000 } }, { provider, random: () => 0 });
     const events = record(run);
     const result = await settle(run);
 

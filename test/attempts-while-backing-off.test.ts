@@ -16,10 +16,7 @@ describe('attempts of a specialist stopped while backing off', () => {
 
   it('at the run deadline: attempts and modelCalls count only the calls made', async () => {
     const provider = failingOnce();
-    const run = runFanOut(
-      { task: 't', specialists: [{ id: 'historical' }, { id: 'technical' }], deadlineMs: 1_000, policy: { retry: { initialDelayMs: 5_000, jitter: 0 } } },
-      { provider },
-    );
+    const run = runFanOut({ task: 't', specialists: [{ id: 'historical' }, { id: 'technical' }], deadlineMs: 1_000, policy: { retry: { initialDelayMs: 5_000, jitter: 0 } } }, { provider });
     const result = await settle(run);
 
     expect(provider.calls.filter((call) => call.caller?.id === 'technical')).toHaveLength(1);
@@ -30,10 +27,7 @@ describe('attempts of a specialist stopped while backing off', () => {
 
   it('on a cancel: same', async () => {
     const provider = failingOnce();
-    const run = runFanOut(
-      { task: 't', specialists: [{ id: 'historical', }, { id: 'technical' }], deadlineMs: 60_000, policy: { retry: { initialDelayMs: 5_000, jitter: 0 } } },
-      { provider },
-    );
+    const run = runFanOut({ task: 't', specialists: [{ id: 'historical' }, { id: 'technical' }], deadlineMs: 60_000, policy: { retry: { initialDelayMs: 5_000, jitter: 0 } } }, { provider });
     await vi.advanceTimersByTimeAsync(60);
     run.cancel('stop');
     const result = await settle(run);
@@ -43,10 +37,7 @@ describe('attempts of a specialist stopped while backing off', () => {
 
   it('on a restart during the backoff: the discarded run counts one call, not two', async () => {
     const provider = failingOnce();
-    const run = runFanOut(
-      { task: 't', specialists: [{ id: 'historical' }, { id: 'technical' }], deadlineMs: 60_000, policy: { retry: { initialDelayMs: 5_000, jitter: 0 } } },
-      { provider },
-    );
+    const run = runFanOut({ task: 't', specialists: [{ id: 'historical' }, { id: 'technical' }], deadlineMs: 60_000, policy: { retry: { initialDelayMs: 5_000, jitter: 0 } } }, { provider });
     await vi.advanceTimersByTimeAsync(60);
     run.actor.send({ type: 'specialist.restart', id: 'technical' });
     const result = await settle(run);

@@ -22,13 +22,18 @@ const messages = (server: Simulator) => server.requests.filter((request) => requ
 const research = (budget: NonNullable<FanOutConfig['budget']>): FanOutConfig => ({ ...researchConfig('nuclear fusion'), budget });
 
 describe('budget caps (real SDK ↔ simulator)', () => {
-  it('refuses, before any model call, a run whose first inputs and the synthesis\'s share already pass the cap, showing the estimate', async () => {
+  it("refuses, before any model call, a run whose first inputs and the synthesis's share already pass the cap, showing the estimate", async () => {
     const server = await simulator();
     const run = runFanOut(research({ usd: 0.001 }), { provider: provider(server) });
-    const error = await run.result.then(() => null, (failure: unknown) => failure);
+    const error = await run.result.then(
+      () => null,
+      (failure: unknown) => failure,
+    );
     expect(error).toBeInstanceOf(BudgetExceededError);
     const refused = error as BudgetExceededError;
-    expect(refused.message).toMatch(/^Refused before any call \(run config\): the run's unavoidable cost is estimated at \$0\.\d{4}, [\d,]+ in \/ [\d,]+ out tokens — its 3 first calls' inputs \$0\.\d{4}/);
+    expect(refused.message).toMatch(
+      /^Refused before any call \(run config\): the run's unavoidable cost is estimated at \$0\.\d{4}, [\d,]+ in \/ [\d,]+ out tokens — its 3 first calls' inputs \$0\.\d{4}/,
+    );
     expect(refused.message).toContain('(3 counted with count_tokens)');
     expect(refused.estimate.total.usd).toBeGreaterThan(0.001);
     // Counted, not called.
@@ -121,7 +126,9 @@ describe('the budget ledger', () => {
     ledger.settle('a', usd(0.45));
     ledger.settle('b', usd(0.45));
     // 0.9 spent + 0.3 of its own in flight + 0.2: past the cap, refused (and it does not exhaust the fan-out's budget twice).
-    expect(ledger.admit('lead#2', usd(0.2), { synthesis: true })).toMatchObject({ message: expect.stringMatching(/^budget: what is left of the run's \$1\.0000 cannot pay for this call \(spent \$0\.9000/) });
+    expect(ledger.admit('lead#2', usd(0.2), { synthesis: true })).toMatchObject({
+      message: expect.stringMatching(/^budget: what is left of the run's \$1\.0000 cannot pay for this call \(spent \$0\.9000/),
+    });
     ledger.settle('lead#1', usd(0.05));
     expect(ledger.admit('synthesis', usd(0.05), { synthesis: true })).toBeNull();
     expect(ledger.spent.usd).toBeCloseTo(0.95, 10);
@@ -148,8 +155,10 @@ describe('the budget ledger', () => {
 });
 
 describe('budget caps: the edges (scripted provider)', () => {
-  it("a synthesis asking for far more than is left writes a shorter answer, and the run stays within its cap", async () => {
-    const provider = createScriptedProvider({ reply: (_request, call) => (call.caller?.id === 'synthesizer' ? { text: 'folded', usage: { outputTokens: 1_500 } } : { text: 'a finding', usage: { outputTokens: 500 } }) });
+  it('a synthesis asking for far more than is left writes a shorter answer, and the run stays within its cap', async () => {
+    const provider = createScriptedProvider({
+      reply: (_request, call) => (call.caller?.id === 'synthesizer' ? { text: 'folded', usage: { outputTokens: 1_500 } } : { text: 'a finding', usage: { outputTokens: 500 } }),
+    });
     const config: FanOutConfig = {
       task: 'tidal power',
       specialists: ['a', 'b', 'c'].map((id) => ({ id, model: SONNET, maxTokens: 600 })),
@@ -175,16 +184,33 @@ describe('budget caps: the edges (scripted provider)', () => {
     };
     const result = await runFanOut(config, { provider }).result;
     expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
-    expect(result.synthesizer).toMatchObject({ status: 'skipped', attempts: 0, error: { kind: 'budget', message: expect.stringMatching(/^budget: what is left of the run's \$0\.0310 cannot pay for this call/) } });
+    expect(result.synthesizer).toMatchObject({
+      status: 'skipped',
+      attempts: 0,
+      error: { kind: 'budget', message: expect.stringMatching(/^budget: what is left of the run's \$0\.0310 cannot pay for this call/) },
+    });
     expect(result.status).toBe('failed');
     expect(provider.calls.filter((call) => call.caller?.id === 'synthesizer')).toHaveLength(0);
   });
 
   it("a sub-lead whose synthesis the budget refused hands up its findings as they came, and the run's synthesis folds them", async () => {
-    const provider = createScriptedProvider({ reply: (_request, call) => (call.caller?.id === 'x' || call.caller?.id === 'y' ? { text: `finding of ${call.caller.id}`, usage: { outputTokens: 1_000 } } : { text: 'folded', usage: { outputTokens: 100 } }) });
+    const provider = createScriptedProvider({
+      reply: (_request, call) =>
+        call.caller?.id === 'x' || call.caller?.id === 'y' ? { text: `finding of ${call.caller.id}`, usage: { outputTokens: 1_000 } } : { text: 'folded', usage: { outputTokens: 100 } },
+    });
     const config: FanOutConfig = {
       task: 'tidal power',
-      specialists: [{ id: 'team', angle: 'Team', specialists: [{ id: 'x', angle: 'X side', maxTokens: 1_000 }, { id: 'y', angle: 'Y side', maxTokens: 1_000 }], synthesizer: { maxTokens: 400 } }],
+      specialists: [
+        {
+          id: 'team',
+          angle: 'Team',
+          specialists: [
+            { id: 'x', angle: 'X side', maxTokens: 1_000 },
+            { id: 'y', angle: 'Y side', maxTokens: 1_000 },
+          ],
+          synthesizer: { maxTokens: 400 },
+        },
+      ],
       synthesizer: { maxTokens: 500 },
       // 500 kept for the run's synthesis: x and y start under the line, spend 2,000, and the sub-lead's synthesis would start past it.
       budget: { outputTokens: 2_400 },
@@ -212,7 +238,10 @@ describe('budget caps: the edges (scripted provider)', () => {
     const config: FanOutConfig = {
       task: 'tidal power',
       // Its worst case ($0.96) left booked would push the next specialist past the line.
-      specialists: [{ id: 'greedy', model: SONNET, maxTokens: 64_000, policy: { retry: { maxAttempts: 1 } } }, { id: 'modest', model: SONNET, maxTokens: 500 }],
+      specialists: [
+        { id: 'greedy', model: SONNET, maxTokens: 64_000, policy: { retry: { maxAttempts: 1 } } },
+        { id: 'modest', model: SONNET, maxTokens: 500 },
+      ],
       synthesizer: { model: SONNET, maxTokens: 4_000 },
       budget: { usd: 1 },
     };
@@ -256,8 +285,11 @@ describe('budget caps: the edges (scripted provider)', () => {
     expect(() => runFanOut({ ...base, weights: { confidence: 0, sources: 0 } })).toThrow(/- weights: expected at least one of/);
     expect(() => runFanOut({ ...base, context: {} })).toThrow(/- context: expected a non-empty `brief` or a document with text/);
     expect(() => runFanOut({ ...base, context: { brief: '  ', documents: [] } })).toThrow(/- context: expected a non-empty `brief`/);
-    expect(() => runFanOut({ task: 't', specialists: [{ id: 'team', specialists: [{ id: 'x' }], budget: { usd: 1 } }] })).toThrow(/- specialists\[0\]\.budget: a sub-lead makes no model call of its own: put `budget` on its synthesizer or its specialists \(or cap the whole run with the run's `budget`\)/);
-    expect(() => runFanOut({ task: 't', specialists: [{ id: 'fn', run: async () => 'x', budget: { usd: 1 } }] })).toThrow(/- specialists\[0\]\.budget: a `run` function makes no model call, so it takes no `budget`/);
+    expect(() => runFanOut({ task: 't', specialists: [{ id: 'team', specialists: [{ id: 'x' }], budget: { usd: 1 } }] })).toThrow(
+      /- specialists\[0\]\.budget: a sub-lead makes no model call of its own: put `budget` on its synthesizer or its specialists \(or cap the whole run with the run's `budget`\)/,
+    );
+    expect(() => runFanOut({ task: 't', specialists: [{ id: 'fn', run: async () => 'x', budget: { usd: 1 } }] })).toThrow(
+      /- specialists\[0\]\.budget: a `run` function makes no model call, so it takes no `budget`/,
+    );
   });
 });
-

@@ -10,8 +10,16 @@ import { emptyUsage } from '../src/usage.ts';
 import { flushMicrotasks, researchSpecialists } from './support.ts';
 
 const outcome = (id: string, status: SpecialistOutcome['status']): SpecialistOutcome => ({
-  id, angle: id, status, output: status === 'fulfilled' ? 'found' : null, error: status === 'fulfilled' ? null : { kind: 'deadline', message: 'the deadline passed' },
-  attempts: 1, model: 'm', usage: emptyUsage(), startedAt: 0, endedAt: 10,
+  id,
+  angle: id,
+  status,
+  output: status === 'fulfilled' ? 'found' : null,
+  error: status === 'fulfilled' ? null : { kind: 'deadline', message: 'the deadline passed' },
+  attempts: 1,
+  model: 'm',
+  usage: emptyUsage(),
+  startedAt: 0,
+  endedAt: 10,
 });
 
 describe('cancel while stopping for the deadline', () => {

@@ -147,7 +147,13 @@ describe('cancellation', () => {
 
     // RunResult.synthesizer is `null` only "if synthesis never started"; here it started at t = 100.
     expect(result.synthesizer).toMatchObject({
-      id: 'synthesizer', status: 'skipped', output: null, attempts: 1, startedAt: 100, endedAt: 700, error: { kind: 'cancelled' },
+      id: 'synthesizer',
+      status: 'skipped',
+      output: null,
+      attempts: 1,
+      startedAt: 100,
+      endedAt: 700,
+      error: { kind: 'cancelled' },
     });
     // Model calls made: three specialists and the synthesizer's aborted attempt.
     expect(provider.calls).toHaveLength(4);

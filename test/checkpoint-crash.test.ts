@@ -30,7 +30,16 @@ describe('fanfold resume after SIGKILL (child processes, real SDK over loopback)
     dir = mkdtempSync(join(tmpdir(), 'fanfold-crash-'));
     writeFileSync(
       join(dir, 'app.yaml'),
-      ['name: Crash test', 'task: The economics of tidal power', 'deadline: 5m', 'agents:', ...ids.map((id) => `  - { id: ${id}, role: Angle ${id} }`), 'lead:', '  specialists: [s1, s2, s3, s4, s5, s6]', ''].join('\n'),
+      [
+        'name: Crash test',
+        'task: The economics of tidal power',
+        'deadline: 5m',
+        'agents:',
+        ...ids.map((id) => `  - { id: ${id}, role: Angle ${id} }`),
+        'lead:',
+        '  specialists: [s1, s2, s3, s4, s5, s6]',
+        '',
+      ].join('\n'),
     );
   });
   afterAll(async () => {
@@ -74,7 +83,10 @@ describe('fanfold resume after SIGKILL (child processes, real SDK over loopback)
     // Zero repeated calls for the finished three; one new call each for the three cut off; one synthesis.
     for (const id of finishedBefore) expect(callsOf(id)).toHaveLength(1);
     for (const id of ['s4', 's5', 's6']) expect(callsOf(id).map((call) => call.outcome)).toEqual(['client_closed', 'completed']);
-    const afterResume = sim.requests.slice(requestsBefore).map((request) => request.caller).sort();
+    const afterResume = sim.requests
+      .slice(requestsBefore)
+      .map((request) => request.caller)
+      .sort();
     expect(afterResume).toEqual(['s4', 's5', 's6', 'synthesizer']);
     // The kept outputs are the texts the simulator sent before the crash, and the synthesis folds all six.
     expect(json.synthesis).toContain('Angle s1');
@@ -115,7 +127,12 @@ describe('fanfold resume after SIGKILL (child processes, real SDK over loopback)
     const resumed = await runNode([BIN, 'resume', 'tidal-4', '--store', store(), '--json'], env());
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout).status).toBe('done');
-    expect(sim.requests.slice(requestsBefore).map((request) => request.caller).sort()).toEqual(['s4', 's5', 's6', 'synthesizer']);
+    expect(
+      sim.requests
+        .slice(requestsBefore)
+        .map((request) => request.caller)
+        .sort(),
+    ).toEqual(['s4', 's5', 's6', 'synthesizer']);
   }, 60_000);
 
   it('a damaged checkpoint file is a clear error (exit 2, naming the file) and calls nothing', async () => {

@@ -78,7 +78,9 @@ describe('checkpoint and resume', () => {
 
   it('outcomes settled after the last full snapshot are kept through the journal', async () => {
     await crashAfter(staggered(), 350);
-    const journal = readFileSync(join(dir, 'runs', 'r1', 'journal.jsonl'), 'utf8').trim().split('\n');
+    const journal = readFileSync(join(dir, 'runs', 'r1', 'journal.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     // All three arrived after the first snapshot (taken at start): they live only in the journal.
     expect(journal.map((line) => JSON.parse(line).outcome.id)).toEqual(['s1', 's2', 's3']);
     const checkpoint = JSON.parse(readFileSync(join(dir, 'runs', 'r1', 'checkpoint.json'), 'utf8'));
@@ -254,11 +256,7 @@ describe('checkpoint and resume', () => {
   it('a sub-lead in flight at the crash starts again, but its finished sub-specialists are kept and not called again', async () => {
     const nested: FanOutConfig = {
       task: 't',
-      specialists: [
-        { id: 'historical' },
-        { id: 'technical', specialists: [{ id: 'plasma' }, { id: 'materials' }, { id: 'fuel' }] },
-        { id: 'societal' },
-      ],
+      specialists: [{ id: 'historical' }, { id: 'technical', specialists: [{ id: 'plasma' }, { id: 'materials' }, { id: 'fuel' }] }, { id: 'societal' }],
       deadlineMs: 60_000,
     };
     const byCaller = { historical: { latencyMs: 100 }, plasma: { latencyMs: 100 }, materials: { latencyMs: 300 }, fuel: { latencyMs: 1_500 }, societal: { latencyMs: 2_000 } };
@@ -266,16 +264,28 @@ describe('checkpoint and resume', () => {
     const run = runFanOut(nested, { provider: before, checkpoint: { store, runId: 'n1' } });
     await vi.advanceTimersByTimeAsync(500);
     run.actor.stop();
-    expect(before.calls.filter((call) => call.result === 'replied').map((call) => call.caller?.id).sort()).toEqual(['historical', 'materials', 'plasma']);
+    expect(
+      before.calls
+        .filter((call) => call.result === 'replied')
+        .map((call) => call.caller?.id)
+        .sort(),
+    ).toEqual(['historical', 'materials', 'plasma']);
 
     const after = createScriptedProvider({ latencyMs: 50, byCaller });
     const resumed = resumeFanOut('n1', { store, provider: after });
     expect(resumed.kept.map((outcome) => outcome.id)).toEqual(['historical']);
-    expect(resumed.keptInSubLeads.map(({ path, outcome }) => [path, outcome.id])).toEqual([[[1, 0], 'plasma'], [[1, 1], 'materials']]);
+    expect(resumed.keptInSubLeads.map(({ path, outcome }) => [path, outcome.id])).toEqual([
+      [[1, 0], 'plasma'],
+      [[1, 1], 'materials'],
+    ]);
     const result = await settle(resumed);
     expect(result.status).toBe('done');
     const technical = result.outcomes[1]!;
-    expect(technical.subOutcomes!.map((outcome) => [outcome.id, outcome.status])).toEqual([['plasma', 'fulfilled'], ['materials', 'fulfilled'], ['fuel', 'fulfilled']]);
+    expect(technical.subOutcomes!.map((outcome) => [outcome.id, outcome.status])).toEqual([
+      ['plasma', 'fulfilled'],
+      ['materials', 'fulfilled'],
+      ['fuel', 'fulfilled'],
+    ]);
     expect(technical.subOutcomes!.slice(0, 2)).toEqual(resumed.keptInSubLeads.map(({ outcome }) => outcome));
     // Zero repeated calls: only what had not finished runs (and the two syntheses).
     expect(after.calls.map((call) => call.caller?.id).sort()).toEqual(['fuel', 'societal', 'synthesizer', 'synthesizer']);
@@ -286,10 +296,7 @@ describe('checkpoint and resume', () => {
   it('nested outcomes survive a second crash, three levels down (they go with every snapshot, not only the journal)', async () => {
     const deep: FanOutConfig = {
       task: 't',
-      specialists: [
-        { id: 'a' },
-        { id: 'team', specialists: [{ id: 'x' }, { id: 'inner', specialists: [{ id: 'p' }, { id: 'q' }] }, { id: 'y' }] },
-      ],
+      specialists: [{ id: 'a' }, { id: 'team', specialists: [{ id: 'x' }, { id: 'inner', specialists: [{ id: 'p' }, { id: 'q' }] }, { id: 'y' }] }],
       deadlineMs: 60_000,
     };
     const byCaller = { a: { latencyMs: 100 }, x: { latencyMs: 100 }, p: { latencyMs: 200 }, q: { latencyMs: 3_000 }, y: { latencyMs: 3_000 } };
@@ -300,11 +307,17 @@ describe('checkpoint and resume', () => {
     // First resume: x and p are kept; it crashes again before anything else finishes.
     const second = createScriptedProvider({ latencyMs: 50, byCaller });
     const resumedOnce = resumeFanOut('d1', { store, provider: second });
-    expect(resumedOnce.keptInSubLeads.map(({ path, outcome }) => [path, outcome.id])).toEqual([[[1, 0], 'x'], [[1, 1, 0], 'p']]);
+    expect(resumedOnce.keptInSubLeads.map(({ path, outcome }) => [path, outcome.id])).toEqual([
+      [[1, 0], 'x'],
+      [[1, 1, 0], 'p'],
+    ]);
     await vi.advanceTimersByTimeAsync(100);
     resumedOnce.actor.stop();
     expect(second.calls.map((call) => call.caller?.id).sort()).toEqual(['q', 'y']);
-    expect(JSON.parse(readFileSync(join(dir, 'runs', 'd1', 'checkpoint.json'), 'utf8')).nested.map((entry: { path: number[] }) => entry.path)).toEqual([[1, 0], [1, 1, 0]]);
+    expect(JSON.parse(readFileSync(join(dir, 'runs', 'd1', 'checkpoint.json'), 'utf8')).nested.map((entry: { path: number[] }) => entry.path)).toEqual([
+      [1, 0],
+      [1, 1, 0],
+    ]);
 
     const third = createScriptedProvider({ latencyMs: 50, byCaller });
     const resumedTwice = resumeFanOut('d1', { store, provider: third });
@@ -313,7 +326,10 @@ describe('checkpoint and resume', () => {
     expect(result.status).toBe('done');
     const team = result.outcomes[1]!;
     expect(team.subOutcomes!.map((outcome) => outcome.id)).toEqual(['x', 'inner', 'y']);
-    expect(team.subOutcomes![1]!.subOutcomes!.map((outcome) => [outcome.id, outcome.status])).toEqual([['p', 'fulfilled'], ['q', 'fulfilled']]);
+    expect(team.subOutcomes![1]!.subOutcomes!.map((outcome) => [outcome.id, outcome.status])).toEqual([
+      ['p', 'fulfilled'],
+      ['q', 'fulfilled'],
+    ]);
     // x and p were paid for once, before the first crash: never again.
     expect(third.calls.map((call) => call.caller?.id).sort()).toEqual(['q', 'synthesizer', 'synthesizer', 'synthesizer', 'y']);
     // Once the sub-lead settled, its inner outcomes leave the checkpoint: its own outcome holds them.
@@ -343,7 +359,10 @@ describe('checkpoint and resume', () => {
   });
 
   it('a kept outcome that escalates fails the resumed run without calling anyone', async () => {
-    const config: FanOutConfig = { ...staggered(), specialists: staggered().specialists.map((spec, i) => (i === 1 ? { ...spec, policy: { onFailure: 'escalate' as const, retry: { maxAttempts: 1 } } } : spec)) };
+    const config: FanOutConfig = {
+      ...staggered(),
+      specialists: staggered().specialists.map((spec, i) => (i === 1 ? { ...spec, policy: { onFailure: 'escalate' as const, retry: { maxAttempts: 1 } } } : spec)),
+    };
     const dying = { ...store, save: (checkpoint: Parameters<CheckpointStore['save']>[0]) => (dead ? undefined : store.save(checkpoint)) };
     let dead = false;
     const provider = createScriptedProvider({ byCaller: latencies({ s2: { latencyMs: 200, error: { kind: 'bad_request', message: 'no' } } }) });
@@ -396,7 +415,12 @@ describe('checkpoint and resume', () => {
   });
 
   it('a failing store does not fail the run: onError hears of it once, the run completes', async () => {
-    const failing: CheckpointStore = { ...store, append: () => { throw new Error('disk full'); } };
+    const failing: CheckpointStore = {
+      ...store,
+      append: () => {
+        throw new Error('disk full');
+      },
+    };
     const errors: string[] = [];
     const provider = createScriptedProvider({ byCaller: latencies() });
     const result = await settle(runFanOut(staggered(), { provider, checkpoint: { store: failing, runId: 'r1', onError: (error) => errors.push(error.message) } }));

@@ -100,7 +100,9 @@ describe('fanfold with a model lead', () => {
     const { code, stdout, stderr } = await fanfold(['run', file, 'nuclear fusion', '--no-checkpoint'], { ANTHROPIC_API_KEY: MAIN_KEY, ANTHROPIC_BASE_URL: server.url });
     expect(code).toBe(2);
     expect(stderr).toContain(`Invalid fanfold config in ${file}:`);
-    expect(stderr).toContain("- agents[0].brain.credential: credential \"anthropic_main\" resolves to no key: the file's `credentials` map it to the environment variable FANFOLD_TEST_MAIN_KEY, which is not set");
+    expect(stderr).toContain(
+      '- agents[0].brain.credential: credential "anthropic_main" resolves to no key: the file\'s `credentials` map it to the environment variable FANFOLD_TEST_MAIN_KEY, which is not set',
+    );
     expect(stderr).toContain('- agents[1].brain.credential:');
     expect(`${stdout}${stderr}`).not.toContain(MAIN_KEY);
     expect(server.requests).toHaveLength(0);
@@ -122,7 +124,21 @@ describe('fanfold with a model lead', () => {
   it('an unknown module or a tool its module lacks: exit 2 naming the paths, no request', async () => {
     dir ??= await mkdtemp(join(tmpdir(), 'fanfold-cli-lead-'));
     const file = join(dir, 'bad.yaml');
-    await writeFile(file, ['modules:', '  web: {}', '  browser: {}', '  agent_spawn: {}', 'agents:', '  - id: lead', '    modules: [{agent_spawn: [Agent]}]', '  - id: explorer', '    role: specialist', '    modules: [{web: [search, crawl]}]'].join('\n'));
+    await writeFile(
+      file,
+      [
+        'modules:',
+        '  web: {}',
+        '  browser: {}',
+        '  agent_spawn: {}',
+        'agents:',
+        '  - id: lead',
+        '    modules: [{agent_spawn: [Agent]}]',
+        '  - id: explorer',
+        '    role: specialist',
+        '    modules: [{web: [search, crawl]}]',
+      ].join('\n'),
+    );
     const server = await simulator();
     const { code, stderr } = await fanfold(['run', file, 'x', '--no-checkpoint'], { ANTHROPIC_API_KEY: MAIN_KEY, ANTHROPIC_BASE_URL: server.url });
     expect(code).toBe(2);

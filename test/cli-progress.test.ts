@@ -13,13 +13,36 @@ import { emptyUsage } from '../src/usage.ts';
 /** A stand-in terminal: records what was written. */
 function fakeTerminal(rows = 30) {
   const chunks: string[] = [];
-  const stream = { isTTY: true, columns: 120, rows, write: (chunk: string) => (chunks.push(chunk), true), on() { return stream; }, off() { return stream; }, once() { return stream; } };
+  const stream = {
+    isTTY: true,
+    columns: 120,
+    rows,
+    write: (chunk: string) => (chunks.push(chunk), true),
+    on() {
+      return stream;
+    },
+    off() {
+      return stream;
+    },
+    once() {
+      return stream;
+    },
+  };
   return { stream: stream as unknown as NodeJS.WriteStream, text: () => stripVTControlCharacters(chunks.join('')) };
 }
 
 const outcome = (id: string, status: SpecialistOutcome['status'], extra: Partial<SpecialistOutcome> = {}): SpecialistOutcome => ({
-  id, angle: id, status, output: status === 'fulfilled' ? 'text' : null, error: null, attempts: 1, model: 'claude-haiku-4-5',
-  usage: { ...emptyUsage(), inputTokens: 10, outputTokens: 42 }, startedAt: 0, endedAt: 1500, ...extra,
+  id,
+  angle: id,
+  status,
+  output: status === 'fulfilled' ? 'text' : null,
+  error: null,
+  attempts: 1,
+  model: 'claude-haiku-4-5',
+  usage: { ...emptyUsage(), inputTokens: 10, outputTokens: 42 },
+  startedAt: 0,
+  endedAt: 1500,
+  ...extra,
 });
 
 const specialists = [{ id: 'historical', angle: 'Historical context' }, { id: 'technical' }, { id: 'societal' }];
@@ -28,7 +51,16 @@ const events: RunEvent[] = [
   { type: 'specialist.started', id: 'technical', model: 'claude-haiku-4-5', at: 0 },
   { type: 'specialist.started', id: 'societal', model: 'claude-haiku-4-5', at: 0 },
   { type: 'specialist.token', id: 'historical', text: 'The first fusion experiments' },
-  { type: 'specialist.retrying', id: 'technical', attempt: 2, model: 'claude-haiku-4-5', delayMs: 1000, reason: 'backoff', error: { kind: 'rate_limited', message: 'rate limited (429)', status: 429 }, at: 5 },
+  {
+    type: 'specialist.retrying',
+    id: 'technical',
+    attempt: 2,
+    model: 'claude-haiku-4-5',
+    delayMs: 1000,
+    reason: 'backoff',
+    error: { kind: 'rate_limited', message: 'rate limited (429)', status: 429 },
+    at: 5,
+  },
   { type: 'specialist.done', id: 'historical', outcome: outcome('historical', 'fulfilled') },
   { type: 'specialist.failed', id: 'societal', outcome: outcome('societal', 'rejected', { error: { kind: 'auth', message: 'ANTHROPIC_API_KEY was rejected (401)' } }) },
 ];

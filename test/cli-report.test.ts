@@ -10,16 +10,31 @@ import type { SpecialistOutcome } from '../src/outcome.ts';
 import { emptyUsage } from '../src/usage.ts';
 
 const outcome = (id: string, status: SpecialistOutcome['status'], extra: Partial<SpecialistOutcome> = {}): SpecialistOutcome => ({
-  id, angle: id, status, output: status === 'fulfilled' ? 'text' : null, error: status === 'fulfilled' ? null : { kind: 'deadline', message: 'the deadline passed' },
-  attempts: 1, model: 'claude-haiku-4-5', usage: { ...emptyUsage(), inputTokens: 100, outputTokens: 50 }, startedAt: 0, endedAt: 1000, ...extra,
+  id,
+  angle: id,
+  status,
+  output: status === 'fulfilled' ? 'text' : null,
+  error: status === 'fulfilled' ? null : { kind: 'deadline', message: 'the deadline passed' },
+  attempts: 1,
+  model: 'claude-haiku-4-5',
+  usage: { ...emptyUsage(), inputTokens: 100, outputTokens: 50 },
+  startedAt: 0,
+  endedAt: 1000,
+  ...extra,
 });
 
 describe('CLI report', () => {
   it('lists sub-specialists by path under their sub-lead, and names what is missing below it', () => {
     const technical = outcome('technical', 'fulfilled', { attempts: 3, subOutcomes: [outcome('plasma', 'fulfilled'), outcome('fuel', 'timedOut')] });
     const result = buildRunResult({
-      status: 'partial', task: 't', outcomes: [outcome('historical', 'fulfilled'), technical], synthesizer: outcome('synthesizer', 'fulfilled'),
-      error: null, startedAt: 0, modelKinds: [true, true], synthesizerIsModel: true,
+      status: 'partial',
+      task: 't',
+      outcomes: [outcome('historical', 'fulfilled'), technical],
+      synthesizer: outcome('synthesizer', 'fulfilled'),
+      error: null,
+      startedAt: 0,
+      modelKinds: [true, true],
+      synthesizerIsModel: true,
     });
     const text = formatReport(toJsonResult(result, 'simulator', DEFAULT_PRICES), { includeSynthesis: false, color: false });
     const lines = text.split('\n');

@@ -42,16 +42,19 @@ async function tempFile(name: string, text: string): Promise<string> {
 describe('fanfold CLI with tools', () => {
   it('an app file with an unknown tool exits 2, naming the path, and makes no request', async () => {
     const { server, env } = await simulator();
-    const file = await tempFile('app.yaml', [
-      'task: tidal power',
-      'mcp:',
-      '  docs: { command: node, args: [server.js] }',
-      'agents:',
-      '  - { id: scout, tools: [web_search, web_serach] }',
-      '  - { id: reader, tools: [docs.read, wiki] }',
-      '  - { id: writer, tools: [{ module: ./missing-tools.js, export: lookup }] }',
-      'lead: { specialists: [scout, reader, writer] }',
-    ].join('\n'));
+    const file = await tempFile(
+      'app.yaml',
+      [
+        'task: tidal power',
+        'mcp:',
+        '  docs: { command: node, args: [server.js] }',
+        'agents:',
+        '  - { id: scout, tools: [web_search, web_serach] }',
+        '  - { id: reader, tools: [docs.read, wiki] }',
+        '  - { id: writer, tools: [{ module: ./missing-tools.js, export: lookup }] }',
+        'lead: { specialists: [scout, reader, writer] }',
+      ].join('\n'),
+    );
     const { code, stderr, stdout } = await fanfold(['run', file, '--no-checkpoint'], env);
     expect(code).toBe(2);
     expect(stdout).toBe('');
@@ -62,16 +65,19 @@ describe('fanfold CLI with tools', () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  it('an MCP server that fails to start exits 2 with its name and stderr\'s last lines, and makes no request', async () => {
+  it("an MCP server that fails to start exits 2 with its name and stderr's last lines, and makes no request", async () => {
     const { server, env } = await simulator();
-    const file = await tempFile('app.yaml', [
-      'task: tidal power',
-      'mcp:',
-      `  broken: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FIXTURE)}, fail-start], env: { FIXTURE_SECRET: sk-ant-never-show-this-0123456789 } }`,
-      'agents:',
-      '  - { id: scout, tools: [broken] }',
-      'lead: { specialists: [scout] }',
-    ].join('\n'));
+    const file = await tempFile(
+      'app.yaml',
+      [
+        'task: tidal power',
+        'mcp:',
+        `  broken: { command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(FIXTURE)}, fail-start], env: { FIXTURE_SECRET: sk-ant-never-show-this-0123456789 } }`,
+        'agents:',
+        '  - { id: scout, tools: [broken] }',
+        'lead: { specialists: [scout] }',
+      ].join('\n'),
+    );
     const { code, stderr } = await fanfold(['run', file, '--no-checkpoint'], env);
     expect(code).toBe(2);
     expect(stderr).toMatch(/- mcp\.broken: the MCP server failed to start: it exited with code 1 before it answered `initialize`; its stderr ended with:\n {4}fixture: /);

@@ -89,7 +89,10 @@ describe('fanfold CLI', () => {
     expect(result.synthesizer).toMatchObject({ attempts: 1, turns: 1, toolCalls: [] });
     for (const entry of result.specialists) {
       expect(entry).toMatchObject({ attempts: 2, turns: 2, stopReason: 'end_turn', loopLimit: null });
-      expect(entry.toolCalls!.map((call) => [call.name, call.server, call.isError])).toEqual([['web_search', true, false], ['web_fetch', true, false]]);
+      expect(entry.toolCalls!.map((call) => [call.name, call.server, call.isError])).toEqual([
+        ['web_search', true, false],
+        ['web_fetch', true, false],
+      ]);
       expect(entry.usage.serverToolUse).toEqual({ webSearchRequests: 1, webFetchRequests: 1 });
       const words = entry.output!.trim().split(/\s+/).length;
       expect(words).toBeGreaterThanOrEqual(150);
@@ -101,7 +104,10 @@ describe('fanfold CLI', () => {
     expect(result.synthesis).toMatch(/^1\. \[Simulated\] .+ — https:\/\/[a-z0-9.-]+\.fanfold-sim\.example\//m);
     const sum = [...result.specialists, result.synthesizer!].reduce((total, entry) => total + entry.usage.outputTokens, 0);
     expect(result.usage.outputTokens).toBe(sum);
-    expect(result.costUsd).toBeCloseTo([...result.specialists, result.synthesizer!].reduce((total, entry) => total + entry.costUsd!, 0), 6);
+    expect(result.costUsd).toBeCloseTo(
+      [...result.specialists, result.synthesizer!].reduce((total, entry) => total + entry.costUsd!, 0),
+      6,
+    );
     // Three searches at $10 per 1,000 are in the cost.
     expect(result.usage.serverToolUse).toEqual({ webSearchRequests: 3, webFetchRequests: 3 });
   });
@@ -143,7 +149,9 @@ describe('fanfold CLI', () => {
   });
 
   it('run <app.yaml>: a failed specialist makes it partial (exit 3) without losing the others', async () => {
-    const { server, env } = await simulator({ faults: [{ match: { caller: 'vendor' }, fault: { type: 'http_error', status: 400, errorType: 'invalid_request_error', message: 'prompt is too long' } }] });
+    const { server, env } = await simulator({
+      faults: [{ match: { caller: 'vendor' }, fault: { type: 'http_error', status: 400, errorType: 'invalid_request_error', message: 'prompt is too long' } }],
+    });
     const { code, stdout, stderr } = await fanfold(['run', 'examples/apps/market-scan.yaml', '--json'], env);
     expect(code).toBe(3);
     expect(stderr).toContain(server.url);
@@ -195,12 +203,16 @@ describe('fanfold CLI', () => {
     expect(hung.outcome).toBe('client_closed');
   });
 
-  it.each([['SIGINT', 130], ['SIGTERM', 143]] as const)('%s cancels the run, reports what finished, exits %i', async (signal, exitCode) => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s cancels the run, reports what finished, exits %i', async (signal, exitCode) => {
     const { server, env } = await simulator({ faults: [{ match: { caller: /technical|societal/ }, fault: { type: 'hang' } }] });
     const run = fanfold(['research', 'x', '--json'], env, (child) => {
       // Historical's last turn (after its search and fetch) has ended: it is done.
-      void server.waitFor((request) => request.caller === 'historical' && request.turn === 2, 'ended').then(() =>
-        server.waitFor((request) => request.caller === 'societal').then(() => child.kill(signal)));
+      void server
+        .waitFor((request) => request.caller === 'historical' && request.turn === 2, 'ended')
+        .then(() => server.waitFor((request) => request.caller === 'societal').then(() => child.kill(signal)));
     });
     const { code, stdout, stderr } = await run;
     expect(code).toBe(exitCode);

@@ -29,21 +29,14 @@ describe('maxConcurrency', () => {
 
     // Rounds: s0–s2 at 0, s3–s5 at 100, s6–s8 at 200, s9 at 300; a slot is refilled the moment it frees.
     const specialistCalls = provider.calls.filter((call) => call.caller?.id !== 'synthesizer');
-    expect(specialistCalls.map((call) => [call.caller?.id, call.startedAt])).toEqual(
-      tenSpecialists.map(({ id }, i) => [id, Math.floor(i / 3) * 100]),
-    );
+    expect(specialistCalls.map((call) => [call.caller?.id, call.startedAt])).toEqual(tenSpecialists.map(({ id }, i) => [id, Math.floor(i / 3) * 100]));
     expect(Math.max(...result.outcomes.map((outcome) => outcome.endedAt))).toBe(400);
     // Four rounds, not five: the whole run (with an instant synthesizer) ends within a round of 400 ms.
     // (A 0 ms timer set inside a fake-timer tick fires 1 ms later, hence not exactly 400.)
     expect(result.elapsedMs).toBeGreaterThanOrEqual(400);
     expect(result.elapsedMs).toBeLessThan(500);
 
-    expect(states).toEqual([
-      JSON.stringify({ fanningOut: 'dispatching' }),
-      JSON.stringify({ fanningOut: 'waiting' }),
-      JSON.stringify('synthesizing'),
-      JSON.stringify('done'),
-    ]);
+    expect(states).toEqual([JSON.stringify({ fanningOut: 'dispatching' }), JSON.stringify({ fanningOut: 'waiting' }), JSON.stringify('synthesizing'), JSON.stringify('done')]);
   });
 
   it('stays in dispatching while specialists wait for a slot, and moves to waiting once the last has started', async () => {
@@ -67,7 +60,10 @@ describe('maxConcurrency', () => {
     });
     const run = runFanOut(
       {
-        task, specialists: tenSpecialists.slice(0, 4), maxConcurrency: 2, deadlineMs: 60_000,
+        task,
+        specialists: tenSpecialists.slice(0, 4),
+        maxConcurrency: 2,
+        deadlineMs: 60_000,
         policy: { retry: { initialDelayMs: 500, jitter: 0 } },
       },
       { provider },
@@ -77,9 +73,7 @@ describe('maxConcurrency', () => {
     expect(result.status).toBe('done');
     expect(provider.maxInFlight).toBeLessThanOrEqual(2);
     // While s0 backs off (50–550 ms) it holds one of the two slots: the others run one at a time.
-    const starts = Object.fromEntries(
-      provider.calls.filter((call) => call.caller?.id !== 'synthesizer').map((call) => [`${call.caller?.id}#${call.caller?.attempt}`, call.startedAt]),
-    );
+    const starts = Object.fromEntries(provider.calls.filter((call) => call.caller?.id !== 'synthesizer').map((call) => [`${call.caller?.id}#${call.caller?.attempt}`, call.startedAt]));
     expect(starts).toEqual({ 's0#1': 0, 's1#1': 0, 's2#1': 100, 's3#1': 200, 's0#2': 550 });
     expect(result.outcomes[0]).toMatchObject({ id: 's0', status: 'fulfilled', attempts: 2, endedAt: 650 });
   });
@@ -94,7 +88,10 @@ describe('maxConcurrency', () => {
     });
     const run = runFanOut(
       {
-        task, specialists: tenSpecialists, maxConcurrency: 3, deadlineMs: 60_000,
+        task,
+        specialists: tenSpecialists,
+        maxConcurrency: 3,
+        deadlineMs: 60_000,
         policy: { retry: { initialDelayMs: 70, jitter: 0 } },
       },
       { provider },

@@ -22,10 +22,7 @@ describe('config that passes validation and misbehaves at runtime', () => {
   it('a very large attemptTimeoutMs is rejected by validation (or honoured), not turned into a 1 ms attempt deadline', async () => {
     let result;
     try {
-      const run = runFanOut(
-        { task: 't', specialists: researchSpecialists, deadlineMs: 2 ** 40, policy: { attemptTimeoutMs: 2 ** 40 } },
-        { provider: createScriptedProvider({ latencyMs: 100 }) },
-      );
+      const run = runFanOut({ task: 't', specialists: researchSpecialists, deadlineMs: 2 ** 40, policy: { attemptTimeoutMs: 2 ** 40 } }, { provider: createScriptedProvider({ latencyMs: 100 }) });
       result = await settle(run);
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
@@ -36,7 +33,13 @@ describe('config that passes validation and misbehaves at runtime', () => {
 
   it('every specialist has a run function and there is no provider: the run works, or fails before any work', async () => {
     let ran = 0;
-    const specialists = ['a', 'b'].map((id) => ({ id, run: async () => { ran++; return `${id} ok`; } }));
+    const specialists = ['a', 'b'].map((id) => ({
+      id,
+      run: async () => {
+        ran++;
+        return `${id} ok`;
+      },
+    }));
     let result;
     try {
       result = await settle(runFanOut({ task: 't', specialists, deadlineMs: 60_000 }));
@@ -50,7 +53,9 @@ describe('config that passes validation and misbehaves at runtime', () => {
 
   it('task keys of different specialists never collide', async () => {
     const run = runFanOut({
-      task: 't', deadlineMs: 10_000, synthesizer: { run: async () => 'syn' },
+      task: 't',
+      deadlineMs: 10_000,
+      synthesizer: { run: async () => 'syn' },
       specialists: [
         { id: 'a/b', run: async () => 'top-level a/b' },
         { id: 'a', specialists: [{ id: 'b', run: async () => 'nested b' }], synthesizer: { run: async ({ outcomes }) => outcomes!.map((o) => o.output).join() } },

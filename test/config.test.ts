@@ -17,9 +17,7 @@ const specialists = [{ id: 'historical' }, { id: 'technical' }, { id: 'societal'
 
 describe('config validation', () => {
   it('names the source, the path, what was expected and what was got', () => {
-    const error = configErrorOf(() =>
-      normalizeConfig({ task: 'fusion', specialists: [{ id: 'historical' }, { id: 'technical', policy: { retry: { maxAttempts: 0 } } }] }, 'app.yaml'),
-    );
+    const error = configErrorOf(() => normalizeConfig({ task: 'fusion', specialists: [{ id: 'historical' }, { id: 'technical', policy: { retry: { maxAttempts: 0 } } }] }, 'app.yaml'));
     expect(error.name).toBe('ConfigError');
     expect(error).toBeInstanceOf(FanfoldError);
     expect(error.code).toBe('config');
@@ -31,17 +29,13 @@ describe('config validation', () => {
   });
 
   it('shows a value of the wrong type as it was written', () => {
-    const error = configErrorOf(() =>
-      normalizeConfig({ task: 'fusion', specialists: [{ id: 'historical' }, { id: 'technical', policy: { retry: { maxAttempts: 'three' } } }] }, 'app.yaml'),
-    );
+    const error = configErrorOf(() => normalizeConfig({ task: 'fusion', specialists: [{ id: 'historical' }, { id: 'technical', policy: { retry: { maxAttempts: 'three' } } }] }, 'app.yaml'));
     expect(error.issues).toEqual([{ path: 'specialists[1].policy.retry.maxAttempts', message: expect.stringMatching(/^expected .*got "three"$/) }]);
   });
 
   it('is thrown by runFanOut before anything runs, naming the source given in its options', () => {
     const provider = createScriptedProvider();
-    const error = configErrorOf(() =>
-      runFanOut({ task: 'fusion', specialists: [{ id: 'historical', maxTokens: -5 }] }, { provider, source: 'app.yaml' }),
-    );
+    const error = configErrorOf(() => runFanOut({ task: 'fusion', specialists: [{ id: 'historical', maxTokens: -5 }] }, { provider, source: 'app.yaml' }));
     expect(error.source).toBe('app.yaml');
     expect(error.message).toContain('app.yaml');
     expect(error.message).toContain('specialists[0].maxTokens');
@@ -57,15 +51,8 @@ describe('config validation', () => {
   });
 
   it('lists every invalid path, not just the first', () => {
-    const error = configErrorOf(() =>
-      normalizeConfig(
-        { task: '', specialists: [{ id: 'a', policy: { onFailure: 'panic', fallbackOn: ['nope'] } }], deadlineMs: -1 },
-        'app.yaml',
-      ),
-    );
-    expect(error.issues.map((issue) => issue.path).sort()).toEqual(
-      ['deadlineMs', 'specialists[0].policy.fallbackOn[0]', 'specialists[0].policy.onFailure', 'task'],
-    );
+    const error = configErrorOf(() => normalizeConfig({ task: '', specialists: [{ id: 'a', policy: { onFailure: 'panic', fallbackOn: ['nope'] } }], deadlineMs: -1 }, 'app.yaml'));
+    expect(error.issues.map((issue) => issue.path).sort()).toEqual(['deadlineMs', 'specialists[0].policy.fallbackOn[0]', 'specialists[0].policy.onFailure', 'task']);
     expect(error.issues.find((issue) => issue.path === 'specialists[0].policy.onFailure')?.message).toBe('expected "skip" or "escalate", got "panic"');
     for (const issue of error.issues) expect(error.message).toContain(issue.path);
   });
@@ -82,9 +69,7 @@ describe('config validation', () => {
   });
 
   it('rejects unknown keys, naming them (a typo is not silently ignored)', () => {
-    const error = configErrorOf(() =>
-      normalizeConfig({ task: 'fusion', specialists: [{ id: 'a', modle: 'claude-haiku-4-5' }], colour: 'blue' }, 'app.yaml'),
-    );
+    const error = configErrorOf(() => normalizeConfig({ task: 'fusion', specialists: [{ id: 'a', modle: 'claude-haiku-4-5' }], colour: 'blue' }, 'app.yaml'));
     expect(error.issues).toEqual(
       expect.arrayContaining([
         { path: 'specialists[0]', message: 'unknown key "modle"' },
@@ -147,7 +132,12 @@ describe('config defaults', () => {
 
   it('builds the synthesizer with the same defaults under the reserved id', () => {
     expect(input.synthesizer).toMatchObject({
-      id: SYNTHESIZER_ID, angle: 'Synthesis', kind: 'model', models: ['claude-sonnet-4-6'], maxTokens: 1024, policy: DEFAULT_POLICY,
+      id: SYNTHESIZER_ID,
+      angle: 'Synthesis',
+      kind: 'model',
+      models: ['claude-sonnet-4-6'],
+      maxTokens: 1024,
+      policy: DEFAULT_POLICY,
     });
   });
 

@@ -31,7 +31,9 @@ function inputCost(outcomes: ReadonlyArray<{ usage: { inputTokens: number; cache
 describe('a shared context, cached once (real SDK ↔ simulator)', () => {
   it('one call writes the cache, the other nine read it: input cost at most a quarter of the same run uncached', async () => {
     const server = await simulator();
-    const cached = await runFanOut(config({ brief: 'Use the report.', documents: [{ title: 'Tidal report', text: REPORT }] }), { provider: createAnthropicProvider({ apiKey: 'sk-ant-ctx', baseURL: server.url, env: {} }) }).result;
+    const cached = await runFanOut(config({ brief: 'Use the report.', documents: [{ title: 'Tidal report', text: REPORT }] }), {
+      provider: createAnthropicProvider({ apiKey: 'sk-ant-ctx', baseURL: server.url, env: {} }),
+    }).result;
     expect(cached.status).toBe('done');
     const requests = server.requests.filter((request) => request.path === '/v1/messages');
     const [first, ...rest] = requests;
@@ -50,7 +52,9 @@ describe('a shared context, cached once (real SDK ↔ simulator)', () => {
     expect(costOfRun(cached).total.costUsd).toBeGreaterThan(0);
 
     // The same run without prompt caching pays the whole context ten times.
-    const uncached = await runFanOut(config({ brief: 'Use the report.', documents: [{ title: 'Tidal report', text: REPORT }] }), { provider: createAnthropicProvider({ apiKey: 'sk-ant-ctx', baseURL: server.url, env: {}, promptCaching: false }) }).result;
+    const uncached = await runFanOut(config({ brief: 'Use the report.', documents: [{ title: 'Tidal report', text: REPORT }] }), {
+      provider: createAnthropicProvider({ apiKey: 'sk-ant-ctx', baseURL: server.url, env: {}, promptCaching: false }),
+    }).result;
     expect(uncached.outcomes.every((outcome) => outcome.usage.cacheReadInputTokens === 0 && outcome.usage.cacheCreationInputTokens === 0)).toBe(true);
     expect(inputCost(cached.outcomes) / inputCost(uncached.outcomes)).toBeLessThanOrEqual(0.25);
   });

@@ -19,7 +19,11 @@ function expectStragglerCutOffAt1000(result: RunResult, provider: ScriptedProvid
   expect(societalCalls[0]).toMatchObject({ result: 'aborted', startedAt: 0, endedAt: 1_000 });
 
   expect(byId['societal']).toMatchObject({
-    status: 'timedOut', output: null, attempts: 1, startedAt: 0, endedAt: 1_000,
+    status: 'timedOut',
+    output: null,
+    attempts: 1,
+    startedAt: 0,
+    endedAt: 1_000,
     error: { kind: 'deadline' },
   });
   expect(byId['societal']!.error!.message).toContain('1000 ms deadline');
@@ -50,9 +54,7 @@ function expectStragglerCutOffAt1000(result: RunResult, provider: ScriptedProvid
 
   expect(result.status).toBe('partial');
   expect(result.error).toBeNull();
-  expect(result.missing).toEqual([
-    { id: 'societal', angle: 'Societal impact', status: 'timedOut', reason: byId['societal']!.error!.message },
-  ]);
+  expect(result.missing).toEqual([{ id: 'societal', angle: 'Societal impact', status: 'timedOut', reason: byId['societal']!.error!.message }]);
   expect(result.outcomes.map((outcome) => outcome.id)).toEqual(['historical', 'technical', 'societal']);
 }
 
@@ -87,14 +89,23 @@ describe('global deadline (fake timers)', () => {
     expect(technical).toMatchObject({ id: 'technical', status: 'timedOut', attempts: 1, startedAt: 600, endedAt: 1_000, error: { kind: 'deadline' } });
     // Never got a slot.
     expect(societal).toMatchObject({
-      id: 'societal', status: 'timedOut', attempts: 0, startedAt: null, endedAt: 1_000, model: null, output: null,
+      id: 'societal',
+      status: 'timedOut',
+      attempts: 0,
+      startedAt: null,
+      endedAt: 1_000,
+      model: null,
+      output: null,
       error: { kind: 'deadline' },
       usage: { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 },
     });
     expect(societal!.error!.message).toContain('waiting for a concurrency slot');
     expect(provider.calls.filter((call) => call.caller?.id === 'societal')).toHaveLength(0);
     expect(provider.calls.find((call) => call.caller?.id === 'technical')).toMatchObject({ result: 'aborted', endedAt: 1_000 });
-    expect(result.missing.map((angle) => [angle.id, angle.status])).toEqual([['technical', 'timedOut'], ['societal', 'timedOut']]);
+    expect(result.missing.map((angle) => [angle.id, angle.status])).toEqual([
+      ['technical', 'timedOut'],
+      ['societal', 'timedOut'],
+    ]);
     // Only calls actually made are counted: historical, technical's aborted attempt, the synthesizer.
     expect(result.modelCalls).toBe(3);
   });

@@ -80,9 +80,7 @@ describe('the run event stream', () => {
 
     // Every specialist starts at once (no concurrency cap), before any delta; the synthesis closes the stream.
     expect(events.slice(0, 3).map((event) => event.type)).toEqual(['specialist.started', 'specialist.started', 'specialist.started']);
-    expect(events.slice(-6).map((event) => event.type)).toEqual([
-      'synthesis.started', 'synthesis.token', 'synthesis.token', 'synthesis.token', 'synthesis.done', 'run.finished',
-    ]);
+    expect(events.slice(-6).map((event) => event.type)).toEqual(['synthesis.started', 'synthesis.token', 'synthesis.token', 'synthesis.token', 'synthesis.done', 'run.finished']);
     expect(events).toHaveLength(3 + 3 * 3 + 3 + 6);
   });
 

@@ -38,7 +38,8 @@ describe('examples, offline', () => {
     const { code, stdout } = await example('examples/summarise-folder.ts', ['examples/corpus']);
     expect(code).toBe(0);
     expect(stdout).toContain('Summarising 6 files from examples/corpus, 4 at a time');
-    for (const name of ['demand-response.txt', 'green-hydrogen.txt', 'grid-batteries.txt', 'heat-pumps.txt', 'offshore-wind.txt', 'tidal-power.txt']) expect(stdout).toMatch(new RegExp(`## ${name}\\n\\[Simulated summary\\] `));
+    for (const name of ['demand-response.txt', 'green-hydrogen.txt', 'grid-batteries.txt', 'heat-pumps.txt', 'offshore-wind.txt', 'tidal-power.txt'])
+      expect(stdout).toMatch(new RegExp(`## ${name}\\n\\[Simulated summary\\] `));
     expect(stdout).toContain('Grid batteries store electricity when it is plentiful');
     expect(stdout).toContain('## Overview');
     expect(stdout).toContain('done · 7 model calls');

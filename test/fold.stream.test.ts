@@ -28,14 +28,25 @@ const angles = [
   { id: 'economic', angle: 'Economic impact' },
   { id: 'societal', angle: 'Societal impact' },
 ];
-const config = (extra: Partial<FanOutConfig> = {}): FanOutConfig => ({ task: 'tidal power', specialists: angles.map((angle) => ({ ...angle, instructions: 'Write 150-200 words.' })), fanIn: 'stream', deadlineMs: 60_000, ...extra });
+const config = (extra: Partial<FanOutConfig> = {}): FanOutConfig => ({
+  task: 'tidal power',
+  specialists: angles.map((angle) => ({ ...angle, instructions: 'Write 150-200 words.' })),
+  fanIn: 'stream',
+  deadlineMs: 60_000,
+  ...extra,
+});
 /** Requests whose text opens a digest / the closing part. */
 const digests = (server: Simulator) => server.requests.filter((request) => request.text.includes(DIGEST_OPENING));
 const closings = (server: Simulator) => server.requests.filter((request) => request.text.includes(CLOSING_OPENING));
 
 describe('streaming fold (real SDK ↔ simulator)', () => {
   it('digests each finding as it arrives; after the last only the closing part; a failed and a timed-out angle are named', async () => {
-    const server = await simulator({ faults: [{ match: { caller: 'technical' }, fault: { type: 'http_error', status: 400, errorType: 'invalid_request_error' } }, { match: { caller: 'societal' }, fault: { type: 'hang' } }] });
+    const server = await simulator({
+      faults: [
+        { match: { caller: 'technical' }, fault: { type: 'http_error', status: 400, errorType: 'invalid_request_error' } },
+        { match: { caller: 'societal' }, fault: { type: 'hang' } },
+      ],
+    });
     const clock = new SimulatedClock();
     const run = runFanOut(config({ deadlineMs: 30_000 }), { provider: provider(server), clock });
     const events = record(run);
@@ -45,7 +56,11 @@ describe('streaming fold (real SDK ↔ simulator)', () => {
     expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'timedOut']);
     // One digest per fulfilled finding, and it was done before the fold ended: the closing
     // request already had its section.
-    expect(digests(server).map((request) => request.caller).sort()).toEqual(['digest:economic', 'digest:historical']);
+    expect(
+      digests(server)
+        .map((request) => request.caller)
+        .sort(),
+    ).toEqual(['digest:economic', 'digest:historical']);
     const [closing] = closings(server);
     expect(closings(server)).toHaveLength(1);
     expect(closing!.text).toContain('<section specialist="historical" angle="Historical context">');

@@ -19,7 +19,7 @@ import { simulatorPerTest } from './support.ts';
 const simulator = simulatorPerTest();
 
 describe('weighted synthesis (real SDK ↔ simulator)', () => {
-  it('weights come from each specialist\'s report call; the prompt orders findings by weight and says to favour the higher', async () => {
+  it("weights come from each specialist's report call; the prompt orders findings by weight and says to favour the higher", async () => {
     const sim = await simulator();
     const config = { ...researchConfig('tidal power'), weights: true as const };
     const result = await runFanOut(config, { provider: createAnthropicProvider({ apiKey: 'sk-ant-weights', baseURL: sim.url, env: {} }) }).result;
@@ -39,7 +39,11 @@ describe('weighted synthesis (real SDK ↔ simulator)', () => {
     expect(result.weights).toEqual(Object.fromEntries(expected));
 
     const synthesis = sim.requests.find((request) => request.caller === 'synthesizer')!;
-    const tags = [...synthesis.text.matchAll(/<finding specialist="([^"]+)" angle="[^"]+" weight="([\d.]+)" confidence="([\d.]+|unreported)" sources="(\d+)" words="(\d+)" seconds="[\d.]*" attempts="(\d+)" model="[^"]*">/g)];
+    const tags = [
+      ...synthesis.text.matchAll(
+        /<finding specialist="([^"]+)" angle="[^"]+" weight="([\d.]+)" confidence="([\d.]+|unreported)" sources="(\d+)" words="(\d+)" seconds="[\d.]*" attempts="(\d+)" model="[^"]*">/g,
+      ),
+    ];
     expect(tags).toHaveLength(3);
     // Highest weight first.
     const weights = tags.map((tag) => Number(tag[2]));
@@ -104,7 +108,9 @@ describe('weighted synthesis (real SDK ↔ simulator)', () => {
     const provider = createScriptedProvider({
       reply: (request, call) => {
         if (call.caller?.id === 'synthesizer') return { text: 'folded' };
-        return request.messages.length === 1 ? { text: 'Filing it.', toolUse: [{ name: 'report', input: { title: 'tides' } }] } : { text: `done after ${JSON.stringify(resultsIn(request).map((block) => (block as { content: unknown }).content))}` };
+        return request.messages.length === 1
+          ? { text: 'Filing it.', toolUse: [{ name: 'report', input: { title: 'tides' } }] }
+          : { text: `done after ${JSON.stringify(resultsIn(request).map((block) => (block as { content: unknown }).content))}` };
       },
     });
     const result = await runFanOut({ task: 'tidal power', specialists: [{ id: 'clerk', tools: [report] }] }, { provider }).result;

@@ -53,16 +53,14 @@ async function start(options: InspectorServerOptions = {}): Promise<InspectorSer
   return server;
 }
 
-
-
-
 /** An inspection client (what createWebSocketInspector is, without its delays). */
 async function client(server: InspectorServer): Promise<{ socket: WebSocket; send: (message: unknown) => Promise<void> }> {
   const socket = new WebSocket(server.wsUrl);
   socket.on('error', () => {});
   await new Promise((resolve) => socket.once('open', resolve));
   cleanups.push(() => socket.terminate());
-  const send = (message: unknown) => new Promise<void>((resolve, reject) => socket.send(typeof message === 'string' ? message : JSON.stringify(message), (error) => (error ? reject(error) : resolve())));
+  const send = (message: unknown) =>
+    new Promise<void>((resolve, reject) => socket.send(typeof message === 'string' ? message : JSON.stringify(message), (error) => (error ? reject(error) : resolve())));
   return { socket, send };
 }
 
@@ -87,13 +85,29 @@ async function page(server: InspectorServer): Promise<{ frames: PageFrame[]; siz
   return {
     frames,
     sizes,
-    messages: () => frames.flatMap((frame) => (frame.t === 'batch' ? frame.messages ?? [] : [])),
+    messages: () => frames.flatMap((frame) => (frame.t === 'batch' ? (frame.messages ?? []) : [])),
     notices: () => frames.filter((frame): frame is PageFrame & InspectorNotice => frame.t === 'notice'),
   };
 }
 
-const actor = (sessionId: string, extra: Record<string, unknown> = {}) => ({ type: '@xstate.actor', sessionId, rootId: sessionId, name: sessionId, createdAt: String(Date.now()), definition: { id: sessionId }, snapshot: { status: 'active' }, ...extra });
-const event = (sessionId: string, type: string, extra: Record<string, unknown> = {}) => ({ type: '@xstate.event', sessionId, rootId: sessionId, createdAt: String(Date.now()), event: { type }, ...extra });
+const actor = (sessionId: string, extra: Record<string, unknown> = {}) => ({
+  type: '@xstate.actor',
+  sessionId,
+  rootId: sessionId,
+  name: sessionId,
+  createdAt: String(Date.now()),
+  definition: { id: sessionId },
+  snapshot: { status: 'active' },
+  ...extra,
+});
+const event = (sessionId: string, type: string, extra: Record<string, unknown> = {}) => ({
+  type: '@xstate.event',
+  sessionId,
+  rootId: sessionId,
+  createdAt: String(Date.now()),
+  event: { type },
+  ...extra,
+});
 
 /** Spawns the CLI (built: `npm run build`). */
 /** Runs the built CLI; a process still running when the test ends is killed. */
@@ -200,7 +214,7 @@ describe('secrets', () => {
     });
   });
 
-  it('keeps what only looks like a secret: token counts, taskKey, author, event types in a machine\'s `on`', () => {
+  it("keeps what only looks like a secret: token counts, taskKey, author, event types in a machine's `on`", () => {
     const context = {
       taskKey: '["technical","plasma"]',
       usage: { inputTokens: 120, outputTokens: 80, cacheReadInputTokens: 10, cacheCreationInputTokens: 0 },
@@ -213,15 +227,26 @@ describe('secrets', () => {
     expect(compactJson(context, EVENT_LIMITS)).toEqual(context);
     const machine = createMachine({ id: 'm', initial: 'out', states: { out: { on: { 'auth.login': 'in', 'specialist.token': { target: 'in' } } }, in: {} } });
     const seen: WireMessage[] = [];
-    createActor(machine, { inspect: (inspection) => { const message = toWireMessage(inspection); if (message) seen.push(message); } }).start();
+    createActor(machine, {
+      inspect: (inspection) => {
+        const message = toWireMessage(inspection);
+        if (message) seen.push(message);
+      },
+    }).start();
     const definition = JSON.parse((seen.find((message) => message.type === '@xstate.actor') as WireActorMessage).definition!) as { states: { out: { on: unknown } } };
     expect(definition.states.out.on).toEqual({ 'auth.login': 'in', 'specialist.token': { target: 'in' } });
   });
 
-  it('redacts secret-looking text anywhere: in object keys and in the protocol\'s own fields', () => {
+  it("redacts secret-looking text anywhere: in object keys and in the protocol's own fields", () => {
     const keyed = normalizeWireMessage(event('x:0', 'has keys', { event: { type: 'owners', byKey: { 'sk-ant-api03-keyasname0123': 'owner', plain: 1 } } }));
     expect(keyed?.type === '@xstate.event' && keyed.event).toEqual({ type: 'owners', byKey: { '[redacted]': 'owner', plain: 1 } });
-    const actorMessage = normalizeWireMessage({ type: '@xstate.actor', sessionId: 'Bearer insession0123', rootId: 'sk-ant-api03-inroot0123', name: 'sk-ant-api03-inname0123', parentId: 'Bearer inparentid0123' });
+    const actorMessage = normalizeWireMessage({
+      type: '@xstate.actor',
+      sessionId: 'Bearer insession0123',
+      rootId: 'sk-ant-api03-inroot0123',
+      name: 'sk-ant-api03-inname0123',
+      parentId: 'Bearer inparentid0123',
+    });
     expect(actorMessage).toMatchObject({ sessionId: '[redacted]', rootId: '[redacted]', name: '[redacted]', parentId: '[redacted]' });
     const eventMessage = normalizeWireMessage(event('x:0', 'go', { sourceId: 'Bearer insource0123' }));
     expect(eventMessage).toMatchObject({ sourceId: '[redacted]' });
@@ -229,7 +254,7 @@ describe('secrets', () => {
     expect(snapshot?.type === '@xstate.snapshot' && snapshot.event).toEqual({ type: '[redacted]' });
   });
 
-  it('cuts the protocol\'s own fields to 256 characters', () => {
+  it("cuts the protocol's own fields to 256 characters", () => {
     const long = 'n'.repeat(10_000);
     const message = normalizeWireMessage({ type: '@xstate.actor', sessionId: long, rootId: long, parentId: long, name: long });
     const cut = `${'n'.repeat(256)}…(+9744 chars)`;
@@ -243,7 +268,9 @@ describe('secrets', () => {
     });
     const delivered: InspectionEvent[] = [];
     createActor(machine, { inspect: filterInspection((inspection) => delivered.push(inspection)) }).start();
-    const snapshots = delivered.flatMap((inspection) => (inspection.type === '@xstate.snapshot' ? [inspection.snapshot] : inspection.type === '@xstate.actor' ? [inspection.actorRef.getSnapshot() as unknown] : []));
+    const snapshots = delivered.flatMap((inspection) =>
+      inspection.type === '@xstate.snapshot' ? [inspection.snapshot] : inspection.type === '@xstate.actor' ? [inspection.actorRef.getSnapshot() as unknown] : [],
+    );
     expect(snapshots.length).toBeGreaterThan(0);
     for (const snapshot of snapshots) {
       expect((snapshot as { context: unknown }).context).toEqual({ openaiApiKey: '[redacted]', headers: { 'x-goog-api-key': '[redacted]' }, usage: { inputTokens: 5 } });
@@ -361,7 +388,12 @@ describe('size limits', () => {
     expect(Number(download.headers['content-length'])).toBe(Buffer.byteLength(download.body));
     expect(Buffer.byteLength(download.body)).toBe(server.stats.bytes + 13);
     expect(download.body.endsWith('\n')).toBe(true);
-    expect(download.body.trim().split('\n').map((line) => JSON.parse(line) as unknown)).toEqual(server.messages());
+    expect(
+      download.body
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+    ).toEqual(server.messages());
 
     const viewer = await page(server);
     await until(() => viewer.messages().length === 13, 'the page gets every message');
@@ -401,7 +433,17 @@ describe('several apps at once', () => {
     await app('alpha', 'running');
     await app('beta', 'off');
     await until(() => server.stats.messages === 8, 'both apps arrive');
-    expect(server.messages().map((message) => ({ type: message.type, sessionId: message.sessionId, rootId: message.rootId, parentId: (message as { parentId?: string }).parentId, sourceId: (message as { sourceId?: string }).sourceId }))).toEqual(
+    expect(
+      server
+        .messages()
+        .map((message) => ({
+          type: message.type,
+          sessionId: message.sessionId,
+          rootId: message.rootId,
+          parentId: (message as { parentId?: string }).parentId,
+          sourceId: (message as { sourceId?: string }).sourceId,
+        })),
+    ).toEqual(
       ['c1', 'c2'].flatMap((c) => [
         { type: '@xstate.actor', sessionId: `${c}:x:0`, rootId: `${c}:x:0`, parentId: undefined, sourceId: undefined },
         { type: '@xstate.actor', sessionId: `${c}:x:1`, rootId: `${c}:x:0`, parentId: `${c}:x:0`, sourceId: undefined },
@@ -419,7 +461,9 @@ describe('several apps at once', () => {
       const inspector = createWebSocketInspector({ url: server.wsUrl });
       cleanups.push(() => inspector.stop());
       const child = createMachine({ id: `${id}-child` });
-      return createActor(createMachine({ id, initial: states[0], invoke: { id: 'child', src: child }, states: { [states[0]]: { on: { GO: states[1] } }, [states[1]]: {} } }), { inspect: inspector.inspect });
+      return createActor(createMachine({ id, initial: states[0], invoke: { id: 'child', src: child }, states: { [states[0]]: { on: { GO: states[1] } }, [states[1]]: {} } }), {
+        inspect: inspector.inspect,
+      });
     };
     const alpha = app('alpha', ['idle', 'running']);
     const beta = app('beta', ['off', 'on']);
@@ -448,7 +492,7 @@ describe('several apps at once', () => {
     expect(snapshotsOf(byName.get('beta')!.sessionId).map((message) => (message.type === '@xstate.snapshot' ? (message.snapshot as { value: unknown }).value : null))).not.toContain('on');
   });
 
-  it('keeps in-process inspection unprefixed, and sourceId in the sender\'s namespace', async () => {
+  it("keeps in-process inspection unprefixed, and sourceId in the sender's namespace", async () => {
     const server = await start();
     createActor(createMachine({ id: 'local' }), { inspect: server.inspect }).start();
     const { send } = await client(server);
@@ -506,7 +550,10 @@ describe('recordings and the CLI', () => {
     await writeFile(record, 'an earlier recording\n');
     const opening = openInspection({ inspect: true, inspectPort: port, record }, () => {});
     await expect(opening).rejects.toThrow(FanfoldError);
-    await expect(opening).rejects.toMatchObject({ code: 'config', message: `--inspect-port: port ${port} is in use on 127.0.0.1 (another inspector?); choose another port, or leave --inspect-port out for a free one.` });
+    await expect(opening).rejects.toMatchObject({
+      code: 'config',
+      message: `--inspect-port: port ${port} is in use on 127.0.0.1 (another inspector?); choose another port, or leave --inspect-port out for a free one.`,
+    });
     expect(await readFile(record, 'utf8')).toBe('an earlier recording\n');
   });
 
@@ -521,7 +568,15 @@ describe('recordings and the CLI', () => {
 
 describe('inspectors never throw into a run', () => {
   /** An inspection event whose actor cannot even say its id. */
-  const broken = { type: '@xstate.event', get actorRef(): never { throw new Error('no actor'); }, event: { type: 'x' }, sourceRef: undefined, rootId: 'x:0' } as unknown as InspectionEvent;
+  const broken = {
+    type: '@xstate.event',
+    get actorRef(): never {
+      throw new Error('no actor');
+    },
+    event: { type: 'x' },
+    sourceRef: undefined,
+    rootId: 'x:0',
+  } as unknown as InspectionEvent;
 
   it('the recorder leaves out an event it cannot convert, says so once, and records the rest', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});

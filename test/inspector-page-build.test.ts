@@ -38,18 +38,25 @@ describe('the inspector page build', () => {
     // `npm run build:page` runs this check on the page as it is (`tsc -p src/inspector/page`);
     // here, on a copy of one module with an error put in, checking that module alone (fast).
     const configPath = `${PAGE_DIR}tsconfig.json`;
-    const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+    const config = ts.getParsedCommandLineOfConfigFile(
+      configPath,
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
+      },
+    );
     if (!config) throw new Error(`could not read ${configPath}`);
     const target = `${PAGE_DIR}dom.ts`;
     expect(config.fileNames).toContain(target);
     const check = (text: string) => {
       const host = ts.createCompilerHost(config.options);
       const getSourceFile = host.getSourceFile.bind(host);
-      host.getSourceFile = (fileName, languageVersion, ...rest) =>
-        fileName === target ? ts.createSourceFile(fileName, text, languageVersion) : getSourceFile(fileName, languageVersion, ...rest);
+      host.getSourceFile = (fileName, languageVersion, ...rest) => (fileName === target ? ts.createSourceFile(fileName, text, languageVersion) : getSourceFile(fileName, languageVersion, ...rest));
       const program = ts.createProgram({ rootNames: [target], options: config.options, host });
-      return [...program.getOptionsDiagnostics(), ...program.getSemanticDiagnostics(program.getSourceFile(target))]
-        .map((d) => `TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+      return [...program.getOptionsDiagnostics(), ...program.getSemanticDiagnostics(program.getSourceFile(target))].map((d) => `TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
     };
     const original = await readFile(target, 'utf8');
     // A DOM value where a number is wanted: found only by a check that knows the DOM.

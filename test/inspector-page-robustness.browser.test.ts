@@ -107,12 +107,14 @@ describe('inspector page robustness', () => {
     await page.locator('#machine-state', { hasText: /^(done|partial)$/ }).waitFor({ timeout: 10_000 });
     await laneNamed(page, 'beta/a').waitFor({ timeout: 10_000 });
 
-    const alphaA = laneNamed(page, 'alpha/a'), betaA = laneNamed(page, 'beta/a');
+    const alphaA = laneNamed(page, 'alpha/a'),
+      betaA = laneNamed(page, 'beta/a');
     expect(await alphaA.getAttribute('data-actor')).toBe('a');
     expect(await betaA.getAttribute('data-actor')).toBe('a');
     expect(await alphaA.getAttribute('data-status')).toBe('fulfilled');
     expect(await betaA.getAttribute('data-status')).toBe('rejected');
-    const alphaKey = await alphaA.getAttribute('data-key'), betaKey = await betaA.getAttribute('data-key');
+    const alphaKey = await alphaA.getAttribute('data-key'),
+      betaKey = await betaA.getAttribute('data-key');
     expect(alphaKey).toBeTruthy();
     expect(betaKey).toBeTruthy();
     expect(betaKey).not.toBe(alphaKey);
@@ -181,7 +183,16 @@ describe('inspector page robustness', () => {
     const { page, errors } = await openPage(server);
     const socket = await rawInspector(server);
     const start = Date.now();
-    socket.send(JSON.stringify({ type: '@xstate.actor', sessionId: 'r', name: 'root', createdAt: String(start), definition: { id: 'root', initial: 'a', states: { a: { on: { next: 'b' } }, b: {} } }, snapshot: { status: 'active', value: 'a' } }));
+    socket.send(
+      JSON.stringify({
+        type: '@xstate.actor',
+        sessionId: 'r',
+        name: 'root',
+        createdAt: String(start),
+        definition: { id: 'root', initial: 'a', states: { a: { on: { next: 'b' } }, b: {} } },
+        snapshot: { status: 'active', value: 'a' },
+      }),
+    );
     await page.locator('#machine-name', { hasText: /^root$/ }).waitFor();
     const absurd = ['1.7e308', '-1.7e308', 'Infinity', 'NaN', '', '9e15', '1000'];
     for (const [index, createdAt] of absurd.entries()) {
@@ -212,13 +223,20 @@ describe('inspector page robustness', () => {
     const socket = await rawInspector(server);
     socket.send(JSON.stringify({ type: '@xstate.actor', sessionId: 'r', name: 'root', definition: { id: 'root', initial: 'a', states: { a: {} } }, snapshot: { status: 'active', value: 'a' } }));
     // A specialist-shaped child whose progress and outcome carry times at the edge of a double.
-    socket.send(JSON.stringify({
-      type: '@xstate.actor', sessionId: 'c', parentId: 'r', name: 'c',
-      snapshot: {
-        status: 'done', input: { spec: { id: 'c' } }, progress: { phase: 'done', attempt: 1, startedAt: 1.7e308 },
-        output: { status: 'fulfilled', attempts: 1, startedAt: -1.7e308, endedAt: 1.7e308 },
-      },
-    }));
+    socket.send(
+      JSON.stringify({
+        type: '@xstate.actor',
+        sessionId: 'c',
+        parentId: 'r',
+        name: 'c',
+        snapshot: {
+          status: 'done',
+          input: { spec: { id: 'c' } },
+          progress: { phase: 'done', attempt: 1, startedAt: 1.7e308 },
+          output: { status: 'fulfilled', attempts: 1, startedAt: -1.7e308, endedAt: 1.7e308 },
+        },
+      }),
+    );
     await expect.poll(() => server.stats.messages).toBe(2);
     const lane = page.locator('#lanes .lane[data-actor="c"]');
     await lane.waitFor({ timeout: 5_000 });
@@ -285,7 +303,9 @@ describe('inspector page robustness', () => {
     socket.send(JSON.stringify({ type: '@fanfold.notice', sessionId: 'n', level: 'error', message: 'spoofed' }));
     socket.send(JSON.stringify({ t: 'notice', sessionId: 'n', level: 'error', text: 'spoofed' }));
     // On a connection of its own, in case the server closes one that sent something else.
-    (await rawInspector(server)).send(JSON.stringify({ type: '@xstate.actor', sessionId: 'after', name: 'after', definition: { id: 'after', initial: 'a', states: { a: {} } }, snapshot: { status: 'active', value: 'a' } }));
+    (await rawInspector(server)).send(
+      JSON.stringify({ type: '@xstate.actor', sessionId: 'after', name: 'after', definition: { id: 'after', initial: 'a', states: { a: {} } }, snapshot: { status: 'active', value: 'a' } }),
+    );
     await page.locator('#machine-name', { hasText: /^after$/ }).waitFor({ timeout: 5_000 });
     expect(await page.locator('#notices .notice').count()).toBe(0);
     expect(await page.locator('#notices').isHidden()).toBe(true);

@@ -29,7 +29,9 @@ const leadState = (page: Page, state: string) => page.locator('#machine-state', 
 
 /** A lane's tool marks as text: class, tool, title. */
 const marksOf = (page: Page, id: string) =>
-  lane(page, id).locator('.tool').evaluateAll((marks) => marks.map((mark) => `${mark.className} | ${mark.getAttribute('data-tool')} | ${mark.getAttribute('title')}`));
+  lane(page, id)
+    .locator('.tool')
+    .evaluateAll((marks) => marks.map((mark) => `${mark.className} | ${mark.getAttribute('data-tool')} | ${mark.getAttribute('title')}`));
 
 /** Selects a specialist by its lane and returns the transcript's text once it shows `expected`. */
 async function transcriptOf(page: Page, id: string, expected: RegExp): Promise<string> {
@@ -47,7 +49,7 @@ function gate(): { wait: Promise<void>; open: () => void } {
 }
 
 describe('inspector page: tool-using specialists', () => {
-  it('marks every tool call on its lane (client, server, failed, running) and shows the selected specialist\'s transcript; a recording replays to the same', async () => {
+  it("marks every tool call on its lane (client, server, failed, running) and shows the selected specialist's transcript; a recording replays to the same", async () => {
     const server = await startServer();
     const { page, errors } = await openPage(server);
     const path = join(pages.dir(), 'run.jsonl');
@@ -81,7 +83,14 @@ describe('inspector page: tool-using specialists', () => {
         if (request.messages.length === 1) {
           // The societal specialist's query holds a key: it must show redacted everywhere.
           const q = id === 'societal' ? `societal key ${SECRET}` : `${id} query`;
-          return { text: `Turn 1 of ${id}: looking things up.`, toolUse: [{ name: 'search', input: { q } }, { name: 'fetch_page', input: { url: id === 'technical' ? 'https://broken.example' : `https://${id}.example` } }], latencyMs: 40 };
+          return {
+            text: `Turn 1 of ${id}: looking things up.`,
+            toolUse: [
+              { name: 'search', input: { q } },
+              { name: 'fetch_page', input: { url: id === 'technical' ? 'https://broken.example' : `https://${id}.example` } },
+            ],
+            latencyMs: 40,
+          };
         }
         return { text: `Finding of ${id}.`, latencyMs: 40 };
       },
@@ -98,7 +107,14 @@ describe('inspector page: tool-using specialists', () => {
           onText: (text) => {
             if (serverTool && !told) {
               told = true;
-              options.onServerTool?.({ phase: 'done', id: 'srvtoolu_1', name: 'web_search', isError: false, error: null, content: [{ type: 'web_search_result', title: 'Fusion, a history', url: 'https://example.org/fusion' }] });
+              options.onServerTool?.({
+                phase: 'done',
+                id: 'srvtoolu_1',
+                name: 'web_search',
+                isError: false,
+                error: null,
+                content: [{ type: 'web_search_result', title: 'Fusion, a history', url: 'https://example.org/fusion' }],
+              });
             }
             options.onText?.(text);
           },
@@ -164,7 +180,11 @@ describe('inspector page: tool-using specialists', () => {
     await mkdir('test-output', { recursive: true });
     await page.screenshot({ path: 'test-output/inspector-tools.png' });
     const societalCalls = page.locator('#transcript .tx-turn').nth(0).locator('.tx-call');
-    expect(await societalCalls.evaluateAll((list) => list.map((call) => `${call.getAttribute('data-tool')} ${call.className}`))).toEqual(['web_search tx-call server', 'search tx-call client', 'fetch_page tx-call client']);
+    expect(await societalCalls.evaluateAll((list) => list.map((call) => `${call.getAttribute('data-tool')} ${call.className}`))).toEqual([
+      'web_search tx-call server',
+      'search tx-call client',
+      'fetch_page tx-call client',
+    ]);
     expect(await societalCalls.nth(0).locator('.tx-input').textContent()).toBe('{"query":"fusion history"}');
     expect(await societalCalls.nth(0).locator('.tx-result').textContent()).toContain('Fusion, a history');
     expect(await societalCalls.nth(1).locator('.tx-input').textContent()).toBe('{"q":"societal key [redacted]"}');
@@ -213,7 +233,15 @@ describe('inspector page: tool-using specialists', () => {
       reply: (request, call) => {
         if (!request.tools) return { latencyMs: 20 };
         const n = Number(call.caller?.id.slice(2));
-        return request.messages.length === 1 ? { toolUse: [{ name: 'lookup', input: { n } }, { name: 'check', input: { n } }], latencyMs: 20 + (n % 50) } : { text: `finding ${n}`, latencyMs: 20 };
+        return request.messages.length === 1
+          ? {
+              toolUse: [
+                { name: 'lookup', input: { n } },
+                { name: 'check', input: { n } },
+              ],
+              latencyMs: 20 + (n % 50),
+            }
+          : { text: `finding ${n}`, latencyMs: 20 };
       },
     });
     const specialists = Array.from({ length: N }, (_, i) => ({ id: `s-${String(i).padStart(4, '0')}`, tools: [lookup, check] }));
@@ -231,7 +259,9 @@ describe('inspector page: tool-using specialists', () => {
     await lane(fresh, 's-0000').locator('.tool').nth(1).waitFor();
     const renderMs = Date.now() - opened;
     const { maxRenderMs, messages } = JSON.parse((await fresh.evaluate('JSON.stringify(window.fanfoldInspector.stats)')) as string) as { maxRenderMs: number; messages: number };
-    console.log(`1,000 tool-using specialists: ${server.stats.messages} messages; a fresh page rendered the view in ${renderMs} ms (${messages} messages, longest render ${Math.round(maxRenderMs)} ms)`);
+    console.log(
+      `1,000 tool-using specialists: ${server.stats.messages} messages; a fresh page rendered the view in ${renderMs} ms (${messages} messages, longest render ${Math.round(maxRenderMs)} ms)`,
+    );
     expect(renderMs).toBeLessThan(15_000);
     // Only lanes in view are drawn, and their marks.
     const drawn = await fresh.locator('#lanes .lane').count();
@@ -259,29 +289,99 @@ describe('inspector page: tool-using specialists', () => {
     const t0 = Date.now();
     const at = (ms: number) => String(t0 + ms);
     const x = '<img src=x onerror="window.__xss=1">';
-    socket.send(JSON.stringify({ type: '@xstate.actor', sessionId: 'l', name: 'lead', createdAt: at(0), definition: { id: 'lead', initial: 'fanningOut', states: { fanningOut: {}, done: { type: 'final' } } }, snapshot: { status: 'active', value: 'fanningOut', context: { input: {}, outcomes: [], startedAt: t0 } } }));
-    socket.send(JSON.stringify({ type: '@xstate.actor', sessionId: 'f', parentId: 'l', name: 'fanOut', createdAt: at(1), snapshot: { status: 'active', nextIndex: 2, outcomes: [null, null], running: 2, fulfilled: 0, unsuccessful: 0 } }));
+    socket.send(
+      JSON.stringify({
+        type: '@xstate.actor',
+        sessionId: 'l',
+        name: 'lead',
+        createdAt: at(0),
+        definition: { id: 'lead', initial: 'fanningOut', states: { fanningOut: {}, done: { type: 'final' } } },
+        snapshot: { status: 'active', value: 'fanningOut', context: { input: {}, outcomes: [], startedAt: t0 } },
+      }),
+    );
+    socket.send(
+      JSON.stringify({
+        type: '@xstate.actor',
+        sessionId: 'f',
+        parentId: 'l',
+        name: 'fanOut',
+        createdAt: at(1),
+        snapshot: { status: 'active', nextIndex: 2, outcomes: [null, null], running: 2, fulfilled: 0, unsuccessful: 0 },
+      }),
+    );
     for (const id of ['leaky', 'busy']) {
-      socket.send(JSON.stringify({ type: '@xstate.actor', sessionId: `s-${id}`, parentId: 'f', name: id, createdAt: at(2), snapshot: { status: 'active', input: { spec: { id, angle: id, kind: 'model' } }, progress: { phase: 'tooling', attempt: 1, startedAt: t0, turn: 1 } } }));
+      socket.send(
+        JSON.stringify({
+          type: '@xstate.actor',
+          sessionId: `s-${id}`,
+          parentId: 'f',
+          name: id,
+          createdAt: at(2),
+          snapshot: { status: 'active', input: { spec: { id, angle: id, kind: 'model' } }, progress: { phase: 'tooling', attempt: 1, startedAt: t0, turn: 1 } },
+        }),
+      );
     }
     // Unredacted, as a recording from elsewhere might hold: the server redacts secret-looking
     // values; the page also redacts values under secret-looking keys in JSON text.
     const leaky = [
       { type: 'specialist.tool.started', id: 'leaky', tool: x, callId: 'toolu_1', turn: 1, server: false, input: JSON.stringify({ q: `find ${SECRET}`, password: 'hunter2' }), at: t0 + 10 },
-      { type: 'specialist.tool.done', id: 'leaky', tool: x, callId: 'toolu_1', turn: 1, server: false, ms: 30, isError: true, error: `${x} failed with ${SECRET}`, result: `Authorization: Bearer abcdefghijklmnop ${x}`, at: t0 + 40 },
-      { type: 'specialist.turn', id: 'leaky', turn: 1, model: 'm', stopReason: 'tool_use', toolUses: 1, final: false, text: `I will use ${SECRET} ${x}`, usage: { inputTokens: 10, outputTokens: 5 }, at: t0 + 5 },
+      {
+        type: 'specialist.tool.done',
+        id: 'leaky',
+        tool: x,
+        callId: 'toolu_1',
+        turn: 1,
+        server: false,
+        ms: 30,
+        isError: true,
+        error: `${x} failed with ${SECRET}`,
+        result: `Authorization: Bearer abcdefghijklmnop ${x}`,
+        at: t0 + 40,
+      },
+      {
+        type: 'specialist.turn',
+        id: 'leaky',
+        turn: 1,
+        model: 'm',
+        stopReason: 'tool_use',
+        toolUses: 1,
+        final: false,
+        text: `I will use ${SECRET} ${x}`,
+        usage: { inputTokens: 10, outputTokens: 5 },
+        at: t0 + 5,
+      },
     ];
     // 300 calls in 150 turns: more than the page keeps per specialist.
     const busy = Array.from({ length: 150 }, (_, turn) => [
       { type: 'specialist.turn', id: 'busy', turn: turn + 1, model: 'm', stopReason: 'tool_use', toolUses: 2, final: false, text: `turn ${turn + 1}`, usage: {}, at: t0 + turn * 10 },
       ...[1, 2].flatMap((n) => [
         { type: 'specialist.tool.started', id: 'busy', tool: 'search', callId: `b${turn}-${n}`, turn: turn + 1, server: n === 2, input: '{}', at: t0 + turn * 10 + 1 },
-        { type: 'specialist.tool.done', id: 'busy', tool: 'search', callId: `b${turn}-${n}`, turn: turn + 1, server: n === 2, ms: 3, isError: turn % 50 === 0 && n === 1, error: null, result: 'ok', at: t0 + turn * 10 + 4 },
+        {
+          type: 'specialist.tool.done',
+          id: 'busy',
+          tool: 'search',
+          callId: `b${turn}-${n}`,
+          turn: turn + 1,
+          server: n === 2,
+          ms: 3,
+          isError: turn % 50 === 0 && n === 1,
+          error: null,
+          result: 'ok',
+          at: t0 + turn * 10 + 4,
+        },
       ]),
     ]).flat();
     const events = [...leaky, ...busy];
     for (let from = 0; from < events.length; from += 128) {
-      socket.send(JSON.stringify({ type: '@xstate.event', sessionId: 'l', sourceId: 'f', createdAt: at(50), event: { type: 'fanOut.progress', events: events.slice(from, from + 128), settled: [], allStarted: true } }));
+      socket.send(
+        JSON.stringify({
+          type: '@xstate.event',
+          sessionId: 'l',
+          sourceId: 'f',
+          createdAt: at(50),
+          event: { type: 'fanOut.progress', events: events.slice(from, from + 128), settled: [], allStarted: true },
+        }),
+      );
     }
     const sent = 2 + 2 + Math.ceil(events.length / 128);
     await expect.poll(() => server.stats.messages).toBe(sent);
@@ -316,7 +416,9 @@ describe('inspector page: tool-using specialists', () => {
     const marks = await lane(page, 'busy').locator('.tool').count();
     expect(marks).toBeGreaterThanOrEqual(64);
     expect(marks).toBeLessThanOrEqual(128);
-    const covered = await lane(page, 'busy').locator('.tool').evaluateAll((list) => list.reduce((sum, mark) => sum + Number(mark.getAttribute('data-calls')), 0));
+    const covered = await lane(page, 'busy')
+      .locator('.tool')
+      .evaluateAll((list) => list.reduce((sum, mark) => sum + Number(mark.getAttribute('data-calls')), 0));
     expect(covered).toBe(300);
     expect(await lane(page, 'busy').locator('.tool.error').count()).toBeGreaterThanOrEqual(1);
     expect(await lane(page, 'busy').locator('.turn-tick').count()).toBeLessThanOrEqual(128);

@@ -11,12 +11,55 @@ import { EVENT_LIMITS, compactJson, normalizeWireMessage, redactSecrets, WIRE_VE
 
 const SECRET = 'sk-ant-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 
-interface Call { tool: string; server: boolean; running: boolean; done: boolean; input: string | null; result: string | null; error: string | null; isError: boolean; ms: number | null; trimmed: boolean }
-interface Turn { turn: number; seen: boolean; model: string | null; stopReason: string | null; final: boolean; text: string | null; trimmed: boolean; earlierCalls: number; calls: Call[] }
-interface View { turns: Turn[]; earlier: number; earlierTurns: number; earlierCalls: number; earlierErrors: number; total: { turns: number; calls: number; errors: number; server: number; running: number } }
-interface Seg { at0: number | null; at1: number | null; n: number; errors: number; server: number; name: string | null }
-interface Budget { chars: number; max: number; queue: unknown[]; head: number; trimmed: number }
-interface Tx { entries: number }
+interface Call {
+  tool: string;
+  server: boolean;
+  running: boolean;
+  done: boolean;
+  input: string | null;
+  result: string | null;
+  error: string | null;
+  isError: boolean;
+  ms: number | null;
+  trimmed: boolean;
+}
+interface Turn {
+  turn: number;
+  seen: boolean;
+  model: string | null;
+  stopReason: string | null;
+  final: boolean;
+  text: string | null;
+  trimmed: boolean;
+  earlierCalls: number;
+  calls: Call[];
+}
+interface View {
+  turns: Turn[];
+  earlier: number;
+  earlierTurns: number;
+  earlierCalls: number;
+  earlierErrors: number;
+  total: { turns: number; calls: number; errors: number; server: number; running: number };
+}
+interface Seg {
+  at0: number | null;
+  at1: number | null;
+  n: number;
+  errors: number;
+  server: number;
+  name: string | null;
+}
+interface Budget {
+  chars: number;
+  max: number;
+  queue: unknown[];
+  head: number;
+  trimmed: number;
+}
+interface Tx {
+  entries: number;
+}
 interface Fold {
   budget(maxChars?: number): Budget;
   create(): Tx;
@@ -24,7 +67,9 @@ interface Fold {
   view(tx: Tx, maxShown?: number): View;
   marks(tx: Tx): { segs: Seg[]; open: Array<{ name: string; server: boolean; turn: number }>; ticks: Array<{ at: number; turn: number; stopReason: string }> };
   segTitle(seg: unknown, running: boolean): string;
-  outcomeSummary(outcome: unknown): { status: string | null; turns: number | null; stopReason: string | null; loopLimit: string | null; toolCalls: number | null; toolErrors: number | null; serverCalls: number | null } | null;
+  outcomeSummary(
+    outcome: unknown,
+  ): { status: string | null; turns: number | null; stopReason: string | null; loopLimit: string | null; toolCalls: number | null; toolErrors: number | null; serverCalls: number | null } | null;
   redact(value: unknown, max?: number): string;
   limits: { entries: number; segments: number; ticks: number; open: number; chars: number };
 }
@@ -32,14 +77,46 @@ interface Fold {
 // The module the page bundles, seen through the loose shapes these tests read.
 const fold = (): Fold => transcript as unknown as Fold;
 
-const started = (id: string, callId: string, turn: number, tool: string, at: number, extra: Record<string, unknown> = {}) =>
-  ({ type: 'specialist.tool.started', id, tool, callId, turn, server: false, input: '{"q":"x"}', at, ...extra });
-const done = (id: string, callId: string, turn: number, tool: string, at: number, ms: number, extra: Record<string, unknown> = {}) =>
-  ({ type: 'specialist.tool.done', id, tool, callId, turn, server: false, ms, isError: false, error: null, result: `${tool} result`, at, ...extra });
-const turnEvent = (id: string, turn: number, at: number, extra: Record<string, unknown> = {}) =>
-  ({ type: 'specialist.turn', id, turn, model: 'claude-test', stopReason: 'tool_use', toolUses: 2, final: false, text: `turn ${turn} text`, usage: { inputTokens: 10, outputTokens: 3 }, at, ...extra });
+const started = (id: string, callId: string, turn: number, tool: string, at: number, extra: Record<string, unknown> = {}) => ({
+  type: 'specialist.tool.started',
+  id,
+  tool,
+  callId,
+  turn,
+  server: false,
+  input: '{"q":"x"}',
+  at,
+  ...extra,
+});
+const done = (id: string, callId: string, turn: number, tool: string, at: number, ms: number, extra: Record<string, unknown> = {}) => ({
+  type: 'specialist.tool.done',
+  id,
+  tool,
+  callId,
+  turn,
+  server: false,
+  ms,
+  isError: false,
+  error: null,
+  result: `${tool} result`,
+  at,
+  ...extra,
+});
+const turnEvent = (id: string, turn: number, at: number, extra: Record<string, unknown> = {}) => ({
+  type: 'specialist.turn',
+  id,
+  turn,
+  model: 'claude-test',
+  stopReason: 'tool_use',
+  toolUses: 2,
+  final: false,
+  text: `turn ${turn} text`,
+  usage: { inputTokens: 10, outputTokens: 3 },
+  at,
+  ...extra,
+});
 
-describe('the page\'s tool-call fold', () => {
+describe("the page's tool-call fold", () => {
   it('is the script the page runs', () => {
     // Its bounds, as the bundled page has them (see inspector-page-build.test.ts for the bundle itself).
     expect(APP_JS).toContain(`MAX_ENTRIES = ${transcript.limits.entries}`);
@@ -74,7 +151,10 @@ describe('the page\'s tool-call fold', () => {
     ]);
     expect(view.turns[0]!.calls[2]).toMatchObject({ input: '{"url":"https://x"}', error: 'The tool "fetch_page" failed: 404' });
     let marks = TX.marks(tx);
-    expect(marks.segs.map((seg) => [seg.name, seg.at0, seg.at1, seg.server, seg.errors])).toEqual([['web_search', 100, 130, 1, 0], ['fetch_page', 151, 170, 0, 1]]);
+    expect(marks.segs.map((seg) => [seg.name, seg.at0, seg.at1, seg.server, seg.errors])).toEqual([
+      ['web_search', 100, 130, 1, 0],
+      ['fetch_page', 151, 170, 0, 1],
+    ]);
     expect(marks.open.map((call) => [call.name, call.turn])).toEqual([['search', 1]]);
     expect(marks.ticks).toEqual([{ at: 150, t: 1_000, turn: 1, stopReason: 'tool_use' }]);
     expect(TX.segTitle(marks.segs[1], false)).toBe('fetch_page · client tool · 19 ms · error: The tool "fetch_page" failed: 404');
@@ -86,7 +166,10 @@ describe('the page\'s tool-call fold', () => {
     for (const event of events) TX.apply(budget, tx, event, 1_000);
     view = TX.view(tx);
     expect(view.total).toEqual({ turns: 2, calls: 3, errors: 1, server: 1, running: 0 });
-    expect(view.turns.map((turn) => [turn.turn, turn.stopReason, turn.text, turn.calls.length])).toEqual([[1, 'tool_use', 'turn 1 text', 3], [2, 'end_turn', 'the finding', 0]]);
+    expect(view.turns.map((turn) => [turn.turn, turn.stopReason, turn.text, turn.calls.length])).toEqual([
+      [1, 'tool_use', 'turn 1 text', 3],
+      [2, 'end_turn', 'the finding', 0],
+    ]);
     expect(view.turns[0]!.calls[1]).toMatchObject({ tool: 'search', running: false, done: true, result: 'search result', ms: 39 });
     marks = TX.marks(tx);
     expect(marks.segs).toHaveLength(3);
@@ -105,14 +188,26 @@ describe('the page\'s tool-call fold', () => {
     expect(TX.marks(tx).segs[0]).toMatchObject({ at0: 380, at1: 500 });
     TX.apply(budget, tx, turnEvent('a', 3, 300), 2_000);
     TX.apply(budget, tx, turnEvent('a', 1, 100), 2_000);
-    expect(TX.view(tx).turns.map((turn) => [turn.turn, turn.seen])).toEqual([[1, true], [3, true]]);
+    expect(TX.view(tx).turns.map((turn) => [turn.turn, turn.seen])).toEqual([
+      [1, true],
+      [3, true],
+    ]);
   });
 
   it('ignores junk: events without fields, odd types, absurd times', () => {
     const TX = fold();
     const budget = TX.budget();
     const tx = TX.create();
-    for (const junk of [null, 1, 'x', {}, { type: 'specialist.tool.started' }, { type: 'specialist.tool.done', ms: 'x', at: 1.7e308 }, { type: 'specialist.turn', turn: -5, usage: 'x' }, { type: 'specialist.tool.started', callId: {}, tool: { a: 1 }, input: [1, 2], at: Infinity }]) {
+    for (const junk of [
+      null,
+      1,
+      'x',
+      {},
+      { type: 'specialist.tool.started' },
+      { type: 'specialist.tool.done', ms: 'x', at: 1.7e308 },
+      { type: 'specialist.turn', turn: -5, usage: 'x' },
+      { type: 'specialist.tool.started', callId: {}, tool: { a: 1 }, input: [1, 2], at: Infinity },
+    ]) {
       expect(() => TX.apply(budget, tx, junk, 1_000)).not.toThrow();
     }
     const view = TX.view(tx);
@@ -132,7 +227,9 @@ describe('the page\'s tool-call fold', () => {
       'nothing to hide',
     ];
     for (const sample of samples) expect(TX.redact(sample), sample).toBe(redactSecrets(sample));
-    expect(TX.redact('{"q":"fusion","password":"hunter2","apiKey":"abc","inputTokens":12,"author":"Ada"}')).toBe('{"q":"fusion","password":"[redacted]","apiKey":"[redacted]","inputTokens":12,"author":"Ada"}');
+    expect(TX.redact('{"q":"fusion","password":"hunter2","apiKey":"abc","inputTokens":12,"author":"Ada"}')).toBe(
+      '{"q":"fusion","password":"[redacted]","apiKey":"[redacted]","inputTokens":12,"author":"Ada"}',
+    );
     // Cut JSON text: the open value is redacted too, the marker left as it was.
     expect(TX.redact('{"token": "abcdef…(+20 chars)')).toBe('{"token": "[redacted]');
     expect(TX.redact({ token: 'abc' })).toBe('{"token":"[redacted]"}');
@@ -225,11 +322,24 @@ describe('the page\'s tool-call fold', () => {
 
   it('reads the loop fields of an outcome, whole or cut by the wire', () => {
     const TX = fold();
-    expect(TX.outcomeSummary({ status: 'fulfilled', turns: 3, stopReason: 'end_turn', loopLimit: null, toolCalls: [{ name: 'a', ms: 1, isError: true }, { name: 'w', ms: 2, isError: false, server: true }] }))
-      .toEqual({ status: 'fulfilled', turns: 3, stopReason: 'end_turn', loopLimit: null, toolCalls: 2, toolErrors: 1, serverCalls: 1, confidence: null, sources: null });
+    expect(
+      TX.outcomeSummary({
+        status: 'fulfilled',
+        turns: 3,
+        stopReason: 'end_turn',
+        loopLimit: null,
+        toolCalls: [
+          { name: 'a', ms: 1, isError: true },
+          { name: 'w', ms: 2, isError: false, server: true },
+        ],
+      }),
+    ).toEqual({ status: 'fulfilled', turns: 3, stopReason: 'end_turn', loopLimit: null, toolCalls: 2, toolErrors: 1, serverCalls: 1, confidence: null, sources: null });
     expect(TX.outcomeSummary({ status: 'rejected', turns: 8, loopLimit: 'maxTurns', toolCalls: [{}, {}, {}, '…9 more'] })).toMatchObject({ loopLimit: 'maxTurns', toolCalls: 12, toolErrors: null });
     // A weighed run's finding: what it reported and the sources behind it.
-    expect(TX.outcomeSummary({ status: 'fulfilled', turns: 1, report: { confidence: 0.82, sources: ['https://a.example/'] }, sources: ['https://a.example/', 'https://b.example/'] })).toMatchObject({ confidence: 0.82, sources: 2 });
+    expect(TX.outcomeSummary({ status: 'fulfilled', turns: 1, report: { confidence: 0.82, sources: ['https://a.example/'] }, sources: ['https://a.example/', 'https://b.example/'] })).toMatchObject({
+      confidence: 0.82,
+      sources: 2,
+    });
     expect(TX.outcomeSummary({ status: 'fulfilled', attempts: 1 })).toBeNull();
   });
 });
@@ -243,7 +353,18 @@ describe('the wire and tool events', () => {
     const event = progress([
       { type: 'specialist.tool.started', id: 'a', tool: 'search', callId: 'toolu_1', turn: 1, server: false, input, at: 1 },
       { type: 'specialist.tool.done', id: 'a', tool: 'search', callId: 'toolu_1', turn: 1, server: false, ms: 3, isError: true, error: `boom ${SECRET}`, result: capped, at: 4 },
-      { type: 'specialist.turn', id: 'a', turn: 1, model: 'm', stopReason: 'tool_use', toolUses: 1, final: false, text: `Bearer abcdefghijklmnop ${SECRET}`, usage: { inputTokens: 5, outputTokens: 1 }, at: 0 },
+      {
+        type: 'specialist.turn',
+        id: 'a',
+        turn: 1,
+        model: 'm',
+        stopReason: 'tool_use',
+        toolUses: 1,
+        final: false,
+        text: `Bearer abcdefghijklmnop ${SECRET}`,
+        usage: { inputTokens: 5, outputTokens: 1 },
+        at: 0,
+      },
     ]);
     const compacted = compactJson(event, EVENT_LIMITS) as { events: Array<Record<string, unknown>> };
     expect(JSON.stringify(compacted)).not.toContain(SECRET);

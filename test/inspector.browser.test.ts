@@ -217,9 +217,11 @@ describe('inspector page', () => {
     specialists.forEach(({ id }, i) => {
       const latencyMs = 100 + ((i * 7919) % 400);
       byCaller[id] =
-        i % 97 === 13 ? { error: { kind: 'bad_request', message: `rejected prompt #${i}` }, latencyMs }
-        : i % 101 === 7 ? [{ error: { kind: 'server', message: '503' }, latencyMs: 50 }, { latencyMs }]
-        : { latencyMs, chunks: 3 };
+        i % 97 === 13
+          ? { error: { kind: 'bad_request', message: `rejected prompt #${i}` }, latencyMs }
+          : i % 101 === 7
+            ? [{ error: { kind: 'server', message: '503' }, latencyMs: 50 }, { latencyMs }]
+            : { latencyMs, chunks: 3 };
     });
     const provider = createScriptedProvider({ latencyMs: 200, byCaller });
     const started = Date.now();
@@ -248,7 +250,7 @@ describe('inspector page', () => {
     const { renders, maxRenderMs, messages } = JSON.parse(pageStats) as { renders: number; maxRenderMs: number; messages: number };
     console.log(
       `1,000-specialist inspector view: run ${runMs} ms, ${server.stats.messages} messages; live page caught up ${liveCatchUpMs} ms after the run; ` +
-      `fresh page rendered the full view in ${renderMs} ms (${messages} messages, ${renders} renders, longest render ${Math.round(maxRenderMs)} ms)`,
+        `fresh page rendered the full view in ${renderMs} ms (${messages} messages, ${renders} renders, longest render ${Math.round(maxRenderMs)} ms)`,
     );
     expect(renderMs).toBeLessThan(15_000);
 

@@ -56,10 +56,13 @@ async function rawSink(): Promise<{ url: string; frames: string[] }> {
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const frames: string[] = [];
   wss.on('connection', (socket) => socket.on('message', (data) => frames.push(String(data))));
-  cleanups.push(() => new Promise<void>((resolve) => {
-    for (const client of wss.clients) client.terminate();
-    wss.close(() => resolve());
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  );
   const { port } = wss.address() as { port: number };
   return { url: `ws://127.0.0.1:${port}`, frames };
 }
@@ -71,20 +74,20 @@ function statelyInspector(url: string) {
   return inspector;
 }
 
-
-
-
 describe('wire format', () => {
   it('turns inspection events into the messages createWebSocketInspector sends', async () => {
     const messages: WireMessage[] = [];
     const provider = createScriptedProvider({ latencyMs: 5 });
-    await runFanOut({ task: 't', specialists: researchSpecialists, deadlineMs: 10_000 }, {
-      provider,
-      inspect: (event) => {
-        const message = toWireMessage(event);
-        if (message) messages.push(message);
+    await runFanOut(
+      { task: 't', specialists: researchSpecialists, deadlineMs: 10_000 },
+      {
+        provider,
+        inspect: (event) => {
+          const message = toWireMessage(event);
+          if (message) messages.push(message);
+        },
       },
-    }).result;
+    ).result;
 
     const actors = messages.filter((message) => message.type === '@xstate.actor');
     const lead = actors[0]!;
@@ -115,18 +118,21 @@ describe('wire format', () => {
     class Client {
       apiKey = SECRET;
     }
-    const compacted = compactJson({
-      cyclic,
-      fn: () => 1,
-      client: new Client(),
-      items: Array.from({ length: 50 }, (_, i) => i),
-      text: 'x'.repeat(1_000),
-      when: new Date(0),
-      error: Object.assign(new Error('boom'), { status: 500, cause: { headers: { 'x-api-key': SECRET } } }),
-      headers: { Authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
-      note: `the key is ${SECRET}`,
-      deep: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } },
-    }, SNAPSHOT_LIMITS) as Record<string, unknown>;
+    const compacted = compactJson(
+      {
+        cyclic,
+        fn: () => 1,
+        client: new Client(),
+        items: Array.from({ length: 50 }, (_, i) => i),
+        text: 'x'.repeat(1_000),
+        when: new Date(0),
+        error: Object.assign(new Error('boom'), { status: 500, cause: { headers: { 'x-api-key': SECRET } } }),
+        headers: { Authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' },
+        note: `the key is ${SECRET}`,
+        deep: { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } },
+      },
+      SNAPSHOT_LIMITS,
+    ) as Record<string, unknown>;
 
     expect(compacted.cyclic).toEqual({ name: 'loop', self: '[Circular]' });
     expect('fn' in compacted).toBe(false);
@@ -151,7 +157,12 @@ describe('wire format', () => {
       states: { a: { initial: 'one', states: { one: { initial: 'deep', states: { deep: { initial: 'deeper', states: { deeper: {} } } } } } }, b: {} },
     });
     const seen: WireMessage[] = [];
-    createActor(machine, { inspect: (event) => { const m = toWireMessage(event); if (m) seen.push(m); } }).start();
+    createActor(machine, {
+      inspect: (event) => {
+        const m = toWireMessage(event);
+        if (m) seen.push(m);
+      },
+    }).start();
     const snapshot = seen.find((message): message is WireSnapshotMessage => message.type === '@xstate.snapshot')!;
     expect(JSON.stringify(snapshot).length).toBeLessThan(3_000);
     expect((snapshot.snapshot as { value: unknown }).value).toEqual({ a: { one: { deep: 'deeper' } }, b: {} });
@@ -249,14 +260,20 @@ describe('Stately inspector compatibility and secrets', () => {
     const wire: WireMessage[] = [];
     // The synthesizer streams 50 deltas; specialists' deltas are already batched by the fan-out.
     const provider = createScriptedProvider({ latencyMs: 20, byCaller: { synthesizer: { text: 'fold '.repeat(100), chunks: 50 } } });
-    await runFanOut({ task: 't', specialists: researchSpecialists, deadlineMs: 10_000 }, {
-      provider,
-      inspect: combineInspectors(
-        (event) => raw.push(event),
-        filterInspection((event) => filtered.push(event)),
-        (event) => { const message = toWireMessage(event); if (message) wire.push(message); },
-      ),
-    }).result;
+    await runFanOut(
+      { task: 't', specialists: researchSpecialists, deadlineMs: 10_000 },
+      {
+        provider,
+        inspect: combineInspectors(
+          (event) => raw.push(event),
+          filterInspection((event) => filtered.push(event)),
+          (event) => {
+            const message = toWireMessage(event);
+            if (message) wire.push(message);
+          },
+        ),
+      },
+    ).result;
 
     const tokenEvents = (events: InspectionEvent[]) => events.filter((event) => event.type === '@xstate.event' && event.event.type === 'specialist.token');
     // Without a filter, each synthesis delta is one event to the lead (and a snapshot of its whole context).
@@ -274,7 +291,10 @@ describe('recordings', () => {
     const path = join(dir, 'run.jsonl');
     const recorder = createInspectionRecorder(path);
     const server = await start();
-    await runFanOut({ task: 't', specialists: researchSpecialists, deadlineMs: 10_000 }, { provider: createScriptedProvider({ latencyMs: 5 }), inspect: combineInspectors(recorder.inspect, server.inspect) }).result;
+    await runFanOut(
+      { task: 't', specialists: researchSpecialists, deadlineMs: 10_000 },
+      { provider: createScriptedProvider({ latencyMs: 5 }), inspect: combineInspectors(recorder.inspect, server.inspect) },
+    ).result;
     await recorder.close();
 
     const text = await readFile(path, 'utf8');

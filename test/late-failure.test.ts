@@ -116,7 +116,10 @@ describe('a specialist that would settle after the deadline', () => {
 
     expect(result.status).toBe('partial');
     expect(result.outcomes.find((outcome) => outcome.id === 'healthcheck')).toMatchObject({
-      status: 'timedOut', output: null, error: { kind: 'deadline' }, endedAt: 1_000,
+      status: 'timedOut',
+      output: null,
+      error: { kind: 'deadline' },
+      endedAt: 1_000,
     });
     expect(run.actor.getSnapshot().status).toBe('done');
 

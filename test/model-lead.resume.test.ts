@@ -30,7 +30,8 @@ function lead(request: ModelRequest): ScriptedReply {
 
 /** explorer-1 answers after 100 ms, explorer-2 after 200, explorer-3 after 2 s. */
 const explorerLatency: Record<string, number> = { 'explorer-1': 100, 'explorer-2': 200, 'explorer-3': 2_000 };
-const provider = () => createScriptedProvider({ reply: (request, call) => (call.caller?.id === 'lead' ? lead(request) : { text: `finding of ${call.caller!.id}`, latencyMs: explorerLatency[call.caller!.id] ?? 100 }) });
+const provider = () =>
+  createScriptedProvider({ reply: (request, call) => (call.caller?.id === 'lead' ? lead(request) : { text: `finding of ${call.caller!.id}`, latencyMs: explorerLatency[call.caller!.id] ?? 100 }) });
 const callsBy = (scripted: ReturnType<typeof provider>, id: string) => scripted.calls.filter((call) => call.caller?.id === id);
 
 describe('resuming a model lead', () => {
@@ -79,7 +80,7 @@ describe('resuming a model lead', () => {
     expect(result.modelCalls).toBe(3 + 3);
   });
 
-  it('a crash right after the spawns, while the lead\'s next turn is in flight: the specialists are not spawned twice', async () => {
+  it("a crash right after the spawns, while the lead's next turn is in flight: the specialists are not spawned twice", async () => {
     const first = provider();
     const run = runFanOut(config, { provider: first, checkpoint: { store, runId: 'lead-2' } });
     await vi.advanceTimersByTimeAsync(150);
@@ -120,10 +121,15 @@ describe('resuming a model lead', () => {
     /** Runs a lead that spawns `n` in its first response, stops it, and returns how many full saves were made. */
     const savesFor = async (n: number, runId: string) => {
       const leaky = (request: ModelRequest): ScriptedReply =>
-        leadTurn(request) === 1 ? { text: 'my key is sk-ant-api03-leakedLEADkey123456', toolUse: Array.from({ length: n }, (_, i) => ({ name: 'Agent', input: { prompt: `angle ${i}` } })), latencyMs: 50 } : { hang: true };
+        leadTurn(request) === 1
+          ? { text: 'my key is sk-ant-api03-leakedLEADkey123456', toolUse: Array.from({ length: n }, (_, i) => ({ name: 'Agent', input: { prompt: `angle ${i}` } })), latencyMs: 50 }
+          : { hang: true };
       const saves: number[] = [];
       const counting: CheckpointStore = { ...store, save: (checkpoint) => (saves.push(checkpoint.snapshot.context.spawned.length), store.save(checkpoint)) };
-      const run = runFanOut({ ...config, lead: { maxSpecialists: n } }, { provider: createScriptedProvider({ reply: (request, call) => (call.caller?.id === 'lead' ? leaky(request) : { hang: true }) }), checkpoint: { store: counting, runId } });
+      const run = runFanOut(
+        { ...config, lead: { maxSpecialists: n } },
+        { provider: createScriptedProvider({ reply: (request, call) => (call.caller?.id === 'lead' ? leaky(request) : { hang: true }) }), checkpoint: { store: counting, runId } },
+      );
       await vi.advanceTimersByTimeAsync(100);
       run.actor.stop();
       expect(saves.at(-1)).toBe(n);

@@ -22,7 +22,10 @@ const simulator = simulatorPerTest({ latency: { firstTokenMs: 5, tokensPerSecond
  */
 async function finish(run: FanOutRun, clock: SimulatedClock, idle: () => boolean, stepMs = 100, realBudgetMs = 20_000): Promise<RunResult> {
   let settled = false;
-  run.result.then(() => (settled = true), () => (settled = true));
+  run.result.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   const giveUpAt = Date.now() + realBudgetMs;
   while (!settled && Date.now() < giveUpAt) {
     clock.increment(0);
@@ -101,7 +104,9 @@ describe('the pattern app.yaml, offline (real SDK ↔ simulator)', () => {
     // The lead read the join: two finished, explorer-2 timed out, with the reason.
     const lastLead = server.requests.filter((request) => request.caller === 'lead').at(-1)!;
     expect(lastLead.text).toContain('2 of 3 agents finished.');
-    expect(lastLead.text).toContain('<agent id="explorer-2" template="explorer" description="Academic sources" status="timedOut" reason="its 30 s deadline (agentDeadlineMs) passed before it finished">');
+    expect(lastLead.text).toContain(
+      '<agent id="explorer-2" template="explorer" description="Academic sources" status="timedOut" reason="its 30 s deadline (agentDeadlineMs) passed before it finished">',
+    );
     // Its synthesis names the gap.
     expect(result.synthesis).toMatch(/explorer-2/);
     expect(result.status).toBe('partial');

@@ -20,7 +20,9 @@ function results(request: ModelRequest): Array<{ tool_use_id: string; content: s
 
 /** The agent ids the spawn results of the last message returned. */
 function spawnedIds(request: ModelRequest): string[] {
-  return results(request).filter((result) => !result.is_error).map((result) => (JSON.parse(result.content) as { agent_id: string }).agent_id);
+  return results(request)
+    .filter((result) => !result.is_error)
+    .map((result) => (JSON.parse(result.content) as { agent_id: string }).agent_id);
 }
 
 const leadTurn = (request: ModelRequest) => request.messages.filter((message) => message.role === 'assistant').length + 1;
@@ -99,7 +101,14 @@ describe('a model lead (scripted provider)', () => {
     expect(result.modelCalls).toBe(3 + 3);
     // Events: the spawns and the join.
     expect(events.filter((event) => event.type.startsWith('lead.')).map((event) => event.type)).toEqual(['lead.spawned', 'lead.spawned', 'lead.spawned', 'lead.joining', 'lead.joined']);
-    expect(events.find((event) => event.type === 'lead.joined')).toMatchObject({ ids: ['explorer-1', 'explorer-2', 'explorer-3'], statuses: [{ id: 'explorer-1', status: 'fulfilled' }, { id: 'explorer-2', status: 'fulfilled' }, { id: 'explorer-3', status: 'fulfilled' }] });
+    expect(events.find((event) => event.type === 'lead.joined')).toMatchObject({
+      ids: ['explorer-1', 'explorer-2', 'explorer-3'],
+      statuses: [
+        { id: 'explorer-1', status: 'fulfilled' },
+        { id: 'explorer-2', status: 'fulfilled' },
+        { id: 'explorer-3', status: 'fulfilled' },
+      ],
+    });
     expect(events.filter((event) => event['id'] === 'lead' && event.type === 'specialist.tool.done').map((event) => event['tool'])).toEqual(['Agent', 'Agent', 'Agent', 'Agent']);
     expect(events.at(-1)!.type).toBe('run.finished');
   });
@@ -115,14 +124,30 @@ describe('a model lead (scripted provider)', () => {
     const scripted = provider(lead);
     const result = await settle(runFanOut(config(), { provider: scripted }));
     const turn3 = scripted.calls.filter((call) => call.caller?.id === 'lead')[2]!.request;
-    expect(results(turn3)).toEqual([{ type: 'tool_result', tool_use_id: expect.any(String), content: 'No agent has the id "explorer-9". Agents spawned so far: "explorer-1". Join only ids that spawn calls returned.', is_error: true }]);
+    expect(results(turn3)).toEqual([
+      {
+        type: 'tool_result',
+        tool_use_id: expect.any(String),
+        content: 'No agent has the id "explorer-9". Agents spawned so far: "explorer-1". Join only ids that spawn calls returned.',
+        is_error: true,
+      },
+    ]);
     expect(result).toMatchObject({ status: 'done', synthesis: 'done' });
   });
 
   it('bad Agent input, and spawns past maxSpecialists or maxRounds, are error results, not crashes', async () => {
     const lead = (request: ModelRequest): ScriptedReply => {
       const turn = leadTurn(request);
-      if (turn === 1) return { toolUse: [{ name: 'Agent', input: { prompt: 'One.' } }, { name: 'Agent', input: { prompt: 'Two.' } }, { name: 'Agent', input: { prompt: 'Three.' } }, { name: 'Agent', input: { prompt: 'x', agent_ids: ['a'] } }, { name: 'Agent', input: { prompt: 'y', template: 'nope' } }] };
+      if (turn === 1)
+        return {
+          toolUse: [
+            { name: 'Agent', input: { prompt: 'One.' } },
+            { name: 'Agent', input: { prompt: 'Two.' } },
+            { name: 'Agent', input: { prompt: 'Three.' } },
+            { name: 'Agent', input: { prompt: 'x', agent_ids: ['a'] } },
+            { name: 'Agent', input: { prompt: 'y', template: 'nope' } },
+          ],
+        };
       if (turn === 2) return { toolUse: [{ name: 'Agent', input: { prompt: 'A second round.' } }] };
       return { text: 'done' };
     };
@@ -179,7 +204,7 @@ describe('a model lead (scripted provider)', () => {
     const events = record(run);
     const result = await settle(run);
     expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'timedOut']);
-    expect(result.synthesis).toContain("reason=\"the run's 5000 ms deadline passed before it finished\"");
+    expect(result.synthesis).toContain('reason="the run\'s 5000 ms deadline passed before it finished"');
     expect(result.status).toBe('partial');
     expect(result.outcomes[2]!.endedAt - result.startedAt).toBe(5_000);
     expect(events.find((event) => event.type === 'lead.joined')).toMatchObject({ statuses: [{ status: 'fulfilled' }, { status: 'fulfilled' }, { status: 'timedOut' }] });
@@ -214,7 +239,13 @@ describe('a model lead (scripted provider)', () => {
       const turn = leadTurn(request);
       if (turn === 1) return { text: 'Dispatching.', toolUse: briefs.map((brief) => ({ name: 'Agent', input: brief })), latencyMs: 100 };
       if (request.toolChoice === 'none') return { text: 'with what I have', latencyMs: 100 };
-      return { toolUse: [{ name: 'Agent', input: { agent_ids: spawnedIds(request) } }, { name: 'Agent', input: { prompt: `more ${turn}` } }], latencyMs: 100 };
+      return {
+        toolUse: [
+          { name: 'Agent', input: { agent_ids: spawnedIds(request) } },
+          { name: 'Agent', input: { prompt: `more ${turn}` } },
+        ],
+        latencyMs: 100,
+      };
     };
     const scripted = provider(lead);
     // 2,400 output tokens, 500 kept for the lead: two 1,000-token explorers start under the line (1,900), the third would start past it.
@@ -236,7 +267,8 @@ describe('a model lead (scripted provider)', () => {
 
   it('a lead that keeps going past the deadline is bounded: one last turn, and stopped if that turn outlasts its attempt timeout', async () => {
     // Spawns on every turn it is allowed tools; its tool-less turn hangs.
-    const lead = (request: ModelRequest): ScriptedReply => (request.toolChoice === 'none' ? { hang: true } : { toolUse: [{ name: 'Agent', input: { prompt: `angle ${leadTurn(request)}` } }], latencyMs: 100 });
+    const lead = (request: ModelRequest): ScriptedReply =>
+      request.toolChoice === 'none' ? { hang: true } : { toolUse: [{ name: 'Agent', input: { prompt: `angle ${leadTurn(request)}` } }], latencyMs: 100 };
     const scripted = provider(lead, () => ({ text: 'ok', latencyMs: 50 }));
     const run = runFanOut(config({ deadlineMs: 300, lead: { policy: { attemptTimeoutMs: 5_000, retry: { maxAttempts: 1 } } } }), { provider: scripted });
     const result = await settle(run);
@@ -291,8 +323,20 @@ describe('a model lead (scripted provider)', () => {
   it('the concurrency cap holds across rounds', async () => {
     const lead = (request: ModelRequest): ScriptedReply => {
       const turn = leadTurn(request);
-      if (turn === 1) return { toolUse: [{ name: 'Agent', input: { prompt: 'a' } }, { name: 'Agent', input: { prompt: 'b' } }] };
-      if (turn === 2) return { toolUse: [{ name: 'Agent', input: { prompt: 'c' } }, { name: 'Agent', input: { agent_ids: ['explorer-1', 'explorer-2'] } }] };
+      if (turn === 1)
+        return {
+          toolUse: [
+            { name: 'Agent', input: { prompt: 'a' } },
+            { name: 'Agent', input: { prompt: 'b' } },
+          ],
+        };
+      if (turn === 2)
+        return {
+          toolUse: [
+            { name: 'Agent', input: { prompt: 'c' } },
+            { name: 'Agent', input: { agent_ids: ['explorer-1', 'explorer-2'] } },
+          ],
+        };
       if (turn === 3) return { toolUse: [{ name: 'Agent', input: { agent_ids: ['explorer-3'] } }] };
       return { text: 'done' };
     };
@@ -303,21 +347,33 @@ describe('a model lead (scripted provider)', () => {
     // The lead's own calls hold no slot; its specialists never exceed two at once.
     let inFlight = 0;
     let peak = 0;
-    const marks = scripted.calls.filter((call) => call.caller?.id !== 'lead').flatMap((call) => [[call.startedAt, 1], [call.endedAt!, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const marks = scripted.calls
+      .filter((call) => call.caller?.id !== 'lead')
+      .flatMap(
+        (call) =>
+          [
+            [call.startedAt, 1],
+            [call.endedAt!, -1],
+          ] as const,
+      )
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     for (const [, delta] of marks) peak = Math.max(peak, (inFlight += delta));
     expect(peak).toBe(2);
   });
 
   it("synthesize: 'synthesizer' folds the spawned findings after the lead is done", async () => {
     const scripted = provider(classicLead(briefs.slice(0, 2)));
-    const result = await settle(runFanOut(config({ lead: { synthesize: 'synthesizer' }, synthesizer: { run: async ({ outcomes }) => `folded ${outcomes?.map((outcome) => outcome.id).join(', ')}` } }), { provider: scripted }));
+    const result = await settle(
+      runFanOut(config({ lead: { synthesize: 'synthesizer' }, synthesizer: { run: async ({ outcomes }) => `folded ${outcomes?.map((outcome) => outcome.id).join(', ')}` } }), { provider: scripted }),
+    );
     expect(result).toMatchObject({ status: 'done', synthesis: 'folded explorer-1, explorer-2' });
     expect(result.lead!.outcome).toMatchObject({ status: 'fulfilled', turns: 3 });
     expect(result.modelCalls).toBe(3 + 2);
   });
 
   it('a lead that fails fails the run, keeping the specialists it had spawned', async () => {
-    const lead = (request: ModelRequest): ScriptedReply => (leadTurn(request) === 1 ? { toolUse: [{ name: 'Agent', input: { prompt: 'Go.' } }], latencyMs: 100 } : { error: { kind: 'bad_request', message: '400 invalid request', status: 400 } });
+    const lead = (request: ModelRequest): ScriptedReply =>
+      leadTurn(request) === 1 ? { toolUse: [{ name: 'Agent', input: { prompt: 'Go.' } }], latencyMs: 100 } : { error: { kind: 'bad_request', message: '400 invalid request', status: 400 } };
     const result = await settle(runFanOut(config(), { provider: provider(lead, () => ({ text: 'found', latencyMs: 50 })) }));
     expect(result.status).toBe('failed');
     expect(result.error).toEqual({ kind: 'bad_request', message: 'the lead failed: 400 invalid request' });
@@ -325,7 +381,7 @@ describe('a model lead (scripted provider)', () => {
     expect(result.outcomes[0]!.status).not.toBe('rejected');
   });
 
-  it('credentials route each agent\'s calls to the provider of that name; spawned specialists keep their template\'s', async () => {
+  it("credentials route each agent's calls to the provider of that name; spawned specialists keep their template's", async () => {
     const main = createScriptedProvider({ reply: classicLead(briefs.slice(0, 2)) });
     const research = createScriptedProvider({ reply: () => ({ text: 'found', latencyMs: 50 }) });
     const result = await settle(runFanOut({ task, lead: { credential: 'main' }, specialists: [{ id: 'explorer', credential: 'research' }] }, { providers: { main, research } }));
@@ -333,7 +389,9 @@ describe('a model lead (scripted provider)', () => {
     expect(main.calls.map((call) => call.caller?.id)).toEqual(['lead', 'lead', 'lead']);
     expect(research.calls.map((call) => call.caller?.id)).toEqual(['explorer-1', 'explorer-2']);
     // A credential with no provider of its name, and no default provider: refused before any call.
-    expect(() => runFanOut({ task, lead: { credential: 'main' }, specialists: [{ id: 'explorer', credential: 'other' }] }, { providers: { main } })).toThrow(/- specialists\[0\]: calls a model, but no `provider` was given/);
+    expect(() => runFanOut({ task, lead: { credential: 'main' }, specialists: [{ id: 'explorer', credential: 'other' }] }, { providers: { main } })).toThrow(
+      /- specialists\[0\]: calls a model, but no `provider` was given/,
+    );
   });
 
   it('a cancel after the deadline says cancelled, not the quorum', async () => {
@@ -362,7 +420,7 @@ describe('a model lead (scripted provider)', () => {
     expect(result.lead!.outcome).toMatchObject({ turns: 11, loopLimit: null, output: 'five rounds read' });
   });
 
-  it('Agent input: nulls for optional fields are left out; a brief\'s first sentence is its angle', async () => {
+  it("Agent input: nulls for optional fields are left out; a brief's first sentence is its angle", async () => {
     const lead = (request: ModelRequest): ScriptedReply => {
       const turn = leadTurn(request);
       if (turn === 1) return { toolUse: [{ name: 'Agent', input: { prompt: 'Compare U.S. and EU policy. Cite laws.', description: null, template: null, agent_ids: null } }] };
@@ -376,13 +434,21 @@ describe('a model lead (scripted provider)', () => {
 
   it('config: a lead tool may not be called Agent; a credential must name one of the providers given', () => {
     const agentLike = defineTool({ name: 'Agent', description: 'mine', input: z.object({}), run: () => 'x' });
-    expect(() => runFanOut({ task, lead: { tools: [agentLike] }, specialists: [{ id: 'x' }] }, { provider: createScriptedProvider() })).toThrow(/- lead\.tools\[0\]: the tool name "Agent" is the lead's own spawn-and-join tool: rename this one/);
-    expect(() => runFanOut({ task, lead: { credential: 'mian' }, specialists: [{ id: 'x' }] }, { provider: createScriptedProvider(), providers: { main: createScriptedProvider() } })).toThrow(/- lead\.credential: expected one of the run's providers \("main"\), got "mian"/);
+    expect(() => runFanOut({ task, lead: { tools: [agentLike] }, specialists: [{ id: 'x' }] }, { provider: createScriptedProvider() })).toThrow(
+      /- lead\.tools\[0\]: the tool name "Agent" is the lead's own spawn-and-join tool: rename this one/,
+    );
+    expect(() => runFanOut({ task, lead: { credential: 'mian' }, specialists: [{ id: 'x' }] }, { provider: createScriptedProvider(), providers: { main: createScriptedProvider() } })).toThrow(
+      /- lead\.credential: expected one of the run's providers \("main"\), got "mian"/,
+    );
   });
 
   it('config: templates must be model specialists; a provider is required for the lead', () => {
-    expect(() => runFanOut({ task, lead: {}, specialists: [{ id: 'x', run: async () => 'y' }] }, { provider: createScriptedProvider() })).toThrow(/specialists\[0\]\.run: with a model `lead`, specialists are templates/);
+    expect(() => runFanOut({ task, lead: {}, specialists: [{ id: 'x', run: async () => 'y' }] }, { provider: createScriptedProvider() })).toThrow(
+      /specialists\[0\]\.run: with a model `lead`, specialists are templates/,
+    );
     expect(() => runFanOut({ task, lead: {}, specialists: [{ id: 'x' }] })).toThrow(/- lead: calls a model, but no `provider` was given/);
-    expect(() => runFanOut({ task, lead: { maxSpecialists: 2 }, quorum: 3, specialists: [{ id: 'x' }] }, { provider: createScriptedProvider() })).toThrow(/quorum: expected at most 2 \(the lead's maxSpecialists\), got 3/);
+    expect(() => runFanOut({ task, lead: { maxSpecialists: 2 }, quorum: 3, specialists: [{ id: 'x' }] }, { provider: createScriptedProvider() })).toThrow(
+      /quorum: expected at most 2 \(the lead's maxSpecialists\), got 3/,
+    );
   });
 });

@@ -40,7 +40,9 @@ describe('N-level fan-out: a specialist that fans out to its own sub-specialists
     const technical = result.outcomes.find((outcome) => outcome.id === 'technical')!;
     expect(technical.status).toBe('fulfilled');
     expect(technical.subOutcomes?.map((outcome) => [outcome.id, outcome.status])).toEqual([
-      ['plasma', 'fulfilled'], ['materials', 'fulfilled'], ['fuel', 'fulfilled'],
+      ['plasma', 'fulfilled'],
+      ['materials', 'fulfilled'],
+      ['fuel', 'fulfilled'],
     ]);
     // Sub-specialists started together with the top-level ones; the sub-synthesis followed them.
     for (const id of ['historical', 'societal', 'plasma', 'materials', 'fuel']) expect(callsFor(provider, id)[0]!.startedAt).toBe(0);
@@ -87,7 +89,9 @@ describe('N-level fan-out: a specialist that fans out to its own sub-specialists
     // instant (fuel timed out) just before the parent stops it: three calls were made below it.
     expect(technical).toMatchObject({ status: 'timedOut', error: { kind: 'deadline' }, attempts: 3 });
     expect(technical.subOutcomes?.map((outcome) => [outcome.id, outcome.status])).toEqual([
-      ['plasma', 'fulfilled'], ['materials', 'fulfilled'], ['fuel', 'timedOut'],
+      ['plasma', 'fulfilled'],
+      ['materials', 'fulfilled'],
+      ['fuel', 'timedOut'],
     ]);
     expect(callsFor(provider, 'fuel')[0]).toMatchObject({ result: 'aborted', endedAt: 1_000 });
     expect(result.missing.map((missing) => missing.id)).toEqual(['technical']);
@@ -97,7 +101,11 @@ describe('N-level fan-out: a specialist that fans out to its own sub-specialists
   it('validates nested specialists with paths into the nesting', () => {
     const bad = {
       task: 't',
-      specialists: [{ id: 'a', specialists: [{ id: 'x' }, { id: 'x' }] }, { id: 'b', run: async () => 'b', specialists: [{ id: 'y' }] }, { id: 'c', quorum: 2 }],
+      specialists: [
+        { id: 'a', specialists: [{ id: 'x' }, { id: 'x' }] },
+        { id: 'b', run: async () => 'b', specialists: [{ id: 'y' }] },
+        { id: 'c', quorum: 2 },
+      ],
     };
     let error: unknown;
     try {

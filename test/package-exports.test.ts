@@ -78,7 +78,25 @@ describe('package entry points', () => {
 
   it('the root keeps the run API, machines, policies, checkpoints, run ids, tools and errors, and none of the adapters', () => {
     const root = loaded.exports['fanfold']!;
-    for (const name of ['runFanOut', 'resumeFanOut', 'createRunActors', 'leadMachine', 'normalizeConfig', 'DEFAULT_POLICY', 'createFileCheckpointStore', 'newRunId', 'checkRunId', 'defineTool', 'FanfoldError', 'FANFOLD_ERROR_CODES', 'ConfigError', 'ProviderError', 'CheckpointError', 'BudgetExceededError', 'researchConfig']) {
+    for (const name of [
+      'runFanOut',
+      'resumeFanOut',
+      'createRunActors',
+      'leadMachine',
+      'normalizeConfig',
+      'DEFAULT_POLICY',
+      'createFileCheckpointStore',
+      'newRunId',
+      'checkRunId',
+      'defineTool',
+      'FanfoldError',
+      'FANFOLD_ERROR_CODES',
+      'ConfigError',
+      'ProviderError',
+      'CheckpointError',
+      'BudgetExceededError',
+      'researchConfig',
+    ]) {
       expect(root, name).toContain(name);
     }
     for (const name of Object.values(MOVED).flat()) expect(root, name).not.toContain(name);

@@ -67,15 +67,18 @@ describe('pattern-format app files', () => {
     expect(config.lead).toEqual({
       model: 'claude-sonnet-4-6',
       credential: 'anthropic_main',
-      system: 'For research tasks, dispatch THREE explorer sub-agents in parallel,\none per source domain (news, academic, vendor). Then call\nAgent(agent_ids=[id1,id2,id3]) to wait for all, then synthesize.\n',
+      system:
+        'For research tasks, dispatch THREE explorer sub-agents in parallel,\none per source domain (news, academic, vendor). Then call\nAgent(agent_ids=[id1,id2,id3]) to wait for all, then synthesize.\n',
     });
-    expect(config.specialists).toEqual([{
-      id: 'explorer',
-      model: 'claude-haiku-4-5',
-      credential: 'anthropic_main',
-      system: 'Find 3-5 sources for the topic. Return facts and citations.',
-      tools: ['web_search', 'web_fetch'],
-    }]);
+    expect(config.specialists).toEqual([
+      {
+        id: 'explorer',
+        model: 'claude-haiku-4-5',
+        credential: 'anthropic_main',
+        system: 'Find 3-5 sources for the topic. Return facts and citations.',
+        tools: ['web_search', 'web_fetch'],
+      },
+    ]);
     expect(config.synthesizer).toBeUndefined();
     expect(loaded.credentials).toEqual({
       map: {},
@@ -92,7 +95,7 @@ describe('pattern-format app files', () => {
     expect(input.lead?.synthesize).toBe('lead');
   });
 
-  it('is told apart from fanfold\'s own format by `modules`, or an agent\'s `brain`, `modules` or `system_prompt`', () => {
+  it("is told apart from fanfold's own format by `modules`, or an agent's `brain`, `modules` or `system_prompt`", () => {
     expect(isPatternApp({ modules: {}, agents: [] })).toBe(true);
     expect(isPatternApp({ agents: [{ id: 'a' }, { id: 'b', system_prompt: 'x' }] })).toBe(true);
     expect(isPatternApp({ agents: [{ id: 'a', system: 'x' }], lead: { specialists: ['a'] } })).toBe(false);
@@ -103,7 +106,7 @@ describe('pattern-format app files', () => {
     expect(fanfold.credentials).toBeUndefined();
   });
 
-  it('takes the task the way fanfold\'s format does: from outside the file first, asking for one when there is none', () => {
+  it("takes the task the way fanfold's format does: from outside the file first, asking for one when there is none", () => {
     expect(parseAppFile(`task: in the file\n${app}`, 'app.yaml').config.task).toBe('in the file');
     expect(parseAppFile(`task: in the file\n${app}`, 'app.yaml', { task: 'outside' }).config.task).toBe('outside');
     expect(parseAppFile(`task:\n${app}`, 'app.yaml', { task: 'outside' }).config.task).toBe('outside');
@@ -111,7 +114,7 @@ describe('pattern-format app files', () => {
     expect(errorOf(`task: "  "\n${app}`, {}).issues).toEqual([{ path: 'task', message: 'expected a non-empty string, got "  "' }]);
   });
 
-  it('maps the web module\'s options onto every agent\'s web tools', () => {
+  it("maps the web module's options onto every agent's web tools", () => {
     const yaml = app
       .replace('  web: {}', '  web:\n    search: { max_uses: 3, allowed_domains: [nature.com, arxiv.org] }\n    fetch: { blocked_domains: [example.com] }')
       .replace('[{agent_spawn: [Agent]}]', '[{agent_spawn: [Agent]}, {web: [search]}]');
@@ -130,7 +133,7 @@ describe('pattern-format app files', () => {
     expect(parseAppFile(app.replace('[{web: [search, fetch]}]', '[web]'), 'app.yaml', { task: 't' }).config.specialists[0]!.tools).toEqual(['web_search', 'web_fetch']);
   });
 
-  it('maps agent_spawn\'s options onto the lead, and the agents\' other fields onto the run config', () => {
+  it("maps agent_spawn's options onto the lead, and the agents' other fields onto the run config", () => {
     const yaml = `
 name: Research
 deadline: 2m
@@ -164,8 +167,15 @@ agents:
     expect(loaded.config).toEqual({
       task: 't',
       lead: {
-        model: 'claude-opus-4-7', credential: 'main', maxTokens: 4000, system: 'Plan.', instructions: 'Three angles.',
-        policy: { attemptTimeoutMs: 90_000 }, maxSpecialists: 6, maxRounds: 2, agentDeadlineMs: 30_000,
+        model: 'claude-opus-4-7',
+        credential: 'main',
+        maxTokens: 4000,
+        system: 'Plan.',
+        instructions: 'Three angles.',
+        policy: { attemptTimeoutMs: 90_000 },
+        maxSpecialists: 6,
+        maxRounds: 2,
+        agentDeadlineMs: 30_000,
       },
       specialists: [
         { id: 'news', angle: 'Recent news', credential: 'cheap', instructions: 'Last year only.', policy: { retry: { maxAttempts: 2 } }, tools: ['web_search', 'web_fetch'] },
@@ -177,15 +187,21 @@ agents:
     });
     expect(loaded.credentials).toEqual({
       map: { main: 'ANTHROPIC_MAIN_KEY', cheap: 'CHEAP_KEY' },
-      used: [{ name: 'main', path: 'agents[0].brain.credential' }, { name: 'cheap', path: 'agents[1].brain.credential' }],
+      used: [
+        { name: 'main', path: 'agents[0].brain.credential' },
+        { name: 'cheap', path: 'agents[1].brain.credential' },
+      ],
     });
     const { input } = normalizeConfig(loaded.config);
     expect(input.lead).toMatchObject({ maxSpecialists: 6, maxRounds: 2, agentDeadlineMs: 30_000, synthesize: 'lead' });
     // An agent without `brain.model` gets fanfold's default.
-    expect(input.lead!.templates.map((spec) => [spec.id, spec.angle, spec.models[0]])).toEqual([['news', 'Recent news', 'claude-sonnet-4-6'], ['academic', 'academic', 'claude-sonnet-4-6']]);
+    expect(input.lead!.templates.map((spec) => [spec.id, spec.angle, spec.models[0]])).toEqual([
+      ['news', 'Recent news', 'claude-sonnet-4-6'],
+      ['academic', 'academic', 'claude-sonnet-4-6'],
+    ]);
   });
 
-  it('a `role: synthesizer` agent becomes the run\'s synthesizer, and the lead hands it the fold', () => {
+  it("a `role: synthesizer` agent becomes the run's synthesizer, and the lead hands it the fold", () => {
     const yaml = `${app}  - id: writer\n    role: synthesizer\n    brain: { model: claude-opus-4-7, max_tokens: 1500 }\n    instructions: Four sections.\n`;
     const { config } = parseAppFile(yaml, 'app.yaml', { task: 't' });
     expect(config.synthesizer).toEqual({ model: 'claude-opus-4-7', maxTokens: 1500, instructions: 'Four sections.' });
@@ -204,11 +220,17 @@ agents:
     const dir = await mkdtemp(join(tmpdir(), 'fanfold-pattern-'));
     try {
       const path = join(dir, 'app.json');
-      await writeFile(path, JSON.stringify({
-        task: 't',
-        modules: { agent_spawn: {} },
-        agents: [{ id: 'lead', modules: ['agent_spawn'] }, { id: 'helper', system_prompt: 'Help.' }],
-      }));
+      await writeFile(
+        path,
+        JSON.stringify({
+          task: 't',
+          modules: { agent_spawn: {} },
+          agents: [
+            { id: 'lead', modules: ['agent_spawn'] },
+            { id: 'helper', system_prompt: 'Help.' },
+          ],
+        }),
+      );
       expect((await loadAppFile(path)).config).toEqual({ task: 't', lead: {}, specialists: [{ id: 'helper', system: 'Help.' }] });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -226,9 +248,7 @@ agents:
     });
 
     it('a module the agent uses that is not enabled at the top', () => {
-      expect(errorOf(app.replace('  web: {}\n', '')).issues).toEqual([
-        { path: 'agents[1].modules[0]', message: 'module "web" is not enabled: add it under `modules`' },
-      ]);
+      expect(errorOf(app.replace('  web: {}\n', '')).issues).toEqual([{ path: 'agents[1].modules[0]', message: 'module "web" is not enabled: add it under `modules`' }]);
     });
 
     it('a tool its module does not have, and a tool listed twice', () => {
@@ -250,13 +270,13 @@ agents:
 
     it('no lead, two leads, a lead without the Agent tool, a specialist with it', () => {
       expect(errorOf(app.replace('[{agent_spawn: [Agent]}]', '[web]')).issues).toEqual([
-        { path: 'agents', message: 'expected one lead: an agent with the `agent_spawn` module\'s `Agent` tool, e.g. `modules: [{ agent_spawn: [Agent] }]`' },
+        { path: 'agents', message: "expected one lead: an agent with the `agent_spawn` module's `Agent` tool, e.g. `modules: [{ agent_spawn: [Agent] }]`" },
       ]);
       expect(errorOf(app.replace('[{web: [search, fetch]}]', '[agent_spawn]')).issues).toEqual([
         { path: 'agents', message: 'expected one lead, got 2: agents[0] ("lead"), agents[1] ("explorer") (each has `agent_spawn`\'s `Agent` tool or `role: lead`)' },
       ]);
       expect(errorOf(app.replace('[{agent_spawn: [Agent]}]', '[]').replace('  - id: lead\n', '  - id: lead\n    role: lead\n')).issues).toEqual([
-        { path: 'agents[0].role', message: 'a lead needs the `agent_spawn` module\'s `Agent` tool: add `agent_spawn` to its `modules` (and under the top-level `modules`)' },
+        { path: 'agents[0].role', message: "a lead needs the `agent_spawn` module's `Agent` tool: add `agent_spawn` to its `modules` (and under the top-level `modules`)" },
       ]);
       expect(errorOf(app.replace('  - id: lead\n', '  - id: lead\n    role: specialist\n')).issues).toEqual([
         { path: 'agents[0].role', message: 'expected "lead" or no role: this agent has the `agent_spawn` module\'s `Agent` tool, which makes it the lead, not a specialist' },
@@ -282,9 +302,7 @@ agents:
         { path: 'credentials.main', message: 'expected the name of an environment variable (letters, digits and "_", not starting with a digit), got "1BAD"' },
         { path: 'credentials.other.env', message: 'expected the name of an environment variable (letters, digits and "_", not starting with a digit), got "has-dash"' },
       ]);
-      expect(errorOf(`credentials:\n  main: [A]\n${app}`).issues).toEqual([
-        { path: 'credentials.main', message: 'expected an environment variable name, as `NAME` or `{ env: NAME }`, got ["A"]' },
-      ]);
+      expect(errorOf(`credentials:\n  main: [A]\n${app}`).issues).toEqual([{ path: 'credentials.main', message: 'expected an environment variable name, as `NAME` or `{ env: NAME }`, got ["A"]' }]);
     });
 
     it('unknown keys, each at its own path with the keys that belong there', () => {
@@ -302,15 +320,17 @@ agents:
       });
     });
 
-    it('keys of fanfold\'s own format in a pattern-format file, saying what to write instead', () => {
+    it("keys of fanfold's own format in a pattern-format file, saying what to write instead", () => {
       const mixed = issuesOf(`${app.replace('    brain: { model: claude-haiku-4-5 }\n', '    model: claude-haiku-4-5\n')}lead:\n  specialists: [explorer]\n`);
       expect(mixed).toEqual({
-        lead: expect.stringMatching(/^`lead` belongs to fanfold's own app format, and this file is in the pattern format \(it has a top-level `modules`\): the lead is the agent with the `agent_spawn` module/),
-        'agents[1].model': '`model` belongs to fanfold\'s own app format, and this file is in the pattern format (it has a top-level `modules`): write `brain.model`',
+        lead: expect.stringMatching(
+          /^`lead` belongs to fanfold's own app format, and this file is in the pattern format \(it has a top-level `modules`\): the lead is the agent with the `agent_spawn` module/,
+        ),
+        'agents[1].model': "`model` belongs to fanfold's own app format, and this file is in the pattern format (it has a top-level `modules`): write `brain.model`",
       });
       // Without `modules`, an agent with a pattern key makes the file a pattern-format one.
       const detected = issuesOf('task: t\nagents:\n  - { id: a, system: Plan. }\n  - { id: b, system_prompt: Find. }\nlead: { specialists: [a] }\n');
-      expect(detected['agents[0].system']).toBe('`system` belongs to fanfold\'s own app format, and this file is in the pattern format (agents[1] has `system_prompt`): write `system_prompt`');
+      expect(detected['agents[0].system']).toBe("`system` belongs to fanfold's own app format, and this file is in the pattern format (agents[1] has `system_prompt`): write `system_prompt`");
       expect(detected['modules']).toMatch(/^expected the enabled modules with their options, e.g. `\{ web: \{\}, agent_spawn: \{\} \}`.*got nothing$/);
     });
 
@@ -325,7 +345,7 @@ agents:
         'modules.agent_spawn.synthesize': 'expected "lead" or "synthesizer", got "writer"',
       });
       expect(errorOf(`quorum: 4\n${app.replace('agent_spawn: {}', 'agent_spawn: { max_agents: 3 }')}`).issues).toEqual([
-        { path: 'quorum', message: 'expected at most 3 (the agent_spawn module\'s max_agents), got 4' },
+        { path: 'quorum', message: "expected at most 3 (the agent_spawn module's max_agents), got 4" },
       ]);
     });
 
@@ -345,16 +365,11 @@ agents:
       ]);
     });
 
-    it('ids follow fanfold\'s rules, with the same messages', () => {
+    it("ids follow fanfold's rules, with the same messages", () => {
       const fanfold = (agents: string) => errorOf(`task: t\nagents: ${agents}\nlead: { specialists: [b] }\n`).issues;
       const pattern = errorOf(app.replace('id: explorer', 'id: "-a"').replace('id: lead', 'id: b').concat('  - { id: b }\n')).issues;
-      expect(pattern).toEqual([
-        { path: 'agents[1].id', message: fanfold('[{ id: "-a" }, { id: b }]')[0]!.message },
-        fanfold('[{ id: a }, { id: b }, { id: b }]')[0],
-      ]);
-      expect(errorOf(`${app}  - { id: synthesizer }\n`).issues).toEqual([
-        { path: 'agents[2].id', message: '"synthesizer" is reserved for the synthesizer\'s outcome; rename the agent' },
-      ]);
+      expect(pattern).toEqual([{ path: 'agents[1].id', message: fanfold('[{ id: "-a" }, { id: b }]')[0]!.message }, fanfold('[{ id: a }, { id: b }, { id: b }]')[0]]);
+      expect(errorOf(`${app}  - { id: synthesizer }\n`).issues).toEqual([{ path: 'agents[2].id', message: '"synthesizer" is reserved for the synthesizer\'s outcome; rename the agent' }]);
       const deadline = (yaml: string) => errorOf(yaml).issues.find((issue) => issue.path === 'deadline')?.message;
       expect(deadline(`deadline: soon\n${app}`)).toBe(deadline(`deadline: soon\ntask: t\nagents: [{ id: a }]\nlead: { specialists: [a] }\n`));
     });

@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_POLICY,
-  backoffDelay,
-  decideAfterFailure,
-  judgeFanOut,
-  quorumUnreachable,
-  resolvePolicy,
-  type ErrorInfo,
-  type RetryPolicy,
-  type SupervisionPolicy,
-} from '../src/index.ts';
+import { DEFAULT_POLICY, backoffDelay, decideAfterFailure, judgeFanOut, quorumUnreachable, resolvePolicy, type ErrorInfo, type RetryPolicy, type SupervisionPolicy } from '../src/index.ts';
 
 const noJitter: RetryPolicy = { ...DEFAULT_POLICY.retry, initialDelayMs: 100, factor: 2, maxDelayMs: 1_000, jitter: 0 };
 
@@ -65,7 +55,10 @@ describe('decideAfterFailure', () => {
 
   it('honours a retry-after exactly, on the same model', () => {
     expect(decideAfterFailure(policy(), onPrimary(1), error('rate_limited', { status: 429, retryAfterMs: 750 }), never)).toEqual({
-      action: 'retry', delayMs: 750, modelIndex: 0, reason: 'backoff',
+      action: 'retry',
+      delayMs: 750,
+      modelIndex: 0,
+      reason: 'backoff',
     });
   });
 
@@ -77,16 +70,25 @@ describe('decideAfterFailure', () => {
   it('without a retry-after backs off exponentially, using the injected random for jitter', () => {
     const jittered = policy({ retry: { ...noJitter, jitter: 0.5 } });
     expect(decideAfterFailure(jittered, onPrimary(1), error('server', { status: 500 }), () => 0)).toEqual({
-      action: 'retry', delayMs: 100, modelIndex: 0, reason: 'backoff',
+      action: 'retry',
+      delayMs: 100,
+      modelIndex: 0,
+      reason: 'backoff',
     });
     expect(decideAfterFailure(jittered, onPrimary(2), error('server', { status: 500 }), () => 0.5)).toEqual({
-      action: 'retry', delayMs: 150, modelIndex: 0, reason: 'backoff',
+      action: 'retry',
+      delayMs: 150,
+      modelIndex: 0,
+      reason: 'backoff',
     });
   });
 
   it('moves an overloaded (529) model straight to the next fallback model, without waiting', () => {
     expect(decideAfterFailure(policy(), onPrimary(1), error('overloaded', { status: 529 }), never)).toEqual({
-      action: 'retry', delayMs: 0, modelIndex: 1, reason: 'fallback',
+      action: 'retry',
+      delayMs: 0,
+      modelIndex: 1,
+      reason: 'fallback',
     });
   });
 
@@ -97,7 +99,10 @@ describe('decideAfterFailure', () => {
 
   it('moves to the next model when a retryable kind has used up its attempts', () => {
     expect(decideAfterFailure(policy(), onPrimary(3), error('server', { status: 500 }), never)).toEqual({
-      action: 'retry', delayMs: 0, modelIndex: 1, reason: 'fallback',
+      action: 'retry',
+      delayMs: 0,
+      modelIndex: 1,
+      reason: 'fallback',
     });
   });
 
@@ -136,12 +141,11 @@ describe('resolvePolicy', () => {
   });
 
   it('layers overrides in order: a later override wins, field by field', () => {
-    const resolved = resolvePolicy(
-      DEFAULT_POLICY,
-      { retry: { maxAttempts: 5, initialDelayMs: 100 }, onFailure: 'escalate', fallbackModels: ['a'] },
-      undefined,
-      { retry: { maxAttempts: 7 }, fallbackModels: ['b', 'c'], attemptTimeoutMs: null },
-    );
+    const resolved = resolvePolicy(DEFAULT_POLICY, { retry: { maxAttempts: 5, initialDelayMs: 100 }, onFailure: 'escalate', fallbackModels: ['a'] }, undefined, {
+      retry: { maxAttempts: 7 },
+      fallbackModels: ['b', 'c'],
+      attemptTimeoutMs: null,
+    });
     expect(resolved).toEqual({
       ...DEFAULT_POLICY,
       retry: { ...DEFAULT_POLICY.retry, maxAttempts: 7, initialDelayMs: 100 },

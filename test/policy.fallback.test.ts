@@ -15,16 +15,15 @@ describe('fallback models', () => {
       latencyMs: 100,
       byCaller: { technical: [{ latencyMs: 50, error: { kind: 'overloaded', message: 'overloaded', status: 529 } }, {}] },
     });
-    const run = runFanOut(
-      { task: 'nuclear fusion', model: PRIMARY, specialists: researchSpecialists, deadlineMs: 60_000, policy: { fallbackModels: [FALLBACK] } },
-      { provider, random: () => 0 },
-    );
+    const run = runFanOut({ task: 'nuclear fusion', model: PRIMARY, specialists: researchSpecialists, deadlineMs: 60_000, policy: { fallbackModels: [FALLBACK] } }, { provider, random: () => 0 });
     const events = record(run);
     const result = await settle(run);
 
     expect(result.status).toBe('done');
     expect(result.outcomes.find((outcome) => outcome.id === 'technical')).toMatchObject({
-      status: 'fulfilled', attempts: 2, model: FALLBACK,
+      status: 'fulfilled',
+      attempts: 2,
+      model: FALLBACK,
     });
     const calls = provider.calls.filter((call) => call.caller?.id === 'technical');
     expect(calls.map((call) => call.request.model)).toEqual([PRIMARY, FALLBACK]);
@@ -36,7 +35,12 @@ describe('fallback models', () => {
     const retrying = events.filter((event) => event.type === 'specialist.retrying');
     expect(retrying).toHaveLength(1);
     expect(retrying[0]).toMatchObject({
-      id: 'technical', attempt: 2, model: FALLBACK, delayMs: 0, reason: 'fallback', error: { kind: 'overloaded', status: 529 },
+      id: 'technical',
+      attempt: 2,
+      model: FALLBACK,
+      delayMs: 0,
+      reason: 'fallback',
+      error: { kind: 'overloaded', status: 529 },
     });
     // The others never left their primary model.
     for (const id of ['historical', 'societal']) {
@@ -66,7 +70,9 @@ describe('fallback models', () => {
 
     expect(result.status).toBe('done');
     expect(result.outcomes.find((outcome) => outcome.id === 'technical')).toMatchObject({
-      status: 'fulfilled', attempts: 4, model: FALLBACK,
+      status: 'fulfilled',
+      attempts: 4,
+      model: FALLBACK,
     });
     const calls = provider.calls.filter((call) => call.caller?.id === 'technical');
     expect(calls.map((call) => call.request.model)).toEqual([PRIMARY, PRIMARY, PRIMARY, FALLBACK]);

@@ -83,10 +83,7 @@ describe('quorum', () => {
       latencyMs: 100,
       byCaller: { historical: badRequest(100), technical: badRequest(200), societal: { latencyMs: 10_000 } },
     });
-    const run = runFanOut(
-      { task: 'nuclear fusion', specialists: [...researchSpecialists, { id: 'economic' }], quorum: 3, maxConcurrency: 2, deadlineMs: 60_000 },
-      { provider },
-    );
+    const run = runFanOut({ task: 'nuclear fusion', specialists: [...researchSpecialists, { id: 'economic' }], quorum: 3, maxConcurrency: 2, deadlineMs: 60_000 }, { provider });
     const result = await settle(run);
 
     expect(result.status).toBe('failed');
@@ -111,10 +108,7 @@ describe('quorum', () => {
         economic: { hang: true },
       },
     });
-    const run = runFanOut(
-      { task: 'nuclear fusion', specialists: [...researchSpecialists, { id: 'economic' }], quorum: 3, deadlineMs: 60_000 },
-      { provider },
-    );
+    const run = runFanOut({ task: 'nuclear fusion', specialists: [...researchSpecialists, { id: 'economic' }], quorum: 3, deadlineMs: 60_000 }, { provider });
     const result = await settle(run);
 
     expect(result.status).toBe('failed');

@@ -24,7 +24,11 @@ describe('retry policy', () => {
     // First call failed at t=50; the retry began exactly 1,500 ms later.
     expect(calls[1]!.startedAt - calls[0]!.endedAt!).toBe(1_500);
     expect(events.find((event) => event.type === 'specialist.retrying')).toMatchObject({
-      id: 'technical', attempt: 2, delayMs: 1_500, reason: 'backoff', error: { kind: 'rate_limited', status: 429 },
+      id: 'technical',
+      attempt: 2,
+      delayMs: 1_500,
+      reason: 'backoff',
+      error: { kind: 'rate_limited', status: 429 },
     });
   });
 
@@ -37,7 +41,9 @@ describe('retry policy', () => {
 
     expect(result.status).toBe('partial');
     expect(result.outcomes.find((outcome) => outcome.id === 'societal')).toMatchObject({
-      status: 'rejected', attempts: 1, error: { kind: 'bad_request', status: 400 },
+      status: 'rejected',
+      attempts: 1,
+      error: { kind: 'bad_request', status: 400 },
     });
     expect(provider.calls.filter((call) => call.caller?.id === 'societal')).toHaveLength(1);
   });

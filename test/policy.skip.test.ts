@@ -20,7 +20,7 @@ describe('onFailure: skip (the default)', () => {
     return { provider, fanOut, events: record(fanOut) };
   };
 
-  it('ends the run partial, keeping every other specialist\'s output', async () => {
+  it("ends the run partial, keeping every other specialist's output", async () => {
     const { fanOut } = run();
     const result = await settle(fanOut);
 

@@ -6,7 +6,17 @@ import { emptyUsage, type Usage } from '../src/usage.ts';
 
 const usage = (parts: Partial<Usage>): Usage => ({ ...emptyUsage(), ...parts });
 const outcome = (id: string, model: string | null, parts: Partial<Usage>, extra: Partial<SpecialistOutcome> = {}): SpecialistOutcome => ({
-  id, angle: id, status: 'fulfilled', output: 'x', error: null, attempts: 1, model, usage: usage(parts), startedAt: 0, endedAt: 1, ...extra,
+  id,
+  angle: id,
+  status: 'fulfilled',
+  output: 'x',
+  error: null,
+  attempts: 1,
+  model,
+  usage: usage(parts),
+  startedAt: 0,
+  endedAt: 1,
+  ...extra,
 });
 
 describe('pricing', () => {
@@ -36,9 +46,14 @@ describe('pricing', () => {
   });
 
   it('prices a sub-lead as its sub-specialists plus its own synthesis', () => {
-    const sub = outcome('physics', 'claude-opus-4-7', { inputTokens: 3000, outputTokens: 1100 }, {
-      subOutcomes: [outcome('plasma', 'claude-haiku-4-5', { inputTokens: 1000, outputTokens: 100 })],
-    });
+    const sub = outcome(
+      'physics',
+      'claude-opus-4-7',
+      { inputTokens: 3000, outputTokens: 1100 },
+      {
+        subOutcomes: [outcome('plasma', 'claude-haiku-4-5', { inputTokens: 1000, outputTokens: 100 })],
+      },
+    );
     const report = costOfRun({ outcomes: [sub], synthesizer: null });
     // Plasma on haiku, the rest (2000 in, 1000 out) on opus.
     expect(report.specialists[0]!.costUsd).toBeCloseTo((1000 + 500) / 1e6 + (2000 * 5 + 1000 * 25) / 1e6, 12);

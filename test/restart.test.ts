@@ -11,9 +11,7 @@ function numberedReplies(latencies: Record<string, number>) {
   return createScriptedProvider({
     latencyMs: 100,
     reply: (_request, call): ScriptedReply | undefined =>
-      call.caller && call.caller.id !== 'synthesizer'
-        ? { text: `${call.caller.id} from call #${call.index}`, latencyMs: latencies[call.caller.id] ?? 100 }
-        : undefined,
+      call.caller && call.caller.id !== 'synthesizer' ? { text: `${call.caller.id} from call #${call.index}`, latencyMs: latencies[call.caller.id] ?? 100 } : undefined,
   });
 }
 
@@ -59,7 +57,11 @@ describe('specialist.restart', () => {
     expect(result.outcomes.map((outcome) => outcome.id)).toEqual(['historical', 'technical', 'societal']);
     // `attempts` counts every call made for the specialist, the one the restart discarded included.
     expect(result.outcomes[1]).toMatchObject({
-      id: 'technical', status: 'fulfilled', attempts: 2, startedAt: 300, endedAt: 1_300,
+      id: 'technical',
+      status: 'fulfilled',
+      attempts: 2,
+      startedAt: 300,
+      endedAt: 1_300,
       output: `technical from call #${technicalCalls[1]!.index}`,
     });
     expect(technicalCalls[1]).toMatchObject({ result: 'replied', endedAt: 1_300 });
@@ -96,7 +98,11 @@ describe('specialist.restart', () => {
     expect(result.status).toBe('done');
     // `attempts` counts every call made for the specialist, the settled run it replaced included.
     expect(result.outcomes[0]).toMatchObject({
-      id: 'historical', status: 'fulfilled', attempts: 2, startedAt: 300, endedAt: 400,
+      id: 'historical',
+      status: 'fulfilled',
+      attempts: 2,
+      startedAt: 300,
+      endedAt: 400,
       output: `historical from call #${historicalCalls[1]!.index}`,
     });
     // The synthesizer saw the re-run's finding, not the first one.

@@ -30,10 +30,7 @@ describe('restoring a persisted lead snapshot', () => {
   it('the run deadline still fires at deadlineAt after a resume (a hanging straggler is cut off)', async () => {
     // societal hangs; its attempt timer (120 s) is not armed because the run deadline (1 s) is sooner.
     const provider = createScriptedProvider({ latencyMs: 100, byCaller: { societal: { hang: true } } });
-    const { resume } = persistAndResume(
-      { task: 't', specialists: [{ id: 'historical' }, { id: 'technical' }, { id: 'societal' }], deadlineMs: 1_000 },
-      provider,
-    );
+    const { resume } = persistAndResume({ task: 't', specialists: [{ id: 'historical' }, { id: 'technical' }, { id: 'societal' }], deadlineMs: 1_000 }, provider);
     await vi.advanceTimersByTimeAsync(500);
     const resumed = resume();
     expect(resumed.getSnapshot().context.deadlineAt).toBe(1_000);
@@ -46,10 +43,7 @@ describe('restoring a persisted lead snapshot', () => {
 
   it('a specialist requeued by a restart (waiting for a slot) runs once after a resume, and the slot is not leaked', async () => {
     const provider = createScriptedProvider({ latencyMs: 100, byCaller: { b: { latencyMs: 400 } } });
-    const { first, resume } = persistAndResume(
-      { task: 't', specialists: [{ id: 'a' }, { id: 'b' }], deadlineMs: 60_000, maxConcurrency: 1 },
-      provider,
-    );
+    const { first, resume } = persistAndResume({ task: 't', specialists: [{ id: 'a' }, { id: 'b' }], deadlineMs: 60_000, maxConcurrency: 1 }, provider);
     await vi.advanceTimersByTimeAsync(150); // a settled at 100; b running 100–500
     first.send({ type: 'specialist.restart', id: 'a' }); // a requeued: the only slot is b's
     const resumed = resume();

@@ -25,7 +25,6 @@ afterEach(async () => {
   await sim.close();
 });
 
-
 function post(path: string, payload: unknown, headers: Record<string, string> = { 'x-api-key': 'sk-raw' }): Promise<Response> {
   return fetch(`${sim.url}${path}`, {
     method: 'POST',
@@ -103,15 +102,7 @@ describe('POST /v1/messages (stream)', () => {
     const events = [...raw.matchAll(/^event: (.+)$/gm)].map((match) => match[1]);
     const deltas = events.filter((event) => event === 'content_block_delta').length;
     expect(deltas).toBeGreaterThan(3);
-    expect(events).toEqual([
-      'message_start',
-      'ping',
-      'content_block_start',
-      ...Array.from({ length: deltas }, () => 'content_block_delta'),
-      'content_block_stop',
-      'message_delta',
-      'message_stop',
-    ]);
+    expect(events).toEqual(['message_start', 'ping', 'content_block_start', ...Array.from({ length: deltas }, () => 'content_block_delta'), 'content_block_stop', 'message_delta', 'message_stop']);
     // Every frame is an event line, one JSON data line, then a blank line.
     for (const frame of raw.split('\n\n').filter(Boolean)) {
       const [eventLine, dataLine, ...rest] = frame.split('\n');

@@ -25,7 +25,6 @@ afterEach(async () => {
   await sim.close();
 });
 
-
 const withText = (text: string) => ({ ...body, messages: [{ role: 'user' as const, content: text }] });
 
 describe('error-status faults', () => {
@@ -202,12 +201,8 @@ describe('rules', () => {
     await expect(client.messages.create({ ...body, model: 'claude-opus-4-7' })).rejects.toBeInstanceOf(Anthropic.NotFoundError);
     await expect(client.messages.create(withText('a poison pill'))).rejects.toBeInstanceOf(Anthropic.InternalServerError);
     await expect(client.messages.create(withText('Intro\nTask: Fusion power'))).rejects.toBeInstanceOf(Anthropic.OverloadedError);
-    await expect(client.messages.create(body, { headers: { 'x-fanfold-caller': 'lead/technical' } })).rejects.toBeInstanceOf(
-      Anthropic.RateLimitError,
-    );
-    await expect(client.messages.countTokens({ model: body.model, messages: body.messages })).rejects.toBeInstanceOf(
-      Anthropic.PermissionDeniedError,
-    );
+    await expect(client.messages.create(body, { headers: { 'x-fanfold-caller': 'lead/technical' } })).rejects.toBeInstanceOf(Anthropic.RateLimitError);
+    await expect(client.messages.countTokens({ model: body.model, messages: body.messages })).rejects.toBeInstanceOf(Anthropic.PermissionDeniedError);
     await expect(client.messages.create(body, { headers: { 'x-fanfold-caller': 'lead/historical' } })).resolves.toMatchObject({
       type: 'message',
     });

@@ -13,15 +13,7 @@ import { parseReport, reportToolDefinition, type FindingReport } from '../src/fi
 import { DEFAULT_WEIGHTS } from '../src/findings/weights.ts';
 import type { SpecialistOutcome } from '../src/outcome.ts';
 import type { ModelRequest } from '../src/providers/provider.ts';
-import {
-  CLOSING_OPENING,
-  DEFAULT_TOOL_SPECIALIST_SYSTEM,
-  DIGEST_OPENING,
-  WEIGHTS_INSTRUCTION,
-  buildClosingRequest,
-  buildDigestRequest,
-  buildSynthesisRequest,
-} from '../src/prompts.ts';
+import { CLOSING_OPENING, DEFAULT_TOOL_SPECIALIST_SYSTEM, DIGEST_OPENING, WEIGHTS_INSTRUCTION, buildClosingRequest, buildDigestRequest, buildSynthesisRequest } from '../src/prompts.ts';
 import { SIMULATED_WEB_DOMAIN, simulatedReply, startSimulator, type Simulator } from '../src/simulator/index.ts';
 import { countWords } from '../src/simulator/words.ts';
 import { emptyUsage } from '../src/usage.ts';
@@ -85,7 +77,10 @@ afterEach(async () => {
 });
 
 /** A specialist's loop as fanfold runs it: pause_turn continues, client calls get results, a turn whose only call is `report` ends it. */
-async function runSpecialist(angle: string, tools: Anthropic.ToolUnion[]): Promise<{ finding: string; report: Anthropic.ToolUseBlock; turns: Anthropic.Message[]; messages: Anthropic.MessageParam[] }> {
+async function runSpecialist(
+  angle: string,
+  tools: Anthropic.ToolUnion[],
+): Promise<{ finding: string; report: Anthropic.ToolUseBlock; turns: Anthropic.Message[]; messages: Anthropic.MessageParam[] }> {
   const messages: Anthropic.MessageParam[] = [user(promptFor(angle))];
   const turns: Anthropic.Message[] = [];
   let finding = '';
@@ -323,9 +318,7 @@ describe('weighted synthesis', () => {
 
   it('equal weights favour neither; a single finding has nothing to weigh against', () => {
     const even = buildSynthesisRequest(TASK, synthesizer, OUTCOMES, MODEL, { confidence: 0, sources: 0, words: 0, speed: 0 });
-    expect(section(simulatedReply(toParams(even)).text, 'Cross-cutting synthesis')).toContain(
-      'All 3 findings carry the same weight (1.00), so where they differ this synthesis favours none of them.',
-    );
+    expect(section(simulatedReply(toParams(even)).text, 'Cross-cutting synthesis')).toContain('All 3 findings carry the same weight (1.00), so where they differ this synthesis favours none of them.');
     const single = buildSynthesisRequest(TASK, synthesizer, [OUTCOMES[1] as SpecialistOutcome, failed('economic', 'Economic impact')], MODEL, DEFAULT_WEIGHTS);
     const cross = section(simulatedReply(toParams(single)).text, 'Cross-cutting synthesis');
     expect(cross).toContain('With a single finding');
@@ -444,7 +437,11 @@ describe('streaming fold', () => {
     const request = buildClosingRequest(
       TASK,
       synthesizer,
-      { sections: [economic, technical].map((outcome, index) => ({ outcome, text: digests[index] ?? '' })), pending: [societal], missing: outcomes.filter((outcome) => outcome.status !== 'fulfilled') },
+      {
+        sections: [economic, technical].map((outcome, index) => ({ outcome, text: digests[index] ?? '' })),
+        pending: [societal],
+        missing: outcomes.filter((outcome) => outcome.status !== 'fulfilled'),
+      },
       MODEL,
     );
     expect(request.messages[0]?.content).toContain(CLOSING_OPENING);
@@ -469,7 +466,9 @@ describe('streaming fold', () => {
       const line = lines.find((candidate) => candidate.includes(` ${url} (cited by `)) ?? '';
       // Titled (every one of these is, in the findings' Sources lines), cited by the right specialists, in section-then-finding order.
       expect(line).toMatch(new RegExp(`^\\d+\\. \\[Simulated\\] [^\\n]+ — ${escape(url)} \\(cited by [a-z, ]+\\)$`));
-      const citing = found(outcomes).filter((outcome) => (outcome.output ?? '').includes(url)).map((outcome) => outcome.id);
+      const citing = found(outcomes)
+        .filter((outcome) => (outcome.output ?? '').includes(url))
+        .map((outcome) => outcome.id);
       expect(line.endsWith(`(cited by ${citing.join(', ')})`)).toBe(true);
     }
 

@@ -359,10 +359,9 @@ describe('prefill', () => {
     await expect(startSimulator({ latency: { cachedPrefillTokensPerSecond: Number.NaN } })).rejects.toThrow(
       new FanfoldError('config', 'latency.cachedPrefillTokensPerSecond must be > 0 or Infinity (got NaN)'),
     );
-    await expect(
-      startSimulator({ latency: { firstTokenMs: -1 }, latencyByModel: { 'claude-opus-4-7': { prefillTokensPerSecond: -5, cachedPrefillTokensPerSecond: 0 } } }),
-    ).rejects.toThrow(
-      new FanfoldError('config', 
+    await expect(startSimulator({ latency: { firstTokenMs: -1 }, latencyByModel: { 'claude-opus-4-7': { prefillTokensPerSecond: -5, cachedPrefillTokensPerSecond: 0 } } })).rejects.toThrow(
+      new FanfoldError(
+        'config',
         'latency.firstTokenMs must be >= 0 (got -1); latencyByModel[claude-opus-4-7].prefillTokensPerSecond must be > 0 or Infinity (got -5); latencyByModel[claude-opus-4-7].cachedPrefillTokensPerSecond must be > 0 or Infinity (got 0)',
       ),
     );

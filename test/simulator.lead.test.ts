@@ -38,8 +38,7 @@ const params = (system: string, messages: Anthropic.MessageParam[], extra: Parti
 });
 
 const calls = (message: Anthropic.Message): Anthropic.ToolUseBlock[] => message.content.filter((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use');
-const textOf = (message: Anthropic.Message): string =>
-  message.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('');
+const textOf = (message: Anthropic.Message): string => message.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('');
 const inputOf = (call: Anthropic.ToolUseBlock): Record<string, unknown> => call.input as Record<string, unknown>;
 const descriptions = (message: Anthropic.Message): string[] => calls(message).map((call) => String(inputOf(call)['description']));
 

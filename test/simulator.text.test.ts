@@ -11,8 +11,7 @@ function ask(user: string, extra: Record<string, unknown> = {}) {
   return simulatedReply({ model: 'claude-haiku-4-5', system: SYSTEM, messages: [{ role: 'user', content: user }], ...extra });
 }
 
-const specialist = (task: string, angle: string, instructions = '') =>
-  ask(instructions ? `Task: ${task}\n\nYour angle: ${angle}\n\n${instructions}` : `Task: ${task}\n\nYour angle: ${angle}`);
+const specialist = (task: string, angle: string, instructions = '') => ask(instructions ? `Task: ${task}\n\nYour angle: ${angle}\n\n${instructions}` : `Task: ${task}\n\nYour angle: ${angle}`);
 
 const TOPICS = [
   'The future of solid-state batteries in electric vehicles',
@@ -154,12 +153,7 @@ describe('syntheses', () => {
     const reply = ask(prompt);
     expect(reply.kind).toBe('synthesis');
     expect(reply.text.startsWith('[Simulated]')).toBe(true);
-    expect(reply.text.match(/^## .+$/gm)).toEqual([
-      '## Historical context',
-      '## Technical details',
-      '## Societal impact',
-      '## Cross-cutting synthesis',
-    ]);
+    expect(reply.text.match(/^## .+$/gm)).toEqual(['## Historical context', '## Technical details', '## Societal impact', '## Cross-cutting synthesis']);
   });
 
   it('name every missing angle, with its reason, as a gap', () => {

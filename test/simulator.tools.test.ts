@@ -8,13 +8,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  SIMULATED_WEB_DOMAIN,
-  serverToolMs,
-  simulatedReply,
-  startSimulator,
-  type Simulator,
-} from '../src/simulator/index.ts';
+import { SIMULATED_WEB_DOMAIN, serverToolMs, simulatedReply, startSimulator, type Simulator } from '../src/simulator/index.ts';
 import { countWords } from '../src/simulator/words.ts';
 import { ManualClock } from './manual-clock.ts';
 import { rejection } from './support.ts';
@@ -63,7 +57,10 @@ const params = (tools: Anthropic.ToolUnion[], messages: Anthropic.MessageParam[]
 
 const ofType = <T extends Anthropic.ContentBlock['type']>(message: Anthropic.Message, type: T): Array<Extract<Anthropic.ContentBlock, { type: T }>> =>
   message.content.filter((block): block is Extract<Anthropic.ContentBlock, { type: T }> => block.type === type);
-const textOf = (message: Anthropic.Message): string => ofType(message, 'text').map((block) => block.text).join('');
+const textOf = (message: Anthropic.Message): string =>
+  ofType(message, 'text')
+    .map((block) => block.text)
+    .join('');
 const results = (message: Anthropic.Message, text: (block: Anthropic.ToolUseBlock) => string): Anthropic.ToolResultBlockParam[] =>
   ofType(message, 'tool_use').map((block) => ({ type: 'tool_result', tool_use_id: block.id, content: text(block) }));
 const inSimulatedWeb = (url: string): boolean => new URL(url).hostname.endsWith(`.${SIMULATED_WEB_DOMAIN}`);
@@ -104,11 +101,10 @@ describe('client tools', () => {
 
   it('after the tool results: a finding that names the tools and their results, cites returned URLs, end_turn', async () => {
     const first = await client.messages.create(params([lookup, fetchPage]));
-    const followUp = params([lookup, fetchPage], [
-      user(PROMPT),
-      assistant(first),
-      user(results(first, (call) => `${call.name}: container throughput grew 9% a year, see https://stats.${SIMULATED_WEB_DOMAIN}/teu`)),
-    ]);
+    const followUp = params(
+      [lookup, fetchPage],
+      [user(PROMPT), assistant(first), user(results(first, (call) => `${call.name}: container throughput grew 9% a year, see https://stats.${SIMULATED_WEB_DOMAIN}/teu`))],
+    );
     const finding = await client.messages.create(followUp);
     expect(finding.stop_reason).toBe('end_turn');
     expect(ofType(finding, 'tool_use')).toEqual([]);
@@ -320,7 +316,11 @@ describe('validation (400 invalid_request_error, in the API’s words)', () => {
     expect(await badRequest(params([{ ...webSearch, allowed_domains: ['a.example'], blocked_domains: ['b.example'] }]))).toContain(
       'tools.0.web_search_20250305: Cannot specify both allowed_domains and blocked_domains',
     );
-    const withoutTools = { model: MODEL, max_tokens: 100, messages: [user(PROMPT), { role: 'assistant' as const, content: [toolUse] }, user([{ type: 'tool_result' as const, tool_use_id: toolUse.id, content: 'x' }])] };
+    const withoutTools = {
+      model: MODEL,
+      max_tokens: 100,
+      messages: [user(PROMPT), { role: 'assistant' as const, content: [toolUse] }, user([{ type: 'tool_result' as const, tool_use_id: toolUse.id, content: 'x' }])],
+    };
     expect(await badRequest(withoutTools)).toContain('Requests which include `tool_use` or `tool_result` blocks must define tools.');
     expect(await badRequest(params([lookup], undefined, { tool_choice: { type: 'tool', name: 'missing' } }))).toContain("tool_choice.tool.name: Tool 'missing' not found");
   });
@@ -399,7 +399,6 @@ describe('streaming', () => {
     expect(raw).not.toContain('"type":"text_delta"');
   });
 });
-
 
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));

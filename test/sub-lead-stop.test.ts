@@ -5,11 +5,7 @@ import { settle } from './support.ts';
 
 const nested = (overrides: Partial<FanOutConfig> = {}): FanOutConfig => ({
   task: 'nuclear fusion',
-  specialists: [
-    { id: 'historical' },
-    { id: 'technical', specialists: [{ id: 'plasma' }, { id: 'materials' }, { id: 'fuel' }] },
-    { id: 'societal' },
-  ],
+  specialists: [{ id: 'historical' }, { id: 'technical', specialists: [{ id: 'plasma' }, { id: 'materials' }, { id: 'fuel' }] }, { id: 'societal' }],
   deadlineMs: 60_000,
   ...overrides,
 });
@@ -29,7 +25,9 @@ describe('a sub-lead stopped by its parent', () => {
     const technical = result.outcomes[1]!;
     expect(technical.status).toBe('skipped');
     expect(technical.subOutcomes?.map((outcome) => [outcome.id, outcome.status])).toEqual([
-      ['plasma', 'fulfilled'], ['materials', 'fulfilled'], ['fuel', 'skipped'],
+      ['plasma', 'fulfilled'],
+      ['materials', 'fulfilled'],
+      ['fuel', 'skipped'],
     ]);
     expect(result.modelCalls).toBe(provider.calls.length);
   });

@@ -12,7 +12,10 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../src/si
 export async function settle(run: FanOutRun, stepMs = 10, maxMs = 600_000): Promise<RunResult> {
   let result: RunResult | undefined;
   let failure: unknown;
-  run.result.then((value) => (result = value), (error: unknown) => (failure = error));
+  run.result.then(
+    (value) => (result = value),
+    (error: unknown) => (failure = error),
+  );
   for (let elapsed = 0; elapsed <= maxMs && result === undefined && failure === undefined; elapsed += stepMs) {
     await vi.advanceTimersByTimeAsync(stepMs);
   }
@@ -71,7 +74,10 @@ export async function advanceClock(clock: SteppableClock, ms: number, stepMs = 1
 export async function settleWithClock(run: FanOutRun, clock: SteppableClock, stepMs = 1, maxMs = 600_000): Promise<RunResult> {
   let result: RunResult | undefined;
   let failure: unknown;
-  run.result.then((value) => (result = value), (error: unknown) => (failure = error));
+  run.result.then(
+    (value) => (result = value),
+    (error: unknown) => (failure = error),
+  );
   const until = clock.now() + maxMs;
   while (result === undefined && failure === undefined && clock.now() < until) await advanceClock(clock, stepMs, stepMs);
   if (failure !== undefined) throw failure;
@@ -98,7 +104,10 @@ export function expectNoSynthesis(result: RunResult, provider: { calls: Array<{ 
  */
 export async function pumpUntil<T>(clock: SteppableClock, promise: Promise<T>, realBudgetMs = 15_000): Promise<T> {
   let settled = false;
-  promise.then(() => (settled = true), () => (settled = true));
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   const giveUpAt = Date.now() + realBudgetMs;
   while (!settled) {
     if (Date.now() > giveUpAt) throw new Error(`still waiting after ${realBudgetMs} ms of real time`);
@@ -165,7 +174,10 @@ export function watchStdout(child: ChildProcess, pattern: RegExp): Promise<RegEx
 export async function settleOverLoopback(run: FanOutRun, clock: SteppableClock, idle: () => boolean, stepMs = 100, realBudgetMs = 20_000): Promise<RunResult> {
   let result: RunResult | undefined;
   let failure: unknown;
-  run.result.then((value) => (result = value), (error: unknown) => (failure = error));
+  run.result.then(
+    (value) => (result = value),
+    (error: unknown) => (failure = error),
+  );
   const giveUpAt = Date.now() + realBudgetMs;
   while (result === undefined && failure === undefined && Date.now() < giveUpAt) {
     clock.increment(0);
@@ -192,4 +204,3 @@ export function simulatorPerTest(defaults: SimulatorOptions = { latency: { first
     return sim;
   };
 }
-

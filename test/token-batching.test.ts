@@ -14,7 +14,14 @@ function burstyProvider(deltas: Record<string, string[]>, latencyMs: number): Mo
           const text = pieces.join('');
           resolve({ text, model: request.model, stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: pieces.length, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 } });
         }, latencyMs);
-        signal.addEventListener('abort', () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
       }),
   };
 }
@@ -54,10 +61,7 @@ describe('token streaming from many specialists', () => {
           }, 100);
         }),
     };
-    const run = runFanOut(
-      { task: 't', specialists: [{ id: 'a' }], synthesizer: { run: async () => 'done' }, deadlineMs: 10_000 },
-      { provider: twoBursts },
-    );
+    const run = runFanOut({ task: 't', specialists: [{ id: 'a' }], synthesizer: { run: async () => 'done' }, deadlineMs: 10_000 }, { provider: twoBursts });
     const events = record(run);
     await settle(run);
     expect(events.filter((event) => event.type === 'specialist.token').map((event) => event.text)).toEqual(['first ', 'second']);

@@ -63,12 +63,18 @@ async function startReceiver(): Promise<Receiver> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver = server;
-  const payloads = () => requests.map((request) => JSON.parse(request.body) as { resourceSpans: Array<{ resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: Array<{ scope: { name: string }; spans: OtlpSpan[] }> }> });
+  const payloads = () =>
+    requests.map(
+      (request) => JSON.parse(request.body) as { resourceSpans: Array<{ resource: { attributes: OtlpSpan['attributes'] }; scopeSpans: Array<{ scope: { name: string }; spans: OtlpSpan[] }> }> },
+    );
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     spans: () => payloads().flatMap((payload) => payload.resourceSpans.flatMap((resource) => resource.scopeSpans.flatMap((scope) => scope.spans))),
-    serviceNames: () => [...new Set(payloads().flatMap((payload) => payload.resourceSpans.map((resource) => resource.resource.attributes.find((attribute) => attribute.key === 'service.name')?.value['stringValue'])))] as string[],
+    serviceNames: () =>
+      [
+        ...new Set(payloads().flatMap((payload) => payload.resourceSpans.map((resource) => resource.resource.attributes.find((attribute) => attribute.key === 'service.name')?.value['stringValue']))),
+      ] as string[],
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
@@ -104,10 +110,13 @@ describe('what importing fanfold loads', () => {
 });
 
 describe('fanfold --otlp', () => {
-  it('research: the run\'s spans reach the collector before exit — names, parents, service, headers; no key anywhere', async () => {
+  it("research: the run's spans reach the collector before exit — names, parents, service, headers; no key anywhere", async () => {
     const env = await simulator();
     const collector = await startReceiver();
-    const { code, stdout, stderr } = await runNode([BIN, 'research', 'tidal power', '--json', '--no-checkpoint', '--otlp', collector.url], { ...env, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-token=abc%20123' });
+    const { code, stdout, stderr } = await runNode([BIN, 'research', 'tidal power', '--json', '--no-checkpoint', '--otlp', collector.url], {
+      ...env,
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-token=abc%20123',
+    });
     expect(code).toBe(0);
     expect(stderr).toContain(`Tracing: the run's spans go to ${collector.url}/v1/traces (OTLP/HTTP).`);
     const result = JSON.parse(stdout) as { status: string; modelCalls: number };
@@ -124,7 +133,10 @@ describe('fanfold --otlp', () => {
     const root = expectOneTree(spans);
     expect(attribute(root, 'fanfold.status')).toBe('done');
     const byId = new Map(spans.map((span) => [span.spanId, span]));
-    const agents = spans.filter((span) => span.parentSpanId === root.spanId).map((span) => span.name).sort();
+    const agents = spans
+      .filter((span) => span.parentSpanId === root.spanId)
+      .map((span) => span.name)
+      .sort();
     expect(agents).toEqual(['invoke_agent historical', 'invoke_agent societal', 'invoke_agent synthesizer', 'invoke_agent technical']);
     const chats = spans.filter((span) => attribute(span, 'gen_ai.operation.name') === 'chat');
     expect(chats).toHaveLength(result.modelCalls);
@@ -138,7 +150,11 @@ describe('fanfold --otlp', () => {
   it('OTEL_EXPORTER_OTLP_ENDPOINT without the flag; OTEL_SERVICE_NAME names the service', async () => {
     const env = await simulator();
     const collector = await startReceiver();
-    const { code } = await runNode([BIN, 'research', 'tidal power', '--quiet', '--no-tools', '--no-checkpoint'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: `${collector.url}/`, OTEL_SERVICE_NAME: 'research-bot' });
+    const { code } = await runNode([BIN, 'research', 'tidal power', '--quiet', '--no-tools', '--no-checkpoint'], {
+      ...env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${collector.url}/`,
+      OTEL_SERVICE_NAME: 'research-bot',
+    });
     expect(code).toBe(0);
     expect(collector.requests.map((request) => request.path)).toContain('/v1/traces');
     expect(collector.serviceNames()).toEqual(['research-bot']);
@@ -147,7 +163,7 @@ describe('fanfold --otlp', () => {
     expectOneTree(collector.spans());
   });
 
-  it('Ctrl-C: the cancelled run\'s spans, every one ended, are flushed before the exit', async () => {
+  it("Ctrl-C: the cancelled run's spans, every one ended, are flushed before the exit", async () => {
     const env = await simulator({ faults: [{ match: { caller: /technical|societal/ }, fault: { type: 'hang' } }] });
     const collector = await startReceiver();
     const { code, stderr } = await runNode([BIN, 'research', 'x', '--quiet', '--no-tools', '--no-checkpoint', '--otlp', collector.url], env, (child) => {
@@ -170,14 +186,17 @@ describe('fanfold --otlp', () => {
     expect(cut).toHaveLength(2);
   });
 
-  it('a collector that is not there: a warning naming it, no key, and the run\'s own exit code', async () => {
+  it("a collector that is not there: a warning naming it, no key, and the run's own exit code", async () => {
     const env = await simulator();
     const collector = await startReceiver();
     const gone = collector.url;
     await collector.close();
     receiver = undefined;
     // The exporter retries a collector that is down until its timeout: a short one keeps this quick.
-    const { code, stdout, stderr } = await runNode([BIN, 'research', 'tidal power', '--quiet', '--no-tools', '--no-checkpoint', '--otlp', `${gone}/v1/traces`], { ...env, OTEL_EXPORTER_OTLP_TIMEOUT: '300' });
+    const { code, stdout, stderr } = await runNode([BIN, 'research', 'tidal power', '--quiet', '--no-tools', '--no-checkpoint', '--otlp', `${gone}/v1/traces`], {
+      ...env,
+      OTEL_EXPORTER_OTLP_TIMEOUT: '300',
+    });
     expect(code).toBe(0);
     expect(stdout).toContain('Historical context');
     expect(stderr).toMatch(new RegExp(`warning: could not export the run's spans to ${gone.replace(/[.]/g, '\\.')}/v1/traces: `));
@@ -188,7 +207,7 @@ describe('fanfold --otlp', () => {
     const env = await simulator();
     const flag = await runNode([BIN, 'research', 'x', '--otlp', 'localhost:4318'], env);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toContain('--otlp <url>\' argument \'localhost:4318\' is invalid. expected an http(s) URL such as http://localhost:4318, got "localhost:4318"');
+    expect(flag.stderr).toContain("--otlp <url>' argument 'localhost:4318' is invalid. expected an http(s) URL such as http://localhost:4318, got \"localhost:4318\"");
     const variable = await runNode([BIN, 'research', 'x', '--no-checkpoint'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' });
     expect(variable.code).toBe(2);
     expect(variable.stderr).toContain('OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL such as http://localhost:4318, got "collector:4318"');

@@ -56,11 +56,22 @@ describe('tracing the research preset (real SDK ↔ simulator)', () => {
       'gen_ai.usage.output_tokens': result.usage.outputTokens,
     });
     // Under the run: the three explorers and the synthesizer, nothing else.
-    expect(tree.childrenOf(tree.root).map((span) => span.name).sort()).toEqual(['invoke_agent historical', 'invoke_agent societal', 'invoke_agent synthesizer', 'invoke_agent technical']);
+    expect(
+      tree
+        .childrenOf(tree.root)
+        .map((span) => span.name)
+        .sort(),
+    ).toEqual(['invoke_agent historical', 'invoke_agent societal', 'invoke_agent synthesizer', 'invoke_agent technical']);
 
     for (const outcome of [...result.outcomes, result.synthesizer!]) {
       const agent = tree.agent(outcome.id);
-      expect(agent.attributes).toMatchObject({ 'gen_ai.agent.name': outcome.id, 'gen_ai.provider.name': 'anthropic', 'fanfold.status': 'fulfilled', 'fanfold.attempts': outcome.attempts, 'gen_ai.response.model': outcome.model });
+      expect(agent.attributes).toMatchObject({
+        'gen_ai.agent.name': outcome.id,
+        'gen_ai.provider.name': 'anthropic',
+        'fanfold.status': 'fulfilled',
+        'fanfold.attempts': outcome.attempts,
+        'gen_ai.response.model': outcome.model,
+      });
       expect(agent.status.code).toBe(0);
       const chats = tree.childrenOf(agent).filter((span) => attr(span, 'gen_ai.operation.name') === 'chat');
       // One chat per model call (every turn), with what the API answered.
@@ -89,7 +100,13 @@ describe('tracing the research preset (real SDK ↔ simulator)', () => {
     expect(tree.withOperation('chat')).toHaveLength(result.modelCalls);
     expect(tree.withOperation('execute_tool').length).toBeGreaterThanOrEqual(3);
     // No content unless asked for.
-    expect(tracing.spans().some((span) => Object.keys(span.attributes).some((key) => key.startsWith('gen_ai.input') || key.startsWith('gen_ai.output') || key.startsWith('gen_ai.system') || key.startsWith('gen_ai.tool.call.a')))).toBe(false);
+    expect(
+      tracing
+        .spans()
+        .some((span) =>
+          Object.keys(span.attributes).some((key) => key.startsWith('gen_ai.input') || key.startsWith('gen_ai.output') || key.startsWith('gen_ai.system') || key.startsWith('gen_ai.tool.call.a')),
+        ),
+    ).toBe(false);
   });
 });
 
@@ -113,12 +130,7 @@ describe('tracing on the scripted provider', () => {
       model: 'main-model',
       deadlineMs: 1_000,
       policy: { retry: { initialDelayMs: 50, jitter: 0 } },
-      specialists: [
-        { id: 'flaky' },
-        { id: 'busy', policy: { fallbackModels: ['spare-model'] } },
-        { id: 'slow' },
-        { id: 'timid', policy: { attemptTimeoutMs: 300 } },
-      ],
+      specialists: [{ id: 'flaky' }, { id: 'busy', policy: { fallbackModels: ['spare-model'] } }, { id: 'slow' }, { id: 'timid', policy: { attemptTimeoutMs: 300 } }],
     };
     const run = runFanOut(config, { provider, trace: { tracer: tracing.tracer }, random: () => 0 });
     const result = await settle(run);
@@ -126,7 +138,11 @@ describe('tracing on the scripted provider', () => {
     expect(tracing.openNames()).toEqual([]);
     const tree = spanTree(tracing.spans());
     tree.expectWellFormed();
-    const chatsOf = (id: string) => tree.childrenOf(tree.agent(id)).filter((span) => attr(span, 'gen_ai.operation.name') === 'chat').sort((a, b) => ms(a.startTime) - ms(b.startTime));
+    const chatsOf = (id: string) =>
+      tree
+        .childrenOf(tree.agent(id))
+        .filter((span) => attr(span, 'gen_ai.operation.name') === 'chat')
+        .sort((a, b) => ms(a.startTime) - ms(b.startTime));
 
     // flaky: a 429, a retry 50 ms later, then an answer.
     const flaky = tree.agent('flaky');
@@ -142,11 +158,17 @@ describe('tracing on the scripted provider', () => {
     // busy: overloaded, so the next model at once.
     const busy = tree.agent('busy');
     expect(busy.events.map((event) => [event.name, event.attributes?.['gen_ai.request.model'], event.attributes?.['error.type']])).toEqual([['fanfold.fallback', 'spare-model', 'overloaded']]);
-    expect(chatsOf('busy').map((chat) => [chat.name, attr(chat, 'error.type') ?? null])).toEqual([['chat main-model', 'overloaded'], ['chat spare-model', null]]);
+    expect(chatsOf('busy').map((chat) => [chat.name, attr(chat, 'error.type') ?? null])).toEqual([
+      ['chat main-model', 'overloaded'],
+      ['chat spare-model', null],
+    ]);
     expect(busy.attributes['gen_ai.response.model']).toBe('spare-model');
 
     // timid: its first call hit its 300 ms attempt timeout (the retry says why); 50 ms later the second answered.
-    expect(chatsOf('timid').map((chat) => [attr(chat, 'error.type') ?? null, ms(chat.startTime), ms(chat.endTime)])).toEqual([['timeout', 0, 300], [null, 350, 450]]);
+    expect(chatsOf('timid').map((chat) => [attr(chat, 'error.type') ?? null, ms(chat.startTime), ms(chat.endTime)])).toEqual([
+      ['timeout', 0, 300],
+      [null, 350, 450],
+    ]);
 
     // slow: cut by the run's deadline at 1,000 ms, its call with it.
     const slow = tree.agent('slow');
@@ -195,7 +217,14 @@ describe('tracing on the scripted provider', () => {
     };
     const lead = (request: ModelRequest): ScriptedReply => {
       const turn = request.messages.filter((message) => message.role === 'assistant').length + 1;
-      if (turn === 1) return { toolUse: [{ name: 'Agent', input: { prompt: 'Research the news.', description: 'News' } }, { name: 'Agent', input: { prompt: 'Research journals.', description: 'Academic' } }], latencyMs: 100 };
+      if (turn === 1)
+        return {
+          toolUse: [
+            { name: 'Agent', input: { prompt: 'Research the news.', description: 'News' } },
+            { name: 'Agent', input: { prompt: 'Research journals.', description: 'Academic' } },
+          ],
+          latencyMs: 100,
+        };
       if (turn === 2) return { toolUse: [{ name: 'Agent', input: { agent_ids: results(request).map((result) => (JSON.parse(result.content) as { agent_id: string }).agent_id) } }], latencyMs: 100 };
       return { text: 'The answer.', latencyMs: 100 };
     };
@@ -219,7 +248,10 @@ describe('tracing on the scripted provider', () => {
     expect(agentCalls.map((span) => span.events.map((event) => [event.name, event.attributes?.['gen_ai.agent.id'] ?? event.attributes?.['fanfold.agent_ids']]))).toEqual([
       [['fanfold.lead.spawned', 'explorer-1']],
       [['fanfold.lead.spawned', 'explorer-2']],
-      [['fanfold.lead.joining', ['explorer-1', 'explorer-2']], ['fanfold.lead.joined', ['explorer-1', 'explorer-2']]],
+      [
+        ['fanfold.lead.joining', ['explorer-1', 'explorer-2']],
+        ['fanfold.lead.joined', ['explorer-1', 'explorer-2']],
+      ],
     ]);
     // The explorers are the lead's sub-agents, their chats under them.
     for (const id of ['explorer-1', 'explorer-2']) {
@@ -228,7 +260,12 @@ describe('tracing on the scripted provider', () => {
       expect(explorer.attributes).toMatchObject({ 'gen_ai.request.model': 'explorer-model', 'fanfold.agent.kind': 'specialist' });
       expect(tree.childrenOf(explorer).map((span) => span.name)).toEqual(['chat explorer-model']);
     }
-    expect(tree.withOperation('invoke_agent').map((span) => span.name).sort()).toEqual(['invoke_agent explorer-1', 'invoke_agent explorer-2', 'invoke_agent fanfold', 'invoke_agent lead']);
+    expect(
+      tree
+        .withOperation('invoke_agent')
+        .map((span) => span.name)
+        .sort(),
+    ).toEqual(['invoke_agent explorer-1', 'invoke_agent explorer-2', 'invoke_agent fanfold', 'invoke_agent lead']);
   });
 
   it('sub-leads: their specialists and synthesizer under them, each call under its own agent though ids repeat across levels', async () => {
@@ -245,7 +282,12 @@ describe('tracing on the scripted provider', () => {
     for (const level of ['x', 'y']) {
       const sub = tree.agent(level);
       expect(sub.attributes).toMatchObject({ 'fanfold.agent.kind': 'sub-lead', 'fanfold.status': 'fulfilled' });
-      expect(tree.childrenOf(sub).map((span) => span.attributes['gen_ai.agent.id']).sort()).toEqual([`${level}/a`, `${level}/b`, `${level}/synthesizer`]);
+      expect(
+        tree
+          .childrenOf(sub)
+          .map((span) => span.attributes['gen_ai.agent.id'])
+          .sort(),
+      ).toEqual([`${level}/a`, `${level}/b`, `${level}/synthesizer`]);
       expect(tree.childrenOf(tree.agent(`${level}/synthesizer`)).map((span) => span.name)).toEqual(['chat sub-model']);
     }
     // Five agents named `a`-ish… each chat sits under the agent that made it: the models say so.
@@ -256,10 +298,23 @@ describe('tracing on the scripted provider', () => {
 
   it('client tools: a span per call under its agent; an error result is an error span', async () => {
     const tracing = memoryTracing();
-    const lookup = defineTool({ name: 'lookup', description: 'Looks a term up.', input: z.object({ term: z.string() }), run: ({ term }) => new Promise<string>((resolve, reject) => setTimeout(() => (term === 'bad' ? reject(new Error('no such term')) : resolve(`${term} means x`)), 50)) });
+    const lookup = defineTool({
+      name: 'lookup',
+      description: 'Looks a term up.',
+      input: z.object({ term: z.string() }),
+      run: ({ term }) => new Promise<string>((resolve, reject) => setTimeout(() => (term === 'bad' ? reject(new Error('no such term')) : resolve(`${term} means x`)), 50)),
+    });
     const provider = createScriptedProvider({
       latencyMs: 100,
-      reply: (request) => (request.messages.length === 1 ? { toolUse: [{ name: 'lookup', input: { term: 'good' } }, { name: 'lookup', input: { term: 'bad' } }] } : { text: 'found' }),
+      reply: (request) =>
+        request.messages.length === 1
+          ? {
+              toolUse: [
+                { name: 'lookup', input: { term: 'good' } },
+                { name: 'lookup', input: { term: 'bad' } },
+              ],
+            }
+          : { text: 'found' },
     });
     const run = runFanOut({ task: 'tides', specialists: [{ id: 'scout', tools: [lookup] }] }, { provider, trace: { tracer: tracing.tracer } });
     await settle(run);
@@ -267,7 +322,17 @@ describe('tracing on the scripted provider', () => {
     tree.expectWellFormed();
     const scout = tree.agent('scout');
     const tools = tree.childrenOf(scout).filter((span) => attr(span, 'gen_ai.operation.name') === 'execute_tool');
-    expect(tools.map((span) => [span.name, span.attributes['gen_ai.tool.type'], span.attributes['fanfold.turn'], span.attributes['error.type'] ?? null, span.status.code, ms(span.startTime), ms(span.endTime)])).toEqual([
+    expect(
+      tools.map((span) => [
+        span.name,
+        span.attributes['gen_ai.tool.type'],
+        span.attributes['fanfold.turn'],
+        span.attributes['error.type'] ?? null,
+        span.status.code,
+        ms(span.startTime),
+        ms(span.endTime),
+      ]),
+    ).toEqual([
       ['execute_tool lookup', 'function', 1, null, 0, 100, 150],
       ['execute_tool lookup', 'function', 1, 'tool_error', 2, 100, 150],
     ]);
@@ -275,7 +340,7 @@ describe('tracing on the scripted provider', () => {
     expect(tools.map((span) => span.attributes['gen_ai.tool.call.id'])).toEqual([expect.stringMatching(/^toolu_/), expect.stringMatching(/^toolu_/)]);
   });
 
-  it('content only when asked for, in the conventions\' shape, with credentials redacted', async () => {
+  it("content only when asked for, in the conventions' shape, with credentials redacted", async () => {
     const tracing = memoryTracing();
     const secret = 'sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789';
     const provider = createScriptedProvider({ latencyMs: 10, byCaller: { scout: { text: `Found it. Use key ${secret}.` } } });
@@ -310,7 +375,12 @@ describe('tracing on the scripted provider', () => {
       tree.expectWellFormed();
       expect(tree.root.attributes).toMatchObject({ 'fanfold.resumed': true, 'gen_ai.conversation.id': 'tides-1', 'fanfold.run.id': 'tides-1', 'fanfold.status': 'done' });
       // quick was kept (not called again): only slow and the synthesis ran here.
-      expect(tree.childrenOf(tree.root).map((span) => span.name).sort()).toEqual(['invoke_agent slow', 'invoke_agent synthesizer']);
+      expect(
+        tree
+          .childrenOf(tree.root)
+          .map((span) => span.name)
+          .sort(),
+      ).toEqual(['invoke_agent slow', 'invoke_agent synthesizer']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -339,7 +409,10 @@ describe('tracing on the scripted provider', () => {
     const tracing = memoryTracing();
     const provider = createScriptedProvider({ latencyMs: 200 });
     const n = 1_000;
-    const run = runFanOut({ task: 'bench', specialists: Array.from({ length: n }, (_, i) => ({ id: `s${i}`, model: `model-${i % 7}` })), synthesizer: { run: async ({ outcomes }) => `${outcomes?.length} findings` } }, { provider, trace: { tracer: tracing.tracer } });
+    const run = runFanOut(
+      { task: 'bench', specialists: Array.from({ length: n }, (_, i) => ({ id: `s${i}`, model: `model-${i % 7}` })), synthesizer: { run: async ({ outcomes }) => `${outcomes?.length} findings` } },
+      { provider, trace: { tracer: tracing.tracer } },
+    );
     const result = await settle(run);
     expect(result.status).toBe('done');
     expect(tracing.openNames()).toEqual([]);
@@ -383,7 +456,12 @@ describe('tracing defaults', () => {
     const off = runFanOut({ task: 'tides', specialists: [{ id: 'a' }] }, { provider, trace: false });
     await settle(off);
     // Only the run in between, with a registered provider, left spans.
-    expect(tracing.spans().map((span) => span.name).sort()).toEqual(['chat claude-sonnet-4-6', 'chat claude-sonnet-4-6', 'invoke_agent a', 'invoke_agent fanfold', 'invoke_agent synthesizer']);
+    expect(
+      tracing
+        .spans()
+        .map((span) => span.name)
+        .sort(),
+    ).toEqual(['chat claude-sonnet-4-6', 'chat claude-sonnet-4-6', 'invoke_agent a', 'invoke_agent fanfold', 'invoke_agent synthesizer']);
     expect(tracing.spans().every((span) => span.instrumentationScope.name === 'fanfold')).toBe(true);
   });
 });

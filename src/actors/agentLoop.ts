@@ -52,10 +52,7 @@ export interface LoopState {
 export type WrapUpReason = 'deadline' | 'budget';
 
 /** What the specialist does next. */
-export type LoopAction =
-  | { kind: 'callModel'; turn: number; final: boolean }
-  | { kind: 'runTools'; turn: number; calls: ToolCallRequest[] }
-  | { kind: 'finish'; output: string };
+export type LoopAction = { kind: 'callModel'; turn: number; final: boolean } | { kind: 'runTools'; turn: number; calls: ToolCallRequest[] } | { kind: 'finish'; output: string };
 
 /** The limits of {@link SupervisionPolicy} the loop applies. */
 export type LoopPolicy = Pick<SupervisionPolicy, 'maxTurns' | 'maxToolCalls'>;
@@ -63,7 +60,19 @@ export type LoopPolicy = Pick<SupervisionPolicy, 'maxTurns' | 'maxToolCalls'>;
 /** A fresh loop. The first turn is already the last when the limits allow no tool call at all. */
 export function startLoop(policy: LoopPolicy, reports = false): LoopState {
   const limit = finalTurnLimit(1, 0, policy);
-  return { messages: [], turns: 0, awaiting: [], results: {}, toolCalls: [], toolCallsUsed: 0, lastStopReason: null, limit, final: limit !== null, done: false, ...(reports ? { reports: true as const } : {}) };
+  return {
+    messages: [],
+    turns: 0,
+    awaiting: [],
+    results: {},
+    toolCalls: [],
+    toolCallsUsed: 0,
+    lastStopReason: null,
+    limit,
+    final: limit !== null,
+    done: false,
+    ...(reports ? { reports: true as const } : {}),
+  };
 }
 
 /** Told to the model with the results, when a limit makes its next turn the last. */
@@ -108,7 +117,12 @@ export function applyModelStep(loop: LoopState, step: ModelStep, policy: LoopPol
   const awaiting = all.map((use) => ({ id: use.id, name: use.name, input: use.input }));
   const results: Record<string, ToolResultBlock> = {};
   // Reported beside other calls (or with no text): answered at once, so the API sees every tool_use answered.
-  for (const report of reports) results[report.id] = { type: 'tool_result', tool_use_id: report.id, content: silent ? 'Recorded. Now write your finding as text: it is what the team reads.' : 'Recorded. Finish your work; your last response is your finding.' };
+  for (const report of reports)
+    results[report.id] = {
+      type: 'tool_result',
+      tool_use_id: report.id,
+      content: silent ? 'Recorded. Now write your finding as text: it is what the team reads.' : 'Recorded. Finish your work; your last response is your finding.',
+    };
   const room = Math.max(0, policy.maxToolCalls - used);
   uses.slice(room).forEach((call) => {
     results[call.id] = errorResult(call.id, `Not run: this specialist has used all ${policy.maxToolCalls} of its tool calls (maxToolCalls). Write your finding with what you have.`);
@@ -241,4 +255,3 @@ export function sourcesOf(loop: LoopState): string[] {
   for (const source of loop.report?.sources ?? []) add(source);
   return [...found];
 }
-

@@ -30,10 +30,13 @@ export function createDeadlineTimerLogic(clock: Clock): DeadlineTimerLogic {
     start: (snapshot, { self }) => {
       if (snapshot.status !== 'active') return;
       const wait = Math.max(0, snapshot.input.deadlineAt - clock.now());
-      timers.set(self, clock.setTimeout(() => {
-        timers.delete(self);
-        if (self.getSnapshot().status === 'active') self._parent?.send({ type: snapshot.input.event ?? 'run.deadline' });
-      }, wait));
+      timers.set(
+        self,
+        clock.setTimeout(() => {
+          timers.delete(self);
+          if (self.getSnapshot().status === 'active') self._parent?.send({ type: snapshot.input.event ?? 'run.deadline' });
+        }, wait),
+      );
     },
     transition: (snapshot, event, { self }) => {
       if (event.type !== 'xstate.stop') return snapshot;

@@ -140,8 +140,7 @@ const deadlineStop = (snapshot: FanOutSnapshot): FanOutStop => deadlineStopFor(s
 /** An open fan-out not yet closed: more specialists may come, so nothing is judged yet. */
 const stillOpen = (snapshot: FanOutSnapshot) => snapshot.input.open === true && snapshot.closed !== true && snapshot.stop === null;
 const quorumLost = (snapshot: FanOutSnapshot) =>
-  !stillOpen(snapshot) &&
-  quorumUnreachable({ total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, snapshot.input.quorum);
+  !stillOpen(snapshot) && quorumUnreachable({ total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, snapshot.input.quorum);
 const quorumStop = (snapshot: FanOutSnapshot): FanOutStop => quorumStopFor(snapshot.input.quorum, snapshot.unsuccessful, snapshot.input.specialists.length);
 
 /**
@@ -250,7 +249,21 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     if (!runtime) {
       const indexById = new Map<string, number>();
       snapshot.input.specialists.forEach((spec, index) => indexById.set(spec.id, index));
-      runtime = { children: new Map(), path: pathOf(self), slots: runSlots(self, snapshot), holding: new Set(), indexById, pendingEvents: [], pendingSettled: [], starting: false, openTokens: new Map(), flushTimer: null, reportedAllStarted: false, deadlineTimer: null, deadlineTimerAt: null };
+      runtime = {
+        children: new Map(),
+        path: pathOf(self),
+        slots: runSlots(self, snapshot),
+        holding: new Set(),
+        indexById,
+        pendingEvents: [],
+        pendingSettled: [],
+        starting: false,
+        openTokens: new Map(),
+        flushTimer: null,
+        reportedAllStarted: false,
+        deadlineTimer: null,
+        deadlineTimerAt: null,
+      };
       runtimes.set(self, runtime);
     }
     return runtime;
@@ -289,8 +302,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     for (const waiter of waiting) if (waiter.getSnapshot().status === 'active') waiter.send({ type: 'fanOut.fill' });
   };
 
-  const allStarted = (snapshot: FanOutSnapshot) =>
-    snapshot.nextIndex >= snapshot.input.specialists.length && snapshot.requeued.length === 0;
+  const allStarted = (snapshot: FanOutSnapshot) => snapshot.nextIndex >= snapshot.input.specialists.length && snapshot.requeued.length === 0;
 
   /** Sends the batch to the lead now. */
   const flush = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime) => {
@@ -361,7 +373,11 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     const spec = snapshot.input.specialists[index] as SpecialistSpec;
     const child: AnyActorRef =
       spec.kind === 'fanOut'
-        ? createActor(subLeadLogic(), { id: spec.id, parent: self, input: subLeadInput(snapshot.input.task, spec, snapshot.input.deadlineAt, clock.now(), snapshot.input.weights, snapshot.input.context, snapshot.input.budget) })
+        ? createActor(subLeadLogic(), {
+            id: spec.id,
+            parent: self,
+            input: subLeadInput(snapshot.input.task, spec, snapshot.input.deadlineAt, clock.now(), snapshot.input.weights, snapshot.input.context, snapshot.input.budget),
+          })
         : createActor(specialist, { id: spec.id, parent: self, input: specialistInput(snapshot, runtime, spec, index) });
     runtime.children.set(spec.id, child);
     if (runtime.slots && spec.kind !== 'fanOut') {
@@ -485,11 +501,14 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     runtime.deadlineTimer = null;
     runtime.deadlineTimerAt = earliest;
     if (earliest === null) return;
-    runtime.deadlineTimer = clock.setTimeout(() => {
-      runtime.deadlineTimer = null;
-      runtime.deadlineTimerAt = null;
-      if (self.getSnapshot().status === 'active') self.send({ type: 'fanOut.agentDeadline' });
-    }, Math.max(0, earliest - clock.now()));
+    runtime.deadlineTimer = clock.setTimeout(
+      () => {
+        runtime.deadlineTimer = null;
+        runtime.deadlineTimerAt = null;
+        if (self.getSnapshot().status === 'active') self.send({ type: 'fanOut.agentDeadline' });
+      },
+      Math.max(0, earliest - clock.now()),
+    );
   };
 
   /** Sets (or brings forward) a specialist's own deadline. */
@@ -535,9 +554,10 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         if (self.getSnapshot().status === 'active') intake(self, self.getSnapshot(), runtime, event);
       });
       // Told (once) when the run's budget is spent; checked again as it starts, for a restore.
-      runtime.unbudget = budget?.onExhausted(() => {
-        if (self.getSnapshot().status === 'active') self.send({ type: 'fanOut.budget' });
-      }) ?? null;
+      runtime.unbudget =
+        budget?.onExhausted(() => {
+          if (self.getSnapshot().status === 'active') self.send({ type: 'fanOut.budget' });
+        }) ?? null;
       // After a restore: specialists that were in flight (or queued by a restart) start again;
       // finished ones stay finished.
       snapshot.requeued = [];
@@ -589,7 +609,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
             // Running ones finish (each call only while it fits under the line); queued ones never start.
             snapshot.stop = stop;
             snapshot.input.specialists.forEach((_spec, index) => {
-              if (!snapshot.outcomes[index] && !runtime.children.has(snapshot.input.specialists[index]!.id)) stopOne(self, snapshot, runtime, index, 'skipped', { kind: 'budget', message: stop.message }, stopChild);
+              if (!snapshot.outcomes[index] && !runtime.children.has(snapshot.input.specialists[index]!.id))
+                stopOne(self, snapshot, runtime, index, 'skipped', { kind: 'budget', message: stop.message }, stopChild);
             });
             snapshot.requeued = [];
             snapshot.nextIndex = snapshot.input.specialists.length;

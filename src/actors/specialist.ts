@@ -197,7 +197,11 @@ export function currentModel(spec: SpecialistSpec, modelIndex: number): string |
 }
 
 /** The loop fields of an outcome: turns, last stop reason, limit and tool calls (model specialists only). */
-function loopFields(spec: SpecialistSpec, progress: SpecialistProgress, fulfilledPlain: { stopReason: string | null } | null): Pick<SpecialistOutcome, 'turns' | 'stopReason' | 'loopLimit' | 'toolCalls'> {
+function loopFields(
+  spec: SpecialistSpec,
+  progress: SpecialistProgress,
+  fulfilledPlain: { stopReason: string | null } | null,
+): Pick<SpecialistOutcome, 'turns' | 'stopReason' | 'loopLimit' | 'toolCalls'> {
   if (spec.kind !== 'model') return {};
   const loop = progress.loop;
   if (!loop) return { turns: fulfilledPlain ? 1 : 0, stopReason: fulfilledPlain?.stopReason ?? null, loopLimit: null, toolCalls: NO_TOOL_CALLS };
@@ -208,12 +212,7 @@ function loopFields(spec: SpecialistSpec, progress: SpecialistProgress, fulfille
  * Builds the outcome of a specialist that is being stopped from outside (deadline, cancel),
  * from its latest snapshot, so attempts, model, usage, turns and tool calls so far are not lost.
  */
-export function outcomeOfStopped(
-  snapshot: SpecialistSnapshot,
-  status: 'timedOut' | 'skipped',
-  error: ErrorInfo,
-  endedAt: number,
-): SpecialistOutcome {
+export function outcomeOfStopped(snapshot: SpecialistSnapshot, status: 'timedOut' | 'skipped', error: ErrorInfo, endedAt: number): SpecialistOutcome {
   const { spec } = snapshot.input;
   const progress = snapshot.progress;
   return {
@@ -239,7 +238,19 @@ function usageSoFar(progress: SpecialistProgress): Usage {
 /** The progress a specialist starts with: fresh, or its loop rebuilt from a checkpoint's steps. */
 function initialProgress(input: SpecialistActorInput, now: number): SpecialistProgress {
   const { spec } = input;
-  const base: SpecialistProgress = { phase: 'calling', attempt: 1, attemptsOnModel: 1, modelIndex: 0, startedAt: now, usage: ZERO_USAGE, inFlightUsage: null, lastError: null, turn: 1, turnCalls: 1, loop: null };
+  const base: SpecialistProgress = {
+    phase: 'calling',
+    attempt: 1,
+    attemptsOnModel: 1,
+    modelIndex: 0,
+    startedAt: now,
+    usage: ZERO_USAGE,
+    inFlightUsage: null,
+    lastError: null,
+    turn: 1,
+    turnCalls: 1,
+    loop: null,
+  };
   if (spec.kind !== 'model' || spec.tools.length === 0) return base;
   const steps = input.resume ?? [];
   const reports = spec.tools.some((tool) => tool.source === 'report');
@@ -316,7 +327,8 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const held: AttemptResources = { controller, timer: null };
     resources.set(self, held);
     const timeoutMs = spec.policy.attemptTimeoutMs;
-    if (timeoutMs !== null && (input.deadlineAt === undefined || clock.now() + timeoutMs < input.deadlineAt)) held.timer = clock.setTimeout(() => self.send({ type: 'attempt.timedOut', attempt }), timeoutMs);
+    if (timeoutMs !== null && (input.deadlineAt === undefined || clock.now() + timeoutMs < input.deadlineAt))
+      held.timer = clock.setTimeout(() => self.send({ type: 'attempt.timedOut', attempt }), timeoutMs);
 
     let call: Promise<AttemptResult>;
     try {
@@ -337,14 +349,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
   };
 
   /** One attempt: the task function, or a streamed model call. Plain promise chains, no async frames: this runs once per specialist. */
-  const runAttempt = (
-    input: SpecialistActorInput,
-    progress: SpecialistProgress,
-    model: string | null,
-    attempt: number,
-    signal: AbortSignal,
-    self: SpecialistRef,
-  ): Promise<AttemptResult> => {
+  const runAttempt = (input: SpecialistActorInput, progress: SpecialistProgress, model: string | null, attempt: number, signal: AbortSignal, self: SpecialistRef): Promise<AttemptResult> => {
     const { spec, task } = input;
     if (spec.kind === 'task') {
       const fn = spec.taskKey === null ? undefined : deps.tasks.get(spec.taskKey);
@@ -377,10 +382,29 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       }
       const ms = now - (serverStarts.get(event.id) ?? now);
       serverToolCalls.push(event.isError ? { name: event.name, ms, isError: true, server: true } : { name: event.name, ms, isError: false, server: true });
-      tellParent(self, { type: 'specialist.tool.done', id: spec.id, tool: event.name, callId: event.id, turn: progress.turn, server: true, ms, isError: event.isError, error: event.error, result: preview(event.content), at: now });
+      tellParent(self, {
+        type: 'specialist.tool.done',
+        id: spec.id,
+        tool: event.name,
+        callId: event.id,
+        turn: progress.turn,
+        server: true,
+        ms,
+        isError: event.isError,
+        error: event.error,
+        result: preview(event.content),
+        at: now,
+      });
     };
     return callModel(self, input, progress, provider, request, { signal, attempt, ...(loop ? { onServerTool, turn: progress.turn } : {}) }).then(
-      (response): AttemptResult => ({ text: response.text, model: response.model, usage: response.usage, content: response.content ?? [{ type: 'text', text: response.text }], stopReason: response.stopReason, serverToolCalls }),
+      (response): AttemptResult => ({
+        text: response.text,
+        model: response.model,
+        usage: response.usage,
+        content: response.content ?? [{ type: 'text', text: response.text }],
+        stopReason: response.stopReason,
+        serverToolCalls,
+      }),
     );
   };
 
@@ -440,9 +464,17 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
    * get one now; one whose digest failed appears as its finding under its heading. The
    * digests' calls and tokens are this outcome's too.
    */
-  const foldAttempt = (self: SpecialistRef, input: SpecialistActorInput, progress: SpecialistProgress, model: string, attempt: number, signal: AbortSignal, provider: ModelProvider): Promise<AttemptResult> => {
+  const foldAttempt = (
+    self: SpecialistRef,
+    input: SpecialistActorInput,
+    progress: SpecialistProgress,
+    model: string,
+    attempt: number,
+    signal: AbortSignal,
+    provider: ModelProvider,
+  ): Promise<AttemptResult> => {
     const fold = deps.fold?.current;
-    if (!fold) throw new FanfoldError('usage', 'A streaming fold needs the run\'s fold: create its actors with createRunActors()');
+    if (!fold) throw new FanfoldError('usage', "A streaming fold needs the run's fold: create its actors with createRunActors()");
     const { task, spec } = input;
     const outcomes = input.outcomes!;
     const found = outcomes.filter((outcome) => outcome.status === 'fulfilled');
@@ -454,15 +486,13 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const request = buildClosingRequest(task, spec, { sections, pending, missing: outcomes.filter((outcome) => outcome.status !== 'fulfilled') }, model, weights);
     if (input.context !== undefined) request.context = input.context;
     const closing = callModel(self, input, progress, provider, request, { signal, attempt });
-    return Promise.all([closing, fold.settled()]).then(
-      ([response]): AttemptResult => {
-        const body = found.map((outcome) => fold.digests.get(outcome.id)?.text ?? `## ${outcome.angle}\n\n${outcome.output ?? ''}`.trim());
-        const text = [...body, response.text.trim()].join('\n\n');
-        // The digests' calls, made for this fold, are counted once, here.
-        const usage = addUsageInto({ ...ZERO_USAGE, ...response.usage } as Usage, fold.spent.usage);
-        return { text, model: response.model, usage, content: [{ type: 'text', text }], stopReason: response.stopReason, extraCalls: fold.spent.attempts };
-      },
-    );
+    return Promise.all([closing, fold.settled()]).then(([response]): AttemptResult => {
+      const body = found.map((outcome) => fold.digests.get(outcome.id)?.text ?? `## ${outcome.angle}\n\n${outcome.output ?? ''}`.trim());
+      const text = [...body, response.text.trim()].join('\n\n');
+      // The digests' calls, made for this fold, are counted once, here.
+      const usage = addUsageInto({ ...ZERO_USAGE, ...response.usage } as Usage, fold.spent.usage);
+      return { text, model: response.model, usage, content: [{ type: 'text', text }], stopReason: response.stopReason, extraCalls: fold.spent.attempts };
+    });
   };
 
   /**
@@ -605,7 +635,10 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       startTools(self, tooling, action.calls);
       return tooling;
     }
-    const calling: SpecialistSnapshot = { ...snapshot, progress: { ...progress, phase: 'calling', attempt: progress.attempt + 1, attemptsOnModel: 1, turn: action.turn, turnCalls: 1, lastError: null } };
+    const calling: SpecialistSnapshot = {
+      ...snapshot,
+      progress: { ...progress, phase: 'calling', attempt: progress.attempt + 1, attemptsOnModel: 1, turn: action.turn, turnCalls: 1, lastError: null },
+    };
     startAttempt(self, calling);
     return calling;
   };
@@ -658,14 +691,17 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     const progress = snapshot.progress;
     // Not started for the budget: no retry; it stops with what it had done.
     if (error.kind === 'budget') {
-      return settle(snapshot, { status: 'skipped', output: null, error, attempts: callsMade(progress) - 1, model: currentModel(spec, progress.modelIndex), usage: progress.usage, ...loopFields(spec, progress, null) });
+      return settle(snapshot, {
+        status: 'skipped',
+        output: null,
+        error,
+        attempts: callsMade(progress) - 1,
+        model: currentModel(spec, progress.modelIndex),
+        usage: progress.usage,
+        ...loopFields(spec, progress, null),
+      });
     }
-    const decision = decideAfterFailure(
-      spec.policy,
-      { attemptsOnModel: progress.attemptsOnModel, modelIndex: progress.modelIndex, modelCount: Math.max(1, spec.models.length) },
-      error,
-      deps.random,
-    );
+    const decision = decideAfterFailure(spec.policy, { attemptsOnModel: progress.attemptsOnModel, modelIndex: progress.modelIndex, modelCount: Math.max(1, spec.models.length) }, error, deps.random);
     if (decision.action === 'giveUp') {
       return settle(snapshot, {
         status: 'rejected',
@@ -761,9 +797,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
           if (event.attempt !== progress.attempt || progress.phase !== 'calling') return snapshot;
           const timedOut = event.type === 'attempt.timedOut';
           release(self, timedOut);
-          const error: ErrorInfo = timedOut
-            ? { kind: 'timeout', message: `attempt ${progress.attempt} exceeded its ${snapshot.input.spec.policy.attemptTimeoutMs} ms deadline` }
-            : event.error;
+          const error: ErrorInfo = timedOut ? { kind: 'timeout', message: `attempt ${progress.attempt} exceeded its ${snapshot.input.spec.policy.attemptTimeoutMs} ms deadline` } : event.error;
           // The failed attempt still cost what the backend reported for it.
           const counted = progress.inFlightUsage ? { ...snapshot, progress: { ...progress, usage: usageSoFar(progress), inFlightUsage: null } } : snapshot;
           return afterFailure(openWarmGate(self, counted), error, self);
@@ -814,7 +848,10 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
           const settleCall = answer?.get(event.callId);
           if (!settleCall) return snapshot;
           answer!.delete(event.callId);
-          settleCall({ result: event.isError ? errorResult(event.callId, event.content) : { type: 'tool_result', tool_use_id: event.callId, content: event.content }, error: event.isError ? event.content : null });
+          settleCall({
+            result: event.isError ? errorResult(event.callId, event.content) : { type: 'tool_result', tool_use_id: event.callId, content: event.content },
+            error: event.isError ? event.content : null,
+          });
           return snapshot;
         }
         case 'loop.wrapUp': {

@@ -12,7 +12,15 @@ import type { RunResult } from '../result.ts';
 import { addUsageInto, emptyUsage } from '../usage.ts';
 
 /** The nested lead's input: its sub-specialists, and a deadline no later than the parent's. */
-export function subLeadInput(task: string, spec: SpecialistSpec, parentDeadlineAt: number, now: number, weights?: LeadInput['weights'], context?: string, budget?: LeadInput['budget']): LeadInput & { startedAt: number } {
+export function subLeadInput(
+  task: string,
+  spec: SpecialistSpec,
+  parentDeadlineAt: number,
+  now: number,
+  weights?: LeadInput['weights'],
+  context?: string,
+  budget?: LeadInput['budget'],
+): LeadInput & { startedAt: number } {
   const fanOut = spec.fanOut!;
   const remaining = Math.max(1, parentDeadlineAt - now);
   return {

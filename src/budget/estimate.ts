@@ -28,7 +28,13 @@ export class BudgetExceededError extends FanfoldError {
   readonly estimate: BudgetEstimate;
   readonly caps: BudgetCaps;
   constructor(source: string, estimate: BudgetEstimate, caps: BudgetCaps) {
-    const cap = [caps.usd !== null ? `$${caps.usd}` : null, caps.inputTokens !== null ? `${caps.inputTokens} input tokens` : null, caps.outputTokens !== null ? `${caps.outputTokens} output tokens` : null].filter(Boolean).join(', ');
+    const cap = [
+      caps.usd !== null ? `$${caps.usd}` : null,
+      caps.inputTokens !== null ? `${caps.inputTokens} input tokens` : null,
+      caps.outputTokens !== null ? `${caps.outputTokens} output tokens` : null,
+    ]
+      .filter(Boolean)
+      .join(', ');
     super(
       'budget',
       `Refused before any call (${source}): the run's unavoidable cost is estimated at ${describeSpend(estimate.total)} — its ${estimate.firstCalls.calls} first calls' inputs ${describeSpend(estimate.firstCalls)} (${estimate.firstCalls.counted} counted with count_tokens) and ${describeSpend(estimate.reserve)} kept for the synthesis — over its budget of ${cap}. Raise the budget, or lower maxTokens (the synthesis's share grows with it).`,

@@ -34,12 +34,20 @@ const add = (a: Spend, b: Spend): Spend => ({ usd: a.usd + b.usd, inputTokens: a
 /** Whether `spend` fits under `caps` (a cap of `null` always fits). */
 export function fits(spend: Spend, caps: BudgetCaps): boolean {
   // A hair of slack for floating-point sums of many small prices.
-  return (caps.usd === null || spend.usd <= caps.usd + 1e-9) && (caps.inputTokens === null || spend.inputTokens <= caps.inputTokens) && (caps.outputTokens === null || spend.outputTokens <= caps.outputTokens);
+  return (
+    (caps.usd === null || spend.usd <= caps.usd + 1e-9) &&
+    (caps.inputTokens === null || spend.inputTokens <= caps.inputTokens) &&
+    (caps.outputTokens === null || spend.outputTokens <= caps.outputTokens)
+  );
 }
 
 /** Whether `spend` is at (or past) a cap on some measure. */
 function reached(spend: Spend, caps: BudgetCaps): boolean {
-  return (caps.usd !== null && spend.usd >= caps.usd - 1e-9) || (caps.inputTokens !== null && spend.inputTokens >= caps.inputTokens) || (caps.outputTokens !== null && spend.outputTokens >= caps.outputTokens);
+  return (
+    (caps.usd !== null && spend.usd >= caps.usd - 1e-9) ||
+    (caps.inputTokens !== null && spend.inputTokens >= caps.inputTokens) ||
+    (caps.outputTokens !== null && spend.outputTokens >= caps.outputTokens)
+  );
 }
 
 /**
@@ -175,7 +183,13 @@ export class BudgetLedger {
 
   /** Why a call that must fit whole does not: what was spent, and the call at its worst. */
   private describeWhole(worst: Spend): string {
-    const cap = [this.caps.usd !== null ? `$${this.caps.usd.toFixed(4)}` : null, this.caps.inputTokens !== null ? `${this.caps.inputTokens} input tokens` : null, this.caps.outputTokens !== null ? `${this.caps.outputTokens} output tokens` : null].filter(Boolean).join(', ');
+    const cap = [
+      this.caps.usd !== null ? `$${this.caps.usd.toFixed(4)}` : null,
+      this.caps.inputTokens !== null ? `${this.caps.inputTokens} input tokens` : null,
+      this.caps.outputTokens !== null ? `${this.caps.outputTokens} output tokens` : null,
+    ]
+      .filter(Boolean)
+      .join(', ');
     return `budget: what is left of the run's ${cap} cannot pay for this call (spent ${describeSpend(this.spent)}; the call up to ${describeSpend(worst)})`;
   }
 

@@ -35,7 +35,10 @@ export async function estimateRunBudget(normalized: Pick<NormalizedConfig, 'inpu
   const budget = input.budget ?? { caps: { usd: null, inputTokens: null, outputTokens: null }, reserve: null };
   const first = (spec: SpecialistSpec): ModelRequest => {
     const model = spec.models[0]!;
-    const request = spec.tools.length > 0 ? buildSpecialistRequest(input.task, spec, model, { messages: [], tools: options.toolbox.resolve(spec.tools).definitions, final: false }) : buildSpecialistRequest(input.task, spec, model);
+    const request =
+      spec.tools.length > 0
+        ? buildSpecialistRequest(input.task, spec, model, { messages: [], tools: options.toolbox.resolve(spec.tools).definitions, final: false })
+        : buildSpecialistRequest(input.task, spec, model);
     if (input.context !== undefined) request.context = input.context;
     return request;
   };

@@ -150,7 +150,10 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
     const folder = runDir(runId);
     const file = join(folder, CHECKPOINT_FILE);
     if (!existsSync(file)) {
-      throw new CheckpointError(shown(file), existsSync(folder) ? 'the run has no checkpoint file (it never got past its start)' : `no run "${runId}" in ${shown(runsDir)} (list them with \`fanfold resume\`)`);
+      throw new CheckpointError(
+        shown(file),
+        existsSync(folder) ? 'the run has no checkpoint file (it never got past its start)' : `no run "${runId}" in ${shown(runsDir)} (list them with \`fanfold resume\`)`,
+      );
     }
     let data: unknown;
     try {

@@ -144,7 +144,14 @@ const persistedLeadSchema = z.looseObject({
   value: z.union([z.string(), z.record(z.string(), z.unknown())]),
   context: z.looseObject({
     // A model lead's run starts with no specialists: it spawns them.
-    input: z.looseObject({ task: z.string(), specialists: z.array(specSchema), synthesizer: specSchema, deadlineMs: z.number(), lead: z.looseObject({ agent: specSchema, templates: z.array(specSchema).min(1) }).optional() })
+    input: z
+      .looseObject({
+        task: z.string(),
+        specialists: z.array(specSchema),
+        synthesizer: specSchema,
+        deadlineMs: z.number(),
+        lead: z.looseObject({ agent: specSchema, templates: z.array(specSchema).min(1) }).optional(),
+      })
       .refine((input) => input.lead !== undefined || input.specialists.length > 0, { message: 'expected at least one specialist', path: ['specialists'] }),
     startedAt: z.number(),
     deadlineAt: z.number(),
@@ -217,13 +224,16 @@ const journalEntrySchema = z.union([
 
 /** The lead's top-level state: `{ fanningOut: 'waiting' }` → `fanningOut`, `'done'` → `done`. */
 export function topState(value: unknown): string {
-  return typeof value === 'string' ? value : Object.keys((value ?? {}) as object)[0] ?? '';
+  return typeof value === 'string' ? value : (Object.keys((value ?? {}) as object)[0] ?? '');
 }
 
 /** `issues[0]` as "path: message", for error text. */
 function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0]!;
-  const path = issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`)).join('').replace(/^\./, '');
+  const path = issue.path
+    .map((part) => (typeof part === 'number' ? `[${part}]` : `.${String(part)}`))
+    .join('')
+    .replace(/^\./, '');
   return `${path || '(root)'}: ${issue.message}`;
 }
 
@@ -264,7 +274,7 @@ export function parseCheckpoint(file: string, data: unknown): Checkpoint {
     if (!inner.success) throw new CheckpointError(file, `unexpected content at snapshot.children.fanOut.snapshot.${firstIssue(inner.error)}`);
     if (inner.data.outcomes.length !== total) throw new CheckpointError(file, `snapshot.children.fanOut.snapshot.outcomes has ${inner.data.outcomes.length} entries for ${total} specialists`);
     const ids = (list: Array<{ id: string }>) => list.map((spec) => spec.id).join('\n');
-    if (ids(inner.data.input.specialists) !== ids(context.input.specialists)) throw new CheckpointError(file, 'snapshot.children.fanOut.snapshot.input.specialists differ from the lead\'s specialists');
+    if (ids(inner.data.input.specialists) !== ids(context.input.specialists)) throw new CheckpointError(file, "snapshot.children.fanOut.snapshot.input.specialists differ from the lead's specialists");
   }
   return checkpoint;
 }

@@ -99,7 +99,13 @@ export async function executeRun(options: ExecuteRunOptions, io: CliIO): Promise
     await mcp?.close();
     throw error;
   }
-  const meta: CliRunMeta = { command: options.source === 'research' ? 'research' : 'run', title: options.title, backend: backend.mode, ...(options.prices ? { prices: options.prices } : {}), ...options.resumeHints };
+  const meta: CliRunMeta = {
+    command: options.source === 'research' ? 'research' : 'run',
+    title: options.title,
+    backend: backend.mode,
+    ...(options.prices ? { prices: options.prices } : {}),
+    ...options.resumeHints,
+  };
   return driveRun(backend, options, io, {
     title: options.title,
     prices: options.prices,

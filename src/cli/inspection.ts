@@ -48,7 +48,11 @@ export async function startCliInspector(options: CliInspectorOptions): Promise<I
       throw new FanfoldError('config', `${flags.port}: port ${port} is in use on ${where} (another inspector?); choose another port, or leave ${flags.port} out for a free one.`, { cause: error });
     }
     if (code === 'EACCES') {
-      throw new FanfoldError('config', `${flags.port}: not allowed to listen on port ${port} on ${where} (ports below 1024 need privileges); choose a port from 1024 up, or leave ${flags.port} out for a free one.`, { cause: error });
+      throw new FanfoldError(
+        'config',
+        `${flags.port}: not allowed to listen on port ${port} on ${where} (ports below 1024 need privileges); choose a port from 1024 up, or leave ${flags.port} out for a free one.`,
+        { cause: error },
+      );
     }
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_FAIL' || code === 'EAFNOSUPPORT') {
       throw new FanfoldError('config', `${flags.host}: cannot listen on ${where}: ${(error as Error).message}`, { cause: error });
@@ -63,9 +67,10 @@ export async function startCliInspector(options: CliInspectorOptions): Promise<I
  * created, so an unwritable path is a usage error before any model is called.
  */
 export async function openInspection(options: InspectOptions, log: (line: string) => void): Promise<RunInspection> {
-  const server = options.inspect || options.inspectPort !== undefined || options.inspectHost !== undefined
-    ? await startCliInspector({ port: options.inspectPort, host: options.inspectHost, log, flags: { port: '--inspect-port', host: '--inspect-host' } })
-    : undefined;
+  const server =
+    options.inspect || options.inspectPort !== undefined || options.inspectHost !== undefined
+      ? await startCliInspector({ port: options.inspectPort, host: options.inspectHost, log, flags: { port: '--inspect-port', host: '--inspect-host' } })
+      : undefined;
   if (options.record) {
     try {
       await writeFile(options.record, '');

@@ -128,7 +128,14 @@ export function toJsonResult(result: RunResult, backend: JsonRunResult['backend'
           lead: {
             // Its own cost line, unless its text is the synthesis (then the synthesizer's line is its).
             agent: result.lead.outcome ? specialist(result.lead.outcome, cost.lead ? cost.lead.costUsd : (cost.synthesizer?.costUsd ?? null)) : null,
-            spawned: result.lead.spawned.map((spawn, index) => ({ id: spawn.id, template: spawn.template, description: spawn.description, prompt: spawn.prompt, round: spawn.round, status: result.outcomes[index]?.status ?? null })),
+            spawned: result.lead.spawned.map((spawn, index) => ({
+              id: spawn.id,
+              template: spawn.template,
+              description: spawn.description,
+              prompt: spawn.prompt,
+              round: spawn.round,
+              status: result.outcomes[index]?.status ?? null,
+            })),
           },
         }
       : {}),

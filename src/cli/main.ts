@@ -49,7 +49,10 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
-    .addHelpText('after', '\nExit codes: 0 done · 3 partial (some specialists missing) · 1 failed (a run, a model call, a tool, Restate, or a bug) · 2 usage, config, run id, checkpoint or budget error (nothing was called) · 130 interrupted (143 on SIGTERM)');
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done · 3 partial (some specialists missing) · 1 failed (a run, a model call, a tool, Restate, or a bug) · 2 usage, config, run id, checkpoint or budget error (nothing was called) · 130 interrupted (143 on SIGTERM)',
+    );
   researchCommand(program, io, done);
   runCommand(program, io, done);
   resumeCommand(program, io, done);

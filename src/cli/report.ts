@@ -29,11 +29,21 @@ export function formatReport(result: JsonRunResult, options: ReportOptions): str
   const leadRow = result.lead?.agent && result.lead.agent.id !== result.synthesizer?.id ? [result.lead.agent] : [];
   const rows = [...result.specialists.flatMap((row) => withSubRows(row, row.id)), ...leadRow, ...(result.synthesizer ? [result.synthesizer] : [])];
   const idWidth = Math.max(12, ...rows.map((row) => row.id.length));
-  out.push(paint('gray', `  ${'id'.padEnd(idWidth)}  ${'status'.padEnd(9)} ${'model'.padEnd(20)} ${'calls'.padStart(5)} ${'turns'.padStart(5)} ${'tools'.padStart(5)} ${'time'.padStart(7)} ${'in tok'.padStart(8)} ${'out tok'.padStart(8)} ${'est. USD'.padStart(9)}`));
+  out.push(
+    paint(
+      'gray',
+      `  ${'id'.padEnd(idWidth)}  ${'status'.padEnd(9)} ${'model'.padEnd(20)} ${'calls'.padStart(5)} ${'turns'.padStart(5)} ${'tools'.padStart(5)} ${'time'.padStart(7)} ${'in tok'.padStart(8)} ${'out tok'.padStart(8)} ${'est. USD'.padStart(9)}`,
+    ),
+  );
   for (const row of rows) out.push(`  ${formatRow(row, idWidth)}`);
   const total = result.usage;
   const toolTotal = rows.reduce((sum, row) => sum + (row.toolCalls?.length ?? 0), 0);
-  out.push(paint('gray', `  ${'total'.padEnd(idWidth)}  ${''.padEnd(9)} ${''.padEnd(20)} ${String(result.modelCalls).padStart(5)} ${''.padStart(5)} ${String(toolTotal).padStart(5)} ${formatSeconds(result.elapsedMs).padStart(7)} ${String(total.inputTokens + total.cacheReadInputTokens + total.cacheCreationInputTokens).padStart(8)} ${String(total.outputTokens).padStart(8)} ${formatUsd(result.costUsd).padStart(9)}`));
+  out.push(
+    paint(
+      'gray',
+      `  ${'total'.padEnd(idWidth)}  ${''.padEnd(9)} ${''.padEnd(20)} ${String(result.modelCalls).padStart(5)} ${''.padStart(5)} ${String(toolTotal).padStart(5)} ${formatSeconds(result.elapsedMs).padStart(7)} ${String(total.inputTokens + total.cacheReadInputTokens + total.cacheCreationInputTokens).padStart(8)} ${String(total.outputTokens).padStart(8)} ${formatUsd(result.costUsd).padStart(9)}`,
+    ),
+  );
   if (result.unpricedModels.length > 0) out.push(paint('yellow', `  not in the price table (cost not counted): ${result.unpricedModels.join(', ')}`));
 
   const weighed = result.specialists.filter((row) => row.weight !== undefined).sort((a, b) => b.weight! - a.weight!);
@@ -63,8 +73,17 @@ export function formatReport(result: JsonRunResult, options: ReportOptions): str
   if (result.error) out.push('', paint('red', `Run ${result.status}: ${result.error.message}`));
   if (result.budget) {
     const { caps, spent, estimate, reserve } = result.budget;
-    const cap = [caps.usd !== null ? formatUsd(caps.usd) : null, caps.inputTokens !== null ? `${caps.inputTokens} input tokens` : null, caps.outputTokens !== null ? `${caps.outputTokens} output tokens` : null].filter(Boolean).join(', ');
-    out.push('', `${paint('bold', 'Budget')}: spent ${formatUsd(spent.usd)} (${spent.inputTokens} in / ${spent.outputTokens} out tokens) of ${cap}; estimated ${formatUsd(estimate.usd)} before the run, ${formatUsd(reserve.usd)} kept for the synthesis${result.stop === 'budget' ? paint('yellow', ' · the budget stopped the fan-out') : ''}`);
+    const cap = [
+      caps.usd !== null ? formatUsd(caps.usd) : null,
+      caps.inputTokens !== null ? `${caps.inputTokens} input tokens` : null,
+      caps.outputTokens !== null ? `${caps.outputTokens} output tokens` : null,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    out.push(
+      '',
+      `${paint('bold', 'Budget')}: spent ${formatUsd(spent.usd)} (${spent.inputTokens} in / ${spent.outputTokens} out tokens) of ${cap}; estimated ${formatUsd(estimate.usd)} before the run, ${formatUsd(reserve.usd)} kept for the synthesis${result.stop === 'budget' ? paint('yellow', ' · the budget stopped the fan-out') : ''}`,
+    );
   }
 
   const times = result.specialists.map((row) => row.elapsedMs ?? 0);
@@ -95,8 +114,10 @@ function formatRow(row: JsonSpecialist, idWidth: number): string {
   const input = row.usage.inputTokens + row.usage.cacheReadInputTokens + row.usage.cacheCreationInputTokens;
   const turns = row.turns === undefined ? '-' : String(row.turns);
   const tools = row.toolCalls === undefined ? '-' : String(row.toolCalls.length);
-  return `${row.id.padEnd(idWidth)}  ${row.status.padEnd(9)} ${(row.model ?? '-').padEnd(20)} ${String(row.attempts).padStart(5)} ${turns.padStart(5)} ${tools.padStart(5)} ${(row.elapsedMs === null ? '-' : formatSeconds(row.elapsedMs)).padStart(7)} ${String(input).padStart(8)} ${String(row.usage.outputTokens).padStart(8)} ${(row.costUsd === null ? '-' : formatUsd(row.costUsd)).padStart(9)}` +
-    (row.error && row.status !== 'fulfilled' ? `  ${row.error.message}` : row.loopLimit ? `  loop ended by ${row.loopLimit}` : '');
+  return (
+    `${row.id.padEnd(idWidth)}  ${row.status.padEnd(9)} ${(row.model ?? '-').padEnd(20)} ${String(row.attempts).padStart(5)} ${turns.padStart(5)} ${tools.padStart(5)} ${(row.elapsedMs === null ? '-' : formatSeconds(row.elapsedMs)).padStart(7)} ${String(input).padStart(8)} ${String(row.usage.outputTokens).padStart(8)} ${(row.costUsd === null ? '-' : formatUsd(row.costUsd)).padStart(9)}` +
+    (row.error && row.status !== 'fulfilled' ? `  ${row.error.message}` : row.loopLimit ? `  loop ended by ${row.loopLimit}` : '')
+  );
 }
 
 /** Dollars with enough digits for small runs: `$0.0042`. */

@@ -41,6 +41,8 @@ export function parseReport(input: unknown): FindingReport {
   const fields = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
   const raw = typeof fields['confidence'] === 'string' ? Number(fields['confidence']) : fields['confidence'];
   const confidence = typeof raw === 'number' && Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : null;
-  const sources = Array.isArray(fields['sources']) ? [...new Set(fields['sources'].filter((source): source is string => typeof source === 'string' && source.trim() !== '').map((source) => source.trim()))].slice(0, 50) : [];
+  const sources = Array.isArray(fields['sources'])
+    ? [...new Set(fields['sources'].filter((source): source is string => typeof source === 'string' && source.trim() !== '').map((source) => source.trim()))].slice(0, 50)
+    : [];
   return { confidence, sources };
 }

@@ -68,7 +68,12 @@ export function createStreamFold(specialist: SpecialistActorLogic, kept: Iterabl
   const add = (setup: FoldSetup, outcome: SpecialistOutcome, weight?: number) => {
     if (outcome.status !== 'fulfilled' || digests.has(outcome.id) || running.has(outcome.id)) return;
     const spec: SpecialistSpec = { ...setup.synthesizer, id: `digest:${outcome.id}`, angle: outcome.angle, tools: [] };
-    const input: SpecialistActorInput = { task: setup.task, spec, digestOf: { outcome, ...(weight !== undefined ? { weight } : {}) }, ...(setup.context !== undefined ? { context: setup.context } : {}) };
+    const input: SpecialistActorInput = {
+      task: setup.task,
+      spec,
+      digestOf: { outcome, ...(weight !== undefined ? { weight } : {}) },
+      ...(setup.context !== undefined ? { context: setup.context } : {}),
+    };
     const actor = createActor(specialist, { input });
     const done = new Promise<void>((resolve) => {
       actor.subscribe({

@@ -247,9 +247,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
   const notice = (): InspectorNotice => {
     const limit = `the inspector keeps at most ${maxMessages.toLocaleString('en-US')} messages (${formatBytes(maxHistoryBytes)}), each at most ${formatBytes(maxMessageBytes)}`;
     const count = `${droppedOverLimits.toLocaleString('en-US')} message${droppedOverLimits === 1 ? ' was' : 's were'} dropped`;
-    const text = full
-      ? `${count}: ${limit}. Nothing later shows up here; restart the inspector to watch another run.`
-      : `${count} for being too large: ${limit}. This view is incomplete.`;
+    const text = full ? `${count}: ${limit}. Nothing later shows up here; restart the inspector to watch another run.` : `${count} for being too large: ${limit}. This view is incomplete.`;
     return { t: 'notice', id: 'dropped', level: 'warning', text, dropped: droppedOverLimits, full };
   };
 
@@ -539,7 +537,8 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       let index = 0;
       for (const raw of messages) {
         const problem = wireMessageProblem(raw);
-        if (problem !== undefined) throw new FanfoldError('config', `replay: message ${index} is not an inspection message (@xstate.actor, @xstate.event or @xstate.snapshot with a sessionId): ${problem}`);
+        if (problem !== undefined)
+          throw new FanfoldError('config', `replay: message ${index} is not an inspection message (@xstate.actor, @xstate.event or @xstate.snapshot with a sessionId): ${problem}`);
         // undefined: a streamed delta, left out.
         const message = normalizeWireMessage(raw);
         if (message) accepted.push(message);

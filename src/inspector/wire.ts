@@ -188,13 +188,19 @@ export function compactJson(value: unknown, limits: CompactLimits): unknown {
   const convert = (input: unknown, depth: number, parent: Pending | null, key?: string, secret = false): unknown => {
     nodes++;
     switch (typeof input) {
-      case 'string': return secret ? REDACTED : cutString(input, limits.maxStringLength);
-      case 'number': return Number.isFinite(input) ? input : String(input);
-      case 'boolean': return input;
-      case 'bigint': return input.toString();
-      case 'function': return limits.functions === 'name' ? { type: (input as { name?: string }).name || 'anonymous' } : undefined;
+      case 'string':
+        return secret ? REDACTED : cutString(input, limits.maxStringLength);
+      case 'number':
+        return Number.isFinite(input) ? input : String(input);
+      case 'boolean':
+        return input;
+      case 'bigint':
+        return input.toString();
+      case 'function':
+        return limits.functions === 'name' ? { type: (input as { name?: string }).name || 'anonymous' } : undefined;
       case 'undefined':
-      case 'symbol': return undefined;
+      case 'symbol':
+        return undefined;
     }
     if (input === null) return null;
     const object = input as object;
@@ -402,7 +408,14 @@ export function toWireMessage(event: InspectionEvent): WireMessage | undefined {
       } catch {
         snapshot = { status: 'active' };
       }
-      return { type: '@xstate.actor', ...base, name: field(name) ?? base.sessionId, parentId: ref._parent ? field(sessionIdOf(ref._parent)) : undefined, definition: definitionOf(ref, name), snapshot };
+      return {
+        type: '@xstate.actor',
+        ...base,
+        name: field(name) ?? base.sessionId,
+        parentId: ref._parent ? field(sessionIdOf(ref._parent)) : undefined,
+        definition: definitionOf(ref, name),
+        snapshot,
+      };
     }
     case '@xstate.event': {
       if (isTokenEvent(event.event)) return undefined;
@@ -435,9 +448,10 @@ const MESSAGE_TYPES: ReadonlySet<unknown> = new Set(['@xstate.actor', '@xstate.e
  * wireMessageProblem({ type: '@xstate.actor' }); // → 'it has no sessionId (a string)'
  */
 export function wireMessageProblem(raw: unknown): string | undefined {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return `expected a JSON object like {"type":"@xstate.actor","sessionId":…}, got ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : `a ${typeof raw}`}`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return `expected a JSON object like {"type":"@xstate.actor","sessionId":…}, got ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : `a ${typeof raw}`}`;
   const { type, sessionId } = raw as { type?: unknown; sessionId?: unknown };
-  if (!MESSAGE_TYPES.has(type)) return `its type is ${type === undefined ? 'missing' : JSON.stringify(type)?.slice(0, 80) ?? String(type)}, not @xstate.actor, @xstate.event or @xstate.snapshot`;
+  if (!MESSAGE_TYPES.has(type)) return `its type is ${type === undefined ? 'missing' : (JSON.stringify(type)?.slice(0, 80) ?? String(type))}, not @xstate.actor, @xstate.event or @xstate.snapshot`;
   if (field(sessionId) === undefined) return 'it has no sessionId (a string)';
   return undefined;
 }

@@ -103,7 +103,8 @@ export function stepAgentCall(state: LeadCallState, call: AgentCallEvent): LeadS
     const effects: LeadEffect[] = [{ kind: 'emit', event: { type: 'lead.joining', callId: call.callId, ids: parsed.ids, at: call.at } }];
     if (parsed.timeoutMs !== null) {
       const running = parsed.ids.filter((id) => !outcomeOf(state, id));
-      if (running.length > 0) effects.push({ kind: 'deadlines', ids: running, deadlineAt: call.at + parsed.timeoutMs, message: `the join's ${seconds(parsed.timeoutMs)} timeout passed before it finished` });
+      if (running.length > 0)
+        effects.push({ kind: 'deadlines', ids: running, deadlineAt: call.at + parsed.timeoutMs, message: `the join's ${seconds(parsed.timeoutMs)} timeout passed before it finished` });
     }
     const answered = answerJoins({ ...state, joins: [...state.joins, join] });
     return { changes: { joins: answered.changes.joins ?? [...state.joins, join] }, effects: [...effects, ...answered.effects] };
@@ -160,7 +161,14 @@ export function answerJoins(state: Pick<LeadCallState, 'spawned' | 'outcomes' | 
     const agents: JoinedAgent[] = join.ids.map((id, index) => {
       const outcome = outcomes[index]!;
       const record = state.spawned.find((entry) => entry.id === id)!;
-      return { id, template: record.template, description: record.description, status: outcome.status, output: outcome.status === 'fulfilled' ? outcome.output : null, reason: outcome.status === 'fulfilled' ? null : describeMissing(outcome) };
+      return {
+        id,
+        template: record.template,
+        description: record.description,
+        status: outcome.status,
+        output: outcome.status === 'fulfilled' ? outcome.output : null,
+        reason: outcome.status === 'fulfilled' ? null : describeMissing(outcome),
+      };
     });
     const at = Math.max(join.at, ...outcomes.map((outcome) => outcome!.endedAt));
     effects.push(

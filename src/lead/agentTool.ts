@@ -83,7 +83,8 @@ export function parseAgentCall(input: unknown, templates: readonly string[]): Ag
   if (hasPrompt === hasIds) throw new FanfoldError('tool', 'Give either `prompt` (to spawn one agent) or `agent_ids` (to wait for agents), not both and not neither.');
   if (hasIds) {
     const ids = fields['agent_ids'];
-    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && id.length > 0)) throw new FanfoldError('tool', '`agent_ids` must be a non-empty list of agent ids (strings returned by spawn calls).');
+    if (!Array.isArray(ids) || ids.length === 0 || !ids.every((id) => typeof id === 'string' && id.length > 0))
+      throw new FanfoldError('tool', '`agent_ids` must be a non-empty list of agent ids (strings returned by spawn calls).');
     const timeout = fields['timeout_s'];
     if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0)) throw new FanfoldError('tool', '`timeout_s` must be a number of seconds above 0.');
     return { kind: 'join', ids: [...new Set(ids as string[])], timeoutMs: typeof timeout === 'number' ? Math.min(Math.ceil(timeout * 1000), 2_147_483_647) : null };
@@ -96,7 +97,12 @@ export function parseAgentCall(input: unknown, templates: readonly string[]): Ag
   if (template !== undefined && (typeof template !== 'string' || !templates.includes(template))) {
     throw new FanfoldError('tool', `\`template\` must be one of ${templates.map((name) => `"${name}"`).join(', ')}, got ${JSON.stringify(template)}.`);
   }
-  return { kind: 'spawn', prompt: prompt.trim(), description: typeof description === 'string' && description.trim() !== '' ? description.trim() : null, template: (template as string | undefined) ?? null };
+  return {
+    kind: 'spawn',
+    prompt: prompt.trim(),
+    description: typeof description === 'string' && description.trim() !== '' ? description.trim() : null,
+    template: (template as string | undefined) ?? null,
+  };
 }
 
 /** A spawn call's result: the new agent's id, as JSON the model reads. */

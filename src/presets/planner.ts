@@ -31,9 +31,7 @@ export interface Plan {
   usage: Usage;
 }
 
-const plannedAngles = z
-  .array(z.object({ id: z.string().min(1), angle: z.string().min(1), instructions: z.string().default('') }))
-  .min(1);
+const plannedAngles = z.array(z.object({ id: z.string().min(1), angle: z.string().min(1), instructions: z.string().default('') })).min(1);
 
 /**
  * Asks a model for `count` distinct angles on a topic, ready to become specialists.
@@ -49,12 +47,14 @@ export async function planAngles(provider: ModelProvider, topic: string, options
     {
       model,
       system: 'You plan research for a team. You split a topic into distinct, non-overlapping angles that specialists can research in parallel.',
-      messages: [{
-        role: 'user',
-        content:
-          `Topic: ${topic}\n\nPropose ${count} angles for parallel research. Respond with a JSON array of angles, each ` +
-          '{"id": "kebab-case-id", "angle": "Short label", "instructions": "What to cover, in 150-200 words"}, and nothing else.',
-      }],
+      messages: [
+        {
+          role: 'user',
+          content:
+            `Topic: ${topic}\n\nPropose ${count} angles for parallel research. Respond with a JSON array of angles, each ` +
+            '{"id": "kebab-case-id", "angle": "Short label", "instructions": "What to cover, in 150-200 words"}, and nothing else.',
+        },
+      ],
       maxTokens: 1024,
     },
     { signal: options.signal ?? new AbortController().signal, caller: { id: 'planner', attempt: 1 } },
@@ -72,7 +72,11 @@ export function parsePlan(text: string, count: number): PlannedAngle[] {
   if (!parsed.success) throw new FanfoldError('provider', `the planner's angles are not in the expected shape ({ id, angle, instructions }): ${parsed.error.issues[0]?.message ?? ''}`);
   const seen = new Set<string>();
   return parsed.data.slice(0, count).map((entry) => {
-    let id = entry.id.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'angle';
+    let id =
+      entry.id
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '') || 'angle';
     for (let n = 2; seen.has(id) || id === 'synthesizer'; n++) id = `${id.replace(/-\d+$/, '')}-${n}`;
     seen.add(id);
     return { id, angle: entry.angle, instructions: entry.instructions };

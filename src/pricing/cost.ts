@@ -24,11 +24,7 @@ export function estimateCostUsd(usage: Usage, model: string | null, table: Price
   if (!model) return null;
   const price = priceOf(model, table);
   if (!price) return null;
-  const perToken =
-    usage.inputTokens * price.input +
-    usage.outputTokens * price.output +
-    usage.cacheCreationInputTokens * price.cacheWrite +
-    usage.cacheReadInputTokens * price.cacheRead;
+  const perToken = usage.inputTokens * price.input + usage.outputTokens * price.output + usage.cacheCreationInputTokens * price.cacheWrite + usage.cacheReadInputTokens * price.cacheRead;
   return perToken / 1_000_000 + (usage.serverToolUse?.webSearchRequests ?? 0) * WEB_SEARCH_USD_PER_REQUEST;
 }
 
@@ -93,7 +89,10 @@ function pricedCost(outcome: SpecialistOutcome, table: PriceTable, unpriced: Set
     for (const sub of outcome.subOutcomes) {
       addUsageInto(subUsage, sub.usage);
       const cost = pricedCost(sub, table, unpriced);
-      if (cost !== null) { sum += cost; priced = true; }
+      if (cost !== null) {
+        sum += cost;
+        priced = true;
+      }
     }
     const own = ownCost({ ...outcome, usage: subtractUsage(outcome.usage, subUsage) }, table, unpriced);
     return priced || own !== null ? sum + (own ?? 0) : null;

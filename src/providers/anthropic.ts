@@ -166,7 +166,8 @@ function serverToolError(content: unknown): string | null {
 
 /** A response block as plain JSON: text stays small (no `citations: null`), the rest is copied as sent. */
 function toContentBlock(block: Anthropic.ContentBlock): ContentBlock {
-  if (block.type === 'text') return block.citations && block.citations.length > 0 ? { type: 'text', text: block.text, citations: structuredClone(block.citations) as never } : { type: 'text', text: block.text };
+  if (block.type === 'text')
+    return block.citations && block.citations.length > 0 ? { type: 'text', text: block.text, citations: structuredClone(block.citations) as never } : { type: 'text', text: block.text };
   return structuredClone(block) as unknown as ContentBlock;
 }
 

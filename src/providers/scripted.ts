@@ -126,21 +126,28 @@ export function createScriptedProvider(options: ScriptedProviderOptions = {}): S
       if (reply.hang) return;
       if (reply.error) {
         const error = reply.error;
-        timers.push(clock.setTimeout(() => {
-          end('failed');
-          reject(error instanceof ProviderError ? error : new ProviderError(error.kind, error.message, withoutKind(error)));
-        }, latencyMs));
+        timers.push(
+          clock.setTimeout(() => {
+            end('failed');
+            reject(error instanceof ProviderError ? error : new ProviderError(error.kind, error.message, withoutKind(error)));
+          }, latencyMs),
+        );
         return;
       }
       const pieces = splitText(text, chunks);
       pieces.forEach((piece, i) => {
         const isLast = i === pieces.length - 1;
-        timers.push(clock.setTimeout(() => {
-          onText?.(piece);
-          if (!isLast) return;
-          end('replied');
-          resolve({ text, content, model: request.model, stopReason, usage: usageFor(request, text, reply.usage) });
-        }, Math.round((latencyMs * (i + 1)) / pieces.length)));
+        timers.push(
+          clock.setTimeout(
+            () => {
+              onText?.(piece);
+              if (!isLast) return;
+              end('replied');
+              resolve({ text, content, model: request.model, stopReason, usage: usageFor(request, text, reply.usage) });
+            },
+            Math.round((latencyMs * (i + 1)) / pieces.length),
+          ),
+        );
       });
     });
   };
@@ -149,8 +156,12 @@ export function createScriptedProvider(options: ScriptedProviderOptions = {}): S
     name: 'scripted',
     stream,
     calls,
-    get inFlight() { return inFlight; },
-    get maxInFlight() { return maxInFlight; },
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
   };
 }
 

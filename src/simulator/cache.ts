@@ -67,7 +67,11 @@ export class PromptCache {
       return { usage: { input_tokens: total, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }, commit: () => {} };
     }
 
-    const keyOf = (index: number): string => `${model}\u0000${pieces.slice(0, index + 1).map((piece) => piece.text).join('\u0001')}`;
+    const keyOf = (index: number): string =>
+      `${model}\u0000${pieces
+        .slice(0, index + 1)
+        .map((piece) => piece.text)
+        .join('\u0001')}`;
     const now = this.#now();
     let read = 0;
     for (const index of [...breakpoints].reverse()) {

@@ -28,7 +28,18 @@ export type Fault =
   | { type: 'latency'; firstTokenMs?: number; tokensPerSecond?: number; prefillTokensPerSecond?: number; cachedPrefillTokensPerSecond?: number };
 
 /** Every fault type, for validating rules written by hand (a YAML file, say). */
-export const FAULT_TYPES: ReadonlySet<Fault['type']> = new Set<Fault['type']>(['rate_limit', 'overloaded', 'server_error', 'http_error', 'hang', 'stall', 'drop', 'stream_error', 'malformed', 'latency']);
+export const FAULT_TYPES: ReadonlySet<Fault['type']> = new Set<Fault['type']>([
+  'rate_limit',
+  'overloaded',
+  'server_error',
+  'http_error',
+  'hang',
+  'stall',
+  'drop',
+  'stream_error',
+  'malformed',
+  'latency',
+]);
 
 /** Which requests a rule applies to; every given field must match. */
 export interface FaultMatch {

@@ -107,10 +107,7 @@ export function generationMs(tokens: number, latency: LatencyModel): number {
  * cache read at `cachedPrefillTokensPerSecond`.
  */
 export function prefillMs(usage: InputUsage, latency: LatencyModel): number {
-  return (
-    msAt(usage.input_tokens + usage.cache_creation_input_tokens, latency.prefillTokensPerSecond) +
-    msAt(usage.cache_read_input_tokens, latency.cachedPrefillTokensPerSecond)
-  );
+  return msAt(usage.input_tokens + usage.cache_creation_input_tokens, latency.prefillTokensPerSecond) + msAt(usage.cache_read_input_tokens, latency.cachedPrefillTokensPerSecond);
 }
 
 /**

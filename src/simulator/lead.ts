@@ -114,7 +114,11 @@ function readConversation(messages: readonly ConversationMessage[]): LeadConvers
   return conversation;
 }
 
-const unescapeAttribute = (value: string): string => value.replace(/&lt;/g, '<').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+const unescapeAttribute = (value: string): string =>
+  value
+    .replace(/&lt;/g, '<')
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, '&');
 const JOIN_STATUSES = new Set<JoinedAgent['status']>(['fulfilled', 'rejected', 'timedOut', 'skipped']);
 
 /**
@@ -206,7 +210,8 @@ function spawnText(plan: LeadPlan, next: readonly PlannedAgent[], spawned: numbe
 /** The short text before the join call. */
 function joinText(conversation: LeadConversation, ids: readonly string[]): string {
   const failed = conversation.spawns.filter((spawn) => spawn.error !== null);
-  if (failed.length === 0) return `${SIMULATED_LABEL} ${ids.length === 1 ? 'The agent is' : `All ${ids.length} agents are`} running (${ids.join(', ')}); I'll wait for ${ids.length === 1 ? 'it' : 'all of them'}.`;
+  if (failed.length === 0)
+    return `${SIMULATED_LABEL} ${ids.length === 1 ? 'The agent is' : `All ${ids.length} agents are`} running (${ids.join(', ')}); I'll wait for ${ids.length === 1 ? 'it' : 'all of them'}.`;
   const names = listOf(failed.map((spawn) => spawn.description));
   return `${SIMULATED_LABEL} ${ids.length} of ${conversation.spawns.length} agents started (${names} could not be); I'll wait for the ${ids.length === 1 ? 'one that did' : `${ids.length} that did`}.`;
 }

@@ -112,7 +112,11 @@ export function angleList(text: string): AngleList | null {
       .filter((item) => item !== '');
     if (items.length < 2 || !items.every((item) => LIST_ITEM.test(item) && item.split(/\s+/).length <= 4)) continue;
     // The sentence the list belongs to says what its items are.
-    const lead = text.slice(0, match.index).split(/[.!?](?:\s|$)|\n/).at(-1) ?? '';
+    const lead =
+      text
+        .slice(0, match.index)
+        .split(/[.!?](?:\s|$)|\n/)
+        .at(-1) ?? '';
     return { items, ofSources: /\bsources?\b/i.test(lead) };
   }
   return null;

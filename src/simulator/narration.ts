@@ -58,5 +58,11 @@ const NARRATION: readonly RegExp[] = [
 export function stripNarration(text: string): string {
   let stripped = text;
   for (const pattern of NARRATION) stripped = stripped.replace(pattern, '');
-  return stripped === text ? text : stripped.replace(/[ \t]{2,}/g, ' ').replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+  return stripped === text
+    ? text
+    : stripped
+        .replace(/[ \t]{2,}/g, ' ')
+        .replace(/[ \t]+\n/g, '\n')
+        .replace(/\n{3,}/g, '\n\n')
+        .trim();
 }

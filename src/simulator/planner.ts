@@ -31,7 +31,18 @@ export const ANGLE_POOL: ReadonlyArray<{ id: string; angle: string; focus: strin
 
 /** Counts written as words, as prompts write them ("THREE explorers", "four angles"). */
 export const NUMBER_WORDS: Readonly<Record<string, number>> = {
-  one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
 };
 
 /** The default number of angles when the prompt does not say. */

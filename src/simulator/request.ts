@@ -208,9 +208,7 @@ export function parseMessagesBody(body: unknown, kind: 'create' | 'count_tokens'
   const unpaired = checkToolPairing(conversation, tools.length > 0);
   if (unpaired) return fail(unpaired);
 
-  const stopSequences = Array.isArray(body['stop_sequences'])
-    ? body['stop_sequences'].filter((value): value is string => typeof value === 'string' && value.length > 0)
-    : [];
+  const stopSequences = Array.isArray(body['stop_sequences']) ? body['stop_sequences'].filter((value): value is string => typeof value === 'string' && value.length > 0) : [];
 
   return {
     ok: true,

@@ -25,9 +25,7 @@ const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 /** What to do with a request, decided before it is logged as received. */
-type Decision =
-  | { kind: 'error'; status: number; type: string; message: string }
-  | { kind: 'messages' | 'count'; request: ParsedMessagesRequest; fault: Fault | null };
+type Decision = { kind: 'error'; status: number; type: string; message: string } | { kind: 'messages' | 'count'; request: ParsedMessagesRequest; fault: Fault | null };
 
 type StreamFault = Extract<Fault, { type: 'stall' | 'drop' | 'stream_error' }>;
 
@@ -130,10 +128,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
   #closing: Promise<void> | null = null;
 
   constructor(options: SimulatorOptions) {
-    const issues = [
-      ...latencyIssues(options.latency, 'latency'),
-      ...Object.entries(options.latencyByModel ?? {}).flatMap(([model, latency]) => latencyIssues(latency, `latencyByModel[${model}]`)),
-    ];
+    const issues = [...latencyIssues(options.latency, 'latency'), ...Object.entries(options.latencyByModel ?? {}).flatMap(([model, latency]) => latencyIssues(latency, `latencyByModel[${model}]`))];
     if (issues.length > 0) throw new FanfoldError('config', issues.join('; '));
     this.#options = options;
     this.#apiKey = options.apiKey ?? null;
@@ -360,11 +355,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
       default:
         break;
     }
-    const latency = resolveLatency(
-      this.#options.latency,
-      this.#options.latencyByModel?.[request.model],
-      fault?.type === 'latency' ? fault : undefined,
-    );
+    const latency = resolveLatency(this.#options.latency, this.#options.latencyByModel?.[request.model], fault?.type === 'latency' ? fault : undefined);
     if (kind === 'count') await this.#countTokens(exchange, request, fault);
     else if (request.stream) await this.#streamMessage(exchange, request, latency, fault);
     else await this.#jsonMessage(exchange, request, latency, fault);
@@ -390,7 +381,10 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
   async #jsonMessage(exchange: Exchange, request: ParsedMessagesRequest, latency: LatencyModel, fault: Fault | null): Promise<void> {
     const reply = replyFor(request);
     const plan = streamPlan(reply, latency);
-    const delays = deltaDelays(plan.flatMap((block) => block.deltas.map((delta) => delta.text)), latency);
+    const delays = deltaDelays(
+      plan.flatMap((block) => block.deltas.map((delta) => delta.text)),
+      latency,
+    );
     // Sent when the whole reply would have been: every delta's generation time and every server tool's run time.
     const toolMs = plan.reduce((sum, block) => sum + block.waitMs, 0);
     const account = this.#cache.account(request.model, request.pieces);
@@ -443,7 +437,10 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     const reply = replyFor(request);
     const plan = streamPlan(reply, latency);
     const deltaCount = plan.reduce((sum, block) => sum + block.deltas.length, 0);
-    const delays = deltaDelays(plan.flatMap((block) => block.deltas.map((delta) => delta.text)), latency);
+    const delays = deltaDelays(
+      plan.flatMap((block) => block.deltas.map((delta) => delta.text)),
+      latency,
+    );
     const send = (event: string, data: unknown): void => exchange.write(sseFrame(event, data));
 
     // Headers and message_start go out with the first token, after the prefill.

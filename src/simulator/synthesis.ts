@@ -170,7 +170,11 @@ function listOf(items: readonly string[]): string {
 /** Template filler plus the words of an angle label: not what a finding is about. */
 function withoutLabel(...labels: string[]): Set<string> {
   const exclude = new Set(TEMPLATE_WORDS);
-  for (const word of labels.join(' ').toLowerCase().split(/[^\p{L}\p{N}-]+/u)) if (word) exclude.add(word);
+  for (const word of labels
+    .join(' ')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}-]+/u))
+    if (word) exclude.add(word);
   return exclude;
 }
 
@@ -213,7 +217,12 @@ function sectionSentences(finding: Finding, task: string, subject: string, rando
   const [k1, k2, k3, k4] = terms as [string, string, string, string];
   const values = { A: inlineLabel(finding.angle), ID: finding.id, S: subject, K1: k1, K2: k2, K3: k3, K4: k4 };
   const sentences = [fillSection(SECTION_OPENING, values)];
-  sentences.push(...random.shuffle(SECTION_OPTIONAL).slice(0, 2).map((template) => fillSection(template, values)));
+  sentences.push(
+    ...random
+      .shuffle(SECTION_OPTIONAL)
+      .slice(0, 2)
+      .map((template) => fillSection(template, values)),
+  );
   const quote = headWords(firstSentence(body), 14);
   if (quote.length > 0) sentences.push(fillSection(SECTION_QUOTE, { Q: quote }));
   return sentences;
@@ -299,17 +308,13 @@ function crossCutting(findings: readonly Finding[], missing: readonly MissingAng
   const favoured = favouring(findings);
   if (favoured !== null) sentences.push(favoured);
   if (findings.length > 0) {
-    sentences.push(
-      `Taken together, ${subject} looks less like a single problem than a set of trade-offs around ${listOf(shared.length > 0 ? shared : ['cost', 'risk', 'timing'])}.`,
-    );
+    sentences.push(`Taken together, ${subject} looks less like a single problem than a set of trade-offs around ${listOf(shared.length > 0 ? shared : ['cost', 'risk', 'timing'])}.`);
   }
   if (missing.length === 0) {
     sentences.push('No angle is missing: every specialist reported.');
   } else {
     const gaps = missing.map((gap) => `the ${gap.angle} angle (${gap.id}${gap.reason ? `: ${gap.reason}` : ''})`);
-    sentences.push(
-      `Gaps: this synthesis has no input on ${listOf(gaps)}. Conclusions that depend on ${missing.length === 1 ? 'that angle' : 'those angles'} should be treated as open.`,
-    );
+    sentences.push(`Gaps: this synthesis has no input on ${listOf(gaps)}. Conclusions that depend on ${missing.length === 1 ? 'that angle' : 'those angles'} should be treated as open.`);
   }
   return `## Cross-cutting synthesis\n\n${sentences.join(' ')}`;
 }
@@ -357,7 +362,10 @@ function sectionSourcesOf(text: string): CitedSource[] {
 
 /** What a written section says, for key phrases: no heading, no citations. */
 function sectionSubstance(text: string): string {
-  return text.replace(/^#+ .*$/gm, '').replace(INLINE_CITATION, '').trim();
+  return text
+    .replace(/^#+ .*$/gm, '')
+    .replace(INLINE_CITATION, '')
+    .trim();
 }
 
 /**

@@ -28,16 +28,7 @@
  * whole conversation.
  */
 import { REPORT_TOOL_NAME } from '../findings/reportTool.ts';
-import type {
-  ReplyBlock,
-  ServerToolUsage,
-  ServerToolUseBlock,
-  TextBlock,
-  ToolUseBlock,
-  WebFetchToolResultBlock,
-  WebSearchCitation,
-  WebSearchToolResultBlock,
-} from './content.ts';
+import type { ReplyBlock, ServerToolUsage, ServerToolUseBlock, TextBlock, ToolUseBlock, WebFetchToolResultBlock, WebSearchCitation, WebSearchToolResultBlock } from './content.ts';
 import { Random, hashString } from './random.ts';
 import type { ParsedMessagesRequest } from './request.ts';
 import { citedSentence, clientResultSentence, fetchSentence, introSentence, searchSentence, sourcesLine as sourcesLineOf } from './narration.ts';
@@ -161,7 +152,11 @@ function readConversation(messages: readonly ConversationMessage[], report: stri
         const content = block['content'];
         state.searches.push(
           Array.isArray(content)
-            ? { query, results: content.filter(isRecord).flatMap((item) => (str(item['url']) ? [{ url: String(item['url']), title: str(item['title']) ?? titleFromUrl(String(item['url'])) }] : [])), errorCode: null }
+            ? {
+                query,
+                results: content.filter(isRecord).flatMap((item) => (str(item['url']) ? [{ url: String(item['url']), title: str(item['title']) ?? titleFromUrl(String(item['url'])) }] : [])),
+                errorCode: null,
+              }
             : { query, results: null, errorCode: isRecord(content) ? (str(content['error_code']) ?? 'unavailable') : 'unavailable' },
         );
       } else if (type === 'web_fetch_tool_result') {
@@ -213,8 +208,7 @@ export function toolUseReply(request: ParsedMessagesRequest): ToolReplyDraft {
   const choice: ToolChoice = request.toolChoice ?? { type: 'auto', name: null, disableParallelToolUse: false };
   // The research tools: every client tool but `report`.
   const clientTools = request.tools.filter((tool): tool is ClientTool => tool.kind === 'client' && tool !== report);
-  const server = (name: ServerTool['name']): ServerTool | null =>
-    request.tools.find((tool): tool is ServerTool => tool.kind === 'server' && tool.name === name) ?? null;
+  const server = (name: ServerTool['name']): ServerTool | null => request.tools.find((tool): tool is ServerTool => tool.kind === 'server' && tool.name === name) ?? null;
   const search = server('web_search');
   const fetch = server('web_fetch');
   const usage: ServerToolUsage = { web_search_requests: 0, web_fetch_requests: 0 };
@@ -235,15 +229,25 @@ export function toolUseReply(request: ParsedMessagesRequest): ToolReplyDraft {
     return finish('end_turn');
   }
 
-  const forced = choice.type === 'tool' ? request.tools.find((tool) => tool.name === choice.name) ?? null : null;
+  const forced = choice.type === 'tool' ? (request.tools.find((tool) => tool.name === choice.name) ?? null) : null;
   // Forced to report: the call alone (the API prefills it), on what the conversation found.
-  if (forced !== null && forced === report) return reportCall(conversationSources(state, [], []).map((source) => source.url).slice(0, 5));
+  if (forced !== null && forced === report)
+    return reportCall(
+      conversationSources(state, [], [])
+        .map((source) => source.url)
+        .slice(0, 5),
+    );
   let wantClient = clientTools.length > 0 && (forced ? forced.kind === 'client' : state.clientResults.length === 0);
   let wantSearch = search !== null && (forced ? forced === search : state.searchUses === 0);
   let wantFetch = fetch !== null && (forced ? forced === fetch : state.fetchUses === 0);
   if (choice.type === 'any' && !wantClient && !wantSearch && !wantFetch) {
     // `any` must call something: report what the conversation found, once; else start the script over.
-    if (report !== null && state.reports === 0) return reportCall(conversationSources(state, [], []).map((source) => source.url).slice(0, 5));
+    if (report !== null && state.reports === 0)
+      return reportCall(
+        conversationSources(state, [], [])
+          .map((source) => source.url)
+          .slice(0, 5),
+      );
     if (clientTools.length > 0) wantClient = true;
     else if (search) wantSearch = true;
     else wantFetch = true;

@@ -189,8 +189,7 @@ export function checkToolBlock(block: Record<string, unknown>, where: string): s
   }
 }
 
-const idsOf = (blocks: ReadonlyArray<Record<string, unknown>>, type: string, field: string): string[] =>
-  blocks.filter((block) => block['type'] === type).map((block) => String(block[field]));
+const idsOf = (blocks: ReadonlyArray<Record<string, unknown>>, type: string, field: string): string[] => blocks.filter((block) => block['type'] === type).map((block) => String(block[field]));
 
 /**
  * The API's pairing rules: each assistant `tool_use` must be answered by a `tool_result` with

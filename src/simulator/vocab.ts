@@ -55,7 +55,8 @@ export function keyPhrases(text: string, limit = 4, exclude: ReadonlySet<string>
     const key = words.join(' ').toLowerCase();
     const entry = scores.get(key);
     if (entry) entry.score += weight;
-    else scores.set(key, { phrase: words.map((word) => (/^[A-Z][a-z]/.test(word) ? word.toLowerCase() : word)).join(' '), score: weight, first: order++, words: words.map((word) => word.toLowerCase()) });
+    else
+      scores.set(key, { phrase: words.map((word) => (/^[A-Z][a-z]/.test(word) ? word.toLowerCase() : word)).join(' '), score: weight, first: order++, words: words.map((word) => word.toLowerCase()) });
   };
   const isContent = (word: string): boolean => {
     const key = word.toLowerCase();
@@ -86,7 +87,10 @@ export function keyPhrases(text: string, limit = 4, exclude: ReadonlySet<string>
  */
 export function subjectOf(task: string): string {
   let subject = task.trim().split('\n')[0]?.trim() ?? '';
-  subject = subject.replace(LEADING_VERBS, '').replace(/[.?!:;]+$/, '').trim();
+  subject = subject
+    .replace(LEADING_VERBS, '')
+    .replace(/[.?!:;]+$/, '')
+    .trim();
   if (subject.length === 0) return 'the task';
   // "The future of X" reads better mid-sentence as "the future of X"; leave acronyms and names.
   if (/^(?:The|A|An|How|What|Why|Whether|Which|When|Where|Who)\b/.test(subject)) {

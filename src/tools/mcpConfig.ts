@@ -39,7 +39,11 @@ const text = z.string({ error: 'expected a string' });
 const nonEmpty = text.min(1, { error: 'expected a non-empty string' });
 const strings = z.record(text, text, { error: 'expected a map of strings' });
 const toolNames = z.array(nonEmpty, { error: 'expected a list of tool names' });
-const startTimeout = z.number({ error: 'expected an integer from 1 to 600000 (ms)' }).int({ error: 'expected an integer from 1 to 600000 (ms)' }).min(1, { error: 'expected an integer from 1 to 600000 (ms)' }).max(600_000, { error: 'expected an integer from 1 to 600000 (ms)' });
+const startTimeout = z
+  .number({ error: 'expected an integer from 1 to 600000 (ms)' })
+  .int({ error: 'expected an integer from 1 to 600000 (ms)' })
+  .min(1, { error: 'expected an integer from 1 to 600000 (ms)' })
+  .max(600_000, { error: 'expected an integer from 1 to 600000 (ms)' });
 
 const stdioSchema = z.strictObject({
   command: nonEmpty,
@@ -58,24 +62,22 @@ const httpSchema = z.strictObject({
 });
 
 /** The run's `mcp:` map. */
-export const mcpServersSchema = z
-  .record(text, z.unknown(), { error: 'expected a map from server names to `{ command, args?, env? }` or `{ url }`' })
-  .superRefine((servers, ctx) => {
-    for (const [name, server] of Object.entries(servers)) {
-      if (!MCP_SERVER_NAME.test(name)) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'expected a server name of letters, digits, "_" or "-" (starting with a letter or digit, no dots)', params: { plain: true } });
-      }
-      const isObject = server !== null && typeof server === 'object' && !Array.isArray(server);
-      const hasCommand = isObject && 'command' in server;
-      const hasUrl = isObject && 'url' in server;
-      if (!isObject || hasCommand === hasUrl) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'expected `{ command, args?, env? }` (a stdio server) or `{ url }` (Streamable HTTP), exactly one of them', params: { plain: true } });
-        continue;
-      }
-      const parsed = (hasCommand ? stdioSchema : httpSchema).safeParse(server);
-      if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [name, ...issue.path] } as never);
+export const mcpServersSchema = z.record(text, z.unknown(), { error: 'expected a map from server names to `{ command, args?, env? }` or `{ url }`' }).superRefine((servers, ctx) => {
+  for (const [name, server] of Object.entries(servers)) {
+    if (!MCP_SERVER_NAME.test(name)) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'expected a server name of letters, digits, "_" or "-" (starting with a letter or digit, no dots)', params: { plain: true } });
     }
-  });
+    const isObject = server !== null && typeof server === 'object' && !Array.isArray(server);
+    const hasCommand = isObject && 'command' in server;
+    const hasUrl = isObject && 'url' in server;
+    if (!isObject || hasCommand === hasUrl) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'expected `{ command, args?, env? }` (a stdio server) or `{ url }` (Streamable HTTP), exactly one of them', params: { plain: true } });
+      continue;
+    }
+    const parsed = (hasCommand ? stdioSchema : httpSchema).safeParse(server);
+    if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [name, ...issue.path] } as never);
+  }
+});
 
 /** True for a stdio server config. */
 export function isStdioServer(server: McpServerConfig): server is McpStdioServerConfig {

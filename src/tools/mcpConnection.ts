@@ -103,7 +103,10 @@ function describeExit(exit: Exit): string {
 }
 
 function quoteList(names: readonly string[], max = 20): string {
-  const shown = names.slice(0, max).map((name) => JSON.stringify(name)).join(', ');
+  const shown = names
+    .slice(0, max)
+    .map((name) => JSON.stringify(name))
+    .join(', ');
   return names.length > max ? `${shown} and ${names.length - max} more` : shown;
 }
 

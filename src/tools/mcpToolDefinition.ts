@@ -38,7 +38,8 @@ function kindOf(value: unknown): string {
  */
 export function mcpToolDefinition(server: string, tool: Tool, name: string, call: McpCall, redact: (text: string) => string): McpToolDefinition {
   const { $schema: _dialect, ...schema } = tool.inputSchema as { $schema?: unknown; [key: string]: unknown };
-  const description = [tool.description, tool.title, tool.annotations?.title].find((text): text is string => typeof text === 'string' && text.trim() !== '') ?? `MCP tool ${tool.name} of server ${server}`;
+  const description =
+    [tool.description, tool.title, tool.annotations?.title].find((text): text is string => typeof text === 'string' && text.trim() !== '') ?? `MCP tool ${tool.name} of server ${server}`;
   return {
     kind: 'fanfold.tool',
     name,

@@ -80,8 +80,7 @@ export function createToolbox(sources: ToolboxSources): Toolbox {
         } else if (spec.source === 'agent') {
           if (byName.has(AGENT_TOOL_NAME)) fail(`the tool name "${AGENT_TOOL_NAME}" is the lead's own spawn-and-join tool: another of its tools has it`);
           definitions.push(agentToolDefinition(spec.templates));
-        }
-        else if (spec.source === 'code') addClient(sources.codeTools.get(spec.key) ?? fail(`no code tool is registered under ${spec.key}: pass the run's config (its defineTool tools) again`));
+        } else if (spec.source === 'code') addClient(sources.codeTools.get(spec.key) ?? fail(`no code tool is registered under ${spec.key}: pass the run's config (its defineTool tools) again`));
         else {
           const offered = sources.mcp?.tools(spec.server) ?? fail(`the MCP server "${spec.server}" is not running`);
           if (spec.tool === null) offered.forEach(addClient);

@@ -368,10 +368,15 @@ class RunTracer implements RunTrace, ModelCallObserver {
     this.closeAll(`the run ended ${result.status}`, at);
     const span = this.root.span;
     span.setAttributes({ [ATTR_FANFOLD_STATUS]: result.status, [ATTR_FANFOLD_ATTEMPTS]: result.modelCalls, ...usageAttributes(result.usage) });
-    if (result.missing.length > 0) span.setAttribute(ATTR_FANFOLD_MISSING, result.missing.map((missing) => missing.id));
+    if (result.missing.length > 0)
+      span.setAttribute(
+        ATTR_FANFOLD_MISSING,
+        result.missing.map((missing) => missing.id),
+      );
     if (this.scope.content && result.synthesis !== null) span.setAttribute(ATTR_GEN_AI_OUTPUT_MESSAGES, textMessageJson('assistant', result.synthesis));
     const cutAt = result.outcomes.filter((outcome) => outcome.status === 'timedOut').map((outcome) => outcome.endedAt);
-    if (cutAt.length > 0) span.addEvent(EVENT_DEADLINE, { [ATTR_FANFOLD_MISSING]: result.outcomes.filter((outcome) => outcome.status === 'timedOut').map((outcome) => outcome.id) }, toTime(Math.min(...cutAt)));
+    if (cutAt.length > 0)
+      span.addEvent(EVENT_DEADLINE, { [ATTR_FANFOLD_MISSING]: result.outcomes.filter((outcome) => outcome.status === 'timedOut').map((outcome) => outcome.id) }, toTime(Math.min(...cutAt)));
     if (result.status === 'cancelled') span.addEvent(EVENT_CANCELLED, result.error ? { message: result.error.message } : {}, toTime(at));
     if (result.status === 'failed' || result.status === 'cancelled') markFailed(span, result.error?.kind ?? (result.status === 'cancelled' ? 'cancelled' : '_OTHER'), result.error?.message);
     endSpan(span, this.root.startedAt, at);

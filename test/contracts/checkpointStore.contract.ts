@@ -78,7 +78,19 @@ export function checkpointOf(runId: string, shape: CheckpointShape = {}): Checkp
         value: { fanningOut: 'waiting' },
         context,
         children: {
-          fanOut: { snapshot: { status: 'active', outcomes: outcomesAt([...(shape.inContext ?? []), ...(shape.inFanOut ?? [])]), nextIndex: count, requeued: [], running: 0, fulfilled: 0, unsuccessful: 0, discarded: {}, input: { deadlineAt: 60_000, specialists } } },
+          fanOut: {
+            snapshot: {
+              status: 'active',
+              outcomes: outcomesAt([...(shape.inContext ?? []), ...(shape.inFanOut ?? [])]),
+              nextIndex: count,
+              requeued: [],
+              running: 0,
+              fulfilled: 0,
+              unsuccessful: 0,
+              discarded: {},
+              input: { deadlineAt: 60_000, specialists },
+            },
+          },
           deadline: { snapshot: { status: 'active' } },
         },
       };
@@ -354,11 +366,7 @@ export type CheckpointStoreCase = keyof typeof CHECKPOINT_STORE_CASES;
  * @example
  * describeCheckpointStoreContract('memory store', () => ({ store: createMemoryCheckpointStore() }));
  */
-export function describeCheckpointStoreContract(
-  name: string,
-  makeStore: () => CheckpointStoreFixture | Promise<CheckpointStoreFixture>,
-  options: CheckpointStoreContractOptions = {},
-): void {
+export function describeCheckpointStoreContract(name: string, makeStore: () => CheckpointStoreFixture | Promise<CheckpointStoreFixture>, options: CheckpointStoreContractOptions = {}): void {
   const differences: Partial<Record<string, StoreDifference>> = options.differences ?? {};
   const unknown = Object.keys(differences).filter((title) => !(title in CHECKPOINT_STORE_CASES));
   if (unknown.length > 0) throw new TypeError(`${name}: differences name cases the contract does not have: ${unknown.map((title) => JSON.stringify(title)).join(', ')}`);

@@ -12,14 +12,26 @@ export function researchCommand(program: Command, io: CliIO, done: (code: number
   addRunOptions(
     program
       .command('research')
-      .description('Research a topic in parallel: historical, technical and societal-impact specialists that search and fetch the web (150-200 words each, citing sources), then a four-section synthesis')
+      .description(
+        'Research a topic in parallel: historical, technical and societal-impact specialists that search and fetch the web (150-200 words each, citing sources), then a four-section synthesis',
+      )
       .argument('<topic...>', 'what to research, e.g. "nuclear fusion"')
       .option('--no-tools', 'no web search or fetch: each specialist answers in one model call')
 
-      .addOption(new Option('--lead <kind>', 'who decides the angles: "fixed" (historical, technical, societal) or "model" (a lead model spawns explorers with the Agent tool, joins them and writes the report)').choices(['fixed', 'model']).default('fixed')),
+      .addOption(
+        new Option(
+          '--lead <kind>',
+          'who decides the angles: "fixed" (historical, technical, societal) or "model" (a lead model spawns explorers with the Agent tool, joins them and writes the report)',
+        )
+          .choices(['fixed', 'model'])
+          .default('fixed'),
+      ),
   ).action(async (topicWords: string[], options: RunOverrides & OutputOptions & { tools: boolean; lead: 'fixed' | 'model' }) => {
     const topic = topicWords.join(' ').trim();
-    const config = applyRunOverrides(researchConfig(topic, { model: options.model, deadlineMs: options.deadline, maxConcurrency: options.concurrency, tools: options.tools, lead: options.lead }), options);
+    const config = applyRunOverrides(
+      researchConfig(topic, { model: options.model, deadlineMs: options.deadline, maxConcurrency: options.concurrency, tools: options.tools, lead: options.lead }),
+      options,
+    );
     done(await executeRun({ ...options, config, source: 'research', title: `Research: ${topic}` }, io));
   });
 }

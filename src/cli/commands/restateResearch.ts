@@ -31,7 +31,7 @@ export function restateResearchCommand(program: Command, io: CliIO, done: (code:
     .description('Research a topic on a Restate server running `fanfold serve --restate`: start the run, follow its events, print the synthesis')
     .argument('[topic...]', 'what to research, e.g. "nuclear fusion" (not with --follow)')
     .addOption(new Option('--ingress <url>', 'the Restate ingress').default('http://127.0.0.1:8080'))
-    .addOption(new Option('--run-id <id>', 'the run\'s id (its object key); default: research- and the time').argParser(runIdOption))
+    .addOption(new Option('--run-id <id>', "the run's id (its object key); default: research- and the time").argParser(runIdOption))
     .option('--follow', 'do not start a run: follow (or print) the run named by --run-id')
     .addOption(new Option('--deadline <duration>', 'deadline of the fan-out: ms, or "90s", "2m"').argParser(durationOption))
     .addOption(new Option('--model <id>', 'default model for specialists and synthesizer').argParser(nonEmptyOption))
@@ -66,7 +66,9 @@ export function restateResearchCommand(program: Command, io: CliIO, done: (code:
       if (options.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
         io.stdout.write(`\n${result.synthesis ?? 'No synthesis was written.'}\n`);
-        io.stdout.write(`\nRun ${result.status}: ${result.outcomes.filter((outcome) => outcome.status === 'fulfilled').length} of ${result.outcomes.length} specialists, ${result.modelCalls} model calls, ${(result.elapsedMs / 1000).toFixed(1)} s\n`);
+        io.stdout.write(
+          `\nRun ${result.status}: ${result.outcomes.filter((outcome) => outcome.status === 'fulfilled').length} of ${result.outcomes.length} specialists, ${result.modelCalls} model calls, ${(result.elapsedMs / 1000).toFixed(1)} s\n`,
+        );
         for (const missing of result.missing) io.stdout.write(`  missing ${missing.id}: ${missing.reason}\n`);
       }
       done(exitCodeOf(result.status, null));

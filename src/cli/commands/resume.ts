@@ -33,7 +33,7 @@ export function resumeCommand(program: Command, io: CliIO, done: (code: number) 
       .command('resume')
       .description('Continue a checkpointed run (after a crash, a kill or a reboot): finished specialists are kept and not called again. Without a run id, list the runs')
       .argument('[run-id]', 'the run to continue, as printed when it started', runIdOption)
-      .addOption(new Option('--deadline <duration>', 'give the rest of the fan-out this long from now, instead of the run\'s original deadline').argParser(durationOption)),
+      .addOption(new Option('--deadline <duration>', "give the rest of the fan-out this long from now, instead of the run's original deadline").argParser(durationOption)),
   ).action(async (runId: string | undefined, options: ResumeCommandOptions) => {
     const store = createFileCheckpointStore(options.store);
     if (runId === undefined) return done(listRuns(store, io));
@@ -82,14 +82,19 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
       ? await readApp()
       : fromFile && meta.backend === 'anthropic'
         ? await readApp().catch((error: unknown) => {
-            io.stderr.write(`note: could not read the app file ${meta.appFile} again (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): its credentials are unknown, so every call uses ANTHROPIC_API_KEY\n`);
+            io.stderr.write(
+              `note: could not read the app file ${meta.appFile} again (${error instanceof Error ? error.message.split('\n')[0] : String(error)}): its credentials are unknown, so every call uses ANTHROPIC_API_KEY\n`,
+            );
             return undefined;
           })
         : undefined;
   const key = firstKey(app?.credentials, io.env);
   // Finish the run against what it started on: a simulated run is never finished by the real API.
   if (meta.backend === 'anthropic' && !key && !options.simulate) {
-    throw new FanfoldError('config', `Run ${runId} was calling the Anthropic API: set ${keyVariables(app?.credentials).join(' or ')} to resume it (or add --simulate to finish it against the simulator).`);
+    throw new FanfoldError(
+      'config',
+      `Run ${runId} was calling the Anthropic API: set ${keyVariables(app?.credentials).join(' or ')} to resume it (or add --simulate to finish it against the simulator).`,
+    );
   }
   const config: FanOutConfig | undefined = app && needsTools ? (meta.noTools ? withoutTools(app.config) : app.config) : undefined;
   const mcp = config ? await openMcp(config, meta.appFile!, normalizeConfig(config, meta.appFile).input) : null;
@@ -144,7 +149,8 @@ async function resumeRun(store: CheckpointStore, runId: string, options: ResumeC
 function describeResume(run: ResumedRun): string {
   const total = run.kept.length + run.pending.length;
   if (run.alreadyFinished) return `Run ${run.runId} had already finished: its stored result follows; nothing is called.`;
-  const pending = run.pending.length === 0 ? 'every specialist is in; the synthesis runs' : `${run.pending.length} to run (${run.pending.slice(0, 8).join(', ')}${run.pending.length > 8 ? ', …' : ''})`;
+  const pending =
+    run.pending.length === 0 ? 'every specialist is in; the synthesis runs' : `${run.pending.length} to run (${run.pending.slice(0, 8).join(', ')}${run.pending.length > 8 ? ', …' : ''})`;
   const inSubLeads = run.keptInSubLeads.length === 0 ? '' : `, and ${run.keptInSubLeads.length} inside sub-leads that start again`;
   return `Resuming run ${run.runId}: ${run.kept.length} of ${total} specialists kept${inSubLeads} (not called again); ${pending}.`;
 }

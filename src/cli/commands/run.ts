@@ -26,10 +26,10 @@ export function runCommand(program: Command, io: CliIO, done: (code: number) => 
   addRunOptions(
     program
       .command('run')
-      .description('Run the fan-out declared in an app file (YAML or JSON): agents, the lead\'s specialists and synthesizer, deadline, concurrency')
+      .description("Run the fan-out declared in an app file (YAML or JSON): agents, the lead's specialists and synthesizer, deadline, concurrency")
       .argument('<app-file>', 'path to the app file, e.g. examples/apps/market-scan.yaml')
       .argument('[task...]', 'the task, when the file has none or to replace it')
-      .option('--no-tools', 'ignore the file\'s tools and MCP servers: each agent answers in one model call'),
+      .option('--no-tools', "ignore the file's tools and MCP servers: each agent answers in one model call"),
   ).action(async (file: string, taskWords: string[], options: RunOverrides & OutputOptions & { tools: boolean }) => {
     const task = taskWords.join(' ').trim() || undefined;
     const app = await loadAppFile(file, { task });

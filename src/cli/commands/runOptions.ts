@@ -49,9 +49,13 @@ export function addRunOptions(command: Command): Command {
       .addOption(new Option('--model <id>', 'default model for specialists and synthesizer, e.g. claude-haiku-4-5').argParser(nonEmptyOption))
       .addOption(new Option('--budget <usd>', 'hard budget in USD: refused before any call if it cannot fit; no call starts past it; the synthesis runs on what arrived').argParser(usdOption))
       .addOption(new Option('--on-budget <what>', 'when the budget is spent, calls in flight "finish" (default) or are "cut"').choices(['finish', 'cut']))
-      .addOption(new Option('--fan-in <how>', '"batch": fold every finding at the end (default); "stream": write each finding\'s section as it arrives, and only the cross-cutting part after the last').choices(['batch', 'stream']))
+      .addOption(
+        new Option('--fan-in <how>', '"batch": fold every finding at the end (default); "stream": write each finding\'s section as it arrives, and only the cross-cutting part after the last').choices(
+          ['batch', 'stream'],
+        ),
+      )
       .option('--weights', 'weigh findings: each specialist reports its confidence and sources, and the synthesis favours the better-supported finding where they conflict')
-      .addOption(new Option('--run-id <id>', 'name the run\'s checkpoint (default: the date, time and a random suffix)').argParser(runIdOption))
+      .addOption(new Option('--run-id <id>', "name the run's checkpoint (default: the date, time and a random suffix)").argParser(runIdOption))
       .option('--no-checkpoint', 'do not checkpoint the run (it cannot be resumed)'),
   );
 }
@@ -66,6 +70,10 @@ export function addOutputOptions(command: Command): Command {
     .option('--inspect', 'watch the run live in the local inspector (prints its URL; keeps serving after the run until Ctrl-C)')
     .addOption(new Option('--inspect-port <port>', 'port for --inspect (default: any free port)').argParser(portOption))
     .option('--inspect-host <address>', 'bind --inspect to this address instead of 127.0.0.1 (exposes run data to the network)')
-    .option('--record <file>', 'write the run\'s inspection events to a JSONL file (replay with `fanfold inspect <file>`)')
-    .addOption(new Option('--otlp <url>', 'send the run\'s OpenTelemetry spans to a collector over OTLP/HTTP, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT, when set)').argParser(otlpUrlOption));
+    .option('--record <file>', "write the run's inspection events to a JSONL file (replay with `fanfold inspect <file>`)")
+    .addOption(
+      new Option('--otlp <url>', "send the run's OpenTelemetry spans to a collector over OTLP/HTTP, e.g. http://localhost:4318 (default: OTEL_EXPORTER_OTLP_ENDPOINT, when set)").argParser(
+        otlpUrlOption,
+      ),
+    );
 }

@@ -21,7 +21,7 @@ interface ServeOptions {
 export function serveCommand(program: Command, io: CliIO, done: (code: number) => void): void {
   program
     .command('serve')
-    .description('Serve fanfold for a Restate server (--restate) on 127.0.0.1 until stopped (Ctrl-C); register it with the server\'s admin API')
+    .description("Serve fanfold for a Restate server (--restate) on 127.0.0.1 until stopped (Ctrl-C); register it with the server's admin API")
     .option('--restate', 'serve the lead machine as a Restate virtual object (required: the only runtime `serve` has)')
     .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').default(9080).argParser(portOption))
     .addOption(new Option('--chunk-size <n>', 'most specialists one Restate object gathers; larger fan-outs are split into chunk objects (default 50)').argParser(positiveIntOption))

@@ -19,7 +19,16 @@ export interface LiveTableOptions {
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const MARK: Record<RowState, string> = { queued: '·', calling: '', tooling: '⚙', retrying: '↻', done: '✔', failed: '✖', timedOut: '⏱', skipped: '–' };
-const COLOR: Record<RowState, Parameters<typeof styleText>[0]> = { queued: 'gray', calling: 'cyan', tooling: 'magenta', retrying: 'yellow', done: 'green', failed: 'red', timedOut: 'yellow', skipped: 'gray' };
+const COLOR: Record<RowState, Parameters<typeof styleText>[0]> = {
+  queued: 'gray',
+  calling: 'cyan',
+  tooling: 'magenta',
+  retrying: 'yellow',
+  done: 'green',
+  failed: 'red',
+  timedOut: 'yellow',
+  skipped: 'gray',
+};
 
 /** What a row says about its tools: the ones running now, and how many calls so far. */
 function toolDetail(row: ProgressRow): string {
@@ -70,7 +79,13 @@ export function createLiveTableView(tracker: ProgressTracker, stream: NodeJS.Wri
       const settled = rows.filter((row) => row.endedAt !== null).sort((a, b) => (b.endedAt ?? 0) - (a.endedAt ?? 0));
       shown = [...active, ...settled].slice(0, Math.max(1, height - 1));
       const counts = tracker.counts();
-      hidden = styleText('gray', ` … ${rows.length - shown.length} more · ${Object.entries(counts).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state}`).join(' · ')}`);
+      hidden = styleText(
+        'gray',
+        ` … ${rows.length - shown.length} more · ${Object.entries(counts)
+          .filter(([, n]) => n > 0)
+          .map(([state, n]) => `${n} ${state}`)
+          .join(' · ')}`,
+      );
     }
     const header = styleText('bold', ` ${options.title}`) + styleText('gray', ` · ${rows.length} specialist${rows.length === 1 ? '' : 's'} · ${formatSeconds(Date.now() - started)}`);
     update([header, ...shown.map(line), ...(hidden ? [hidden] : [])].join('\n'));

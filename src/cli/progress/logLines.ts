@@ -24,13 +24,19 @@ export function createLogLinesView(tracker: ProgressTracker, write: (line: strin
         case 'specialist.tool.started':
           return write(`${stamp()} ${row.id} calls ${event.tool}${event.server ? ' (server tool)' : ''}: ${truncate(event.input, 120)}`);
         case 'specialist.tool.done':
-          return write(`${stamp()} ${row.id} ${event.tool} ${event.isError ? `failed in ${formatSeconds(event.ms)}: ${truncate(event.error ?? event.result, 160)}` : `done in ${formatSeconds(event.ms)}`}`);
+          return write(
+            `${stamp()} ${row.id} ${event.tool} ${event.isError ? `failed in ${formatSeconds(event.ms)}: ${truncate(event.error ?? event.result, 160)}` : `done in ${formatSeconds(event.ms)}`}`,
+          );
         case 'specialist.retrying':
         case 'synthesis.retrying':
-          return write(`${stamp()} ${row.id} ${event.reason === 'fallback' ? 'falling back' : 'retrying'} in ${event.delayMs} ms (attempt ${event.attempt}${event.model ? ` on ${event.model}` : ''}): ${event.error.message}`);
+          return write(
+            `${stamp()} ${row.id} ${event.reason === 'fallback' ? 'falling back' : 'retrying'} in ${event.delayMs} ms (attempt ${event.attempt}${event.model ? ` on ${event.model}` : ''}): ${event.error.message}`,
+          );
         case 'specialist.done':
         case 'synthesis.done':
-          return write(`${stamp()} ${row.id} done in ${formatSeconds(event.outcome.endedAt - (event.outcome.startedAt ?? event.outcome.endedAt))}: ${callsLabel(event.outcome)}, ${event.outcome.usage.outputTokens} output tokens${loopSummary(event.outcome)}`);
+          return write(
+            `${stamp()} ${row.id} done in ${formatSeconds(event.outcome.endedAt - (event.outcome.startedAt ?? event.outcome.endedAt))}: ${callsLabel(event.outcome)}, ${event.outcome.usage.outputTokens} output tokens${loopSummary(event.outcome)}`,
+          );
         case 'specialist.failed':
         case 'specialist.timedOut':
         case 'specialist.skipped':

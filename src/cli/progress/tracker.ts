@@ -38,7 +38,10 @@ export class ProgressTracker {
   private readonly byId = new Map<string, ProgressRow>();
   private readonly streamedChars = new Map<ProgressRow, number>();
 
-  constructor(specialists: ReadonlyArray<{ id: string; angle?: string | undefined }>, private readonly now: () => number = Date.now) {
+  constructor(
+    specialists: ReadonlyArray<{ id: string; angle?: string | undefined }>,
+    private readonly now: () => number = Date.now,
+  ) {
     this.rows = specialists.map((spec) => this.row(spec.id, spec.angle ?? spec.id));
     for (const row of this.rows) this.byId.set(row.id, row);
     this.synthesis = this.row('synthesis', 'Synthesis');

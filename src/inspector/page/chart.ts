@@ -25,12 +25,20 @@ function chartActor(): Actor | null {
 /** Draws the statechart panel (only when its machine or state changed). */
 export function renderChart(): void {
   const a = chartActor();
-  const chart = $('chart'), nameEl = $('machine-name'), stateEl = $('machine-state'), pathEl = $('state-path');
+  const chart = $('chart'),
+    nameEl = $('machine-name'),
+    stateEl = $('machine-state'),
+    pathEl = $('state-path');
   const key = a ? a.key + '|' + a.valueStr + '|' + a.status + '|' + a.history.length : '';
   if (key === cache.chartKey) return;
   cache.chartKey = key;
   chart.textContent = '';
-  if (!a) { nameEl.textContent = ''; stateEl.textContent = ''; pathEl.textContent = ''; return; }
+  if (!a) {
+    nameEl.textContent = '';
+    stateEl.textContent = '';
+    pathEl.textContent = '';
+    return;
+  }
   nameEl.textContent = a.name;
   const final = a.status === 'done';
   stateEl.textContent = a.valueStr || a.status;
@@ -50,10 +58,17 @@ export function renderChart(): void {
   }
   const active = new Set(['']);
   (function walk(v: unknown, prefix: string): void {
-    if (typeof v === 'string') { active.add(prefix ? prefix + '.' + v : v); return; }
+    if (typeof v === 'string') {
+      active.add(prefix ? prefix + '.' + v : v);
+      return;
+    }
     if (v && typeof v === 'object') {
       const obj = v as Record<string, unknown>;
-      for (const k in obj) { const p = prefix ? prefix + '.' + k : k; active.add(p); walk(obj[k], p); }
+      for (const k in obj) {
+        const p = prefix ? prefix + '.' + k : k;
+        active.add(p);
+        walk(obj[k], p);
+      }
     }
   })(a.value, '');
   chart.appendChild(stateBox(a.def, String(a.def.id || a.name), '', active, a.def.initial, true));
@@ -70,23 +85,34 @@ function guardName(g: unknown): string {
 type Invoke = { id?: unknown; src?: unknown; onDone?: unknown; onError?: unknown } | null;
 
 function invokesOf(node: MachineNode): Invoke[] {
-  return node.invoke ? (Array.isArray(node.invoke) ? node.invoke : [node.invoke]) as Invoke[] : [];
+  return node.invoke ? ((Array.isArray(node.invoke) ? node.invoke : [node.invoke]) as Invoke[]) : [];
 }
 
 function transitionsOf(node: MachineNode): Transition[] {
   const list: Transition[] = [];
   function add(label: string, t: unknown): void {
     if (t == null) return;
-    if (Array.isArray(t)) { t.forEach((x: unknown) => { add(label, x); }); return; }
+    if (Array.isArray(t)) {
+      t.forEach((x: unknown) => {
+        add(label, x);
+      });
+      return;
+    }
     if (typeof t === 'string') t = { target: t };
     if (typeof t !== 'object') return;
     const tr = t as { target?: unknown; guard?: unknown };
     const targets: unknown[] = tr.target == null ? [] : Array.isArray(tr.target) ? tr.target : [tr.target];
     list.push({ ev: label, targets: targets.map((x) => String(x).replace(/^\./, '')), guard: guardName(tr.guard) });
   }
-  if (node.on && typeof node.on === 'object') { const on = node.on as Record<string, unknown>; for (const k in on) add(k, on[k]); }
+  if (node.on && typeof node.on === 'object') {
+    const on = node.on as Record<string, unknown>;
+    for (const k in on) add(k, on[k]);
+  }
   if (node.always) add('always', node.always);
-  if (node.after && typeof node.after === 'object') { const after = node.after as Record<string, unknown>; for (const d in after) add('after ' + d + (/^\d+$/.test(d) ? ' ms' : ''), after[d]); }
+  if (node.after && typeof node.after === 'object') {
+    const after = node.after as Record<string, unknown>;
+    for (const d in after) add('after ' + d + (/^\d+$/.test(d) ? ' ms' : ''), after[d]);
+  }
   invokesOf(node).forEach((i) => {
     if (!i || typeof i !== 'object') return;
     const name = String(i.id || (typeof i.src === 'string' ? i.src : 'invoked'));
@@ -112,7 +138,9 @@ function stateBox(node: MachineNode, name: string, path: string, active: Set<str
   const inv = invokesOf(node);
   if (inv.length) {
     const ivs = el('ul', 'invokes');
-    inv.forEach((i) => { if (i && typeof i === 'object') ivs.appendChild(el('li', null, 'invokes ' + (typeof i.src === 'string' ? i.src : 'actor') + (i.id && i.id !== i.src ? ' as ' + String(i.id) : ''))); });
+    inv.forEach((i) => {
+      if (i && typeof i === 'object') ivs.appendChild(el('li', null, 'invokes ' + (typeof i.src === 'string' ? i.src : 'actor') + (i.id && i.id !== i.src ? ' as ' + String(i.id) : '')));
+    });
     box.appendChild(ivs);
   }
   const trs = transitionsOf(node);

@@ -55,10 +55,15 @@ export function vlist(container: HTMLElement, count: number, rowH: number, make:
   const m = metrics[container.id] || { top: container.scrollTop, h: container.clientHeight };
   if (top == null) top = m.top;
   const h = m.h || 400;
-  const start = Math.max(0, Math.floor(top / rowH) - 5), end = Math.min(count, Math.ceil((top + h) / rowH) + 5);
+  const start = Math.max(0, Math.floor(top / rowH) - 5),
+    end = Math.min(count, Math.ceil((top + h) / rowH) + 5);
   const win = spacer.firstChild as HTMLElement;
   win.style.transform = 'translateY(' + start * rowH + 'px)';
   const frag = document.createDocumentFragment();
-  for (let i = start; i < end; i++) { const row = make(i); row.style.height = rowH + 'px'; frag.appendChild(row); }
+  for (let i = start; i < end; i++) {
+    const row = make(i);
+    row.style.height = rowH + 'px';
+    frag.appendChild(row);
+  }
   win.replaceChildren(frag);
 }

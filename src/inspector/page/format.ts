@@ -5,13 +5,17 @@
 
 /** Wall-clock times outside 2000..2100 (ms since the epoch) are not trusted: one absurd
  * createdAt would stretch the time axis to Infinity. */
-export const WALL_MIN = 946684800000, WALL_MAX = 4102444800000;
+export const WALL_MIN = 946684800000,
+  WALL_MAX = 4102444800000;
 
 /** The length of a list the wire cut short (its last item says `…N more`). */
 export function arrLen(a: unknown): number {
   if (!Array.isArray(a)) return 0;
   const last: unknown = a[a.length - 1];
-  if (typeof last === 'string') { const m = /^…(\d+) more$/.exec(last); if (m) return a.length - 1 + Number(m[1]); }
+  if (typeof last === 'string') {
+    const m = /^…(\d+) more$/.exec(last);
+    if (m) return a.length - 1 + Number(m[1]);
+  }
   return a.length;
 }
 
@@ -21,7 +25,10 @@ export function stateString(v: unknown): string {
   if (v && typeof v === 'object') {
     const parts: string[] = [];
     const obj = v as Record<string, unknown>;
-    for (const k in obj) { const sub = stateString(obj[k]); parts.push(sub ? k + '.' + sub : k); }
+    for (const k in obj) {
+      const sub = stateString(obj[k]);
+      parts.push(sub ? k + '.' + sub : k);
+    }
     return parts.length === 1 ? parts[0]! : '{' + parts.join(', ') + '}';
   }
   return '';
@@ -44,7 +51,8 @@ export function runTime(x: unknown): number | null {
 
 /** `hh:mm:ss` in the page's time zone. */
 export function clock(t: number): string {
-  const d = new Date(t), p = (n: number) => (n < 10 ? '0' : '') + n;
+  const d = new Date(t),
+    p = (n: number) => (n < 10 ? '0' : '') + n;
   return p(d.getHours()) + ':' + p(d.getMinutes()) + ':' + p(d.getSeconds());
 }
 

@@ -27,7 +27,10 @@ export function renderHeader(): void {
   }
   const root = rootOf();
   const sum = $('summary');
-  if (!root) { sum.textContent = 'waiting for an actor…'; return; }
+  if (!root) {
+    sum.textContent = 'waiting for an actor…';
+    return;
+  }
   const L = cache.lanes;
   const parts = [root.name + ': ' + (root.valueStr || root.status)];
   if (L && L.top) {

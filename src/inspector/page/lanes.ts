@@ -15,7 +15,9 @@ export const LANE_H = 20;
 const MAX_TICKS = 50;
 
 /** Where time `x` is across the timeline, in percent. */
-function pct(L: Lanes, x: number): number { return ((x - L.t0) / (L.t1 - L.t0)) * 100; }
+function pct(L: Lanes, x: number): number {
+  return ((x - L.t0) / (L.t1 - L.t0)) * 100;
+}
 
 function laneEl(L: Lanes, l: Lane, cls?: string): HTMLElement {
   const row = el('div', 'lane st-' + l.st + (l.slowest ? ' slowest' : '') + (l.group ? ' group' : '') + (cls ? ' ' + cls : ''));
@@ -43,10 +45,16 @@ function laneEl(L: Lanes, l: Lane, cls?: string): HTMLElement {
     // The error next to the bar, where there is room: after it, or before it.
     const note = el('div', 'bar-note', l.error);
     note.title = l.error;
-    const endP = l.start != null ? pct(L, l.end!) : 0, startP = l.start != null ? pct(L, l.start) : 0;
+    const endP = l.start != null ? pct(L, l.end!) : 0,
+      startP = l.start != null ? pct(L, l.start) : 0;
     if (endP < 62) note.style.left = endP + 0.8 + '%';
-    else if (startP > 38) { note.style.right = 100 - startP + 0.8 + '%'; note.style.textAlign = 'right'; }
-    else { note.style.left = startP + 0.8 + '%'; note.className += ' inside'; }
+    else if (startP > 38) {
+      note.style.right = 100 - startP + 0.8 + '%';
+      note.style.textAlign = 'right';
+    } else {
+      note.style.left = startP + 0.8 + '%';
+      note.className += ' inside';
+    }
     track.appendChild(note);
   }
   if (l.a.tx) toolMarks(L, l, l.a.tx, track);
@@ -78,7 +86,8 @@ interface ToolMark {
  * transcript.ts bounds per lane; only lanes in view are drawn.
  */
 function toolMarks(L: Lanes, l: Lane, tx: TX.Transcript, track: HTMLElement): void {
-  const m = TX.marks(tx), skew = L.skew;
+  const m = TX.marks(tx),
+    skew = L.skew;
   const live = l.a.outcome == null && l.a.status === 'active';
   const at = (runT: number | null, pageT: number): number => (runT != null ? runT + skew : pageT);
   const clamp = (p: number): number => Math.max(0, Math.min(100, p));
@@ -92,14 +101,30 @@ function toolMarks(L: Lanes, l: Lane, tx: TX.Transcript, track: HTMLElement): vo
   const items: ToolMark[] = [];
   m.segs.forEach((s) => {
     const kind = s.server === s.n ? 'server' : s.server ? 'mixed' : 'client';
-    const x0 = at(s.at0, s.t0), x1 = Math.max(x0, at(s.at1, s.t1));
-    items.push({ p0: clamp(pct(L, x0)), p1: clamp(pct(L, x1)), cls: 'tool ' + kind + (s.errors ? ' error' : '') + (s.n > 1 ? ' merged' : ''),
-      title: TX.segTitle(s, false), tool: s.name != null ? s.name : '', n: s.n, errors: s.errors });
+    const x0 = at(s.at0, s.t0),
+      x1 = Math.max(x0, at(s.at1, s.t1));
+    items.push({
+      p0: clamp(pct(L, x0)),
+      p1: clamp(pct(L, x1)),
+      cls: 'tool ' + kind + (s.errors ? ' error' : '') + (s.n > 1 ? ' merged' : ''),
+      title: TX.segTitle(s, false),
+      tool: s.name != null ? s.name : '',
+      n: s.n,
+      errors: s.errors,
+    });
   });
   m.open.forEach((o) => {
-    const x0 = at(o.at0, o.t0), x1 = live ? L.now : l.end;
-    items.push({ p0: clamp(pct(L, x0)), p1: clamp(pct(L, Math.max(x0, x1 == null ? x0 : x1))), cls: 'tool ' + (o.server ? 'server' : 'client') + (live ? ' running' : ' unfinished'),
-      title: TX.segTitle(o, true).replace(/running$/, live ? 'running' : 'never finished'), tool: o.name, n: 1, errors: 0 });
+    const x0 = at(o.at0, o.t0),
+      x1 = live ? L.now : l.end;
+    items.push({
+      p0: clamp(pct(L, x0)),
+      p1: clamp(pct(L, Math.max(x0, x1 == null ? x0 : x1))),
+      cls: 'tool ' + (o.server ? 'server' : 'client') + (live ? ' running' : ' unfinished'),
+      title: TX.segTitle(o, true).replace(/running$/, live ? 'running' : 'never finished'),
+      tool: o.name,
+      n: 1,
+      errors: 0,
+    });
   });
   if (!items.length) return;
   // Rows: each call in the first row free at its start (a mark is at least ~0.4% wide).
@@ -109,12 +134,16 @@ function toolMarks(L: Lanes, l: Lane, tx: TX.Transcript, track: HTMLElement): vo
   items.forEach((it) => {
     let r = 0;
     while (r < ends.length && ends[r]! > it.p0) r++;
-    if (r >= 3) { r = 0; for (let i = 1; i < ends.length; i++) if (ends[i]! < ends[r]!) r = i; }
+    if (r >= 3) {
+      r = 0;
+      for (let i = 1; i < ends.length; i++) if (ends[i]! < ends[r]!) r = i;
+    }
     ends[r] = Math.max(ends[r] || 0, it.p1, it.p0 + 0.4);
     it.row = r;
     if (r + 1 > rows) rows = r + 1;
   });
-  const h = rows === 1 ? 8 : rows === 2 ? 5 : 3, top = 4 + (12 - rows * h - (rows - 1)) / 2;
+  const h = rows === 1 ? 8 : rows === 2 ? 5 : 3,
+    top = 4 + (12 - rows * h - (rows - 1)) / 2;
   items.forEach((it) => {
     const d = el('div', it.cls);
     d.style.left = it.p0 + '%';
@@ -132,10 +161,18 @@ function toolMarks(L: Lanes, l: Lane, tx: TX.Transcript, track: HTMLElement): vo
 
 /** Draws the timeline panel. */
 export function renderTimeline(): void {
-  const L = cache.lanes, root = rootOf();
-  const lanesEl = $('lanes'), axis = $('axis'), rootLane = $('root-lane'), synthEl = $('synthesis-lane');
+  const L = cache.lanes,
+    root = rootOf();
+  const lanesEl = $('lanes'),
+    axis = $('axis'),
+    rootLane = $('root-lane'),
+    synthEl = $('synthesis-lane');
   if (!L || !root) {
-    lanesEl.textContent = ''; axis.textContent = ''; rootLane.textContent = ''; synthEl.textContent = ''; $('lane-summary').textContent = '';
+    lanesEl.textContent = '';
+    axis.textContent = '';
+    rootLane.textContent = '';
+    synthEl.textContent = '';
+    $('lane-summary').textContent = '';
     return;
   }
   let summary = L.total + ' lanes';
@@ -156,7 +193,9 @@ export function renderTimeline(): void {
     svg.setAttribute('preserveAspectRatio', 'none');
     let d = 'M0,100';
     const n = L.points.length - 1;
-    L.points.forEach((p, i) => { d += ' L' + ((i / n) * 1000).toFixed(1) + ',' + (100 - (p / L.peak) * 100).toFixed(1); });
+    L.points.forEach((p, i) => {
+      d += ' L' + ((i / n) * 1000).toFixed(1) + ',' + (100 - (p / L.peak) * 100).toFixed(1);
+    });
     d += ' L1000,100 Z';
     const path = document.createElementNS(NS, 'path');
     path.setAttribute('d', d);
@@ -187,12 +226,17 @@ export function renderTimeline(): void {
   for (let i = 0; i < hist.length; i++) {
     const visit = hist[i]!;
     // The first state begins when the root does (its first snapshot comes after its children started).
-    const s = i === 0 ? Math.min(visit.t, L.t0) : visit.t, e = i + 1 < hist.length ? hist[i + 1]!.t : (root.status === 'active' ? L.now : s);
+    const s = i === 0 ? Math.min(visit.t, L.t0) : visit.t,
+      e = i + 1 < hist.length ? hist[i + 1]!.t : root.status === 'active' ? L.now : s;
     const seg = el('div', 'seg' + (i % 2 ? ' alt' : '') + ' s-' + visit.v.replace(/[^A-Za-z0-9_-]/g, '_'), visit.v);
     const left = Math.max(0, pct(L, s));
     seg.style.left = left + '%';
     seg.style.width = Math.max(0.4, pct(L, e) - left) + '%';
-    if (i === hist.length - 1 && root.status !== 'active') { seg.style.left = 'auto'; seg.style.right = '0'; seg.style.width = 'auto'; }
+    if (i === hist.length - 1 && root.status !== 'active') {
+      seg.style.left = 'auto';
+      seg.style.right = '0';
+      seg.style.width = 'auto';
+    }
     seg.title = visit.v + ' +' + fmtMs(s - L.t0) + (visit.ev ? ' on ' + visit.ev : '');
     rt.appendChild(seg);
   }

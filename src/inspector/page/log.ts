@@ -17,14 +17,17 @@ export function renderLog(): void {
   const sel = $as<HTMLSelectElement>('log-actor');
   // Options: the actors of the selected run.
   // Rebuilt when the run or the selection changes, and at most once a second while actors arrive.
-  const optKey = S.rootSel + '|' + cache.rows.length + '|' + S.logActor, nowMs = performance.now();
+  const optKey = S.rootSel + '|' + cache.rows.length + '|' + S.logActor,
+    nowMs = performance.now();
   const urgent = cache.optionsKey.split('|')[0] !== String(S.rootSel) || cache.optionsKey.split('|')[2] !== S.logActor;
   if (optKey !== cache.optionsKey && document.activeElement !== sel && (urgent || nowMs - (cache.optionsAt || 0) > 1000 || !S.log.length)) {
     cache.optionsKey = optKey;
     cache.optionsAt = nowMs;
     clearTimeout(cache.optionsRetry);
     const frag = document.createDocumentFragment();
-    const all = el('option', null, 'all actors'); all.value = ''; frag.appendChild(all);
+    const all = el('option', null, 'all actors');
+    all.value = '';
+    frag.appendChild(all);
     cache.rows.forEach((r) => {
       const o = el('option', null, pathOf(r.a) + ' (' + r.a.kind + ')');
       o.value = r.a.key;
@@ -41,7 +44,9 @@ export function renderLog(): void {
   const logKey = S.log.length + '|' + S.rootSel + '|' + S.logActor + '|' + S.logText;
   if (logKey !== cache.logKey) {
     cache.logKey = logKey;
-    const text = S.logText.toLowerCase(), want = S.logActor, rk = root ? root.key : null;
+    const text = S.logText.toLowerCase(),
+      want = S.logActor,
+      rk = root ? root.key : null;
     cache.log = S.log.filter((e) => {
       if (e.root !== rk) return false;
       if (want && e.key !== want) return false;
@@ -52,10 +57,13 @@ export function renderLog(): void {
   const list = cache.log;
   $('log-count').textContent = list.length + ' shown';
   const t0 = root ? root.createdT : 0;
-  const logEl = $('log'), lm = metrics.log!;
+  const logEl = $('log'),
+    lm = metrics.log!;
   const atBottom = lm.top + lm.h >= lm.sh - LOG_H * 2;
   const makeRow = (i: number): HTMLElement => {
-    const e = list[i]!, a = S.actors.get(e.key), src = e.src ? S.actors.get(e.src) : undefined;
+    const e = list[i]!,
+      a = S.actors.get(e.key),
+      src = e.src ? S.actors.get(e.src) : undefined;
     const row = el('div', 'log-row k-' + e.kind);
     row.setAttribute('data-actor', a ? a.name : e.key);
     row.setAttribute('data-key', e.key);

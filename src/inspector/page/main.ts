@@ -43,7 +43,9 @@ function render(): void {
   part('timeline', renderTimeline);
   part('log', renderLog);
   const ms = performance.now() - t;
-  stats.renders++; stats.lastRenderMs = ms; stats.totalRenderMs += ms;
+  stats.renders++;
+  stats.lastRenderMs = ms;
+  stats.totalRenderMs += ms;
   if (ms > stats.maxRenderMs) stats.maxRenderMs = ms;
 }
 
@@ -64,27 +66,46 @@ const valueOf = (e: Event): string => (e.target as HTMLSelectElement | HTMLInput
 $('root-select').addEventListener('change', (e) => {
   S.rootSel = valueOf(e);
   S.follow = S.rootSel === S.roots[S.roots.length - 1];
-  S.selActor = null; S.logActor = '';
-  cache.key = ''; invalidate();
+  S.selActor = null;
+  S.logActor = '';
+  cache.key = '';
+  invalidate();
 });
-$('lane-sort').addEventListener('change', (e) => { S.laneSort = valueOf(e); cache.key = ''; invalidate(); });
-$('log-actor').addEventListener('change', (e) => { S.logActor = valueOf(e); invalidate(); });
-$('log-text').addEventListener('input', (e) => { S.logText = valueOf(e); invalidate(); });
-['tree', 'lanes', 'log'].forEach((id) => { $(id).addEventListener('scroll', invalidate, { passive: true }); });
+$('lane-sort').addEventListener('change', (e) => {
+  S.laneSort = valueOf(e);
+  cache.key = '';
+  invalidate();
+});
+$('log-actor').addEventListener('change', (e) => {
+  S.logActor = valueOf(e);
+  invalidate();
+});
+$('log-text').addEventListener('input', (e) => {
+  S.logText = valueOf(e);
+  invalidate();
+});
+['tree', 'lanes', 'log'].forEach((id) => {
+  $(id).addEventListener('scroll', invalidate, { passive: true });
+});
 window.addEventListener('resize', invalidate);
 $('tree').addEventListener('click', (e) => {
   const t = e.target as Element | null;
   const toggle = t && t.getAttribute && t.getAttribute('data-toggle');
   if (toggle) {
-    if (S.collapsed.has(toggle)) S.collapsed.delete(toggle); else S.collapsed.add(toggle);
-    cache.key = ''; invalidate(); return;
+    if (S.collapsed.has(toggle)) S.collapsed.delete(toggle);
+    else S.collapsed.add(toggle);
+    cache.key = '';
+    invalidate();
+    return;
   }
   const row = t && t.closest ? t.closest('.tree-row') : null;
   const key = row ? row.getAttribute('data-key') : null;
   if (!key) return;
   S.selActor = S.selActor === key ? null : key;
   S.logActor = S.selActor || '';
-  cache.chartKey = ''; cache.detailsKey = ''; cache.optionsKey = '';
+  cache.chartKey = '';
+  cache.detailsKey = '';
+  cache.optionsKey = '';
   openDetails();
   invalidate();
 });
@@ -94,8 +115,11 @@ function onLaneClick(e: Event): void {
   const row = t && t.closest ? t.closest('.lane') : null;
   const key = row ? row.getAttribute('data-key') : null;
   if (!key || !S.actors.has(key)) return;
-  S.selActor = key; S.logActor = key;
-  cache.detailsKey = ''; cache.chartKey = ''; cache.optionsKey = '';
+  S.selActor = key;
+  S.logActor = key;
+  cache.detailsKey = '';
+  cache.chartKey = '';
+  cache.optionsKey = '';
   openDetails();
   cache.reveal = key;
   invalidate();
@@ -103,18 +127,31 @@ function onLaneClick(e: Event): void {
 $('lanes').addEventListener('click', onLaneClick);
 $('synthesis-lane').addEventListener('click', onLaneClick);
 // Live bars grow while the run is active.
-setInterval(() => { const r = rootOf(); if (r && r.status === 'active' && !feed.loading) invalidate(); }, 250);
+setInterval(() => {
+  const r = rootOf();
+  if (r && r.status === 'active' && !feed.loading) invalidate();
+}, 250);
 
 // ---------- connection ----------
 const conn = $('conn');
-let retryMs = 500, moreTimer: ReturnType<typeof setTimeout> | undefined;
+let retryMs = 500,
+  moreTimer: ReturnType<typeof setTimeout> | undefined;
 
 function connect(): void {
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ui');
-  ws.onopen = () => { retryMs = 500; stats.connectedAt = performance.now(); conn.textContent = 'live'; conn.className = 'conn live'; };
+  ws.onopen = () => {
+    retryMs = 500;
+    stats.connectedAt = performance.now();
+    conn.textContent = 'live';
+    conn.className = 'conn live';
+  };
   ws.onmessage = (msg: MessageEvent) => {
     let data: unknown;
-    try { data = JSON.parse(String(msg.data)); } catch { return; }
+    try {
+      data = JSON.parse(String(msg.data));
+    } catch {
+      return;
+    }
     if (!data || typeof data !== 'object') return;
     const frame = data as Frame & { more?: unknown; messages?: unknown };
     const notice = noticeText(frame);
@@ -122,11 +159,13 @@ function connect(): void {
       addNotice(frame, notice);
     } else if (frame.t === 'hello') {
       // The server sends everything from the start after this: begin from a clean model.
-      resetModel(); clearCache();
+      resetModel();
+      clearCache();
       invalidate();
     } else if (frame.t === 'batch' && Array.isArray(frame.messages)) {
       if (!stats.firstDataAt) stats.firstDataAt = performance.now();
-      stats.batches++; stats.lastBatchAt = performance.now();
+      stats.batches++;
+      stats.lastBatchAt = performance.now();
       const ti = performance.now();
       for (const message of frame.messages as unknown[]) ingest(message);
       stats.ingestMs += performance.now() - ti;
@@ -134,12 +173,17 @@ function connect(): void {
       // More history follows at once: render after the last chunk (or soon, if it is slow to come).
       clearTimeout(moreTimer);
       feed.loading = !!frame.more;
-      if (feed.loading) moreTimer = setTimeout(() => { feed.loading = false; invalidate(); }, 1000);
+      if (feed.loading)
+        moreTimer = setTimeout(() => {
+          feed.loading = false;
+          invalidate();
+        }, 1000);
       else invalidate();
     }
   };
   ws.onclose = () => {
-    conn.textContent = 'disconnected — retrying'; conn.className = 'conn down';
+    conn.textContent = 'disconnected — retrying';
+    conn.className = 'conn down';
     setTimeout(connect, retryMs);
     retryMs = Math.min(5000, retryMs * 2);
   };
@@ -156,22 +200,41 @@ window.fanfoldInspector = {
     const L = cache.lanes;
     const laneText = (l: Lane): string => {
       const tx = l.a.tx;
-      return l.label + ' ' + l.st + ' attempts=' + attemptsOf(l.a) + ' error=' + (l.error || '-') + ' retries=' + l.a.retries.length + ' dur=' + l.dur +
-        (tx ? ' tools=' + tx.total.calls + ' failed=' + tx.total.errors + ' turns=' + tx.total.turns : '');
+      return (
+        l.label +
+        ' ' +
+        l.st +
+        ' attempts=' +
+        attemptsOf(l.a) +
+        ' error=' +
+        (l.error || '-') +
+        ' retries=' +
+        l.a.retries.length +
+        ' dur=' +
+        l.dur +
+        (tx ? ' tools=' + tx.total.calls + ' failed=' + tx.total.errors + ' turns=' + tx.total.turns : '')
+      );
     };
     return {
-      root: root.name, state: root.valueStr, status: root.status, history: root.history.map((h) => h.v),
+      root: root.name,
+      state: root.valueStr,
+      status: root.status,
+      history: root.history.map((h) => h.v),
       actors: cache.rows.map((r) => r.depth + ' ' + r.a.name + ' ' + r.a.kind + ' ' + stateText(r.a)),
-      lanes: L ? L.list.map(laneText) : [], synthesis: L && L.synth ? laneText(L.synth) : null,
-      slowest: L && L.slowest ? L.slowest.label : null, peak: L ? L.peak : 0,
+      lanes: L ? L.list.map(laneText) : [],
+      synthesis: L && L.synth ? laneText(L.synth) : null,
+      slowest: L && L.slowest ? L.slowest.label : null,
+      peak: L ? L.peak : 0,
     };
   },
   transcript: (keyOrName) => {
     let a = S.actors.get(keyOrName);
-    if (!a) S.actors.forEach((x) => { if (!a && x.name === keyOrName && !x.superseded) a = x; });
+    if (!a)
+      S.actors.forEach((x) => {
+        if (!a && x.name === keyOrName && !x.superseded) a = x;
+      });
     if (!a) return null;
     return { view: a.tx ? TX.view(a.tx, TRANSCRIPT_SHOWN) : null, outcome: a.loopSum, marks: a.tx ? TX.marks(a.tx) : null };
   },
   budget: () => ({ chars: S.txBudget.chars, max: S.txBudget.max, trimmed: S.txBudget.trimmed, queued: S.txBudget.queue.length - S.txBudget.head }),
 };
-

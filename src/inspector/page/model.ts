@@ -220,15 +220,43 @@ export interface Model {
 const LOOP_EVENTS: Record<string, number> = { 'specialist.tool.started': 1, 'specialist.tool.done': 1, 'specialist.turn': 1 };
 
 /** The page's counters (for tests and the curious). */
-export const stats = { renders: 0, lastRenderMs: 0, maxRenderMs: 0, totalRenderMs: 0, batches: 0, messages: 0, ingestMs: 0, connectedAt: 0, firstDataAt: 0, lastBatchAt: 0, parts: {} as Record<string, number> };
+export const stats = {
+  renders: 0,
+  lastRenderMs: 0,
+  maxRenderMs: 0,
+  totalRenderMs: 0,
+  batches: 0,
+  messages: 0,
+  ingestMs: 0,
+  connectedAt: 0,
+  firstDataAt: 0,
+  lastBatchAt: 0,
+  parts: {} as Record<string, number>,
+};
 
 /** The model. Replaced whole when the server starts over (`hello`): read it afresh each time. */
 export let S: Model = fresh();
 
 function fresh(): Model {
-  return { actors: new Map(), alias: new Map(), gen: 0, roots: [], log: [], version: 0, maxT: 0, lastT: 0, badTimes: 0,
-    rootSel: null, follow: true, selActor: null, logActor: '', logText: '', collapsed: new Set(), laneSort: 'order',
-    txBudget: TX.budget() };
+  return {
+    actors: new Map(),
+    alias: new Map(),
+    gen: 0,
+    roots: [],
+    log: [],
+    version: 0,
+    maxT: 0,
+    lastT: 0,
+    badTimes: 0,
+    rootSel: null,
+    follow: true,
+    selActor: null,
+    logActor: '',
+    logText: '',
+    collapsed: new Set(),
+    laneSort: 'order',
+    txBudget: TX.budget(),
+  };
 }
 
 /** Starts over from an empty model, keeping the reader's lane sort. */
@@ -239,17 +267,58 @@ export function resetModel(): void {
 }
 
 function newActor(key: string, sid: string, name: string, parentKey: string | null, t: number): Actor {
-  return { key: key, sid: sid, name: name, parent: parentKey, root: key, children: [], byName: new Map(),
-    def: null, isMachine: false, kind: 'actor', status: 'active', value: undefined, valueStr: '', history: [], snap: null,
-    createdT: t, endT: null, lastT: t, events: 0, superseded: false, virtual: false,
-    spec: null, phase: null, calls: 0, model: null, runStart: null, runEnd: null, outcome: null, attemptsFinal: null,
-    error: null, usage: null, retries: [], streamed: 0, ctx: null, result: null, fan: null,
-    turn: null, tx: null, loopSum: null };
+  return {
+    key: key,
+    sid: sid,
+    name: name,
+    parent: parentKey,
+    root: key,
+    children: [],
+    byName: new Map(),
+    def: null,
+    isMachine: false,
+    kind: 'actor',
+    status: 'active',
+    value: undefined,
+    valueStr: '',
+    history: [],
+    snap: null,
+    createdT: t,
+    endT: null,
+    lastT: t,
+    events: 0,
+    superseded: false,
+    virtual: false,
+    spec: null,
+    phase: null,
+    calls: 0,
+    model: null,
+    runStart: null,
+    runEnd: null,
+    outcome: null,
+    attemptsFinal: null,
+    error: null,
+    usage: null,
+    retries: [],
+    streamed: 0,
+    ctx: null,
+    result: null,
+    fan: null,
+    turn: null,
+    tx: null,
+    loopSum: null,
+  };
 }
 
 function parseDef(d: unknown): MachineNode | null {
-  if (typeof d === 'string') { try { d = JSON.parse(d); } catch { return null; } }
-  return d && typeof d === 'object' ? d as MachineNode : null;
+  if (typeof d === 'string') {
+    try {
+      d = JSON.parse(d);
+    } catch {
+      return null;
+    }
+  }
+  return d && typeof d === 'object' ? (d as MachineNode) : null;
 }
 
 /** When a message was sent: its createdAt if sane, else the previous message's time, else now. */
@@ -281,7 +350,9 @@ function actorFor(sid: unknown, t: number): Actor {
   if (a) return a;
   // Messages for an actor whose creation was not seen (the inspector connected late).
   a = newActor(String(sid), String(sid), String(sid), null, t);
-  S.actors.set(a.key, a); S.alias.set(sid, a.key); S.roots.push(a.key);
+  S.actors.set(a.key, a);
+  S.alias.set(sid, a.key);
+  S.roots.push(a.key);
   if (S.follow) S.rootSel = a.key;
   return a;
 }
@@ -293,7 +364,10 @@ function carry<K extends keyof Actor>(a: Actor, prev: Actor, field: K): void {
 
 function onActor(m: WireActorMessage, t: number): void {
   let key = String(m.sessionId);
-  if (S.actors.has(key)) { S.gen++; key = m.sessionId + '#' + S.gen; }
+  if (S.actors.has(key)) {
+    S.gen++;
+    key = m.sessionId + '#' + S.gen;
+  }
   S.alias.set(m.sessionId, key);
   const parentKey = m.parentId != null ? S.alias.get(m.parentId) : undefined;
   const parent = parentKey ? S.actors.get(parentKey) : undefined;
@@ -307,7 +381,8 @@ function onActor(m: WireActorMessage, t: number): void {
     const prev = prevKey ? S.actors.get(prevKey) : undefined;
     if (prev && prev.virtual) {
       (['runStart', 'model', 'runEnd', 'outcome', 'attemptsFinal', 'error', 'usage', 'tx', 'loopSum'] as const).forEach((f) => carry(a, prev, f));
-      a.retries = prev.retries; a.streamed = prev.streamed;
+      a.retries = prev.retries;
+      a.streamed = prev.streamed;
       parent.children = parent.children.filter((k) => k !== prev.key);
       S.actors.delete(prev.key);
     } else if (prev) {
@@ -317,7 +392,11 @@ function onActor(m: WireActorMessage, t: number): void {
     parent.byName.set(a.name, key);
   } else {
     S.roots.push(key);
-    if (S.follow) { S.rootSel = key; S.selActor = null; S.logActor = ''; }
+    if (S.follow) {
+      S.rootSel = key;
+      S.selActor = null;
+      S.logActor = '';
+    }
   }
   // Senders read this snapshot when they send (@statelyai/inspect on a later tick), so it may be
   // newer than the events that follow: it sets the current state, not the state history.
@@ -334,26 +413,30 @@ function onSnapshot(m: WireSnapshotMessage, t: number): void {
 function applySnap(a: Actor, raw: unknown, t: number, evType: unknown, fromActorMessage?: boolean): void {
   if (!raw || typeof raw !== 'object') return;
   const snap = raw as Snapshot;
-  a.snap = snap; a.lastT = t;
+  a.snap = snap;
+  a.lastT = t;
   const st = typeof snap.status === 'string' ? snap.status : 'active';
   a.status = st;
   if (st !== 'active' && a.endT == null) a.endT = t;
   if (a.isMachine && snap.value !== undefined) {
     const vs = stateString(snap.value);
     if (fromActorMessage) {
-      a.valueStr = vs; a.value = snap.value;
+      a.valueStr = vs;
+      a.value = snap.value;
     } else if (vs !== a.valueStr || !a.history.length) {
-      a.valueStr = vs; a.value = snap.value;
+      a.valueStr = vs;
+      a.value = snap.value;
       // Event types are strings on the wire (a stray other value is shown as text).
       a.history.push({ t: t, v: vs, ev: evType as string | null });
       addLog(a, t, 'state', '→ ' + vs, null, evType ? 'after ' + String(evType) : '');
     }
   }
   const input = snap.input as { spec?: unknown; deadlineAt?: unknown } | null | undefined;
-  const prog = snap.progress as Progress | null | undefined, ctx = snap.context as Record<string, unknown> | null | undefined;
+  const prog = snap.progress as Progress | null | undefined,
+    ctx = snap.context as Record<string, unknown> | null | undefined;
   if (prog && input && input.spec && typeof input.spec === 'object') {
     const spec = input.spec as { id?: unknown; angle?: unknown; kind?: unknown };
-    a.kind = (a.name === 'synthesizer' || spec.id === 'synthesizer') ? 'synthesizer' : 'specialist';
+    a.kind = a.name === 'synthesizer' || spec.id === 'synthesizer' ? 'synthesizer' : 'specialist';
     a.spec = { id: spec.id, angle: spec.angle, kind: spec.kind };
     a.phase = prog.phase;
     a.calls = prog.phase === 'backingOff' ? prog.attempt - 1 : prog.attempt;
@@ -371,8 +454,7 @@ function applySnap(a: Actor, raw: unknown, t: number, evType: unknown, fromActor
     a.kind = 'timer';
   } else if (a.isMachine && ctx && typeof ctx === 'object' && ctx.input && ctx.outcomes !== undefined && ctx.startedAt !== undefined) {
     a.kind = 'lead';
-    a.ctx = { startedAt: ctx.startedAt, deadlineAt: ctx.deadlineAt, status: ctx.status, error: ctx.error, stop: ctx.stop,
-      total: arrLen(ctx.outcomes), settled: ctx.settled, fulfilled: ctx.fulfilled };
+    a.ctx = { startedAt: ctx.startedAt, deadlineAt: ctx.deadlineAt, status: ctx.status, error: ctx.error, stop: ctx.stop, total: arrLen(ctx.outcomes), settled: ctx.settled, fulfilled: ctx.fulfilled };
     const startedAt = runTime(ctx.startedAt);
     if (a.runStart == null && startedAt != null) a.runStart = startedAt;
     if (ctx.error) a.error = ctx.error;
@@ -407,7 +489,8 @@ function applyOutcome(a: Actor, o: Outcome | null | undefined): void {
   if (typeof o.attempts === 'number') a.attemptsFinal = o.attempts;
   a.error = o.error || null;
   if (o.usage && typeof o.usage === 'object') a.usage = o.usage as Usage;
-  const startedAt = runTime(o.startedAt), endedAt = runTime(o.endedAt);
+  const startedAt = runTime(o.startedAt),
+    endedAt = runTime(o.endedAt);
   if (startedAt != null) a.runStart = startedAt;
   if (endedAt != null) a.runEnd = endedAt;
   if (o.model) a.model = o.model;
@@ -443,7 +526,10 @@ function applyRunEvent(lead: Actor, raw: unknown, t: number): void {
     // A specialist that never got an actor (it was still queued when the run stopped).
     const vkey = container.key + '/' + re.id;
     target = newActor(vkey, vkey, re.id, container.key, t);
-    target.virtual = true; target.kind = 'specialist'; target.root = container.root; target.status = 'done';
+    target.virtual = true;
+    target.kind = 'specialist';
+    target.root = container.root;
+    target.status = 'done';
     S.actors.set(vkey, target);
     container.children.push(vkey);
     container.byName.set(re.id, vkey);
@@ -465,10 +551,15 @@ function applyRunEventTo(a: Actor, re: RunEvent, t: number): void {
     case 'specialist.retrying':
       addRetry(a, re.attempt as number, { t: t, at: runTime(re.at), error: re.error, delayMs: re.delayMs as number, reason: re.reason });
       break;
-    case 'specialist.done': case 'specialist.failed': case 'specialist.timedOut': case 'specialist.skipped':
+    case 'specialist.done':
+    case 'specialist.failed':
+    case 'specialist.timedOut':
+    case 'specialist.skipped':
       applyOutcome(a, re.outcome as Outcome | null | undefined);
       break;
-    case 'specialist.tool.started': case 'specialist.tool.done': case 'specialist.turn':
+    case 'specialist.tool.started':
+    case 'specialist.tool.done':
+    case 'specialist.turn':
       if (!a.tx) a.tx = TX.create();
       TX.apply(S.txBudget, a.tx, re, t);
       break;
@@ -480,14 +571,21 @@ function detailOf(ev: SentEvent): string {
   const type = String(ev.type);
   if (type === 'fanOut.progress' && Array.isArray(ev.events)) {
     const events = ev.events as Array<{ type?: unknown; id?: unknown } | null>;
-    const counts: Record<string, number> = {}, order: string[] = [];
+    const counts: Record<string, number> = {},
+      order: string[] = [];
     events.forEach((e) => {
       const k = e && e.type ? String(e.type).replace(/^specialist\./, '') : '?';
-      if (!counts[k]) { counts[k] = 0; order.push(k); }
+      if (!counts[k]) {
+        counts[k] = 0;
+        order.push(k);
+      }
       counts[k]++;
     });
     const parts = order.map((k) => k + ' ×' + counts[k]);
-    const ids = events.filter((e) => e && e.id).slice(0, 4).map((e) => e!.id);
+    const ids = events
+      .filter((e) => e && e.id)
+      .slice(0, 4)
+      .map((e) => e!.id);
     return parts.join(', ') + (ids.length ? ' (' + ids.join(', ') + (events.length > 4 ? ', …' : '') + ')' : '') + (ev.allStarted ? ' · all started' : '');
   }
   if (type.indexOf('xstate.done.actor.') === 0) {

@@ -24,7 +24,9 @@ interface Notice {
   count: number;
 }
 
-const NOTICE_LEVELS = ['info', 'warning', 'error'], MAX_NOTICES = 5, NOTICE_CHARS = 1000;
+const NOTICE_LEVELS = ['info', 'warning', 'error'],
+  MAX_NOTICES = 5,
+  NOTICE_CHARS = 1000;
 const notices: Notice[] = [];
 
 /** The notice's text if the frame is one, else null. */
@@ -41,10 +43,18 @@ export function addNotice(data: Frame, text: string): void {
   const id = typeof data.id === 'string' || typeof data.id === 'number' ? String(data.id) : null;
   if (text.length > NOTICE_CHARS) text = text.slice(0, NOTICE_CHARS) + '…';
   const same = notices.filter((n) => (id != null ? n.id === id : n.id == null && n.level === level && n.text === text))[0];
-  if (same && id != null) { same.level = level; same.text = text; notices.splice(notices.indexOf(same), 1); notices.push(same); }
+  if (same && id != null) {
+    same.level = level;
+    same.text = text;
+    notices.splice(notices.indexOf(same), 1);
+    notices.push(same);
+  }
   // The same notice again (e.g. after a reconnect): counted, not repeated.
-  else if (same) { notices.splice(notices.indexOf(same), 1); same.count++; notices.push(same); }
-  else notices.push({ id: id, level: level, text: text, count: 1 });
+  else if (same) {
+    notices.splice(notices.indexOf(same), 1);
+    same.count++;
+    notices.push(same);
+  } else notices.push({ id: id, level: level, text: text, count: 1 });
   if (notices.length > MAX_NOTICES) notices.splice(0, notices.length - MAX_NOTICES);
   renderNotices();
 }
@@ -62,7 +72,11 @@ function renderNotices(): void {
     close.type = 'button';
     close.title = 'Dismiss';
     close.setAttribute('aria-label', 'Dismiss this notice');
-    close.addEventListener('click', () => { const i = notices.indexOf(n); if (i >= 0) notices.splice(i, 1); renderNotices(); });
+    close.addEventListener('click', () => {
+      const i = notices.indexOf(n);
+      if (i >= 0) notices.splice(i, 1);
+      renderNotices();
+    });
     row.appendChild(close);
     frag.appendChild(row);
   });

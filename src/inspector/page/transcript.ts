@@ -24,9 +24,15 @@
 import { redactSecrets } from '../../redact.ts';
 import { isSecretKey as isSecretKeyText } from '../wire.ts';
 
-const MAX_ENTRIES = 200, MAX_SEGMENTS = 128, MAX_TICKS = 128, MAX_OPEN = 64, MAX_CHARS = 16_000_000;
+const MAX_ENTRIES = 200,
+  MAX_SEGMENTS = 128,
+  MAX_TICKS = 128,
+  MAX_OPEN = 64,
+  MAX_CHARS = 16_000_000;
 // Events cap their texts at 1,000 characters (plus a marker); anything longer was not cut by fanfold.
-const FIELD_CHARS = 1000, FIELD_SLACK = 24, NAME_CHARS = 200;
+const FIELD_CHARS = 1000,
+  FIELD_SLACK = 24,
+  NAME_CHARS = 200;
 // "key": "value" in JSON text (a value cut short by a marker may lack its closing quote).
 const JSON_PAIR = /"((?:[^"\\\n]|\\.){1,200})"(\s*:\s*)"((?:[^"\\]|\\.)*)("|$)/g;
 const CUT = /…\(\+\d+ chars\)$/;
@@ -186,8 +192,7 @@ export function redact(value: unknown, max?: number): string {
   }
   text = redactSecrets(text);
   if (text.indexOf('"') !== -1) {
-    text = text.replace(JSON_PAIR, (all: string, key: string, sep: string, _value: string, close: string) =>
-      isSecretKey(key) ? '"' + key + '"' + sep + '"[redacted]' + close : all);
+    text = text.replace(JSON_PAIR, (all: string, key: string, sep: string, _value: string, close: string) => (isSecretKey(key) ? '"' + key + '"' + sep + '"[redacted]' + close : all));
   }
   max = max || FIELD_CHARS;
   if (text.length <= max || (CUT.test(text) && text.length <= max + FIELD_SLACK)) return text;
@@ -198,20 +203,40 @@ function str(v: unknown, max?: number): string | null {
   if (typeof v !== 'string') return v == null ? null : redact(v, max);
   return v.length > (max || FIELD_CHARS) + FIELD_SLACK ? v.slice(0, max || FIELD_CHARS) + '…(+' + (v.length - (max || FIELD_CHARS)) + ' chars)' : v;
 }
-function num(v: unknown): number | null { return typeof v === 'number' && isFinite(v) ? v : null; }
+function num(v: unknown): number | null {
+  return typeof v === 'number' && isFinite(v) ? v : null;
+}
 /** A time of the run's clock, or null (the page maps it with its clock skew). */
-function time(v: unknown): number | null { return typeof v === 'number' && isFinite(v) && Math.abs(v) <= 4102444800000 ? v : null; }
-function turnOf(v: unknown): number { return typeof v === 'number' && v >= 0 && v <= 1e9 ? Math.floor(v) : 0; }
-function len(v: string | null): number { return typeof v === 'string' ? v.length : 0; }
+function time(v: unknown): number | null {
+  return typeof v === 'number' && isFinite(v) && Math.abs(v) <= 4102444800000 ? v : null;
+}
+function turnOf(v: unknown): number {
+  return typeof v === 'number' && v >= 0 && v <= 1e9 ? Math.floor(v) : 0;
+}
+function len(v: string | null): number {
+  return typeof v === 'string' ? v.length : 0;
+}
 
 /** The text budget shared by every specialist of a page. */
-export function budget(maxChars?: number): TextBudget { return { chars: 0, max: maxChars || MAX_CHARS, queue: [], head: 0, dead: 0, trimmed: 0 }; }
+export function budget(maxChars?: number): TextBudget {
+  return { chars: 0, max: maxChars || MAX_CHARS, queue: [], head: 0, dead: 0, trimmed: 0 };
+}
 
 /** An empty fold for one specialist. */
 export function create(): Transcript {
-  return { v: 0, groups: [], byTurn: new Map(), calls: new Map(), open: new Map(), entries: 0,
-    earlier: { turns: 0, calls: 0, errors: 0 }, total: { turns: 0, calls: 0, errors: 0, server: 0 },
-    segs: [], ticks: [], lastTurn: 0 };
+  return {
+    v: 0,
+    groups: [],
+    byTurn: new Map(),
+    calls: new Map(),
+    open: new Map(),
+    entries: 0,
+    earlier: { turns: 0, calls: 0, errors: 0 },
+    total: { turns: 0, calls: 0, errors: 0, server: 0 },
+    segs: [],
+    ticks: [],
+    lastTurn: 0,
+  };
 }
 
 // ---------- the text budget ----------
@@ -219,26 +244,53 @@ function account(b: TextBudget, e: Kept, chars: number): void {
   if (!chars) return;
   e.chars = (e.chars || 0) + chars;
   b.chars += chars;
-  if (!e.queued) { e.queued = true; b.queue.push(e); }
+  if (!e.queued) {
+    e.queued = true;
+    b.queue.push(e);
+  }
   while (b.chars > b.max && b.head < b.queue.length) {
     // Entries before the head are null; from the head on they are not.
     const old = b.queue[b.head]!;
     b.queue[b.head++] = null;
     old.queued = false;
-    if (old.gone) { b.dead--; continue; }
+    if (old.gone) {
+      b.dead--;
+      continue;
+    }
     strip(old);
-    b.chars -= old.chars; old.chars = 0; old.trimmed = true; b.trimmed++;
+    b.chars -= old.chars;
+    old.chars = 0;
+    old.trimmed = true;
+    b.trimmed++;
   }
-  if (b.head > 1024 && b.head * 2 > b.queue.length) { b.queue = b.queue.slice(b.head); b.head = 0; }
+  if (b.head > 1024 && b.head * 2 > b.queue.length) {
+    b.queue = b.queue.slice(b.head);
+    b.head = 0;
+  }
 }
-function strip(e: Kept): void { e.text = null; e.input = null; e.result = null; if (e.error && e.error.length > 200) e.error = e.error.slice(0, 200) + '…'; }
+function strip(e: Kept): void {
+  e.text = null;
+  e.input = null;
+  e.result = null;
+  if (e.error && e.error.length > 200) e.error = e.error.slice(0, 200) + '…';
+}
 /** An entry left the transcript: its text leaves the budget (and the queue, soon). */
 function release(b: TextBudget, e: Kept): void {
-  b.chars -= e.chars || 0; e.chars = 0; strip(e); e.error = null;
-  if (e.queued && !e.gone) { e.gone = true; b.dead++; }
+  b.chars -= e.chars || 0;
+  e.chars = 0;
+  strip(e);
+  e.error = null;
+  if (e.queued && !e.gone) {
+    e.gone = true;
+    b.dead++;
+  }
   if (b.dead > 1024 && b.dead * 2 > b.queue.length - b.head) {
-    b.queue = b.queue.slice(b.head).filter((x) => { if (x!.gone) x!.queued = false; return !x!.gone; });
-    b.head = 0; b.dead = 0;
+    b.queue = b.queue.slice(b.head).filter((x) => {
+      if (x!.gone) x!.queued = false;
+      return !x!.gone;
+    });
+    b.head = 0;
+    b.dead = 0;
   }
 }
 
@@ -265,15 +317,22 @@ function bound(b: TextBudget, tx: Transcript): void {
       // Calls dropped from it earlier were counted then.
       tx.earlier.calls += g.calls.length;
       tx.earlier.errors += g.errors;
-      g.calls.forEach((c) => { tx.calls.delete(c.callId); release(b, c); });
+      g.calls.forEach((c) => {
+        tx.calls.delete(c.callId);
+        release(b, c);
+      });
       release(b, g);
     } else {
       const only = tx.groups[0];
       const c = only?.calls.shift();
       if (!only || !c) break;
-      only.dropped++; tx.entries--;
+      only.dropped++;
+      tx.entries--;
       tx.earlier.calls++;
-      if (c.isError) { tx.earlier.errors++; only.errors--; }
+      if (c.isError) {
+        tx.earlier.errors++;
+        only.errors--;
+      }
       tx.calls.delete(c.callId);
       release(b, c);
     }
@@ -287,12 +346,24 @@ function addSeg(tx: Transcript, seg: Segment): void {
   tx.segs.sort((x, y) => x.t0 - y.t0);
   const merged: Segment[] = [];
   for (let i = 0; i < tx.segs.length; i += 2) {
-    const a = tx.segs[i]!, z = tx.segs[i + 1];
-    if (!z) { merged.push(a); break; }
-    merged.push({ at0: a.at0 != null && z.at0 != null ? Math.min(a.at0, z.at0) : null, at1: a.at1 != null && z.at1 != null ? Math.max(a.at1, z.at1) : null,
-      t0: Math.min(a.t0, z.t0), t1: Math.max(a.t1, z.t1), n: a.n + z.n, errors: a.errors + z.errors, server: a.server + z.server,
+    const a = tx.segs[i]!,
+      z = tx.segs[i + 1];
+    if (!z) {
+      merged.push(a);
+      break;
+    }
+    merged.push({
+      at0: a.at0 != null && z.at0 != null ? Math.min(a.at0, z.at0) : null,
+      at1: a.at1 != null && z.at1 != null ? Math.max(a.at1, z.at1) : null,
+      t0: Math.min(a.t0, z.t0),
+      t1: Math.max(a.t1, z.t1),
+      n: a.n + z.n,
+      errors: a.errors + z.errors,
+      server: a.server + z.server,
       // A missing duration adds nothing.
-      name: a.name === z.name ? a.name : null, ms: (a.ms ?? 0) + (z.ms ?? 0) });
+      name: a.name === z.name ? a.name : null,
+      ms: (a.ms ?? 0) + (z.ms ?? 0),
+    });
   }
   tx.segs = merged;
 }
@@ -306,15 +377,31 @@ function addTick(tx: Transcript, tick: Tick): void {
 export function apply(b: TextBudget, tx: Transcript, event: unknown, t: number): boolean {
   if (!event || typeof event !== 'object') return false;
   const ev = event as LoopEvent;
-  const type = ev.type, turn = turnOf(ev.turn);
+  const type = ev.type,
+    turn = turnOf(ev.turn);
   let call: Call | undefined, callId: string, g: TurnGroup | undefined;
   if (type === 'specialist.tool.started') {
-    callId = typeof ev.callId === 'string' && ev.callId ? ev.callId : '#' + (++seq);
+    callId = typeof ev.callId === 'string' && ev.callId ? ev.callId : '#' + ++seq;
     if (tx.calls.has(callId) || tx.open.has(callId)) return true;
     g = group(tx, turn);
-    call = { kind: 'call', callId: callId, tool: str(ev.tool, NAME_CHARS) || '?', turn: turn, server: ev.server === true, input: str(ev.input),
-      result: null, error: null, isError: false, ms: null, at0: time(ev.at), t0: t, done: false, chars: 0 };
-    g.calls.push(call); tx.entries++;
+    call = {
+      kind: 'call',
+      callId: callId,
+      tool: str(ev.tool, NAME_CHARS) || '?',
+      turn: turn,
+      server: ev.server === true,
+      input: str(ev.input),
+      result: null,
+      error: null,
+      isError: false,
+      ms: null,
+      at0: time(ev.at),
+      t0: t,
+      done: false,
+      chars: 0,
+    };
+    g.calls.push(call);
+    tx.entries++;
     tx.calls.set(callId, call);
     tx.total.calls++;
     if (call.server) tx.total.server++;
@@ -330,17 +417,33 @@ export function apply(b: TextBudget, tx: Transcript, event: unknown, t: number):
     return true;
   }
   if (type === 'specialist.tool.done') {
-    callId = typeof ev.callId === 'string' && ev.callId ? ev.callId : '#' + (++seq);
-    const at1 = time(ev.at), ms = num(ev.ms);
+    callId = typeof ev.callId === 'string' && ev.callId ? ev.callId : '#' + ++seq;
+    const at1 = time(ev.at),
+      ms = num(ev.ms);
     const open = tx.open.get(callId);
     call = tx.calls.get(callId);
     if (call && call.done) return true;
     if (!open && !call) {
       // Its start was not seen: it began ms before it ended.
       g = group(tx, turn);
-      call = { kind: 'call', callId: callId, tool: str(ev.tool, NAME_CHARS) || '?', turn: turn, server: ev.server === true, input: null,
-        result: null, error: null, isError: false, ms: null, at0: at1 != null && ms != null ? at1 - ms : null, t0: ms != null ? t - ms : t, done: false, chars: 0 };
-      g.calls.push(call); tx.entries++;
+      call = {
+        kind: 'call',
+        callId: callId,
+        tool: str(ev.tool, NAME_CHARS) || '?',
+        turn: turn,
+        server: ev.server === true,
+        input: null,
+        result: null,
+        error: null,
+        isError: false,
+        ms: null,
+        at0: at1 != null && ms != null ? at1 - ms : null,
+        t0: ms != null ? t - ms : t,
+        done: false,
+        chars: 0,
+      };
+      g.calls.push(call);
+      tx.entries++;
       tx.calls.set(callId, call);
       tx.total.calls++;
       if (call.server) tx.total.server++;
@@ -350,12 +453,30 @@ export function apply(b: TextBudget, tx: Transcript, event: unknown, t: number):
     if (isError) tx.total.errors++;
     // One of the two is there: the open call, or the call just made for the unseen start.
     const start: OpenCall | Call = open ?? call!;
-    addSeg(tx, { at0: start.at0, at1: at1, t0: start.t0, t1: t, n: 1, errors: isError ? 1 : 0, server: (open ? open.server : call!.server) ? 1 : 0,
-      name: open ? open.name : call!.tool, ms: ms, error: isError ? str(ev.error, NAME_CHARS) : null });
+    addSeg(tx, {
+      at0: start.at0,
+      at1: at1,
+      t0: start.t0,
+      t1: t,
+      n: 1,
+      errors: isError ? 1 : 0,
+      server: (open ? open.server : call!.server) ? 1 : 0,
+      name: open ? open.name : call!.tool,
+      ms: ms,
+      error: isError ? str(ev.error, NAME_CHARS) : null,
+    });
     if (call) {
-      call.done = true; call.isError = isError; call.ms = ms; call.at1 = at1; call.t1 = t;
-      call.result = str(ev.result); call.error = str(ev.error);
-      if (isError) { g = tx.byTurn.get(call.turn); if (g) g.errors++; }
+      call.done = true;
+      call.isError = isError;
+      call.ms = ms;
+      call.at1 = at1;
+      call.t1 = t;
+      call.result = str(ev.result);
+      call.error = str(ev.error);
+      if (isError) {
+        g = tx.byTurn.get(call.turn);
+        if (g) g.errors++;
+      }
       account(b, call, len(call.result) + len(call.error));
     }
     bound(b, tx);
@@ -367,13 +488,19 @@ export function apply(b: TextBudget, tx: Transcript, event: unknown, t: number):
     const first = !g.seen;
     if (first) tx.total.turns++;
     g.seen = true;
-    g.model = str(ev.model, NAME_CHARS); g.stopReason = str(ev.stopReason, NAME_CHARS); g.final = ev.final === true;
+    g.model = str(ev.model, NAME_CHARS);
+    g.stopReason = str(ev.stopReason, NAME_CHARS);
+    g.final = ev.final === true;
     g.toolUses = num(ev.toolUses);
-    const u = ev.usage && typeof ev.usage === 'object' ? ev.usage as { inputTokens?: unknown; outputTokens?: unknown } : null;
+    const u = ev.usage && typeof ev.usage === 'object' ? (ev.usage as { inputTokens?: unknown; outputTokens?: unknown }) : null;
     g.usage = u ? { input: num(u.inputTokens), output: num(u.outputTokens) } : null;
-    g.at = time(ev.at); g.t = t;
+    g.at = time(ev.at);
+    g.t = t;
     // The same turn again (a replayed batch): its new text replaces the old.
-    if (g.chars) { b.chars -= g.chars; g.chars = 0; }
+    if (g.chars) {
+      b.chars -= g.chars;
+      g.chars = 0;
+    }
     g.text = str(ev.text);
     account(b, g, len(g.text));
     if (turn > tx.lastTurn) tx.lastTurn = turn;
@@ -404,21 +531,38 @@ export function outcomeSummary(outcome: unknown): LoopSummary | null {
   const o = outcome as { status?: unknown; turns?: unknown; stopReason?: unknown; loopLimit?: unknown; toolCalls?: unknown; report?: unknown; sources?: unknown };
   if (o.turns === undefined && o.toolCalls === undefined && o.loopLimit === undefined && o.report === undefined) return null;
   const calls = o.toolCalls;
-  let count: number | null = null, errors: number | null = null, server: number | null = null;
+  let count: number | null = null,
+    errors: number | null = null,
+    server: number | null = null;
   if (Array.isArray(calls)) {
-    const last: unknown = calls[calls.length - 1], m = typeof last === 'string' ? /^…(\d+) more$/.exec(last) : null;
+    const last: unknown = calls[calls.length - 1],
+      m = typeof last === 'string' ? /^…(\d+) more$/.exec(last) : null;
     count = m ? calls.length - 1 + Number(m[1]) : calls.length;
     if (!m) {
-      let e = 0, s = 0;
-      calls.forEach((c: { isError?: unknown; server?: unknown } | null) => { if (c && c.isError === true) e++; if (c && c.server === true) s++; });
-      errors = e; server = s;
+      let e = 0,
+        s = 0;
+      calls.forEach((c: { isError?: unknown; server?: unknown } | null) => {
+        if (c && c.isError === true) e++;
+        if (c && c.server === true) s++;
+      });
+      errors = e;
+      server = s;
     }
   }
   // What it reported with its finding (weighed runs), and the distinct sources behind it.
   const confidence = o.report && typeof o.report === 'object' ? num((o.report as { confidence?: unknown }).confidence) : null;
   const sources = Array.isArray(o.sources) ? o.sources.length : null;
-  return { status: typeof o.status === 'string' ? o.status : null, turns: num(o.turns), stopReason: str(o.stopReason, NAME_CHARS),
-    loopLimit: str(o.loopLimit, NAME_CHARS), toolCalls: count, toolErrors: errors, serverCalls: server, confidence: confidence, sources: sources };
+  return {
+    status: typeof o.status === 'string' ? o.status : null,
+    turns: num(o.turns),
+    stopReason: str(o.stopReason, NAME_CHARS),
+    loopLimit: str(o.loopLimit, NAME_CHARS),
+    toolCalls: count,
+    toolErrors: errors,
+    serverCalls: server,
+    confidence: confidence,
+    sources: sources,
+  };
 }
 
 /**
@@ -427,7 +571,9 @@ export function outcomeSummary(outcome: unknown): LoopSummary | null {
  */
 export function marks(tx: Transcript): { segs: Segment[]; open: OpenCall[]; ticks: Tick[] } {
   const open: OpenCall[] = [];
-  tx.open.forEach((o) => { open.push(o); });
+  tx.open.forEach((o) => {
+    open.push(o);
+  });
   return { segs: tx.segs, open: open, ticks: tx.ticks };
 }
 
@@ -500,25 +646,58 @@ export interface TranscriptView {
 export function view(tx: Transcript, maxShown?: number): TranscriptView {
   maxShown = maxShown || 100;
   const turns: TurnView[] = [];
-  let shown = 0, hidden = 0;
+  let shown = 0,
+    hidden = 0;
   for (let i = tx.groups.length - 1; i >= 0; i--) {
     const g = tx.groups[i]!;
-    if (shown >= maxShown) { hidden += 1 + g.calls.length + g.dropped; continue; }
+    if (shown >= maxShown) {
+      hidden += 1 + g.calls.length + g.dropped;
+      continue;
+    }
     const room = maxShown - shown - 1;
-    let calls = g.calls, skipped = g.dropped;
-    if (calls.length > room) { skipped += calls.length - room; hidden += calls.length - room; calls = calls.slice(calls.length - room); }
+    let calls = g.calls,
+      skipped = g.dropped;
+    if (calls.length > room) {
+      skipped += calls.length - room;
+      hidden += calls.length - room;
+      calls = calls.slice(calls.length - room);
+    }
     shown += 1 + calls.length;
     turns.unshift({
-      turn: g.turn, seen: g.seen, model: g.model != null ? redact(g.model, NAME_CHARS) : null, stopReason: g.stopReason != null ? redact(g.stopReason, NAME_CHARS) : null,
-      final: g.final, toolUses: g.toolUses, usage: g.usage, text: g.text != null ? redact(g.text) : null, trimmed: !!g.trimmed, earlierCalls: skipped,
-      calls: calls.map((c) => ({ tool: redact(c.tool, NAME_CHARS), callId: redact(c.callId, NAME_CHARS), server: c.server, running: !c.done && tx.open.has(c.callId), done: c.done,
-        input: c.input != null ? redact(c.input) : null, result: c.result != null ? redact(c.result) : null, error: c.error != null ? redact(c.error) : null,
-        isError: c.isError, ms: c.ms, trimmed: !!c.trimmed })),
+      turn: g.turn,
+      seen: g.seen,
+      model: g.model != null ? redact(g.model, NAME_CHARS) : null,
+      stopReason: g.stopReason != null ? redact(g.stopReason, NAME_CHARS) : null,
+      final: g.final,
+      toolUses: g.toolUses,
+      usage: g.usage,
+      text: g.text != null ? redact(g.text) : null,
+      trimmed: !!g.trimmed,
+      earlierCalls: skipped,
+      calls: calls.map((c) => ({
+        tool: redact(c.tool, NAME_CHARS),
+        callId: redact(c.callId, NAME_CHARS),
+        server: c.server,
+        running: !c.done && tx.open.has(c.callId),
+        done: c.done,
+        input: c.input != null ? redact(c.input) : null,
+        result: c.result != null ? redact(c.result) : null,
+        error: c.error != null ? redact(c.error) : null,
+        isError: c.isError,
+        ms: c.ms,
+        trimmed: !!c.trimmed,
+      })),
     });
   }
   const dropped = tx.earlier.turns + tx.earlier.calls;
-  return { turns: turns, earlier: dropped + hidden, earlierTurns: tx.earlier.turns, earlierCalls: tx.earlier.calls, earlierErrors: tx.earlier.errors,
-    total: { turns: tx.total.turns, calls: tx.total.calls, errors: tx.total.errors, server: tx.total.server, running: tx.open.size } };
+  return {
+    turns: turns,
+    earlier: dropped + hidden,
+    earlierTurns: tx.earlier.turns,
+    earlierCalls: tx.earlier.calls,
+    earlierErrors: tx.earlier.errors,
+    total: { turns: tx.total.turns, calls: tx.total.calls, errors: tx.total.errors, server: tx.total.server, running: tx.open.size },
+  };
 }
 
 /** The fold's bounds (see above). */

@@ -57,13 +57,30 @@ export interface Lanes {
 
 /** What the last render showed, to skip work that would change nothing. */
 export const cache = {
-  key: '', rows: [] as Row[], lanes: null as Lanes | null, log: [] as LogEntry[], logKey: '', chartKey: '', detailsKey: '', transcriptKey: '', optionsKey: '', rootsKey: '',
-  optionsAt: 0, optionsRetry: undefined as ReturnType<typeof setTimeout> | undefined, reveal: null as string | null,
+  key: '',
+  rows: [] as Row[],
+  lanes: null as Lanes | null,
+  log: [] as LogEntry[],
+  logKey: '',
+  chartKey: '',
+  detailsKey: '',
+  transcriptKey: '',
+  optionsKey: '',
+  rootsKey: '',
+  optionsAt: 0,
+  optionsRetry: undefined as ReturnType<typeof setTimeout> | undefined,
+  reveal: null as string | null,
 };
 
 /** Forgets every cached view (the model started over). */
 export function clearCache(): void {
-  cache.key = ''; cache.chartKey = ''; cache.logKey = ''; cache.optionsKey = ''; cache.rootsKey = ''; cache.transcriptKey = ''; cache.detailsKey = '';
+  cache.key = '';
+  cache.chartKey = '';
+  cache.logKey = '';
+  cache.optionsKey = '';
+  cache.rootsKey = '';
+  cache.transcriptKey = '';
+  cache.detailsKey = '';
 }
 
 /** Outcomes in the "failures first" order. */
@@ -95,7 +112,7 @@ export function nowFor(root: Actor): number {
 
 /** When an actor ran, on the page's clock (start null: it never started). */
 export function spanOf(a: Actor, skew: number, now: number): { start: number | null; end: number | null } {
-  const start = a.runStart != null ? a.runStart + skew : (a.virtual ? null : a.createdT);
+  const start = a.runStart != null ? a.runStart + skew : a.virtual ? null : a.createdT;
   let end: number;
   if (a.runEnd != null && (a.outcome != null || a.status !== 'active')) end = a.runEnd + skew;
   else if (a.endT != null) end = a.endT;
@@ -109,7 +126,10 @@ export function statusOf(a: Actor): string {
   if (a.outcome) return a.outcome;
   if (a.kind === 'lead' || a.kind === 'machine') {
     if (a.status === 'active') return 'active';
-    if (a.status === 'done') { const v = a.valueStr; return v === 'done' ? 'fulfilled' : (v === 'failed' ? 'rejected' : v === 'cancelled' ? 'skipped' : v === 'partial' ? 'fulfilled' : 'fulfilled'); }
+    if (a.status === 'done') {
+      const v = a.valueStr;
+      return v === 'done' ? 'fulfilled' : v === 'failed' ? 'rejected' : v === 'cancelled' ? 'skipped' : v === 'partial' ? 'fulfilled' : 'fulfilled';
+    }
     return a.status === 'error' ? 'rejected' : 'stopped';
   }
   if (a.status === 'active') return a.phase || 'active';
@@ -136,12 +156,14 @@ export function tokensOf(a: Actor): string {
 /** The actor's state in words, by kind. */
 export function stateText(a: Actor): string {
   switch (a.kind) {
-    case 'lead': case 'machine':
+    case 'lead':
+    case 'machine':
       return (a.valueStr || a.status) + (a.status === 'error' ? ' (error)' : a.status === 'stopped' ? ' (stopped)' : '');
     case 'fanOut':
       if (!a.fan) return a.status;
       return (a.status === 'active' ? 'running ' + a.fan.running + ' · ' : a.status + ' · ') + (a.fan.fulfilled + a.fan.unsuccessful) + '/' + a.fan.total + ' settled';
-    case 'specialist': case 'synthesizer':
+    case 'specialist':
+    case 'synthesizer':
       return a.outcome || (a.status === 'active' ? a.phase || 'active' : a.status);
     case 'timer':
       return a.status === 'active' ? 'armed' : a.status;
@@ -164,7 +186,8 @@ export function pathOf(a: Actor): string {
 
 /** The lane's note on a specialist's loop: tool calls (failed ones), a loop limit. Empty without tools. */
 function loopText(a: Actor): string {
-  const tx = a.tx, sum: LoopSummary | null = a.loopSum;
+  const tx = a.tx,
+    sum: LoopSummary | null = a.loopSum;
   const calls = tx ? tx.total.calls : sum && sum.toolCalls ? sum.toolCalls : 0;
   const failed = tx ? tx.total.errors : sum && sum.toolErrors ? sum.toolErrors : 0;
   let text = '';
@@ -188,16 +211,21 @@ export function derive(): void {
   cache.rows = [];
   cache.lanes = null;
   if (!root) return;
-  const skew = skewOf(root), now = nowFor(root);
+  const skew = skewOf(root),
+    now = nowFor(root);
   // Actor tree, depth first.
   (function walk(a: Actor, depth: number): void {
     cache.rows.push({ a: a, depth: depth });
     if (S.collapsed.has(a.key)) return;
-    for (const childKey of a.children) { const c = S.actors.get(childKey); if (c) walk(c, depth + 1); }
+    for (const childKey of a.children) {
+      const c = S.actors.get(childKey);
+      if (c) walk(c, depth + 1);
+    }
   })(root, 0);
   // Lanes: specialists (sub-leads as groups), the synthesis after them.
   const lanes: Lane[] = [];
-  let synth: Lane | null = null, order = 0;
+  let synth: Lane | null = null,
+    order = 0;
   function lane(c: Actor, depth: number, prefix: string): Lane {
     const sp = spanOf(c, skew, now);
     const st = statusOf(c);
@@ -205,33 +233,68 @@ export function derive(): void {
     c.retries.forEach((r) => {
       const x = r.at != null ? r.at + skew : r.t;
       const timeout = r.error && kindOf(r.error) === 'timeout';
-      marks.push({ x: x, kind: timeout ? 'timeout' : 'retry', title: 'attempt ' + (r.attempt - 1) + ' failed' + (r.error ? ': ' + errText(r.error) : '') + (r.delayMs ? '; retry in ' + fmtMs(r.delayMs) : '') + (r.reason === 'fallback' ? ' (fallback model)' : '') });
+      marks.push({
+        x: x,
+        kind: timeout ? 'timeout' : 'retry',
+        title:
+          'attempt ' +
+          (r.attempt - 1) +
+          ' failed' +
+          (r.error ? ': ' + errText(r.error) : '') +
+          (r.delayMs ? '; retry in ' + fmtMs(r.delayMs) : '') +
+          (r.reason === 'fallback' ? ' (fallback model)' : ''),
+      });
     });
     if (st === 'timedOut' && sp.end != null) marks.push({ x: sp.end, kind: 'end-timeout', title: 'cut off: ' + errText(c.error) });
     const attempts = attemptsOf(c);
     const dur = sp.start != null ? sp.end! - sp.start : null;
     const text = st + (attempts != null ? ' · ' + attempts + (attempts === 1 ? ' attempt' : ' attempts') : '') + (dur != null ? ' · ' + fmtMs(dur) : ' · never started') + loopText(c);
-    return { a: c, depth: depth, label: prefix + c.name, start: sp.start, end: sp.end, dur: dur, st: st, text: text,
-      error: c.error && st !== 'fulfilled' ? errText(c.error) : '', marks: marks, group: c.kind === 'lead' || c.kind === 'machine' && c.children.length > 0, order: order++, slowest: false };
+    return {
+      a: c,
+      depth: depth,
+      label: prefix + c.name,
+      start: sp.start,
+      end: sp.end,
+      dur: dur,
+      st: st,
+      text: text,
+      error: c.error && st !== 'fulfilled' ? errText(c.error) : '',
+      marks: marks,
+      group: c.kind === 'lead' || (c.kind === 'machine' && c.children.length > 0),
+      order: order++,
+      slowest: false,
+    };
   }
   (function walk(a: Actor, depth: number, prefix: string): void {
     for (const childKey of a.children) {
       const c = S.actors.get(childKey);
       if (!c || c.kind === 'timer' || c.superseded) continue;
-      if (c.kind === 'fanOut') { walk(c, depth, prefix); continue; }
-      if (c.kind === 'synthesizer' && depth === 0) { synth = lane(c, depth, prefix); continue; }
+      if (c.kind === 'fanOut') {
+        walk(c, depth, prefix);
+        continue;
+      }
+      if (c.kind === 'synthesizer' && depth === 0) {
+        synth = lane(c, depth, prefix);
+        continue;
+      }
       lanes.push(lane(c, depth, prefix));
       if (c.children.length) walk(c, depth + 1, prefix + c.name + '/');
     }
   })(root, 0, '');
   // Slowest specialist, overlap, time range.
   const rootSpan = spanOf(root, skew, now);
-  let t0 = rootSpan.start != null ? rootSpan.start : root.createdT, t1 = Math.max(rootSpan.end || t0, now);
-  let slowest: Lane | null = null, top = 0;
-  const counts: Record<string, number> = {}, intervals: Lane[] = [];
+  let t0 = rootSpan.start != null ? rootSpan.start : root.createdT,
+    t1 = Math.max(rootSpan.end || t0, now);
+  let slowest: Lane | null = null,
+    top = 0;
+  const counts: Record<string, number> = {},
+    intervals: Lane[] = [];
   lanes.forEach((l) => {
     // The header counts the root's own specialists; sub-leads' lanes are in the timeline.
-    if (l.depth === 0) { counts[l.st] = (counts[l.st] || 0) + 1; top++; }
+    if (l.depth === 0) {
+      counts[l.st] = (counts[l.st] || 0) + 1;
+      top++;
+    }
     if (l.start == null || l.end == null) return;
     if (l.start < t0) t0 = l.start;
     if (l.end > t1) t1 = l.end;
@@ -247,15 +310,26 @@ export function derive(): void {
   const points: number[] = [];
   if (intervals.length) {
     const ev: Array<[number, number]> = [];
-    intervals.forEach((l) => { ev.push([l.start!, 1]); ev.push([l.end!, -1]); });
+    intervals.forEach((l) => {
+      ev.push([l.start!, 1]);
+      ev.push([l.end!, -1]);
+    });
     ev.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
     let cur = 0;
-    ev.forEach((e) => { cur += e[1]; if (cur > peak) peak = cur; });
-    const buckets = 160, span = Math.max(1, t1 - t0);
-    let idx = 0; cur = 0;
+    ev.forEach((e) => {
+      cur += e[1];
+      if (cur > peak) peak = cur;
+    });
+    const buckets = 160,
+      span = Math.max(1, t1 - t0);
+    let idx = 0;
+    cur = 0;
     for (let b = 0; b <= buckets && isFinite(span); b++) {
       const tb = t0 + (span * b) / buckets;
-      while (idx < ev.length && ev[idx]![0] <= tb) { cur += ev[idx]![1]; idx++; }
+      while (idx < ev.length && ev[idx]![0] <= tb) {
+        cur += ev[idx]![1];
+        idx++;
+      }
       points.push(cur);
     }
   }
