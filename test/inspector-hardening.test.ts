@@ -434,15 +434,13 @@ describe('several apps at once', () => {
     await app('beta', 'off');
     await until(() => server.stats.messages === 8, 'both apps arrive');
     expect(
-      server
-        .messages()
-        .map((message) => ({
-          type: message.type,
-          sessionId: message.sessionId,
-          rootId: message.rootId,
-          parentId: (message as { parentId?: string }).parentId,
-          sourceId: (message as { sourceId?: string }).sourceId,
-        })),
+      server.messages().map((message) => ({
+        type: message.type,
+        sessionId: message.sessionId,
+        rootId: message.rootId,
+        parentId: (message as { parentId?: string }).parentId,
+        sourceId: (message as { sourceId?: string }).sourceId,
+      })),
     ).toEqual(
       ['c1', 'c2'].flatMap((c) => [
         { type: '@xstate.actor', sessionId: `${c}:x:0`, rootId: `${c}:x:0`, parentId: undefined, sourceId: undefined },
