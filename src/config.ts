@@ -60,7 +60,7 @@ export interface ServerToolConfig {
  * - `'<server>'`: every tool of an MCP server in the run's `mcp` (its `allowedTools`);
  * - `'<server>.<tool>'`: one tool of that server.
  */
-export type ToolConfig = string | ServerToolConfig | ToolDefinition<any>;
+export type ToolConfig = string | ServerToolConfig | ToolDefinition;
 
 /** One specialist as written in config. */
 export interface SpecialistConfig {

@@ -13,7 +13,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { z } from 'zod';
-import { createFileCheckpointStore, defineTool, resumeFanOut, runFanOut, type FanOutConfig, type FanOutRun, type RunEvent, type RunResult, type SpecialistConfig } from '../src/index.ts';
+import { createFileCheckpointStore, defineTool, resumeFanOut, runFanOut, type FanOutConfig, type FanOutRun, type RunEvent, type RunResult } from '../src/index.ts';
 import { createAnthropicProvider } from '../src/anthropic.ts';
 import type { Simulator } from '../src/simulator/index.ts';
 import { pumpUntil, record, simulatorPerTest } from './support.ts';

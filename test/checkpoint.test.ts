@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CheckpointError, createFileCheckpointStore, resumeFanOut, runFanOut, type CheckpointStore, type FanOutConfig } from '../src/index.ts';
 import { createScriptedProvider } from '../src/testing.ts';
-import { rejection, settle } from './support.ts';
+import { settle } from './support.ts';
 
 /** Checkpoint and resume in one process: the crash is an actor abandoned mid-run (the child-process SIGKILL test is in checkpoint-crash.test.ts). */
 describe('checkpoint and resume', () => {

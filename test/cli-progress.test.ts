@@ -17,7 +17,10 @@ function fakeTerminal(rows = 30) {
     isTTY: true,
     columns: 120,
     rows,
-    write: (chunk: string) => (chunks.push(chunk), true),
+    write: (chunk: string) => {
+      chunks.push(chunk);
+      return true;
+    },
     on() {
       return stream;
     },

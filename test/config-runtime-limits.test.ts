@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, runFanOut } from '../src/index.ts';
+import { ConfigError, type RunResult, runFanOut } from '../src/index.ts';
 import { createScriptedProvider } from '../src/testing.ts';
 import { researchSpecialists, settle } from './support.ts';
 
@@ -8,7 +8,7 @@ describe('config that passes validation and misbehaves at runtime', () => {
   afterEach(() => vi.useRealTimers());
 
   it('a very large deadlineMs is rejected by validation (or honoured), not turned into a 1 ms deadline', async () => {
-    let result;
+    let result: RunResult;
     try {
       const run = runFanOut({ task: 't', specialists: researchSpecialists, deadlineMs: Number.MAX_SAFE_INTEGER }, { provider: createScriptedProvider({ latencyMs: 100 }) });
       result = await settle(run);
@@ -20,7 +20,7 @@ describe('config that passes validation and misbehaves at runtime', () => {
   });
 
   it('a very large attemptTimeoutMs is rejected by validation (or honoured), not turned into a 1 ms attempt deadline', async () => {
-    let result;
+    let result: RunResult;
     try {
       const run = runFanOut({ task: 't', specialists: researchSpecialists, deadlineMs: 2 ** 40, policy: { attemptTimeoutMs: 2 ** 40 } }, { provider: createScriptedProvider({ latencyMs: 100 }) });
       result = await settle(run);
@@ -40,7 +40,7 @@ describe('config that passes validation and misbehaves at runtime', () => {
         return `${id} ok`;
       },
     }));
-    let result;
+    let result: RunResult;
     try {
       result = await settle(runFanOut({ task: 't', specialists, deadlineMs: 60_000 }));
     } catch (error) {

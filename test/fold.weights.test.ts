@@ -104,7 +104,15 @@ describe('weighted synthesis (real SDK ↔ simulator)', () => {
 
   it("without weights, a user's own tool named `report` runs as any other tool", async () => {
     const ran: string[] = [];
-    const report = defineTool({ name: 'report', description: 'files a ticket', input: z.object({ title: z.string() }), run: async ({ title }) => (ran.push(title), `ticket filed: ${title}`) });
+    const report = defineTool({
+      name: 'report',
+      description: 'files a ticket',
+      input: z.object({ title: z.string() }),
+      run: async ({ title }) => {
+        ran.push(title);
+        return `ticket filed: ${title}`;
+      },
+    });
     const provider = createScriptedProvider({
       reply: (request, call) => {
         if (call.caller?.id === 'synthesizer') return { text: 'folded' };

@@ -12,7 +12,7 @@ import { createWebSocketInspector } from '@statelyai/inspect';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { createActor, createMachine, setup, type InspectionEvent } from 'xstate';
-import { openInspection } from '../src/cli/inspection.ts';
+import { openInspection, type RunInspection } from '../src/cli/inspection.ts';
 import { FanfoldError } from '../src/errors.ts';
 import {
   compactJson,
@@ -136,7 +136,7 @@ describe('Host and Origin checks on loopback', () => {
   for (const host of ['127.0.0.1', 'localhost', '::1']) {
     it(`stay on when --inspect-host names loopback explicitly (${host})`, async (context) => {
       const lines: string[] = [];
-      let inspection;
+      let inspection: RunInspection;
       try {
         inspection = await openInspection({ inspect: true, inspectHost: host }, (line) => lines.push(line));
       } catch (error) {

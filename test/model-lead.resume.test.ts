@@ -125,7 +125,13 @@ describe('resuming a model lead', () => {
           ? { text: 'my key is sk-ant-api03-leakedLEADkey123456', toolUse: Array.from({ length: n }, (_, i) => ({ name: 'Agent', input: { prompt: `angle ${i}` } })), latencyMs: 50 }
           : { hang: true };
       const saves: number[] = [];
-      const counting: CheckpointStore = { ...store, save: (checkpoint) => (saves.push(checkpoint.snapshot.context.spawned.length), store.save(checkpoint)) };
+      const counting: CheckpointStore = {
+        ...store,
+        save: (checkpoint) => {
+          saves.push(checkpoint.snapshot.context.spawned.length);
+          return store.save(checkpoint);
+        },
+      };
       const run = runFanOut(
         { ...config, lead: { maxSpecialists: n } },
         { provider: createScriptedProvider({ reply: (request, call) => (call.caller?.id === 'lead' ? leaky(request) : { hang: true }) }), checkpoint: { store: counting, runId } },

@@ -65,7 +65,7 @@ const headings = (text: string): string[] => [...text.matchAll(/^## (.+)$/gm)].m
 const section = (text: string, name: string): string => (text.split(`## ${name}\n`)[1]?.split('\n## ')[0] ?? '').trim();
 const urlsIn = (text: string): string[] => [...new Set(text.match(/https?:\/\/[^\s"'<>()[\]{};,]+[^\s"'<>()[\]{};,.:!?]/g) ?? [])];
 const inSimulatedWeb = (url: string): boolean => new URL(url).hostname.endsWith(`.${SIMULATED_WEB_DOMAIN}`);
-const escape = (text: string): string => text.replace(/[.?*+^$()[\]{}|\\/]/g, '\\$&');
+const escapeRegExp = (text: string): string => text.replace(/[.?*+^$()[\]{}|\\/]/g, '\\$&');
 
 beforeEach(async () => {
   sim = await startSimulator({ latency: instant });
@@ -465,7 +465,7 @@ describe('streaming fold', () => {
     for (const url of urls) {
       const line = lines.find((candidate) => candidate.includes(` ${url} (cited by `)) ?? '';
       // Titled (every one of these is, in the findings' Sources lines), cited by the right specialists, in section-then-finding order.
-      expect(line).toMatch(new RegExp(`^\\d+\\. \\[Simulated\\] [^\\n]+ — ${escape(url)} \\(cited by [a-z, ]+\\)$`));
+      expect(line).toMatch(new RegExp(`^\\d+\\. \\[Simulated\\] [^\\n]+ — ${escapeRegExp(url)} \\(cited by [a-z, ]+\\)$`));
       const citing = found(outcomes)
         .filter((outcome) => (outcome.output ?? '').includes(url))
         .map((outcome) => outcome.id);

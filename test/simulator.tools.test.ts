@@ -174,7 +174,7 @@ describe('server tools only', () => {
       url: hits[0]?.url,
       content: { type: 'document', source: { type: 'text', media_type: 'text/plain' }, title: hits[0]?.title },
     });
-    const page = (fetched?.content as Anthropic.WebFetchBlock).content.source as Anthropic.PlainTextSource;
+    const page = (fetched!.content as Anthropic.WebFetchBlock).content.source as Anthropic.PlainTextSource;
     expect(page.data).toContain('not real web content');
     expect(next.usage.server_tool_use).toEqual({ web_search_requests: 0, web_fetch_requests: 1 });
 
@@ -223,7 +223,7 @@ describe('server tools only', () => {
     expect(ofType(blocked, 'web_search_tool_result')[0]?.content).toEqual([]);
 
     const allowed = await client.messages.create(params([{ ...webSearch, allowed_domains: [SIMULATED_WEB_DOMAIN] }]));
-    expect((ofType(allowed, 'web_search_tool_result')[0]?.content as unknown[]).length).toBeGreaterThanOrEqual(3);
+    expect((ofType(allowed, 'web_search_tool_result')[0]!.content as unknown[]).length).toBeGreaterThanOrEqual(3);
 
     const fetchBlocked = await client.messages.create(params([{ ...webFetch, allowed_domains: ['example.org'] }]));
     expect(ofType(fetchBlocked, 'web_fetch_tool_result')[0]?.content).toEqual({ type: 'web_fetch_tool_result_error', error_code: 'url_not_allowed' });
@@ -366,12 +366,14 @@ describe('streaming', () => {
       headers: { 'content-type': 'application/json', 'x-api-key': 'sk-raw', 'anthropic-version': '2023-06-01' },
       body: JSON.stringify({ ...body, stream: true }),
     });
-    const events = [...(await response.text()).matchAll(/^data: (.+)$/gm)].map((match) => JSON.parse(match[1] ?? '{}') as Record<string, any>);
+    // The fields these checks read (`index` and `delta` only on content-block events).
+    type StreamEvent = { type: string; index: number; delta: Record<string, unknown>; [field: string]: unknown };
+    const events = [...(await response.text()).matchAll(/^data: (.+)$/gm)].map((match) => JSON.parse(match[1] ?? '{}') as StreamEvent);
     const starts = events.filter((event) => event['type'] === 'content_block_start');
     expect(starts.map((event) => event['index'])).toEqual(starts.map((_, index) => index));
     expect(starts[0]?.['content_block']).toMatchObject({ type: 'server_tool_use', name: 'web_fetch', input: {} });
     expect(starts[1]?.['content_block']).toMatchObject({ type: 'web_fetch_tool_result', content: { type: 'web_fetch_result' } });
-    const deltasOf = (index: number): Array<Record<string, any>> => events.filter((event) => event['type'] === 'content_block_delta' && event['index'] === index).map((event) => event['delta']);
+    const deltasOf = (index: number): Array<Record<string, unknown>> => events.filter((event) => event['type'] === 'content_block_delta' && event['index'] === index).map((event) => event['delta']);
     expect(deltasOf(0).length).toBeGreaterThan(1);
     expect(deltasOf(0).every((delta) => delta['type'] === 'input_json_delta')).toBe(true);
     expect(deltasOf(1)).toEqual([]);

@@ -202,7 +202,7 @@ export function errorResult(callId: string, message: string): ToolResultBlock {
  */
 export function findingOf(loop: LoopState): string {
   const last = loop.messages[loop.messages.length - 1];
-  if (!last || last.role !== 'assistant' || typeof last.content === 'string') return typeof last?.content === 'string' ? last.content : '';
+  if (last?.role !== 'assistant' || typeof last.content === 'string') return typeof last?.content === 'string' ? last.content : '';
   let text = '';
   const sources = new Map<string, string>();
   for (const block of last.content) {
@@ -219,7 +219,7 @@ export function findingOf(loop: LoopState): string {
 }
 
 /** URLs in text: up to whitespace, quotes, brackets; trailing punctuation left out. */
-const URL_PATTERN = /https?:\/\/[^\s"'<>()\[\]]+[^\s"'<>()\[\].,;:!?]/g;
+const URL_PATTERN = /https?:\/\/[^\s"'<>()[\]]+[^\s"'<>()[\].,;:!?]/g;
 
 /** Most sources an outcome keeps (a count beyond it says nothing more to the weight). */
 const MAX_SOURCES = 50;

@@ -49,7 +49,7 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
 
   const setOutcome = (index: number, outcome: SpecialistOutcome) => {
     context.outcomes[index] = outcome;
-    if (!fanOut || fanOut.status !== 'active') return;
+    if (fanOut?.status !== 'active') return;
     fanOut.outcomes[index] = outcome;
     // The journaled outcome already counts the attempts a restart discarded.
     if (fanOut.discarded) delete fanOut.discarded[index];

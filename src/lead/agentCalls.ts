@@ -85,7 +85,7 @@ export function stepAgentCall(state: LeadCallState, call: AgentCallEvent): LeadS
   // A join re-sent after a restore is already pending: answer it if everything it waits for has settled.
   if (state.joins.some((join) => join.callId === call.callId)) return answerJoins(state);
 
-  let parsed;
+  let parsed: ReturnType<typeof parseAgentCall>;
   try {
     parsed = parseAgentCall(call.input, templates);
   } catch (error) {

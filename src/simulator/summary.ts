@@ -29,7 +29,7 @@ export function parseSummaryPrompt(text: string): SummaryPrompt | null {
 
 function sentencesOf(document: string): string[] {
   const flat = document.replace(/\s+/g, ' ').trim();
-  return flat.length === 0 ? [] : flat.split(/(?<=[.!?])\s+(?=["“'(\[]?[\p{Lu}\p{N}])/u);
+  return flat.length === 0 ? [] : flat.split(/(?<=[.!?])\s+(?=["“'([]?[\p{Lu}\p{N}])/u);
 }
 
 /** The extractive summary: leading sentences in order, the last one cut if the window needs it. */

@@ -106,7 +106,7 @@ export interface DomainFilter {
 /** Whether a URL passes a tool's `allowed_domains` / `blocked_domains`. */
 export function urlAllowed(url: string, filter: DomainFilter): boolean {
   if (filter.allowedDomains && !filter.allowedDomains.some((entry) => domainCovers(entry, url))) return false;
-  if (filter.blockedDomains && filter.blockedDomains.some((entry) => domainCovers(entry, url))) return false;
+  if (filter.blockedDomains?.some((entry) => domainCovers(entry, url))) return false;
   return true;
 }
 

@@ -32,7 +32,7 @@ export function serveCommand(program: Command, io: CliIO, done: (code: number) =
       io.stdout.write(`${backend.banner}\n`);
       // Loaded here so that other commands never load the Restate SDK.
       const { serveRestate } = await import('../../restate/service.ts');
-      let service;
+      let service: Awaited<ReturnType<typeof serveRestate>>;
       try {
         service = await serveRestate({ provider: backend.provider, port: options.port, ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}) });
       } catch (error) {

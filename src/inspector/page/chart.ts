@@ -19,7 +19,7 @@ interface Transition {
 function chartActor(): Actor | null {
   const root = rootOf();
   const sel = S.selActor ? S.actors.get(S.selActor) : undefined;
-  return sel && sel.isMachine ? sel : root;
+  return sel?.isMachine ? sel : root;
 }
 
 /** Draws the statechart panel (only when its machine or state changed). */
@@ -52,7 +52,7 @@ export function renderChart(): void {
     s.title = '+' + fmtMs(h.t - t0) + (h.ev ? ' on ' + h.ev : '');
     pathEl.appendChild(s);
   });
-  if (!a.def || !a.def.states) {
+  if (!a.def?.states) {
     chart.appendChild(el('div', 'empty', '"' + a.name + '" is not a state machine (' + a.kind + '): no statechart to show.'));
     return;
   }

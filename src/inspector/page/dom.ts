@@ -45,7 +45,7 @@ export function readMetrics(): void {
  */
 export function vlist(container: HTMLElement, count: number, rowH: number, make: (i: number) => HTMLElement, top?: number): void {
   let spacer = container.firstChild as HTMLElement | null;
-  if (!spacer || spacer.className !== 'spacer') {
+  if (spacer?.className !== 'spacer') {
     container.textContent = '';
     spacer = el('div', 'spacer');
     spacer.appendChild(el('div', 'window'));

@@ -46,7 +46,7 @@ export function errText(e: unknown): string {
 /** A time of the run's own clock (outcomes, progress): any finite number within the wall-clock
  * range's magnitude (a simulated clock starts at 0), else null. */
 export function runTime(x: unknown): number | null {
-  return typeof x === 'number' && isFinite(x) && Math.abs(x) <= WALL_MAX ? x : null;
+  return typeof x === 'number' && Number.isFinite(x) && Math.abs(x) <= WALL_MAX ? x : null;
 }
 
 /** `hh:mm:ss` in the page's time zone. */
@@ -58,7 +58,7 @@ export function clock(t: number): string {
 
 /** A duration: `850 ms`, `2.50 s`, `12.5 s`, `3 min 4 s`; empty if unknown. */
 export function fmtMs(ms: number | null | undefined): string {
-  if (ms == null || !isFinite(ms)) return '';
+  if (ms == null || !Number.isFinite(ms)) return '';
   if (ms < 1000) return Math.round(ms) + ' ms';
   if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
   return Math.floor(ms / 60000) + ' min ' + Math.round((ms % 60000) / 1000) + ' s';
@@ -66,8 +66,8 @@ export function fmtMs(ms: number | null | undefined): string {
 
 /** A round step (1, 2 or 5 times a power of ten) near `raw`, for axis ticks. */
 export function niceStep(raw: number): number {
-  if (!(raw > 0) || !isFinite(raw)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  if (!(raw > 0) || !Number.isFinite(raw)) return 1;
+  const p = 10 ** Math.floor(Math.log10(raw));
   const f = raw / p;
   return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
 }

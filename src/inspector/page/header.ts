@@ -33,7 +33,7 @@ export function renderHeader(): void {
   }
   const L = cache.lanes;
   const parts = [root.name + ': ' + (root.valueStr || root.status)];
-  if (L && L.top) {
+  if (L?.top) {
     const c: string[] = [];
     for (const k in L.counts) c.push(L.counts[k] + ' ' + k);
     parts.push(L.top + (root.kind === 'lead' ? ' specialists' : ' actors') + ' (' + c.join(', ') + ')' + (L.total > L.top ? ' + ' + (L.total - L.top) + ' below' : ''));

@@ -203,7 +203,7 @@ export function renderTimeline(): void {
     at.appendChild(svg);
   }
   const span = L.t1 - L.t0;
-  if (isFinite(span) && span > 0) {
+  if (Number.isFinite(span) && span > 0) {
     // A counted loop: with a huge span, x + step can round back to x.
     const step = Math.max(niceStep(span / 6), span / MAX_TICKS);
     for (let ti = 0; ti <= MAX_TICKS; ti++) {

@@ -61,10 +61,10 @@ setRenderer(render);
 
 // ---------- interaction ----------
 /** The value of the control an event came from. */
-const valueOf = (e: Event): string => (e.target as HTMLSelectElement | HTMLInputElement).value;
+const controlValue = (e: Event): string => (e.target as HTMLSelectElement | HTMLInputElement).value;
 
 $('root-select').addEventListener('change', (e) => {
-  S.rootSel = valueOf(e);
+  S.rootSel = controlValue(e);
   S.follow = S.rootSel === S.roots[S.roots.length - 1];
   S.selActor = null;
   S.logActor = '';
@@ -72,16 +72,16 @@ $('root-select').addEventListener('change', (e) => {
   invalidate();
 });
 $('lane-sort').addEventListener('change', (e) => {
-  S.laneSort = valueOf(e);
+  S.laneSort = controlValue(e);
   cache.key = '';
   invalidate();
 });
 $('log-actor').addEventListener('change', (e) => {
-  S.logActor = valueOf(e);
+  S.logActor = controlValue(e);
   invalidate();
 });
 $('log-text').addEventListener('input', (e) => {
-  S.logText = valueOf(e);
+  S.logText = controlValue(e);
   invalidate();
 });
 ['tree', 'lanes', 'log'].forEach((id) => {
@@ -90,7 +90,7 @@ $('log-text').addEventListener('input', (e) => {
 window.addEventListener('resize', invalidate);
 $('tree').addEventListener('click', (e) => {
   const t = e.target as Element | null;
-  const toggle = t && t.getAttribute && t.getAttribute('data-toggle');
+  const toggle = t?.getAttribute?.('data-toggle');
   if (toggle) {
     if (S.collapsed.has(toggle)) S.collapsed.delete(toggle);
     else S.collapsed.add(toggle);
@@ -98,7 +98,7 @@ $('tree').addEventListener('click', (e) => {
     invalidate();
     return;
   }
-  const row = t && t.closest ? t.closest('.tree-row') : null;
+  const row = t?.closest ? t.closest('.tree-row') : null;
   const key = row ? row.getAttribute('data-key') : null;
   if (!key) return;
   S.selActor = S.selActor === key ? null : key;
@@ -112,7 +112,7 @@ $('tree').addEventListener('click', (e) => {
 // Lanes and the synthesis lane select their own actor, by its unique key (names repeat across sub-leads).
 function onLaneClick(e: Event): void {
   const t = e.target as Element | null;
-  const row = t && t.closest ? t.closest('.lane') : null;
+  const row = t?.closest ? t.closest('.lane') : null;
   const key = row ? row.getAttribute('data-key') : null;
   if (!key || !S.actors.has(key)) return;
   S.selActor = key;
@@ -222,8 +222,8 @@ window.fanfoldInspector = {
       history: root.history.map((h) => h.v),
       actors: cache.rows.map((r) => r.depth + ' ' + r.a.name + ' ' + r.a.kind + ' ' + stateText(r.a)),
       lanes: L ? L.list.map(laneText) : [],
-      synthesis: L && L.synth ? laneText(L.synth) : null,
-      slowest: L && L.slowest ? L.slowest.label : null,
+      synthesis: L?.synth ? laneText(L.synth) : null,
+      slowest: L?.slowest ? L.slowest.label : null,
       peak: L ? L.peak : 0,
     };
   },

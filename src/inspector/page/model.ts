@@ -373,13 +373,13 @@ function onActor(m: WireActorMessage, t: number): void {
   const parent = parentKey ? S.actors.get(parentKey) : undefined;
   const a = newActor(key, String(m.sessionId), String(m.name != null ? m.name : m.sessionId), parent ? parent.key : null, t);
   a.def = parseDef(m.definition);
-  a.isMachine = !!(a.def && a.def.states);
+  a.isMachine = !!a.def?.states;
   S.actors.set(key, a);
   if (parent) {
     a.root = parent.root;
     const prevKey = parent.byName.get(a.name);
     const prev = prevKey ? S.actors.get(prevKey) : undefined;
-    if (prev && prev.virtual) {
+    if (prev?.virtual) {
       (['runStart', 'model', 'runEnd', 'outcome', 'attemptsFinal', 'error', 'usage', 'tx', 'loopSum'] as const).forEach((f) => carry(a, prev, f));
       a.retries = prev.retries;
       a.streamed = prev.streamed;
@@ -401,7 +401,7 @@ function onActor(m: WireActorMessage, t: number): void {
   // Senders read this snapshot when they send (@statelyai/inspect on a later tick), so it may be
   // newer than the events that follow: it sets the current state, not the state history.
   applySnap(a, m.snapshot, t, null, true);
-  addLog(a, t, 'created', 'created', null, a.isMachine ? 'machine' + (a.def && a.def.id ? ' #' + a.def.id : '') : a.kind);
+  addLog(a, t, 'created', 'created', null, a.isMachine ? 'machine' + (a.def?.id ? ' #' + a.def.id : '') : a.kind);
 }
 
 function onSnapshot(m: WireSnapshotMessage, t: number): void {
@@ -434,13 +434,13 @@ function applySnap(a: Actor, raw: unknown, t: number, evType: unknown, fromActor
   const input = snap.input as { spec?: unknown; deadlineAt?: unknown } | null | undefined;
   const prog = snap.progress as Progress | null | undefined,
     ctx = snap.context as Record<string, unknown> | null | undefined;
-  if (prog && input && input.spec && typeof input.spec === 'object') {
+  if (prog && input?.spec && typeof input.spec === 'object') {
     const spec = input.spec as { id?: unknown; angle?: unknown; kind?: unknown };
     a.kind = a.name === 'synthesizer' || spec.id === 'synthesizer' ? 'synthesizer' : 'specialist';
     a.spec = { id: spec.id, angle: spec.angle, kind: spec.kind };
     a.phase = prog.phase;
     a.calls = prog.phase === 'backingOff' ? prog.attempt - 1 : prog.attempt;
-    if (typeof prog.turn === 'number' && isFinite(prog.turn)) a.turn = prog.turn;
+    if (typeof prog.turn === 'number' && Number.isFinite(prog.turn)) a.turn = prog.turn;
     const startedAt = runTime(prog.startedAt);
     if (a.runStart == null && startedAt != null) a.runStart = startedAt;
     if (prog.usage && typeof prog.usage === 'object') a.usage = prog.usage as Usage;
@@ -574,7 +574,7 @@ function detailOf(ev: SentEvent): string {
     const counts: Record<string, number> = {},
       order: string[] = [];
     events.forEach((e) => {
-      const k = e && e.type ? String(e.type).replace(/^specialist\./, '') : '?';
+      const k = e?.type ? String(e.type).replace(/^specialist\./, '') : '?';
       if (!counts[k]) {
         counts[k] = 0;
         order.push(k);
@@ -583,7 +583,7 @@ function detailOf(ev: SentEvent): string {
     });
     const parts = order.map((k) => k + ' ×' + counts[k]);
     const ids = events
-      .filter((e) => e && e.id)
+      .filter((e) => e?.id)
       .slice(0, 4)
       .map((e) => e!.id);
     return parts.join(', ') + (ids.length ? ' (' + ids.join(', ') + (events.length > 4 ? ', …' : '') + ')' : '') + (ev.allStarted ? ' · all started' : '');

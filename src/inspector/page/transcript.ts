@@ -204,11 +204,11 @@ function str(v: unknown, max?: number): string | null {
   return v.length > (max || FIELD_CHARS) + FIELD_SLACK ? v.slice(0, max || FIELD_CHARS) + '…(+' + (v.length - (max || FIELD_CHARS)) + ' chars)' : v;
 }
 function num(v: unknown): number | null {
-  return typeof v === 'number' && isFinite(v) ? v : null;
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 /** A time of the run's clock, or null (the page maps it with its clock skew). */
 function time(v: unknown): number | null {
-  return typeof v === 'number' && isFinite(v) && Math.abs(v) <= 4102444800000 ? v : null;
+  return typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 4102444800000 ? v : null;
 }
 function turnOf(v: unknown): number {
   return typeof v === 'number' && v >= 0 && v <= 1e9 ? Math.floor(v) : 0;
@@ -422,7 +422,7 @@ export function apply(b: TextBudget, tx: Transcript, event: unknown, t: number):
       ms = num(ev.ms);
     const open = tx.open.get(callId);
     call = tx.calls.get(callId);
-    if (call && call.done) return true;
+    if (call?.done) return true;
     if (!open && !call) {
       // Its start was not seen: it began ms before it ended.
       g = group(tx, turn);

@@ -118,7 +118,7 @@ function renderTranscript(a: Actor | null): void {
   }
   head.textContent = 'Transcript · ' + parts.join(' · ');
   frag.appendChild(head);
-  if (v && v.earlier) {
+  if (v?.earlier) {
     const note = el(
       'div',
       'tx-earlier',
@@ -176,5 +176,5 @@ function renderTranscript(a: Actor | null): void {
 export function openDetails(): void {
   const d = $as<HTMLDetailsElement>('details-box'),
     a = S.selActor ? S.actors.get(S.selActor) : undefined;
-  if (d && a && (a.tx || (a.loopSum && a.loopSum.toolCalls))) d.open = true;
+  if (d && a && (a.tx || a.loopSum?.toolCalls)) d.open = true;
 }

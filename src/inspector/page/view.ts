@@ -147,7 +147,7 @@ export function attemptsOf(a: Actor): number | null {
 
 /** Tokens in / out, or the characters streamed so far. */
 export function tokensOf(a: Actor): string {
-  const u = (a.usage || (a.result && a.result.usage)) as { inputTokens?: number; outputTokens?: number } | null | undefined;
+  const u = (a.usage || a.result?.usage) as { inputTokens?: number; outputTokens?: number } | null | undefined;
   if (u && typeof u === 'object' && (u.inputTokens || u.outputTokens)) return (u.inputTokens || 0) + ' / ' + (u.outputTokens || 0);
   if (a.streamed) return '~' + a.streamed + ' chars';
   return '';
@@ -188,11 +188,11 @@ export function pathOf(a: Actor): string {
 function loopText(a: Actor): string {
   const tx = a.tx,
     sum: LoopSummary | null = a.loopSum;
-  const calls = tx ? tx.total.calls : sum && sum.toolCalls ? sum.toolCalls : 0;
-  const failed = tx ? tx.total.errors : sum && sum.toolErrors ? sum.toolErrors : 0;
+  const calls = tx ? tx.total.calls : sum?.toolCalls ? sum.toolCalls : 0;
+  const failed = tx ? tx.total.errors : sum?.toolErrors ? sum.toolErrors : 0;
   let text = '';
   if (calls) text += ' · ' + calls + (calls === 1 ? ' tool call' : ' tool calls') + (failed ? ' (' + failed + ' failed)' : '');
-  if (sum && sum.loopLimit) text += ' · limit: ' + sum.loopLimit;
+  if (sum?.loopLimit) text += ' · limit: ' + sum.loopLimit;
   return text;
 }
 
@@ -324,7 +324,7 @@ export function derive(): void {
       span = Math.max(1, t1 - t0);
     let idx = 0;
     cur = 0;
-    for (let b = 0; b <= buckets && isFinite(span); b++) {
+    for (let b = 0; b <= buckets && Number.isFinite(span); b++) {
       const tb = t0 + (span * b) / buckets;
       while (idx < ev.length && ev[idx]![0] <= tb) {
         cur += ev[idx]![1];
@@ -339,8 +339,8 @@ export function derive(): void {
   else if (S.laneSort === 'start') sorted.sort((x, y) => (x.start == null ? Infinity : x.start) - (y.start == null ? Infinity : y.start) || x.order - y.order);
   else if (S.laneSort === 'failures') sorted.sort((x, y) => rank(x) - rank(y) || x.order - y.order);
   // Times are sanitised on the way in; should anything still be off, fall back to the root's own times.
-  if (!isFinite(t0)) t0 = root.createdT;
-  if (!isFinite(t1) || !isFinite(t1 - t0)) t1 = t0;
+  if (!Number.isFinite(t0)) t0 = root.createdT;
+  if (!Number.isFinite(t1) || !Number.isFinite(t1 - t0)) t1 = t0;
   // Room on the right for the final state's label.
   t1 = Math.max(t1, t0 + 1);
   t1 += (t1 - t0) * 0.08;
