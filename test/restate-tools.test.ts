@@ -6,14 +6,18 @@
  * in-process, and a replay of the invocation must repeat no model turn and no tool call.
  */
 import * as restate from '@restatedev/restate-sdk';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTool, runFanOut, type FanOutConfig, type RunResult, type SpecialistOutcome } from '../src/index.ts';
 import { createAnthropicProvider } from '../src/anthropic.ts';
 import { startSimulator, type Simulator } from '../src/simulator/entry.ts';
-import { awaitRestateRun, createRestateServices, registerDeployment, startRestateRun } from '../src/restate/index.ts';
+import { awaitRestateRun, createRestateServices, registerDeployment, serveRestate, startRestateRun } from '../src/restate/index.ts';
 import { AGENT_SERVICE } from '../src/restate/agentService.ts';
 import { pollUntil, startRestateServer, type RestateServer } from './restate-support.ts';
 
@@ -253,6 +257,49 @@ describe('tool-using specialists on Restate', () => {
       const ran = [...executions].filter(([key]) => key.startsWith(`${id}/`));
       expect(ran.length).toBe(outcome.toolCalls!.length);
       for (const [, count] of ran) expect(count).toBe(1);
+    }
+  }, 90_000);
+
+  it('MCP tools from servers serveRestate started: the call reaches the server once per tool call, and close() stops it', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/mcp-server.mjs', import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), 'fanfold-restate-mcp-'));
+    const logFile = join(dir, 'fixture.log');
+    const mcp = { fixture: { command: process.execPath, args: [fixture], env: { MCP_FIXTURE_LOG: logFile } } };
+    const lines = () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { pid: number; event: string; tool?: string });
+    // A server of its own: the services of serveRestate's endpoint would replace this file's on the shared one.
+    const own = await startRestateServer();
+    const service = await serveRestate({ provider, port: 0, mcpServers: mcp });
+    let closed = false;
+    try {
+      await registerDeployment(own.adminUrl, service.url);
+      // The config names the server (and is checked against it); the service started its own.
+      await startRestateRun(own.ingressUrl, 'tools-mcp', { task: 'pumped hydro', deadlineMs: 60_000, mcp, specialists: [{ id: 'echoer', tools: ['fixture.echo'] }] });
+      const result = await awaitRestateRun(own.ingressUrl, 'tools-mcp', { pollMs: 100 });
+      const echoer = byId(result, 'echoer');
+      expect(echoer).toMatchObject({ status: 'fulfilled' });
+      expect(echoer.toolCalls!.length).toBeGreaterThanOrEqual(1);
+      expect(echoer.toolCalls!.every((call) => call.name === 'echo' && !call.isError)).toBe(true);
+      expect(lines().filter((line) => line.event === 'call' && line.tool === 'echo')).toHaveLength(echoer.toolCalls!.length);
+      const pid = lines().find((line) => line.event === 'start')!.pid;
+      await service.close();
+      closed = true;
+      await pollUntil(
+        async () => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        (alive) => !alive,
+        'the MCP server to exit after close()',
+        10_000,
+      );
+    } finally {
+      if (!closed) await service.close();
+      await own.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 90_000);
 });
