@@ -24,7 +24,9 @@ export function serveCommand(program: Command, io: CliIO, done: (code: number) =
     .description("Serve fanfold for a Restate server (--restate) on 127.0.0.1 until stopped (Ctrl-C); register it with the server's admin API")
     .option('--restate', 'serve the lead machine as a Restate virtual object (required: the only runtime `serve` has)')
     .addOption(new Option('--port <port>', 'port to listen on (0: any free port)').default(9080).argParser(portOption))
-    .addOption(new Option('--chunk-size <n>', 'most specialists one chunk invocation runs (default 25); a fan-out is split into chunks, spread over every instance of the service').argParser(positiveIntOption))
+    .addOption(
+      new Option('--chunk-size <n>', 'most specialists one chunk invocation runs (default 25); a fan-out is split into chunks, spread over every instance of the service').argParser(positiveIntOption),
+    )
     .option('--simulate', 'use the built-in simulator even when ANTHROPIC_API_KEY is set')
     .action(async (options: ServeOptions) => {
       if (!options.restate) throw new FanfoldError('config', 'fanfold serve needs --restate (the Restate runtime is the only one it serves)');
