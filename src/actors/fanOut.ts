@@ -19,7 +19,7 @@ import { settledEventType, type RunEvent, type SpecialistProgressEvent, type Spe
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
 import { quorumUnreachable } from '../policy.ts';
-import { cancelStop, deadlineStop as deadlineStopFor, escalates, escalationStop, quorumStop as quorumStopFor, stoppedError, stoppedStatus } from '../core/stops.ts';
+import { cancelStop, deadlineStop as deadlineStopFor, escalates, escalationStop, quorumStop as quorumStopFor, stopAfterSettled, stoppedError, stoppedStatus } from '../core/stops.ts';
 import type { NestedOutcomes } from '../checkpoint/nestedOutcomes.ts';
 import type { LoopSteps } from '../checkpoint/loopSteps.ts';
 import type { BudgetLedger } from '../budget/ledger.ts';
@@ -756,12 +756,10 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
           if (crashed) {
             // A bug is never a policy matter: fail the run, keeping what finished.
             stopAll(self, snapshot, runtime, { reason: 'crashed', by: id, message: outcome.error!.message }, stopChild);
-          } else if (escalates(spec, outcome)) {
-            stopAll(self, snapshot, runtime, escalationStop(outcome), stopChild);
-          } else if (quorumLost(snapshot)) {
-            stopAll(self, snapshot, runtime, quorumStop(snapshot), stopChild);
           } else {
-            fillSlots(self, snapshot, runtime);
+            const decided = stopAfterSettled(spec, outcome, snapshot.input.quorum, { total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, stillOpen(snapshot));
+            if (decided) stopAll(self, snapshot, runtime, decided, stopChild);
+            else fillSlots(self, snapshot, runtime);
           }
           scheduleFlush(self, snapshot, runtime);
           return maybeFinish(self, snapshot, runtime);

@@ -12,7 +12,7 @@
 import type { FanOutStop } from '../actors/fanOut.ts';
 import type { SpecialistSpec } from '../config.ts';
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
-import { escalates, escalationStop, quorumStopIfLost, stoppedError, stoppedStatus } from './stops.ts';
+import { stopAfterSettled, stoppedError, stoppedStatus } from './stops.ts';
 
 /** A group's state. Plain JSON; each step returns a new one. */
 export interface FlatFanOutState {
@@ -124,9 +124,7 @@ export function stepFlatFanOut(current: FlatFanOutState, event: FlatFanOutEvent,
       if (state.stop !== null) break;
       const spec = state.specs[event.index]!;
       // Failures elsewhere in the run are not seen here: these alone losing the quorum is enough.
-      const decided = escalates(spec, event.outcome)
-        ? escalationStop(event.outcome)
-        : quorumStopIfLost(state.quorum, { total: state.runTotal, fulfilled: state.fulfilled, unsuccessful: state.unsuccessful });
+      const decided = stopAfterSettled(spec, event.outcome, state.quorum, { total: state.runTotal, fulfilled: state.fulfilled, unsuccessful: state.unsuccessful });
       if (decided) {
         effects.push({ type: 'announce', stop: decided });
         stopAll(decided);

@@ -39,6 +39,16 @@ export function quorumStopIfLost(quorum: number, tally: { total: number; fulfill
   return quorumUnreachable(tally, quorum) ? quorumStop(quorum, tally.unsuccessful, tally.total) : null;
 }
 
+/**
+ * What a settled outcome calls for, by the run-level policies that act at once: a failure whose
+ * policy escalates stops the fan-out, and so does a quorum the failures put out of reach (not
+ * judged while more specialists may still be added: `open`). `null`: go on.
+ */
+export function stopAfterSettled(spec: SpecialistSpec, outcome: SpecialistOutcome, quorum: number, tally: { total: number; fulfilled: number; unsuccessful: number }, open = false): FanOutStop | null {
+  if (escalates(spec, outcome)) return escalationStop(outcome);
+  return open ? null : quorumStopIfLost(quorum, tally);
+}
+
 /** How a stop marks the specialists it cut short: `timedOut` for the deadline, `skipped` otherwise. */
 export function stoppedStatus(stop: FanOutStop): 'timedOut' | 'skipped' {
   return stop.reason === 'deadline' ? 'timedOut' : 'skipped';
