@@ -757,7 +757,13 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
             // A bug is never a policy matter: fail the run, keeping what finished.
             stopAll(self, snapshot, runtime, { reason: 'crashed', by: id, message: outcome.error!.message }, stopChild);
           } else {
-            const decided = stopAfterSettled(spec, outcome, snapshot.input.quorum, { total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, stillOpen(snapshot));
+            const decided = stopAfterSettled(
+              spec,
+              outcome,
+              snapshot.input.quorum,
+              { total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful },
+              stillOpen(snapshot),
+            );
             if (decided) stopAll(self, snapshot, runtime, decided, stopChild);
             else fillSlots(self, snapshot, runtime);
           }
