@@ -190,7 +190,9 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     now = Math.max(now, await ctx.date.now());
     apply(stepFlatFanOut(group, { type: 'stop', stop }, now));
   }
-  report();
+  // A chunk that ran long enough to report tells followers the rest; a short one's outcomes
+  // reach them with the fan-out's answer, moments later, without a write of their own.
+  if (reported > 0) report();
   return { outcomes: group.outcomes as SteppedOutcome[], stop: group.stop };
 }
 

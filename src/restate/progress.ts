@@ -1,7 +1,8 @@
 /**
  * A run's progress on Restate, for followers: one small virtual object per run
- * (`fanfoldProgress/<runId>`) to which each chunk reports the outcomes it settled when it ends,
- * and while it runs at most every {@link PROGRESS_EVERY_MS}. Each chunk's reports live under their own key, so a
+ * (`fanfoldProgress/<runId>`) to which each chunk reports the outcomes it settled while it runs,
+ * at most every {@link PROGRESS_EVERY_MS} (and, once it has reported, the rest when it ends): a
+ * chunk that ends sooner sends nothing, its outcomes arrive with the fan-out's answer. Each chunk's reports live under their own key, so a
  * report costs the size of one chunk, never the run's; the lead's snapshot is not touched until
  * the fan-out ends. `getRestateSnapshot` shows these outcomes while the fan-out runs.
  */
