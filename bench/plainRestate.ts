@@ -19,7 +19,10 @@ interface PlainRequest {
 
 /** One model call, as fanfold's specialists make it (a request, the text back). */
 async function call(provider: ModelProvider, id: string): Promise<string> {
-  const response = await provider.stream({ model: 'bench-model', maxTokens: 64, system: 'bench', messages: [{ role: 'user', content: 'bench' }] }, { signal: new AbortController().signal, caller: { id, attempt: 1 } });
+  const response = await provider.stream(
+    { model: 'bench-model', maxTokens: 64, system: 'bench', messages: [{ role: 'user', content: 'bench' }] },
+    { signal: new AbortController().signal, caller: { id, attempt: 1 } },
+  );
   return response.text;
 }
 

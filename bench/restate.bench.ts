@@ -99,7 +99,10 @@ async function serveAll(): Promise<{ url: string; close(): Promise<void> }> {
 }
 
 async function main() {
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const cases = sizes.length ? sizes.map((n) => CASES.find((c) => c.n === n) ?? { n, rounds: 1 }) : CASES;
   console.log(`fanfold Restate bench — ${LATENCY_MS} ms scripted calls (fan-out + synthesis), chunks of ${DEFAULT_CHUNK_SIZE}, Node ${process.version}, medians\n`);
   const server = await startDevRestateServer();

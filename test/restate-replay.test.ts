@@ -12,7 +12,7 @@ import * as restate from '@restatedev/restate-sdk';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FanOutConfig } from '../src/index.ts';
+import type { FanOutConfig } from '../src/index.ts';
 import { createAnthropicProvider } from '../src/anthropic.ts';
 import { startSimulator, type Simulator } from '../src/simulator/entry.ts';
 import { awaitRestateRun, createRestateServices, invocationNow, registerDeployment, startRestateRun, withJournaledClock, wrapTransitionHandlers } from '../src/restate/index.ts';
@@ -62,7 +62,9 @@ function failEachOnceAfterItsWrites<T>(definition: T): T {
   }
   if (name !== 'fanfold') {
     // The stop signal and the progress: every exclusive handler (the shared readers stay as they are).
-    const handlers = Object.fromEntries(Object.entries(object!).map(([handler, original]) => [handler, SHARED_READERS.has(handler) ? original : failOnceAfter(`${name}/${handler}`, original as never)]));
+    const handlers = Object.fromEntries(
+      Object.entries(object!).map(([handler, original]) => [handler, SHARED_READERS.has(handler) ? original : failOnceAfter(`${name}/${handler}`, original as never)]),
+    );
     return restate.object({ name, handlers } as never) as unknown as T;
   }
   const wrapped = wrapTransitionHandlers(definition, (original, handlerName) => failOnceAfter(`${name}/${handlerName}`, original as never) as never);
@@ -136,7 +138,12 @@ describe('replay safety on Restate', () => {
     const accepted = await fetch(`${server.ingressUrl}/clockProbeWallClock/k1/create/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(accepted.ok).toBe(true);
     const { invocationId } = (await accepted.json()) as { invocationId: string };
-    await pollUntil(async () => server.log(), (log) => /journal mismatch/i.test(log), 'the journal mismatch in the server log', 20_000);
+    await pollUntil(
+      async () => server.log(),
+      (log) => /journal mismatch/i.test(log),
+      'the journal mismatch in the server log',
+      20_000,
+    );
     const seen = attemptsSeen.get('clockProbeWallClock')!;
     expect(seen.length).toBeGreaterThanOrEqual(2);
     expect(seen[1]).not.toBe(seen[0]);

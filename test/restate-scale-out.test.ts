@@ -83,7 +83,15 @@ const readLog = (): LogLine[] =>
 async function startInstance(name: string, port: number): Promise<Instance> {
   const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', INSTANCE_NAME: name, INSTANCE_PORT: String(port), CALL_LOG: callLog, FAIL_FIRST: FAIL_FIRST.join(','), CHUNK_SIZE: String(CHUNK_SIZE) },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '',
+      INSTANCE_NAME: name,
+      INSTANCE_PORT: String(port),
+      CALL_LOG: callLog,
+      FAIL_FIRST: FAIL_FIRST.join(','),
+      CHUNK_SIZE: String(CHUNK_SIZE),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -91,7 +99,9 @@ async function startInstance(name: string, port: number): Promise<Instance> {
   child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
   const instance = { name, child, output: () => output };
   instances.set(name, instance);
-  const exited = new Promise<never>((_resolve, reject) => child.once('exit', (code, signal) => reject(new Error(`instance ${name} exited during start-up (code ${code}, signal ${signal}):\n${output}`))));
+  const exited = new Promise<never>((_resolve, reject) =>
+    child.once('exit', (code, signal) => reject(new Error(`instance ${name} exited during start-up (code ${code}, signal ${signal}):\n${output}`))),
+  );
   exited.catch(() => {});
   await Promise.race([watchStdout(child, /listening on http/), exited]);
   return instance;
@@ -144,7 +154,9 @@ function canConnect(port: number): Promise<boolean> {
  */
 function findHaproxy(): string {
   for (const candidate of ['haproxy', '/usr/sbin/haproxy']) if (!spawnSync(candidate, ['-v']).error) return candidate;
-  throw new Error('haproxy is not installed: this test runs a real haproxy in front of two service instances. `.ci/run` installs it (apt-get install haproxy); install it the same way to run this test.');
+  throw new Error(
+    'haproxy is not installed: this test runs a real haproxy in front of two service instances. `.ci/run` installs it (apt-get install haproxy); install it the same way to run this test.',
+  );
 }
 
 /** Starts haproxy in the foreground with its own config; resolves once it accepts connections. */
@@ -182,7 +194,10 @@ async function setUp(): Promise<void> {
   server = await startDevRestateServer();
   const [portA, portB, balancerPort] = [await freePort(), await freePort(), await freePort()];
   await Promise.all([startInstance(VICTIM, portA!), startInstance(SURVIVOR, portB!)]);
-  await startHaproxy(balancerPort!, [{ name: VICTIM, port: portA! }, { name: SURVIVOR, port: portB! }]);
+  await startHaproxy(balancerPort!, [
+    { name: VICTIM, port: portA! },
+    { name: SURVIVOR, port: portB! },
+  ]);
   balancerUrl = `http://127.0.0.1:${balancerPort}`;
   // Restate knows the balancer only: the instances behind it are one deployment to it.
   await registerDeployment(server.adminUrl, balancerUrl);
@@ -199,7 +214,11 @@ afterAll(async () => {
 /** What the processes printed last, for a failure's message. */
 function diagnostics(): string {
   const tail = (text: string) => text.slice(-2_000);
-  return [...[...instances.values()].map((instance) => `instance ${instance.name}:\n${tail(instance.output())}`), `haproxy:\n${tail(haproxyOutput)}`, `restate-server:\n${tail(server?.log() ?? '')}`].join('\n');
+  return [
+    ...[...instances.values()].map((instance) => `instance ${instance.name}:\n${tail(instance.output())}`),
+    `haproxy:\n${tail(haproxyOutput)}`,
+    `restate-server:\n${tail(server?.log() ?? '')}`,
+  ].join('\n');
 }
 
 /** Invocations the Restate server has not completed, from its SQL introspection, for a failure's message. */
@@ -220,9 +239,12 @@ async function unfinishedInvocations(): Promise<string> {
 async function withinTime<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      void unfinishedInvocations().then((rows) => reject(new Error(`timed out waiting for ${what}; unfinished invocations: ${rows}\n${diagnostics()}`)));
-    }, Math.max(0, ms));
+    timer = setTimeout(
+      () => {
+        void unfinishedInvocations().then((rows) => reject(new Error(`timed out waiting for ${what}; unfinished invocations: ${rows}\n${diagnostics()}`)));
+      },
+      Math.max(0, ms),
+    );
   });
   try {
     return await Promise.race([promise, late]);
@@ -255,15 +277,26 @@ describe('fanfold on Restate, scaled out', () => {
     // Kill the victim while both instances serve and some of its specialists sleep in their
     // backoff after a first attempt it finished (and Restate journaled) long enough ago.
     const ended = (lines: LogLine[], instance: string) => lines.filter((line) => line.event === 'end' && line.instance === instance).length;
-    const journaledFailures = (lines: LogLine[]) => lines.filter((line) => line.event === 'end' && line.instance === VICTIM && line.result === 'failed' && Date.now() - line.at > 2 * JOURNAL_ACK_MS).length;
-    await pollUntil(async () => readLog(), (lines) => ended(lines, SURVIVOR) >= 5 && journaledFailures(lines) >= 2, 'the victim to be mid-way through some specialists', 30_000, 20).catch((error: Error) => {
+    const journaledFailures = (lines: LogLine[]) =>
+      lines.filter((line) => line.event === 'end' && line.instance === VICTIM && line.result === 'failed' && Date.now() - line.at > 2 * JOURNAL_ACK_MS).length;
+    await pollUntil(
+      async () => readLog(),
+      (lines) => ended(lines, SURVIVOR) >= 5 && journaledFailures(lines) >= 2,
+      'the victim to be mid-way through some specialists',
+      30_000,
+      20,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}; calls ended: ${VICTIM} ${ended(readLog(), VICTIM)}, ${SURVIVOR} ${ended(readLog(), SURVIVOR)}\n${diagnostics()}`);
     });
     const victim = instances.get(VICTIM)!;
     appendFileSync(callLog, `${JSON.stringify({ event: 'kill', instance: VICTIM, at: Date.now() })}\n`);
     await killAndWait(victim.child, 'SIGKILL');
 
-    const result: RunResult = await withinTime(Promise.all([awaitRestateRun(server!.ingressUrl, runId, { pollMs: 100 }), followed]), testStart + RUN_BUDGET_MS - Date.now(), 'the run to complete after the kill').then(([value]) => value);
+    const result: RunResult = await withinTime(
+      Promise.all([awaitRestateRun(server!.ingressUrl, runId, { pollMs: 100 }), followed]),
+      testStart + RUN_BUDGET_MS - Date.now(),
+      'the run to complete after the kill',
+    ).then(([value]) => value);
 
     expect(result.status).toBe('done');
     expect(result.outcomes.map((outcome) => [outcome.id, outcome.status, outcome.attempts])).toEqual(SPECIALISTS.map((id) => [id, 'fulfilled', FAIL_FIRST.includes(id) ? 2 : 1]));
@@ -282,7 +315,14 @@ describe('fanfold on Restate, scaled out', () => {
     const lines = readLog();
     const killTime = lines.find((line) => line.event === 'kill')!.at;
 
-    interface Call { tag: string; key: string; instance: string; start: number; end: number | null; endTime: number | null }
+    interface Call {
+      tag: string;
+      key: string;
+      instance: string;
+      start: number;
+      end: number | null;
+      endTime: number | null;
+    }
     const calls = new Map<string, Call>();
     lines.forEach((line, index) => {
       if (line.event === 'start') calls.set(line.tag!, { tag: line.tag!, key: key(line.caller!, line.attempt!), instance: line.instance, start: index, end: null, endTime: null });
@@ -311,7 +351,10 @@ describe('fanfold on Restate, scaled out', () => {
         if (call.endTime !== null) expect(killTime - call.endTime, `${name}: ${call.tag} ended on the victim too long before the kill to be unjournaled`).toBeLessThan(JOURNAL_ACK_MS);
       }
       const laterStarts = list.filter((call) => call !== kept && call.start > kept!.end!);
-      expect(laterStarts.map((call) => call.tag), `${name}: calls made after the journaled ${kept!.tag} had ended`).toEqual([]);
+      expect(
+        laterStarts.map((call) => call.tag),
+        `${name}: calls made after the journaled ${kept!.tag} had ended`,
+      ).toEqual([]);
     }
     // Every call cut short was made again (on the survivor: the victim is gone).
     for (const call of cutShort) expect(calls.get(journaled.get(call.key)!)!.instance).toBe(SURVIVOR);

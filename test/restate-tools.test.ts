@@ -202,7 +202,10 @@ describe('tool-using specialists on Restate', () => {
     const result = await onRestate('tools-missing', {
       task: 'wave energy',
       deadlineMs: 60_000,
-      specialists: [{ id: 'lacking', tools: [lookup, unregistered] }, { id: 'fine', tools: [lookup] }],
+      specialists: [
+        { id: 'lacking', tools: [lookup, unregistered] },
+        { id: 'fine', tools: [lookup] },
+      ],
     });
     expect(result.status).toBe('partial');
     const lacking = byId(result, 'lacking');
@@ -218,14 +221,22 @@ describe('tool-using specialists on Restate', () => {
     const result = await onRestate('tools-deadline', {
       task: 'hydro storage',
       deadlineMs: 3_000,
-      specialists: [{ id: 'stuck', tools: [stall] }, { id: 'quick', tools: [lookup] }],
+      specialists: [
+        { id: 'stuck', tools: [stall] },
+        { id: 'quick', tools: [lookup] },
+      ],
     });
     expect(result.status).toBe('partial');
     expect(byId(result, 'stuck')).toMatchObject({ status: 'timedOut', error: { kind: 'deadline' } });
     expect(byId(result, 'quick').status).toBe('fulfilled');
     expect(Date.now() - startedAt).toBeLessThan(20_000);
     // The hung call was stopped where it ran, at the deadline, not left running.
-    await pollUntil(async () => stallsAborted, (count) => count >= 1, 'the stalled tool call to be aborted', 10_000);
+    await pollUntil(
+      async () => stallsAborted,
+      (count) => count >= 1,
+      'the stalled tool call to be aborted',
+      10_000,
+    );
     // Past the deadline no further model turn was asked for: only its first turn reached the model.
     expect(simulator.count({ caller: 'stuck' })).toBe(1);
   }, 60_000);
@@ -265,7 +276,11 @@ describe('tool-using specialists on Restate', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fanfold-restate-mcp-'));
     const logFile = join(dir, 'fixture.log');
     const mcp = { fixture: { command: process.execPath, args: [fixture], env: { MCP_FIXTURE_LOG: logFile } } };
-    const lines = () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { pid: number; event: string; tool?: string });
+    const lines = () =>
+      readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { pid: number; event: string; tool?: string });
     // A server of its own: the services of serveRestate's endpoint would replace this file's on the shared one.
     const own = await startRestateServer();
     const service = await serveRestate({ provider, port: 0, mcpServers: mcp });

@@ -20,9 +20,16 @@ describe('startRestateRun refuses what Restate does not run yet', () => {
     await expect(refused).rejects.toThrow(/- lead: a model lead does not run on Restate yet/);
     const mixed = startRestateRun('http://127.0.0.1:9', 'run-2', {
       task: 't',
-      specialists: [{ id: 'a', run: async () => 'ok' }, { id: 'b', specialists: [{ id: 'c' }] }, { id: 'd', tools: ['web_search'] }],
+      specialists: [
+        { id: 'a', run: async () => 'ok' },
+        { id: 'b', specialists: [{ id: 'c' }] },
+        { id: 'd', tools: ['web_search'] },
+      ],
     });
-    const error = await mixed.then(() => null, (reason: unknown) => reason as Error);
+    const error = await mixed.then(
+      () => null,
+      (reason: unknown) => reason as Error,
+    );
     expect(error?.message).toMatch(/- specialists\[0\]: a `run` function cannot be sent to a Restate service\n {2}- specialists\[1\]: nested sub-leads do not run on Restate yet/);
     // Tools are no refusal any more: the agent service runs them.
     expect(error?.message).not.toMatch(/specialists\[2\]/);

@@ -103,7 +103,11 @@ describe('fanfold on Restate', () => {
     });
     expect(shape(result)).toEqual(shape(expected));
     expect(result.usage.outputTokens).toBeGreaterThan(0);
-    const kinds = (list: RunEvent[]) => list.filter((event) => !event.type.endsWith('.token')).map((event) => event.type).sort();
+    const kinds = (list: RunEvent[]) =>
+      list
+        .filter((event) => !event.type.endsWith('.token'))
+        .map((event) => event.type)
+        .sort();
     expect(kinds(events)).toEqual(kinds(localEvents));
     expect(events.at(-1)).toEqual({ type: 'run.finished', result });
     // Each specialist starts before it settles.
@@ -144,7 +148,7 @@ describe('fanfold on Restate', () => {
     expect(simulator.count({ caller: 'bad-request' })).toBe(1);
   }, 60_000);
 
-  it('retries a transient 503 per the specialist\'s policy, and falls back to the next model when out of attempts', async () => {
+  it("retries a transient 503 per the specialist's policy, and falls back to the next model when out of attempts", async () => {
     simulator.addFault({ match: { caller: 'flaky' }, times: 2, fault: { type: 'server_error', status: 503 } });
     simulator.addFault({ match: { caller: 'falls-back', model: 'claude-sonnet-4-6' }, fault: { type: 'server_error', status: 503 } });
     const retry = { maxAttempts: 3, initialDelayMs: 100, factor: 2, jitter: 0 };
@@ -168,10 +172,18 @@ describe('fanfold on Restate', () => {
     expect(simulator.count({ caller: 'falls-back', model: 'claude-haiku-4-5' })).toBe(1);
     const retries = events.filter((event) => event.type === 'specialist.retrying');
     const retriesOf = (id: string) => retries.filter((event) => event.id === id).map((event) => [event.attempt, event.reason, event.delayMs, event.model]);
-    expect(retriesOf('flaky')).toEqual([[2, 'backoff', 100, 'claude-sonnet-4-6'], [3, 'backoff', 200, 'claude-sonnet-4-6']]);
-    expect(retriesOf('falls-back')).toEqual([[2, 'backoff', 100, 'claude-sonnet-4-6'], [3, 'fallback', 0, 'claude-haiku-4-5']]);
+    expect(retriesOf('flaky')).toEqual([
+      [2, 'backoff', 100, 'claude-sonnet-4-6'],
+      [3, 'backoff', 200, 'claude-sonnet-4-6'],
+    ]);
+    expect(retriesOf('falls-back')).toEqual([
+      [2, 'backoff', 100, 'claude-sonnet-4-6'],
+      [3, 'fallback', 0, 'claude-haiku-4-5'],
+    ]);
     // Retries are reported before the specialist settles.
-    expect(events.findIndex((event) => event.type === 'specialist.done' && event.id === 'flaky')).toBeGreaterThan(events.findIndex((event) => event.type === 'specialist.retrying' && event.id === 'flaky'));
+    expect(events.findIndex((event) => event.type === 'specialist.done' && event.id === 'flaky')).toBeGreaterThan(
+      events.findIndex((event) => event.type === 'specialist.retrying' && event.id === 'flaky'),
+    );
   }, 60_000);
 
   it('splits a fan-out larger than the chunk size into chunk invocations and keeps every outcome in config order', async () => {
@@ -195,7 +207,11 @@ describe('fanfold on Restate', () => {
   it('cancels a run: finished outcomes are kept, stragglers are recorded as skipped, no synthesis', async () => {
     simulator.addFault({ match: { caller: 'cancel-hung' }, fault: { type: 'hang' } });
     await startRestateRun(server.ingressUrl, 'cancel-run', { task: 'cancel on restate', specialists: [{ id: 'cancel-ok' }, { id: 'cancel-hung' }], deadlineMs: 40_000 });
-    await pollUntil(() => getRestateSnapshot(server.ingressUrl, 'cancel-run'), (snapshot) => snapshot.context.outcomes[0]?.status === 'fulfilled', 'cancel-ok to settle');
+    await pollUntil(
+      () => getRestateSnapshot(server.ingressUrl, 'cancel-run'),
+      (snapshot) => snapshot.context.outcomes[0]?.status === 'fulfilled',
+      'cancel-ok to settle',
+    );
     await sendRestateRun(server.ingressUrl, 'cancel-run', { type: 'run.cancel', reason: 'enough' });
     const result = await awaitRestateRun(server.ingressUrl, 'cancel-run');
 
@@ -224,7 +240,7 @@ describe('fanfold on Restate', () => {
     await expect(startRestateRun(server.ingressUrl, 'crash-run', { task: 't', specialists: [{ id: 'a' }] })).rejects.toThrow(/already exists/);
   });
 
-  it('keeps the API key out of the object\'s snapshot', async () => {
+  it("keeps the API key out of the object's snapshot", async () => {
     const snapshot = await getRestateSnapshot(server.ingressUrl, 'shape-run');
     expect(JSON.stringify(snapshot)).not.toContain(API_KEY);
     expect(service.output()).not.toContain(API_KEY);

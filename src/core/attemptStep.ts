@@ -82,7 +82,17 @@ function settled(state: AttemptsState, fields: Pick<SpecialistOutcome, 'status' 
 
 /** The first step of a model specialist: call its first model. */
 export function firstAttempt(spec: SpecialistSpec, deadlineAt?: number): AttemptStep {
-  const state: AttemptsState = { spec, ...(deadlineAt !== undefined ? { deadlineAt } : {}), attempt: 1, attemptsOnModel: 1, modelIndex: 0, usage: emptyUsage(), startedAt: null, endedAt: 0, retries: [] };
+  const state: AttemptsState = {
+    spec,
+    ...(deadlineAt !== undefined ? { deadlineAt } : {}),
+    attempt: 1,
+    attemptsOnModel: 1,
+    modelIndex: 0,
+    usage: emptyUsage(),
+    startedAt: null,
+    endedAt: 0,
+    retries: [],
+  };
   return { state, effect: callOf(state) };
 }
 
@@ -110,7 +120,10 @@ export function afterAttempt(previous: AttemptsState, record: AttemptRecord, ran
     modelIndex: decision.modelIndex,
   };
   const at = record.endedAt;
-  next.retries = [...state.retries, { type: 'specialist.retrying', id: spec.id, attempt: next.attempt, model: spec.models[next.modelIndex] ?? null, delayMs: decision.delayMs, reason: decision.reason, error, at }];
+  next.retries = [
+    ...state.retries,
+    { type: 'specialist.retrying', id: spec.id, attempt: next.attempt, model: spec.models[next.modelIndex] ?? null, delayMs: decision.delayMs, reason: decision.reason, error, at },
+  ];
   if (decision.delayMs <= 0) return { state: next, effect: callOf(next) };
   // A backoff that would outlast the run's deadline ends the specialist there instead.
   if (state.deadlineAt !== undefined && at + decision.delayMs >= state.deadlineAt) {
@@ -124,7 +137,12 @@ export function afterWait(state: AttemptsState): AttemptStep {
   if (!state.waitsForDeadline) return { state, effect: callOf(state) };
   // The attempt it waited for never happened.
   const ended: AttemptsState = { ...state, attempt: state.attempt - 1, endedAt: state.deadlineAt ?? state.endedAt, waitsForDeadline: false };
-  return settled(ended, { status: 'timedOut', output: null, error: { kind: 'deadline', message: "the run's deadline passed while it waited to retry" }, model: state.spec.models[state.modelIndex] ?? null });
+  return settled(ended, {
+    status: 'timedOut',
+    output: null,
+    error: { kind: 'deadline', message: "the run's deadline passed while it waited to retry" },
+    model: state.spec.models[state.modelIndex] ?? null,
+  });
 }
 
 /**

@@ -28,6 +28,7 @@ import type { ToolDefinition } from '../tools/tool.ts';
 import { createToolbox, type McpToolSource, type ResolvedTools, type Toolbox } from '../tools/toolbox.ts';
 import type { ModelStep, ToolCallSummary } from '../tools/types.ts';
 import { emptyUsage, type Usage } from '../usage.ts';
+import { armCallAborts } from './modelCall.ts';
 
 /** The agent service's name. */
 export const AGENT_SERVICE = 'fanfoldAgent';
@@ -102,18 +103,10 @@ function offeredTools(spec: SpecialistSpec, resolved: ResolvedTools, loop: LoopS
 async function callTurnOnce(provider: ModelProvider, request: AgentRequest, loop: LoopState, tools: ModelToolDefinition[], model: string, attempt: number, turn: number): Promise<TurnRecord> {
   const { spec, task } = request;
   // Past the run's deadline (a turn after tools cut off there): no call that would only be aborted.
-  if (Date.now() >= request.deadlineAt) return { ok: false, error: { kind: 'deadline', message: "the run's deadline passed before it finished" }, usage: emptyUsage(), startedAt: Date.now(), endedAt: Date.now() };
+  if (Date.now() >= request.deadlineAt)
+    return { ok: false, error: { kind: 'deadline', message: "the run's deadline passed before it finished" }, usage: emptyUsage(), startedAt: Date.now(), endedAt: Date.now() };
   const modelRequest = buildSpecialistRequest(task, spec, model, { messages: loop.messages, tools, final: loop.final });
-  const controller = new AbortController();
-  let cutOff: ErrorInfo | null = null;
-  const abortWith = (error: ErrorInfo) => {
-    cutOff ??= error;
-    controller.abort();
-  };
-  const timers: NodeJS.Timeout[] = [];
-  const timeoutMs = spec.policy.attemptTimeoutMs;
-  if (timeoutMs !== null) timers.push(setTimeout(() => abortWith({ kind: 'timeout', message: `attempt ${attempt} exceeded its ${timeoutMs} ms deadline` }), timeoutMs));
-  timers.push(setTimeout(() => abortWith({ kind: 'deadline', message: "the run's deadline passed before it finished" }), Math.max(0, request.deadlineAt - Date.now())));
+  const aborts = armCallAborts(spec.policy.attemptTimeoutMs, attempt, request.deadlineAt);
   const serverToolCalls: ToolCallSummary[] = [];
   const serverStarts = new Map<string, number>();
   const onServerTool = (event: ServerToolEvent) => {
@@ -124,13 +117,13 @@ async function callTurnOnce(provider: ModelProvider, request: AgentRequest, loop
   let inFlight: Usage = emptyUsage();
   const startedAt = Date.now();
   try {
-    const response = await provider.stream(modelRequest, { signal: controller.signal, onUsage: (usage) => (inFlight = { ...usage }), onServerTool, caller: { id: spec.id, attempt, turn } });
+    const response = await provider.stream(modelRequest, { signal: aborts.signal, onUsage: (usage) => (inFlight = { ...usage }), onServerTool, caller: { id: spec.id, attempt, turn } });
     const content = response.content ?? [{ type: 'text', text: response.text }];
     return { ok: true, text: response.text, model: response.model, stopReason: response.stopReason ?? null, content, serverToolCalls, usage: { ...response.usage }, startedAt, endedAt: Date.now() };
   } catch (error) {
-    return { ok: false, error: cutOff ?? toErrorInfo(error), usage: inFlight, startedAt, endedAt: Date.now() };
+    return { ok: false, error: aborts.cutOff() ?? toErrorInfo(error), usage: inFlight, startedAt, endedAt: Date.now() };
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    aborts.clear();
   }
 }
 
@@ -151,11 +144,14 @@ async function callToolOnce(tool: ToolDefinition | undefined, call: ToolCallRequ
   });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<ToolResultBlock>((resolve) => {
-    timer = setTimeout(() => {
-      const message = `The tool "${call.name}" was stopped: the run's deadline passed.`;
-      running.abort(new FanfoldError('tool', message));
-      resolve(errorResult(call.id, message));
-    }, Math.max(0, request.deadlineAt - Date.now()));
+    timer = setTimeout(
+      () => {
+        const message = `The tool "${call.name}" was stopped: the run's deadline passed.`;
+        running.abort(new FanfoldError('tool', message));
+        resolve(errorResult(call.id, message));
+      },
+      Math.max(0, request.deadlineAt - Date.now()),
+    );
   });
   try {
     const result = await Promise.race([running.outcome.then((outcome) => outcome.result), deadline]);
@@ -183,7 +179,10 @@ export async function runAgent(ctx: restate.Context, provider: ModelProvider, to
     const outcome = unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `specialist "${spec.id}": ${message}` }, await ctx.date.now());
     return { ...outcome, turns: 0, stopReason: null, loopLimit: null, toolCalls: [] };
   }
-  let loop = startLoop(policy, spec.tools.some((tool) => tool.source === 'report'));
+  let loop = startLoop(
+    policy,
+    spec.tools.some((tool) => tool.source === 'report'),
+  );
   let attempts: AttemptsState = firstAttempt(spec, request.deadlineAt).state;
   let turnsStarted = 0;
   const withRetries = (outcome: SteppedOutcome): SteppedOutcome => (attempts.retries.length > 0 ? { ...outcome, retries: attempts.retries } : outcome);
@@ -219,7 +218,10 @@ export async function runAgent(ctx: restate.Context, provider: ModelProvider, to
           const call = queue.shift()!;
           const tool = resolved.byName.get(call.name);
           const step = ctx.run(`${spec.id}: turn ${turn}, tool ${call.name} (${call.id})`, () => callToolOnce(tool, call, request, resolved, turn));
-          pending.set(call.id, step.map((record) => ({ call, record: record! })));
+          pending.set(
+            call.id,
+            step.map((record) => ({ call, record: record! })),
+          );
         }
       };
       fill();

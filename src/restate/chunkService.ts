@@ -13,7 +13,6 @@
  */
 import * as restate from '@restatedev/restate-sdk';
 import type { FanOutStop } from '../actors/fanOut.ts';
-import type { SpecialistSpec } from '../config.ts';
 import { afterAttempt, afterWait, firstAttempt, stoppedAttempts, type AttemptEffect, type AttemptRecord, type AttemptsState, type SteppedOutcome } from '../core/attemptStep.ts';
 import { flatFanOutDone, initialFlatFanOut, stepFlatFanOut, type FlatFanOutEffect, type FlatFanOutState } from '../core/flatFanOut.ts';
 import { cancelStop, deadlineStop, stoppedError, stoppedStatus } from '../core/stops.ts';
@@ -85,7 +84,10 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     }
     if (effect.type === 'wait') {
       running.set(index, { state, inFlightSince: null, waitUntil: now + effect.ms });
-      pending.set(index, ctx.sleep(effect.ms).map((): Wake => ({ kind: 'waited', index })));
+      pending.set(
+        index,
+        ctx.sleep(effect.ms).map((): Wake => ({ kind: 'waited', index })),
+      );
       return;
     }
     // Past the run's deadline a call would only be aborted: the deadline stop after this wake cuts it instead.
@@ -95,15 +97,23 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     if (spec.tools.length > 0) {
       // A tool-using specialist runs its whole loop in one agent invocation, which journals each turn and tool call.
       const agent = ctx.serviceClient<AgentService>({ name: AGENT_SERVICE } as AgentService).run({ task: request.task, spec, deadlineAt: request.deadlineAt });
-      pending.set(index, agent.map((outcome, failure): Wake => {
-        if (failure instanceof restate.CancelledError) throw failure;
-        const settled = outcome ?? unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `specialist "${spec.id}": its agent invocation failed: ${failure?.message ?? 'no answer'}` }, now);
-        return { kind: 'settled', index, outcome: settled };
-      }));
+      pending.set(
+        index,
+        agent.map((outcome, failure): Wake => {
+          if (failure instanceof restate.CancelledError) throw failure;
+          const settled = outcome ?? unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `specialist "${spec.id}": its agent invocation failed: ${failure?.message ?? 'no answer'}` }, now);
+          return { kind: 'settled', index, outcome: settled };
+        }),
+      );
       return;
     }
-    const call = ctx.run(`${spec.id}: attempt ${effect.attempt} on ${effect.model}`, () => callModelOnce(provider, { task: request.task, spec, deadlineAt: request.deadlineAt }, effect.model, effect.attempt));
-    pending.set(index, call.map((record): Wake => ({ kind: 'record', index, record: record! })));
+    const call = ctx.run(`${spec.id}: attempt ${effect.attempt} on ${effect.model}`, () =>
+      callModelOnce(provider, { task: request.task, spec, deadlineAt: request.deadlineAt }, effect.model, effect.attempt),
+    );
+    pending.set(
+      index,
+      call.map((record): Wake => ({ kind: 'record', index, record: record! })),
+    );
   };
 
   /** Carries out the group's effects. */

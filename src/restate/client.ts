@@ -89,7 +89,10 @@ export async function startRestateRun(ingressUrl: string, runId: string, config:
   const { input } = normalizeConfig(config, source);
   const unsupported = unsupportedPaths(input);
   if (unsupported.length > 0) {
-    throw new ConfigError(source, unsupported.map((line) => ({ path: line.slice(0, line.indexOf(':')), message: line.slice(line.indexOf(':') + 2) })));
+    throw new ConfigError(
+      source,
+      unsupported.map((line) => ({ path: line.slice(0, line.indexOf(':')), message: line.slice(line.indexOf(':') + 2) })),
+    );
   }
   // `create` on an existing key would wipe that run: refuse instead.
   const existing = await getRestateSnapshot(ingressUrl, runId).catch((error: unknown) => {

@@ -140,8 +140,18 @@ async function startOnce(timeoutMs: number): Promise<DevRestateServer> {
     await rm(baseDir, { recursive: true, force: true });
   };
   try {
-    await waitUntil(async () => (await fetch(`${adminUrl}/health`)).ok, 'restate-server admin API', timeoutMs, () => failure);
-    await waitUntil(async () => (await fetch(`${ingressUrl}/restate/health`)).ok, 'restate-server ingress', timeoutMs, () => failure);
+    await waitUntil(
+      async () => (await fetch(`${adminUrl}/health`)).ok,
+      'restate-server admin API',
+      timeoutMs,
+      () => failure,
+    );
+    await waitUntil(
+      async () => (await fetch(`${ingressUrl}/restate/health`)).ok,
+      'restate-server ingress',
+      timeoutMs,
+      () => failure,
+    );
   } catch (error) {
     await stop();
     throw error;

@@ -59,7 +59,22 @@ export function chunkRequests(runKey: string, input: FanOutInput, chunkSize: num
   for (let index = 0; index * chunkSize < total; index++) {
     const from = index * chunkSize;
     const specs = input.specialists.slice(from, from + chunkSize);
-    requests.push({ from, specs, request: { runKey, index, from, task: input.task, specs: compactSpecs(specs), deadlineAt: input.deadlineAt, deadlineMs: input.deadlineMs, maxConcurrency: share, quorum: input.quorum, runTotal: total } });
+    requests.push({
+      from,
+      specs,
+      request: {
+        runKey,
+        index,
+        from,
+        task: input.task,
+        specs: compactSpecs(specs),
+        deadlineAt: input.deadlineAt,
+        deadlineMs: input.deadlineMs,
+        maxConcurrency: share,
+        quorum: input.quorum,
+        runTotal: total,
+      },
+    });
   }
   return requests;
 }
@@ -72,11 +87,13 @@ export async function runRestateFanOut(ctx: restate.ObjectSharedContext, chunkSe
   const chunks = chunkRequests(runKey, input, chunkSize);
   const client = ctx.serviceClient(chunkService);
   const invocations: Array<PromiseLike<restate.InvocationId>> = [];
-  const calls = chunks.map(({ request }) => {
-    const call = client.run(request);
-    invocations.push(call.invocationId);
-    return call;
-  }).map((call) => call.map((result, failure): Answer => ({ result: result ?? null, failure: failure ? failure.message : null })));
+  const calls = chunks
+    .map(({ request }) => {
+      const call = client.run(request);
+      invocations.push(call.invocationId);
+      return call;
+    })
+    .map((call) => call.map((result, failure): Answer => ({ result: result ?? null, failure: failure ? failure.message : null })));
   // Each chunk's answer in turn (a combinator over all of them would look at every unanswered
   // chunk on each answer), racing the run's stop: on a stop, cancel the chunks; each answers with what it kept.
   const stopped = stopSignal.map((value): { stop: FanOutStop } => ({ stop: value! }));
@@ -110,7 +127,8 @@ export async function runRestateFanOut(ctx: restate.ObjectSharedContext, chunkSe
     else if (result.stop?.reason === 'deadline' || result.stop?.reason === 'cancelled') timedOut ??= result.stop;
     else if (result.stop) decided ??= result.stop;
     chunkSpecs.forEach((spec, offset) => {
-      const outcome: SteppedOutcome = result?.outcomes[offset] ?? unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `internal error in chunk ${index} on Restate: ${failure ?? 'no answer'}` }, now!);
+      const outcome: SteppedOutcome =
+        result?.outcomes[offset] ?? unstartedOutcome(spec, 'rejected', { kind: 'unknown', message: `internal error in chunk ${index} on Restate: ${failure ?? 'no answer'}` }, now!);
       outcomes.push(outcome);
       if (outcome.status === 'fulfilled') fulfilled++;
       if (escalates(spec, outcome)) escalatedBy ??= outcome;

@@ -91,13 +91,17 @@ export interface JournaledClockOptions {
  * endpoint.bind(withJournaledClock(xstate('fanfold', machine)));
  */
 export function withJournaledClock<T>(definition: T, options: JournaledClockOptions = {}): T {
-  return wrapTransitionHandlers(definition, (original, handlerName) => {
-    const stamp = handlerName === 'create' ? options.stampCreate : undefined;
-    return async (ctx, request) => {
-      const now = await ctx.date.now();
-      journaledNow.set(ctx, now);
-      const result = await original(ctx, stamp ? stamp(request, now) : request);
-      return options.answer ? options.answer(result) : result;
-    };
-  }, options.lazyState ? { enableLazyState: true } : {});
+  return wrapTransitionHandlers(
+    definition,
+    (original, handlerName) => {
+      const stamp = handlerName === 'create' ? options.stampCreate : undefined;
+      return async (ctx, request) => {
+        const now = await ctx.date.now();
+        journaledNow.set(ctx, now);
+        const result = await original(ctx, stamp ? stamp(request, now) : request);
+        return options.answer ? options.answer(result) : result;
+      };
+    },
+    options.lazyState ? { enableLazyState: true } : {},
+  );
 }

@@ -19,10 +19,20 @@ export interface ModelCallInput {
   outcomes?: SpecialistOutcome[];
 }
 
-/** Makes attempt `attempt` on `model`; never throws: a failure is a record too. */
-export async function callModelOnce(provider: ModelProvider, input: ModelCallInput, model: string, attempt: number): Promise<AttemptRecord> {
-  const { spec, task } = input;
-  const request = spec.id === SYNTHESIZER_ID && input.outcomes ? buildSynthesisRequest(task, spec, input.outcomes, model) : buildSpecialistRequest(task, spec, model);
+/** A call's aborts: its attempt timeout and the run's deadline, whichever comes first. */
+export interface CallAborts {
+  signal: AbortSignal;
+  /** Why it was aborted, or `null` while it was not. */
+  cutOff(): ErrorInfo | null;
+  /** Clears the timers once the call ended. */
+  clear(): void;
+}
+
+/**
+ * Arms a call's aborts from inside its journaled step, where nothing else reaches it: attempt
+ * `attempt`'s own timeout (`timeoutMs`, `null`: none) and the run's deadline (`deadlineAt`).
+ */
+export function armCallAborts(timeoutMs: number | null, attempt: number, deadlineAt: number | undefined): CallAborts {
   const controller = new AbortController();
   let cutOff: ErrorInfo | null = null;
   const abortWith = (error: ErrorInfo) => {
@@ -30,20 +40,30 @@ export async function callModelOnce(provider: ModelProvider, input: ModelCallInp
     controller.abort();
   };
   const timers: NodeJS.Timeout[] = [];
-  const timeoutMs = spec.policy.attemptTimeoutMs;
   if (timeoutMs !== null) timers.push(setTimeout(() => abortWith({ kind: 'timeout', message: `attempt ${attempt} exceeded its ${timeoutMs} ms deadline` }), timeoutMs));
-  if (input.deadlineAt !== undefined) {
-    const left = Math.max(0, input.deadlineAt - Date.now());
-    timers.push(setTimeout(() => abortWith({ kind: 'deadline', message: "the run's deadline passed before it finished" }), left));
-  }
+  if (deadlineAt !== undefined) timers.push(setTimeout(() => abortWith({ kind: 'deadline', message: "the run's deadline passed before it finished" }), Math.max(0, deadlineAt - Date.now())));
+  return {
+    signal: controller.signal,
+    cutOff: () => cutOff,
+    clear: () => {
+      for (const timer of timers) clearTimeout(timer);
+    },
+  };
+}
+
+/** Makes attempt `attempt` on `model`; never throws: a failure is a record too. */
+export async function callModelOnce(provider: ModelProvider, input: ModelCallInput, model: string, attempt: number): Promise<AttemptRecord> {
+  const { spec, task } = input;
+  const request = spec.id === SYNTHESIZER_ID && input.outcomes ? buildSynthesisRequest(task, spec, input.outcomes, model) : buildSpecialistRequest(task, spec, model);
+  const aborts = armCallAborts(spec.policy.attemptTimeoutMs, attempt, input.deadlineAt);
   let inFlight: Usage = emptyUsage();
   const startedAt = Date.now();
   try {
-    const response = await provider.stream(request, { signal: controller.signal, onUsage: (usage) => (inFlight = { ...usage }), caller: { id: spec.id, attempt } });
+    const response = await provider.stream(request, { signal: aborts.signal, onUsage: (usage) => (inFlight = { ...usage }), caller: { id: spec.id, attempt } });
     return { ok: true, text: response.text, model: response.model, stopReason: response.stopReason, usage: { ...response.usage }, startedAt, endedAt: Date.now() };
   } catch (error) {
-    return { ok: false, error: cutOff ?? toErrorInfo(error), usage: inFlight, startedAt, endedAt: Date.now() };
+    return { ok: false, error: aborts.cutOff() ?? toErrorInfo(error), usage: inFlight, startedAt, endedAt: Date.now() };
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    aborts.clear();
   }
 }

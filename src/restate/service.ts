@@ -79,7 +79,13 @@ function statusOnly(result: unknown): unknown {
 export function createRestateServices(options: RestateServiceOptions) {
   const { machine, chunkService } = createRestateLeadMachine(options);
   const agentService = createAgentService({ provider: options.provider, tools: options.tools ?? [], mcp: options.mcp ?? null });
-  return [withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt, lazyState: true, answer: statusOnly }), chunkService, agentService, stopSignalObject, progressObject] as const;
+  return [
+    withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt, lazyState: true, answer: statusOnly }),
+    chunkService,
+    agentService,
+    stopSignalObject,
+    progressObject,
+  ] as const;
 }
 
 /** Options of {@link serveRestate}. */
@@ -122,7 +128,8 @@ const quietLogger: restate.LoggerTransport = (meta, message, ...rest) => {
  */
 export async function serveRestate(options: ServeRestateOptions): Promise<RestateServiceHandle> {
   // Loaded only when asked for: a service without MCP servers never loads the MCP client.
-  const started = options.mcpServers && Object.keys(options.mcpServers).length > 0 ? await (await import('../tools/mcp.ts')).openMcpServers(options.mcpServers, { source: 'serveRestate mcpServers' }) : null;
+  const started =
+    options.mcpServers && Object.keys(options.mcpServers).length > 0 ? await (await import('../tools/mcp.ts')).openMcpServers(options.mcpServers, { source: 'serveRestate mcpServers' }) : null;
   let endpoint = restate.endpoint().setLogger(quietLogger);
   for (const service of createRestateServices(started ? { ...options, mcp: started } : options)) endpoint = endpoint.bind(service);
   const server = http2.createServer(endpoint.http2Handler());
