@@ -20,7 +20,7 @@ import { SYNTHESIZER_ID, type SpecialistSpec, type TaskFunction, type TaskResult
 import { FanfoldError, ProviderError, toErrorInfo, type ErrorInfo } from '../errors.ts';
 import type { SpecialistProgressEvent } from '../events.ts';
 import type { SpecialistOutcome } from '../outcome.ts';
-import { decideAfterFailure } from '../policy.ts';
+import { nextAttemptAfter } from '../core/attemptStep.ts';
 import { buildClosingRequest, buildDigestRequest, buildSpecialistRequest, buildSynthesisRequest } from '../prompts.ts';
 import type { ContentBlock, ModelProvider, ModelRequest, ModelResponse, ModelToolDefinition, ServerToolEvent } from '../providers/provider.ts';
 import { describeSpend, fitOutputTo, fits, spendOf, worstCaseOf, type BudgetLedger } from '../budget/ledger.ts';
@@ -701,7 +701,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         ...loopFields(spec, progress, null),
       });
     }
-    const decision = decideAfterFailure(spec.policy, { attemptsOnModel: progress.attemptsOnModel, modelIndex: progress.modelIndex, modelCount: Math.max(1, spec.models.length) }, error, deps.random);
+    const decision = nextAttemptAfter(spec.policy, progress, Math.max(1, spec.models.length), error, deps.random);
     if (decision.action === 'giveUp') {
       return settle(snapshot, {
         status: 'rejected',
@@ -713,15 +713,12 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
         ...loopFields(spec, progress, null),
       });
     }
-    const sameModel = decision.modelIndex === progress.modelIndex;
     const next: SpecialistSnapshot = {
       ...snapshot,
       progress: {
         ...progress,
         phase: decision.delayMs > 0 ? 'backingOff' : 'calling',
-        attempt: progress.attempt + 1,
-        attemptsOnModel: sameModel ? progress.attemptsOnModel + 1 : 1,
-        modelIndex: decision.modelIndex,
+        ...decision.next,
         turnCalls: progress.turnCalls + 1,
         lastError: error,
         inFlightUsage: null,
@@ -731,7 +728,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
       type: 'specialist.retrying',
       id: spec.id,
       attempt: next.progress.attempt,
-      model: currentModel(spec, decision.modelIndex),
+      model: currentModel(spec, decision.next.modelIndex),
       delayMs: decision.delayMs,
       reason: decision.reason,
       error,

@@ -58,6 +58,34 @@ export interface AttemptStep {
   effect: AttemptEffect;
 }
 
+/** Where a specialist's attempts stand, as the policy counts them. */
+export interface AttemptCounters {
+  /** Number of the attempt just made (from 1). */
+  attempt: number;
+  attemptsOnModel: number;
+  modelIndex: number;
+}
+
+/** What follows a failed attempt: give up, or the next attempt's counters, after `delayMs`. */
+export type NextAttempt = { action: 'giveUp' } | { action: 'retry'; next: AttemptCounters; delayMs: number; reason: 'backoff' | 'fallback' };
+
+/**
+ * The one rule for stepping attempts after a failure, shared by every runtime: the policy decides
+ * (`decideAfterFailure`), and a retry counts one more attempt — on the same model, or the first
+ * on the next one.
+ */
+export function nextAttemptAfter(policy: SpecialistSpec['policy'], counters: AttemptCounters, modelCount: number, error: ErrorInfo, random: () => number): NextAttempt {
+  const decision = decideAfterFailure(policy, { attemptsOnModel: counters.attemptsOnModel, modelIndex: counters.modelIndex, modelCount }, error, random);
+  if (decision.action === 'giveUp') return decision;
+  const sameModel = decision.modelIndex === counters.modelIndex;
+  return {
+    action: 'retry',
+    next: { attempt: counters.attempt + 1, attemptsOnModel: sameModel ? counters.attemptsOnModel + 1 : 1, modelIndex: decision.modelIndex },
+    delayMs: decision.delayMs,
+    reason: decision.reason,
+  };
+}
+
 const callOf = (state: AttemptsState): AttemptEffect => ({ type: 'call', model: state.spec.models[state.modelIndex]!, attempt: state.attempt });
 
 /** The outcome fields every settle shares: counts, usage, times and the loop fields of a one-call specialist. */
@@ -111,14 +139,9 @@ export function afterAttempt(previous: AttemptsState, record: AttemptRecord, ran
   const { error } = record;
   if (error.kind === 'deadline') return settled(state, { status: 'timedOut', output: null, error, model });
   const { spec } = state;
-  const decision = decideAfterFailure(spec.policy, { attemptsOnModel: state.attemptsOnModel, modelIndex: state.modelIndex, modelCount: spec.models.length }, error, random);
+  const decision = nextAttemptAfter(spec.policy, state, spec.models.length, error, random);
   if (decision.action === 'giveUp') return settled(state, { status: 'rejected', output: null, error, model });
-  const next: AttemptsState = {
-    ...state,
-    attempt: state.attempt + 1,
-    attemptsOnModel: decision.modelIndex === state.modelIndex ? state.attemptsOnModel + 1 : 1,
-    modelIndex: decision.modelIndex,
-  };
+  const next: AttemptsState = { ...state, ...decision.next };
   const at = record.endedAt;
   next.retries = [
     ...state.retries,

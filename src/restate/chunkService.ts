@@ -146,7 +146,7 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
 
   // Progress for followers: what settled since the last report, sent at most every PROGRESS_EVERY_MS.
   let reported = 0;
-  let reportedAt = -Infinity;
+  let reportedAt = now;
   let reportTimer: restate.RestatePromise<Wake> | null = null;
   const report = () => {
     const settled: ProgressReport['settled'] = [];
@@ -159,7 +159,6 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
   };
   const sent: boolean[] = new Array<boolean>(specs.length).fill(false);
   try {
-    reportedAt = now;
     apply(stepFlatFanOut(group, { type: 'fill' }, now));
     while (!flatFanOutDone(group)) {
       const failedBefore = group.unsuccessful;
