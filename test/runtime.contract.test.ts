@@ -161,6 +161,23 @@ const restateDifferences: RuntimeContractOptions['differences'] = {
       expect(run.result.usage).toMatchObject({ inputTokens: 10, outputTokens: 5 });
     },
   },
+  'maxConcurrency is used in full: six specialists on three slots run three at a time': {
+    reason: 'maxConcurrency is per fan-out and a chunked fan-out gives each chunk an equal share (at least 1): two chunks of three on three slots get one slot each, so two calls run at a time',
+    check: async (runtime) => {
+      const ids = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'];
+      const run = await runtime.run(
+        { task: uniqueTask('slots shared by chunks'), specialists: ids.map((id) => ({ id })), maxConcurrency: 3, deadlineMs: 20_000 },
+        { script: Object.fromEntries(ids.map((id) => [id, { latencyMs: 150 }])) },
+      );
+      expect(run.result.status).toBe('done');
+      expect(run.maxInFlight).toBe(2);
+      // One call at a time within each chunk (m1–m3, m4–m6).
+      for (const chunk of [ids.slice(0, 3), ids.slice(3)]) {
+        const spans = chunk.map((id) => callsOf(run, id)[0]!).sort((a, b) => a.startedAt - b.startedAt);
+        for (let i = 1; i < spans.length; i++) expect(spans[i]!.startedAt).toBeGreaterThanOrEqual(spans[i - 1]!.endedAt!);
+      }
+    },
+  },
   'tokens stream: specialist.token events before each specialist settles, synthesis.token before synthesis.done': {
     reason: 'no token events: Restate runs stream none; outcomes and the synthesis carry the whole text',
     check: async (runtime) => {
@@ -450,5 +467,12 @@ describe('logic level: the core rules through a synchronous shell (manual clock)
     ]);
     expect(run.outcomes[1]!.error).toEqual({ kind: 'cancelled', message: 'the run was cancelled: enough' });
     expect(run.calls.find((call) => call.id === 'slow')!.endedAt).toBe(100);
+  });
+});
+
+describe('the runtime contract harness', () => {
+  it('refuses a difference for a case the contract does not have, before registering anything', () => {
+    const differences = { 'a case that does not exist': { reason: 'typo', check: () => {} } } as never;
+    expect(() => describeRuntimeContract('misnamed', inProcessRuntime, { differences })).toThrow('misnamed: differences name cases the contract does not have: "a case that does not exist"');
   });
 });

@@ -31,6 +31,8 @@ export interface CallScript {
   latencyMs?: number;
   /** Fail with this HTTP status (after the latency) instead of replying. */
   status?: 400 | 429 | 500 | 503 | 529;
+  /** With `status`: the server's `retry-after`, in ms. */
+  retryAfterMs?: number;
   /** Never answer: only an abort ends the call. */
   hang?: boolean;
 }
@@ -70,7 +72,10 @@ export function scriptedProviderFor(script: RunScript): ScriptedProvider {
       const step: CallScript = (Array.isArray(entry) ? entry[Math.min(n, entry.length) - 1] : entry) ?? {};
       const latencyMs = step.latencyMs ?? DEFAULT_LATENCY_MS;
       if (step.hang) return { hang: true };
-      if (step.status !== undefined) return { latencyMs, error: { kind: KIND_OF_STATUS[step.status], message: `scripted ${step.status} for ${caller}`, status: step.status } };
+      if (step.status !== undefined) {
+        const error = { kind: KIND_OF_STATUS[step.status], message: `scripted ${step.status} for ${caller}`, status: step.status };
+        return { latencyMs, error: step.retryAfterMs === undefined ? error : { ...error, retryAfterMs: step.retryAfterMs } };
+      }
       return { latencyMs, text: step.text ?? defaultReplyText(caller, n), usage: REPLY_USAGE };
     },
   });
@@ -329,6 +334,7 @@ export const RUNTIME_CASES = {
     expect(prompt).toContain(defaultReplyText('societal', 1));
     // The synthesizer is told which angle is missing.
     expect(prompt).toContain('Technical details');
+    expectWellOrderedEvents(run);
   },
 
   "onFailure 'escalate': the run fails at once, the specialists still running are skipped, no synthesis": async (runtime) => {
@@ -357,6 +363,7 @@ export const RUNTIME_CASES = {
       expect(outcomeOf(run, id)).toMatchObject({ output: null, error: { kind: 'cancelled', message: expect.stringContaining('"compliance" failed and its policy escalates') } });
     // At once: not after the stragglers' 4 s.
     expect(result.elapsedMs).toBeLessThan(3_000);
+    expectWellOrderedEvents(run);
   },
 
   'a quorum out of reach stops the run: failed, the rest skipped, no synthesis': async (runtime) => {
@@ -377,6 +384,7 @@ export const RUNTIME_CASES = {
     expect(result.synthesis).toBeNull();
     expect(callsOf(run, 'synthesizer')).toEqual([]);
     expect(result.elapsedMs).toBeLessThan(3_000);
+    expectWellOrderedEvents(run);
   },
 
   'the deadline cuts off stragglers: timedOut, finished outcomes kept, partial with a synthesis': async (runtime) => {
@@ -401,6 +409,7 @@ export const RUNTIME_CASES = {
     expect(synthesisPrompt(run)).toContain(defaultReplyText('fast', 1));
     expect(result.elapsedMs).toBeGreaterThanOrEqual(deadlineMs);
     expect(result.elapsedMs).toBeLessThan(deadlineMs + 1_500);
+    expectWellOrderedEvents(run);
   },
 
   'run.deadline sent by the caller ends the wait at once: stragglers timedOut, partial with a synthesis': async (runtime) => {
@@ -414,6 +423,7 @@ export const RUNTIME_CASES = {
     expect(outcomeOf(run, 'slow')).toMatchObject({ status: 'timedOut', output: null, error: { kind: 'deadline' } });
     expect(result.synthesis).toEqual(expect.any(String));
     expect(result.elapsedMs).toBeLessThan(4_000);
+    expectWellOrderedEvents(run);
   },
 
   'cancel: the run is cancelled, finished outcomes kept, stragglers skipped, no synthesis': async (runtime) => {
@@ -430,6 +440,20 @@ export const RUNTIME_CASES = {
     expect(result.synthesizer).toBeNull();
     expect(callsOf(run, 'synthesizer')).toEqual([]);
     expect(result.elapsedMs).toBeLessThan(4_000);
+    expectWellOrderedEvents(run);
+  },
+
+  'a cancel while a specialist backs off: skipped, counting only the calls it made': async (runtime) => {
+    const run = await runtime.run(
+      { task: uniqueTask('cancel in backoff'), specialists: [{ id: 'quick' }, { id: 'waiting', policy: { retry: { maxAttempts: 3, initialDelayMs: 5_000, jitter: 0 } } }], deadlineMs: 20_000 },
+      { script: { quick: { latencyMs: 200 }, waiting: [{ status: 503, latencyMs: 40 }, {}] }, control: { after: ['quick'], command: { type: 'run.cancel' } } },
+    );
+    expect(run.result.status).toBe('cancelled');
+    expect(outcomeOf(run, 'waiting')).toMatchObject({ status: 'skipped', attempts: 1, error: { kind: 'cancelled' } });
+    expect(callsOf(run, 'waiting')).toHaveLength(1);
+    expect(run.result.modelCalls).toBe(run.calls.length);
+    expect(retriesOf(run, 'waiting')).toEqual([[2, 'backoff', 5_000, 'claude-sonnet-4-6']]);
+    expectWellOrderedEvents(run);
   },
 
   'a cancel aborts the calls of the specialists it cut short': async (runtime) => {
@@ -440,6 +464,55 @@ export const RUNTIME_CASES = {
     const [call] = callsOf(run, 'slow');
     expect(call).toMatchObject({ result: 'aborted' });
     expect(call!.endedAt! - call!.startedAt).toBeLessThan(4_000);
+  },
+
+  "a server's retry-after (429) sets the wait before the next attempt": async (runtime) => {
+    const run = await runtime.run(
+      { task: uniqueTask('retry after'), specialists: [{ id: 'limited', policy: { retry: { maxAttempts: 2, initialDelayMs: 10, jitter: 0 } } }], deadlineMs: 20_000 },
+      { script: { limited: [{ status: 429, retryAfterMs: 150 }, {}] } },
+    );
+    expect(outcomeOf(run, 'limited')).toMatchObject({ status: 'fulfilled', attempts: 2 });
+    expect(retriesOf(run, 'limited')).toEqual([[2, 'backoff', 150, 'claude-sonnet-4-6']]);
+    const [first, second] = callsOf(run, 'limited');
+    expect(second!.startedAt - first!.endedAt!).toBeGreaterThanOrEqual(150 - 5);
+  },
+
+  'a synthesis that fails fails the run: its error names the synthesis, the findings are kept': async (runtime) => {
+    const run = await runtime.run({ task: uniqueTask('synthesis fails'), specialists: [{ id: 'one' }, { id: 'two' }], deadlineMs: 20_000 }, { script: { synthesizer: { status: 400 } } });
+    const { result } = run;
+    expect(result.status).toBe('failed');
+    expect(result.error).toEqual({ kind: 'bad_request', message: 'synthesis failed: scripted 400 for synthesizer' });
+    expect(result.synthesis).toBeNull();
+    expect(result.synthesizer).toMatchObject({ status: 'rejected', attempts: 1, error: { kind: 'bad_request', status: 400 } });
+    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(run.events.map((event) => event.type).filter((type) => type.startsWith('synthesis.') && type !== 'synthesis.token')).toEqual(['synthesis.started', 'synthesis.failed']);
+    expectWellOrderedEvents(run);
+  },
+
+  'a deadline that leaves the quorum unmet fails the run without a synthesis': async (runtime) => {
+    const run = await runtime.run(
+      { task: uniqueTask('deadline quorum'), specialists: [{ id: 'fast' }, { id: 'slow' }], quorum: 2, deadlineMs: 1_000 },
+      { script: { fast: { latencyMs: 30 }, slow: { latencyMs: 5_000 } } },
+    );
+    const { result } = run;
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toMatch(/quorum/);
+    expect(result.outcomes.map((outcome) => [outcome.id, outcome.status])).toEqual([
+      ['fast', 'fulfilled'],
+      ['slow', 'timedOut'],
+    ]);
+    expect(result.synthesis).toBeNull();
+    expect(callsOf(run, 'synthesizer')).toEqual([]);
+  },
+
+  'maxConcurrency is used in full: six specialists on three slots run three at a time': async (runtime) => {
+    const ids = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'];
+    const run = await runtime.run(
+      { task: uniqueTask('slots in full'), specialists: ids.map((id) => ({ id })), maxConcurrency: 3, deadlineMs: 20_000 },
+      { script: Object.fromEntries(ids.map((id) => [id, { latencyMs: 150 }])) },
+    );
+    expect(run.result.status).toBe('done');
+    expect(run.maxInFlight).toBe(3);
   },
 
   'maxConcurrency bounds the calls in flight, and every specialist still runs': async (runtime) => {
@@ -484,6 +557,7 @@ export const RUNTIME_CASES = {
       { script: { retried: [{ status: 503 }, {}], broken: { status: 400 } } },
     );
     expectWellOrderedEvents(run);
+    for (const event of run.events) if (event.type === 'specialist.started') expect(event.model).toBe('claude-sonnet-4-6');
     const types = run.events.map((event) => event.type);
     expect(types.filter((type) => SETTLE_TYPES.has(type)).sort()).toEqual(['specialist.done', 'specialist.done', 'specialist.failed']);
     const synthesisStarted = types.indexOf('synthesis.started');
