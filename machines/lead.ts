@@ -336,8 +336,11 @@ export const leadMachine = setup({
     }),
     recordCancelledSynthesis: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'xstate.done.actor.synthesizer') return;
-      enqueue.assign({ synthesis: event.output, error: { kind: 'cancelled', message: context.stop?.message ?? 'the run was cancelled' } });
-      enqueue.emit({ type: 'synthesis.failed', outcome: event.output });
+      const error: ErrorInfo = { kind: 'cancelled', message: context.stop?.message ?? 'the run was cancelled' };
+      // A synthesizer that could not be aborted (on Restate) may have finished anyway: a cancelled run keeps no synthesis, only what it cost.
+      const outcome: SpecialistOutcome = event.output.status === 'fulfilled' ? { ...event.output, status: 'skipped', output: null, error } : event.output;
+      enqueue.assign({ synthesis: outcome, error });
+      enqueue.emit({ type: 'synthesis.failed', outcome });
     }),
     recordCrash: assign({
       error: ({ event }) => ({ kind: 'unknown', message: `internal error in ${event.type.slice('xstate.error.actor.'.length)}: ${String((event as ErrorActorEvent).error)}` }),

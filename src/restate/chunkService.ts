@@ -13,7 +13,7 @@
  */
 import * as restate from '@restatedev/restate-sdk';
 import type { FanOutStop } from '../actors/fanOut.ts';
-import { afterAttempt, afterWait, firstAttempt, stoppedAttempts, type AttemptEffect, type AttemptRecord, type AttemptsState, type SteppedOutcome } from '../core/attemptStep.ts';
+import { afterAttempt, afterWait, firstAttempt, stoppedAttempts, type AttemptEffect, type AttemptRecord, type AttemptStep, type AttemptsState, type SteppedOutcome } from '../core/attemptStep.ts';
 import { flatFanOutDone, initialFlatFanOut, stepFlatFanOut, type FlatFanOutEffect, type FlatFanOutState } from '../core/flatFanOut.ts';
 import { cancelStop, deadlineStop, stoppedError, stoppedStatus } from '../core/stops.ts';
 import { unstartedOutcome } from '../outcome.ts';
@@ -74,6 +74,19 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
   let group: FlatFanOutState = initialFlatFanOut(specs, { maxConcurrency: request.maxConcurrency, quorum: request.quorum, runTotal: request.runTotal });
   const running = new Map<number, Running>();
   const pending = new Map<number, restate.RestatePromise<Wake>>();
+  /** Outcomes of specialists whose last call ended at the run's deadline, for the deadline's stop to record. */
+  const endedAtDeadline = new Map<number, SteppedOutcome>();
+  /**
+   * How a specialist whose call ended at the run's deadline ends: as it settled when that is
+   * fulfilled or rejected; cut short by the deadline (its words, as every other straggler's) when
+   * its call was aborted by it or would have been tried again.
+   */
+  const atDeadline = (step: AttemptStep, at: number): SteppedOutcome => {
+    const stop = deadlineStop(request.deadlineMs);
+    if (step.effect.type !== 'settle') return stoppedAttempts(step.state, null, 'timedOut', stoppedError(stop), at);
+    const { outcome } = step.effect;
+    return outcome.status === 'timedOut' ? { ...outcome, error: stoppedError(stop) } : outcome;
+  };
 
   /** Carries out one attempt effect of specialist `index`. */
   const follow = (index: number, state: AttemptsState, effect: AttemptEffect) => {
@@ -131,6 +144,12 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
         const first = firstAttempt(spec, request.deadlineAt);
         follow(effect.index, first.state, first.effect);
       } else if (effect.type === 'cut') {
+        const ended = endedAtDeadline.get(effect.index);
+        if (ended) {
+          running.delete(effect.index);
+          apply(stepFlatFanOut(group, { type: 'settled', index: effect.index, outcome: ended }, now));
+          continue;
+        }
         const cut = running.get(effect.index);
         running.delete(effect.index);
         pending.delete(effect.index);
@@ -170,16 +189,32 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
       if (wake.kind === 'waited') {
         const entry = running.get(wake.index)!;
         now = Math.max(now, entry.waitUntil ?? now);
-        const next = afterWait(entry.state);
-        follow(wake.index, next.state, next.effect);
+        // A backoff that ran into the run's deadline: the deadline's stop below cuts it, with the others.
+        if (now < request.deadlineAt) {
+          const next = afterWait(entry.state);
+          follow(wake.index, next.state, next.effect);
+        }
       } else if (wake.kind === 'settled') {
         now = Math.max(now, wake.outcome.endedAt);
-        follow(wake.index, running.get(wake.index)!.state, { type: 'settle', outcome: wake.outcome });
+        const settle: AttemptStep = { state: running.get(wake.index)!.state, effect: { type: 'settle', outcome: wake.outcome } };
+        if (now >= request.deadlineAt && group.stop === null) {
+          pending.delete(wake.index);
+          endedAtDeadline.set(wake.index, atDeadline(settle, now));
+        } else {
+          follow(wake.index, settle.state, settle.effect);
+        }
       } else {
         const entry = running.get(wake.index)!;
         now = Math.max(now, wake.record.endedAt);
         const next = afterAttempt(entry.state, wake.record, () => ctx.rand.random());
-        follow(wake.index, next.state, next.effect);
+        if (now >= request.deadlineAt && group.stop === null) {
+          // At the run's deadline: this one ends with the stop below, as the others still running do,
+          // and nothing new starts (settling it first would fill its slot).
+          pending.delete(wake.index);
+          endedAtDeadline.set(wake.index, atDeadline(next, now));
+        } else {
+          follow(wake.index, next.state, next.effect);
+        }
       }
       // Past the run's deadline nothing more starts; what runs is cut short.
       if (now >= request.deadlineAt && group.stop === null) apply(stepFlatFanOut(group, { type: 'stop', stop: deadlineStop(request.deadlineMs) }, now));
