@@ -16,6 +16,8 @@ export { checkRunId };
 
 /** The lead objects' service name (as in `service.ts`, kept here so the client needs no SDK). */
 const LEAD_SERVICE = 'fanfold';
+/** What the lead's `create` answers for a key that holds a run (as `ALREADY_EXISTS` in `invocationClock.ts`). */
+const ALREADY_EXISTS = 409;
 /** The progress objects' service name (as in `progress.ts`). */
 const PROGRESS_SERVICE = 'fanfoldProgress';
 
@@ -94,14 +96,15 @@ export async function startRestateRun(ingressUrl: string, runId: string, config:
       unsupported.map((line) => ({ path: line.slice(0, line.indexOf(':')), message: line.slice(line.indexOf(':') + 2) })),
     );
   }
-  // `create` on an existing key would wipe that run: refuse instead.
-  const existing = await getRestateSnapshot(ingressUrl, runId).catch((error: unknown) => {
-    if (error instanceof RestateIngressError && error.status === 404) return null;
+
+  // No `startedAt`: the service stamps it from its journaled clock, the one its deadline timer runs on.
+  // The service refuses a key that holds a run (`create` would wipe it), in the same step.
+  await callLead(ingressUrl, runId, 'create', { input }).catch((error: unknown) => {
+    if (error instanceof RestateIngressError && error.status === ALREADY_EXISTS) {
+      throw new FanfoldError('config', `A run with id "${runId}" already exists on ${ingressUrl}; choose another id`);
+    }
     throw error;
   });
-  if (existing) throw new FanfoldError('config', `A run with id "${runId}" already exists on ${ingressUrl}; choose another id`);
-  // No `startedAt`: the service stamps it from its journaled clock, the one its deadline timer runs on.
-  await callLead(ingressUrl, runId, 'create', { input });
 }
 
 /** The lead object's current snapshot. */

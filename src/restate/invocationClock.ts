@@ -79,7 +79,15 @@ export interface JournaledClockOptions {
    * megabytes on every event.
    */
   answer?: (result: unknown) => unknown;
+  /**
+   * `create` refuses a key that already holds a machine (HTTP 409) instead of wiping it: checked
+   * inside the object's own exclusive handler, so two creates of one key cannot both pass.
+   */
+  refuseExisting?: boolean;
 }
+
+/** The answer (HTTP 409) of a `create` on a key that already holds a machine, with `refuseExisting`. */
+export const ALREADY_EXISTS = 409;
 
 /**
  * Makes a virtual object built by `@restatedev/xstate` replay-safe for {@link invocationNow}:
@@ -96,6 +104,9 @@ export function withJournaledClock<T>(definition: T, options: JournaledClockOpti
     (original, handlerName) => {
       const stamp = handlerName === 'create' ? options.stampCreate : undefined;
       return async (ctx, request) => {
+        if (handlerName === 'create' && options.refuseExisting && (await ctx.get('snapshot')) != null) {
+          throw new restate.TerminalError(`"${ctx.key}" already exists`, { errorCode: ALREADY_EXISTS });
+        }
         const now = await ctx.date.now();
         journaledNow.set(ctx, now);
         const result = await original(ctx, stamp ? stamp(request, now) : request);

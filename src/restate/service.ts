@@ -80,7 +80,7 @@ export function createRestateServices(options: RestateServiceOptions) {
   const { machine, chunkService } = createRestateLeadMachine(options);
   const agentService = createAgentService({ provider: options.provider, tools: options.tools ?? [], mcp: options.mcp ?? null });
   return [
-    withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt, lazyState: true, answer: statusOnly }),
+    withJournaledClock(xstate(LEAD_SERVICE, machine), { stampCreate: withStartedAt, lazyState: true, answer: statusOnly, refuseExisting: true }),
     chunkService,
     agentService,
     stopSignalObject,
