@@ -6,10 +6,12 @@
  * from the invocation's journal after a crash, never made again.
  *
  * The rules are the shared ones: the group is stepped by `stepFlatFanOut` and each specialist by
- * the attempt steps. All waiting goes through one `RestatePromise.race` over every pending step
- * and the chunk's deadline, so a replay sees events in the same order. A stop decided elsewhere
- * arrives as a cancellation of the invocation: the chunk asks the run's stop signal why, cuts
- * its unfinished specialists short with that reason and answers with every outcome.
+ * the attempt steps (a tool-using one runs its whole loop in one call of the agent service). All
+ * waiting goes through one `RestatePromise.race` over every pending step, so a replay sees events
+ * in the same order. The run's deadline needs no timer here: each call aborts itself at it, and
+ * the first event at or past it stops the chunk. A stop decided elsewhere arrives as a
+ * cancellation of the invocation: the chunk asks the run's stop signal why, cuts its unfinished
+ * specialists short with that reason and answers with every outcome.
  */
 import * as restate from '@restatedev/restate-sdk';
 import type { FanOutStop } from '../actors/fanOut.ts';
