@@ -18,10 +18,11 @@
  * follower when each chunk answers, not as each specialist settles.
  */
 import * as restate from '@restatedev/restate-sdk';
-import { fromPromise } from '@restatedev/xstate/promise';
-import type { AnyActorLogic, AnyEventObject } from 'xstate';
+import { fromPromise, type PromiseActorLogic } from '@restatedev/xstate/promise';
+import type { AnyEventObject } from 'xstate';
 import type { FanOutInput, FanOutOutput, FanOutStop } from '../actors/fanOut.ts';
 import type { SpecialistSpec } from '../config.ts';
+import { FanfoldError } from '../errors.ts';
 import { cancelStop, deadlineStop, escalates, escalationStop, quorumStopIfLost } from '../core/stops.ts';
 import type { SteppedOutcome } from '../core/attemptStep.ts';
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
@@ -154,22 +155,23 @@ interface RestateSystem {
  * @example
  * const fanOut = createRestateFanOut({ chunkService: createChunkService(provider) });
  */
-export function createRestateFanOut({ chunkService, chunkSize = DEFAULT_CHUNK_SIZE }: RestateFanOutDependencies): AnyActorLogic {
-  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be an integer from 1 and up, got ${chunkSize}`);
+export function createRestateFanOut({ chunkService, chunkSize = DEFAULT_CHUNK_SIZE }: RestateFanOutDependencies): PromiseActorLogic<RestateFanOutOutput, FanOutInput> {
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new FanfoldError('config', `chunkSize must be an integer from 1 and up, got ${chunkSize}`);
   const logic = fromPromise<RestateFanOutOutput, StoredInput>(({ input, ctx }) => runRestateFanOut(ctx, chunkService, { ...input, specialists: expandSpecs(input.specialists) }, chunkSize));
   const transition = logic.transition;
+  type Logic = typeof logic;
   return {
     ...logic,
     // The input is kept in the lead's snapshot until the fan-out answers, and sent to its invocation: pooled.
-    getInitialSnapshot: (scope, input: FanOutInput) => logic.getInitialSnapshot(scope, { ...input, specialists: compactSpecs(input.specialists) }),
-    transition: (snapshot, event: AnyEventObject, scope) => {
+    getInitialSnapshot: (scope: Parameters<Logic['getInitialSnapshot']>[0], input: FanOutInput) => logic.getInitialSnapshot(scope, { ...input, specialists: compactSpecs(input.specialists) }),
+    transition: (snapshot: Parameters<Logic['transition']>[0], event: AnyEventObject, scope: Parameters<Logic['transition']>[2]) => {
       if (snapshot.status === 'active' && (event.type === 'fanOut.deadline' || event.type === 'fanOut.cancel')) {
         const { ctx } = scope.system as unknown as RestateSystem;
-        const input = (snapshot as { input?: FanOutInput }).input;
+        const { input } = snapshot;
         const stop = event.type === 'fanOut.deadline' ? deadlineStop(input?.deadlineMs ?? 0) : cancelStop((event as { reason?: string }).reason);
-        sendStop(ctx as never, ctx.key, stop);
+        sendStop(ctx, ctx.key, stop);
       }
       return transition(snapshot, event, scope);
     },
-  } as AnyActorLogic;
+  } as unknown as PromiseActorLogic<RestateFanOutOutput, FanOutInput>;
 }

@@ -11,6 +11,7 @@ import { xstate } from '@restatedev/xstate';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { leadMachine } from '../../machines/lead.ts';
+import { leadActor } from '../core/leadActorSlots.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import { createChunkService } from './chunkService.ts';
 import { createAgentService } from './agentService.ts';
@@ -54,7 +55,7 @@ export function createRestateLeadMachine({ provider, chunkSize = DEFAULT_CHUNK_S
   const specialist = createRestateSpecialist({ provider });
   // The lead is unchanged: only the implementations behind its actor keys differ.
   const machine = leadMachine.provide({
-    actors: { fanOut: fanOut as never, specialist: specialist as never, deadlineTimer: restateDeadlineTimer as never },
+    actors: { fanOut: leadActor('fanOut', fanOut), specialist: leadActor('specialist', specialist), deadlineTimer: leadActor('deadlineTimer', restateDeadlineTimer) },
   });
   return { machine, chunkService };
 }
