@@ -166,19 +166,31 @@ export function followRestateRun(ingressUrl: string, runId: string, options: Fol
   });
 }
 
+/** How long one `waitFor` request waits on the server before it is asked again, in ms. */
+const WAIT_FOR_MS = 30_000;
+
 /**
  * Resolves with the run's result once it reaches a final state: the same `RunResult` shape as
- * the in-process runtime's.
+ * the in-process runtime's. It waits on the server (the lead object's `waitFor`, asked again
+ * every 30 s), so the snapshot — megabytes for a large run — travels once, at the end, instead of
+ * on every poll. (`pollMs` is for `followRestateRun`; waiting here does not poll.)
  *
  * @example
  * const result = await awaitRestateRun(ingress, 'fusion-1');
  */
-export async function awaitRestateRun(ingressUrl: string, runId: string, options: FollowOptions = {}): Promise<RunResult> {
-  const pollMs = options.pollMs ?? 250;
+export async function awaitRestateRun(ingressUrl: string, runId: string, _options: FollowOptions = {}): Promise<RunResult> {
+  checkRunId(runId);
   for (;;) {
-    const snapshot = await getRestateSnapshot(ingressUrl, runId);
-    if (snapshot.status === 'done' && snapshot.output) return cleanResult(snapshot.output);
-    if (snapshot.status === 'error') throw new FanfoldError('restate', `run "${runId}" ended with an internal error on Restate`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    let snapshot: LeadObjectSnapshot;
+    try {
+      snapshot = (await callLead(ingressUrl, runId, 'waitFor', { condition: 'done', timeout: WAIT_FOR_MS })) as LeadObjectSnapshot;
+    } catch (error) {
+      // 408: the wait timed out on the server, wait again; 412: the machine ended in an error.
+      if (error instanceof RestateIngressError && error.status === 408) continue;
+      if (error instanceof RestateIngressError && error.status === 412) throw new FanfoldError('restate', `run "${runId}" ended with an internal error on Restate`);
+      throw error;
+    }
+    if (snapshot?.output) return cleanResult(snapshot.output);
+    throw new FanfoldError('restate', `run "${runId}" ended without a result on Restate`);
   }
 }
