@@ -24,7 +24,7 @@ import { callModelOnce } from './modelCall.ts';
 import { AGENT_SERVICE, type AgentService } from './agentService.ts';
 import { expandSpecs, type CompactSpecs } from './compactSpecs.ts';
 import { readStop, reportFailures, sendStop } from './stopSignal.ts';
-import { PROGRESS_EVERY_MS, reportProgress, type ProgressReport } from './progress.ts';
+import { reportProgress, type ProgressReport } from './progress.ts';
 
 /** The chunk services' name. */
 export const CHUNK_SERVICE = 'fanfoldChunk';
@@ -47,6 +47,8 @@ export interface ChunkRequest {
   quorum: number;
   /** Specialists in the whole run. */
   runTotal: number;
+  /** Shortest time between two progress reports (`progressInterval` of the run's chunk count). */
+  progressEveryMs: number;
 }
 
 /** What a chunk answers: every outcome (with its retries), and why it stopped. */
@@ -165,7 +167,7 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     }
   }
 
-  // Progress for followers: what settled since the last report, sent at most every PROGRESS_EVERY_MS.
+  // Progress for followers: what settled since the last report, sent at most every `progressEveryMs`.
   let reported = 0;
   let reportedAt = now;
   let reportTimer: restate.RestatePromise<Wake> | null = null;
@@ -225,8 +227,8 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
       if (failed > 0 && group.stop === null && request.quorum > 0) reportFailures(ctx, request.runKey, { count: failed, quorum: request.quorum, total: request.runTotal });
       const settledNow = group.fulfilled + group.unsuccessful;
       if (settledNow > reported && !flatFanOutDone(group)) {
-        if (now - reportedAt >= PROGRESS_EVERY_MS) report();
-        else reportTimer ??= ctx.sleep(reportedAt + PROGRESS_EVERY_MS - now).map((): Wake => ({ kind: 'report' }));
+        if (now - reportedAt >= request.progressEveryMs) report();
+        else reportTimer ??= ctx.sleep(reportedAt + request.progressEveryMs - now).map((): Wake => ({ kind: 'report' }));
       }
     }
   } catch (error) {

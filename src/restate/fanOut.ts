@@ -29,7 +29,7 @@ import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import type { ChunkRequest, ChunkResult, ChunkService } from './chunkService.ts';
 import { compactSpecs, expandSpecs, type CompactSpecs } from './compactSpecs.ts';
 import { closeStop, sendStop, watchStop } from './stopSignal.ts';
-import { clearProgress } from './progress.ts';
+import { clearProgress, progressInterval } from './progress.ts';
 
 /**
  * The Restate fan-out's output: the in-process one's. Outcomes keep the `retries` their
@@ -74,6 +74,7 @@ export function chunkRequests(runKey: string, input: FanOutInput, chunkSize: num
         maxConcurrency: share,
         quorum: input.quorum,
         runTotal: total,
+        progressEveryMs: progressInterval(chunks),
       },
     });
   }

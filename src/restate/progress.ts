@@ -1,7 +1,7 @@
 /**
  * A run's progress on Restate, for followers: one small virtual object per run
  * (`fanfoldProgress/<runId>`) to which each chunk reports the outcomes it settled while it runs,
- * at most every {@link PROGRESS_EVERY_MS} (and, once it has reported, the rest when it ends): a
+ * at most every {@link progressInterval} (and, once it has reported, the rest when it ends): a
  * chunk that ends sooner sends nothing, its outcomes arrive with the fan-out's answer. Each chunk's reports live under their own key, so a
  * report costs the size of one chunk, never the run's; the lead's snapshot is not touched until
  * the fan-out ends. `getRestateSnapshot` shows these outcomes while the fan-out runs.
@@ -14,6 +14,16 @@ export const PROGRESS_SERVICE = 'fanfoldProgress';
 
 /** Shortest time between two reports of one chunk, in ms. */
 export const PROGRESS_EVERY_MS = 1_000;
+
+/**
+ * Time between two reports of one chunk when a run has `chunks` of them: at least
+ * {@link PROGRESS_EVERY_MS}, and longer for many chunks so the whole run sends at most about 40
+ * reports a second (each is a write to one object; at 10,000 specialists, reports every second
+ * cost more than a second of the run).
+ */
+export function progressInterval(chunks: number): number {
+  return Math.max(PROGRESS_EVERY_MS, chunks * 25);
+}
 
 /** One chunk's report: where its specialists start in the run, and what settled since the last. */
 export interface ProgressReport {
