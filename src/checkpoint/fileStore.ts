@@ -16,8 +16,9 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, ftruncateSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { CheckpointError, parseCheckpoint, parseJournalEntry, topState, type Checkpoint, type JournalEntry, type LoadedCheckpoint } from './format.ts';
+import { CheckpointError, parseCheckpoint, parseJournalEntry, type Checkpoint, type JournalEntry, type LoadedCheckpoint } from './format.ts';
 import { assertRunId, type CheckpointStore, type CheckpointSummary } from './store.ts';
+import { newestFirst, summarizeCheckpoint, unreadableSummary } from './summary.ts';
 
 /** The directory fanfold keeps its runs in by default, relative to the working directory. */
 export const DEFAULT_STORE_DIR = '.fanfold';
@@ -229,27 +230,12 @@ export function createFileCheckpointStore(dir: string = DEFAULT_STORE_DIR, optio
         const folder = join(runsDir, runId);
         if (!statSync(folder).isDirectory()) continue;
         try {
-          const { checkpoint, journal } = load(runId);
-          const { snapshot } = checkpoint;
-          const settled = new Set<number>();
-          snapshot.context.outcomes.forEach((outcome, index) => outcome && settled.add(index));
-          snapshot.children.fanOut?.snapshot.outcomes.forEach((outcome, index) => outcome && settled.add(index));
-          for (const entry of journal) if (entry.outcome && !entry.subPath) settled.add(entry.index);
-          const output = snapshot.status === 'done' ? (snapshot as { output?: { status?: string } }).output : undefined;
-          summaries.push({
-            runId,
-            state: topState(snapshot.value),
-            status: output?.status ?? (snapshot.status === 'error' ? 'failed' : null),
-            task: snapshot.context.input.task,
-            specialists: snapshot.context.input.specialists.length,
-            settled: settled.size,
-            savedAt: checkpoint.savedAt,
-          });
+          summaries.push(summarizeCheckpoint(runId, load(runId)));
         } catch (error) {
-          summaries.push({ runId, state: null, status: null, task: null, specialists: 0, settled: 0, savedAt: null, problem: error instanceof Error ? error.message : String(error) });
+          summaries.push(unreadableSummary(runId, error));
         }
       }
-      return summaries.sort((a, b) => (b.savedAt ?? '').localeCompare(a.savedAt ?? '') || b.runId.localeCompare(a.runId));
+      return summaries.sort(newestFirst);
     },
     close: closeRun,
   };
