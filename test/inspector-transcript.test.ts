@@ -11,71 +11,8 @@ import { EVENT_LIMITS, compactJson, normalizeWireMessage, redactSecrets, WIRE_VE
 
 const SECRET = 'sk-ant-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 
-interface Call {
-  tool: string;
-  server: boolean;
-  running: boolean;
-  done: boolean;
-  input: string | null;
-  result: string | null;
-  error: string | null;
-  isError: boolean;
-  ms: number | null;
-  trimmed: boolean;
-}
-interface Turn {
-  turn: number;
-  seen: boolean;
-  model: string | null;
-  stopReason: string | null;
-  final: boolean;
-  text: string | null;
-  trimmed: boolean;
-  earlierCalls: number;
-  calls: Call[];
-}
-interface View {
-  turns: Turn[];
-  earlier: number;
-  earlierTurns: number;
-  earlierCalls: number;
-  earlierErrors: number;
-  total: { turns: number; calls: number; errors: number; server: number; running: number };
-}
-interface Seg {
-  at0: number | null;
-  at1: number | null;
-  n: number;
-  errors: number;
-  server: number;
-  name: string | null;
-}
-interface Budget {
-  chars: number;
-  max: number;
-  queue: unknown[];
-  head: number;
-  trimmed: number;
-}
-interface Tx {
-  entries: number;
-}
-interface Fold {
-  budget(maxChars?: number): Budget;
-  create(): Tx;
-  apply(budget: Budget, tx: Tx, event: unknown, t: number): boolean;
-  view(tx: Tx, maxShown?: number): View;
-  marks(tx: Tx): { segs: Seg[]; open: Array<{ name: string; server: boolean; turn: number }>; ticks: Array<{ at: number; turn: number; stopReason: string }> };
-  segTitle(seg: unknown, running: boolean): string;
-  outcomeSummary(
-    outcome: unknown,
-  ): { status: string | null; turns: number | null; stopReason: string | null; loopLimit: string | null; toolCalls: number | null; toolErrors: number | null; serverCalls: number | null } | null;
-  redact(value: unknown, max?: number): string;
-  limits: { entries: number; segments: number; ticks: number; open: number; chars: number };
-}
-
-// The module the page bundles, seen through the loose shapes these tests read.
-const fold = (): Fold => transcript as unknown as Fold;
+// The module the page bundles, with its own types.
+const fold = () => transcript;
 
 const started = (id: string, callId: string, turn: number, tool: string, at: number, extra: Record<string, unknown> = {}) => ({
   type: 'specialist.tool.started',
@@ -157,8 +94,8 @@ describe("the page's tool-call fold", () => {
     ]);
     expect(marks.open.map((call) => [call.name, call.turn])).toEqual([['search', 1]]);
     expect(marks.ticks).toEqual([{ at: 150, t: 1_000, turn: 1, stopReason: 'tool_use' }]);
-    expect(TX.segTitle(marks.segs[1], false)).toBe('fetch_page · client tool · 19 ms · error: The tool "fetch_page" failed: 404');
-    expect(TX.segTitle(marks.open[0], true)).toBe('search · client tool · turn 1 · running');
+    expect(TX.segTitle(marks.segs[1]!, false)).toBe('fetch_page · client tool · 19 ms · error: The tool "fetch_page" failed: 404');
+    expect(TX.segTitle(marks.open[0]!, true)).toBe('search · client tool · turn 1 · running');
 
     // search ends, turn 2 answers; events seen twice (a replayed batch) change nothing.
     TX.apply(budget, tx, done('a', 'toolu_1', 1, 'search', 190, 39), 1_000);
@@ -246,7 +183,7 @@ describe("the page's tool-call fold", () => {
     const shown = JSON.stringify(TX.view(tx));
     expect(shown).not.toContain(SECRET);
     expect(shown).not.toContain('plain');
-    expect(TX.segTitle(TX.marks(tx).segs[0], false)).toBe('search · client tool · 1 ms · error: failed: [redacted]');
+    expect(TX.segTitle(TX.marks(tx).segs[0]!, false)).toBe('search · client tool · 1 ms · error: failed: [redacted]');
   });
 
   it('keeps at most 200 entries per specialist, aggregating older turns into counts; shows the last 100', () => {
@@ -279,7 +216,7 @@ describe("the page's tool-call fold", () => {
     expect(segs[0]!.at0).toBe(11);
     expect(Math.max(...segs.map((seg) => seg.at1!))).toBe(4_005);
     expect(ticks.length).toBeLessThanOrEqual(TX.limits.ticks);
-    expect(TX.segTitle(segs[0], false)).toMatch(/^\d+ tool calls \(search\) · \d+ ms in all/);
+    expect(TX.segTitle(segs[0]!, false)).toMatch(/^\d+ tool calls \(search\) · \d+ ms in all/);
   });
 
   it('keeps one turn with thousands of calls to its last ones, and at most 64 running', () => {

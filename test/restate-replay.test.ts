@@ -9,17 +9,15 @@
  * events in the same order (one `RestatePromise.race` over everything it waits for).
  */
 import * as restate from '@restatedev/restate-sdk';
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FanOutConfig } from '../src/index.ts';
 import { createAnthropicProvider } from '../src/anthropic.ts';
 import { startSimulator, type Simulator } from '../src/simulator/entry.ts';
-import { awaitRestateRun, createRestateServices, invocationNow, registerDeployment, startRestateRun, withJournaledClock, wrapTransitionHandlers } from '../src/restate/index.ts';
+import { awaitRestateRun, createRestateServices, invocationNow, startRestateRun, withJournaledClock, wrapTransitionHandlers } from '../src/restate/index.ts';
 import { CHUNK_SERVICE } from '../src/restate/chunkService.ts';
 import { STOP_SERVICE } from '../src/restate/stopSignal.ts';
 import { PROGRESS_SERVICE } from '../src/restate/progress.ts';
-import { pollUntil, startRestateServer, type RestateServer } from './restate-support.ts';
+import { pollUntil, serveForTest, startRestateServer, type RestateServer, type TestEndpoint } from './restate-support.ts';
 
 const API_KEY = 'sk-restate-replay-key';
 
@@ -96,9 +94,7 @@ const probe = (name: string, now: (ctx: object) => number) =>
 
 let simulator: Simulator;
 let server: RestateServer;
-let endpoint: http2.Http2Server;
-/** The server keeps its HTTP/2 sessions open: closing the endpoint needs them gone. */
-const sessions = new Set<http2.ServerHttp2Session>();
+let endpoint: TestEndpoint | undefined;
 
 beforeAll(async () => {
   simulator = await startSimulator({ apiKey: API_KEY, latency: { firstTokenMs: 30, tokensPerSecond: Infinity } });
@@ -109,17 +105,11 @@ beforeAll(async () => {
     withJournaledClock(probe('clockProbeJournaled', (ctx) => invocationNow(ctx))),
     probe('clockProbeWallClock', () => Date.now()),
   ];
-  let bound = restate.endpoint().setLogger(() => {});
-  for (const definition of services) bound = bound.bind(definition);
-  endpoint = http2.createServer(bound.http2Handler());
-  endpoint.on('session', (session) => sessions.add(session));
-  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', () => resolve()));
-  await registerDeployment(server.adminUrl, `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`);
+  endpoint = await serveForTest(server, services);
 }, 60_000);
 
 afterAll(async () => {
-  for (const session of sessions) session.destroy();
-  await new Promise<void>((resolve) => (endpoint ? endpoint.close(() => resolve()) : resolve()));
+  await endpoint?.close();
   await server?.stop();
   await simulator?.close();
 }, 30_000);

@@ -3,7 +3,11 @@
  * with ephemeral ports and a temporary base dir, and `fanfold serve --restate` as a real child
  * process, so a test can SIGKILL it and start it again on the same port.
  */
+import * as restate from '@restatedev/restate-sdk';
 import { spawn, type ChildProcess } from 'node:child_process';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { registerDeployment } from '../src/restate/admin.ts';
 import { existsSync } from 'node:fs';
 import { freePort, killAndWait, startDevRestateServer, type DevRestateServer } from '../src/restate/devServer.ts';
 import { watchStdout } from './support.ts';
@@ -67,4 +71,31 @@ export async function restateInvocations(server: RestateServer, service: string)
   });
   if (!response.ok) throw new Error(`query of ${service} invocations: HTTP ${response.status} ${await response.text()}`);
   return ((await response.json()) as { rows: Array<{ id: string; status: string; target: string }> }).rows;
+}
+
+/** Service definitions served from the test process, registered with a Restate server. */
+export interface TestEndpoint {
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `definitions` from this process on an ephemeral 127.0.0.1 port (HTTP/2, the SDK's
+ * logger silenced) and registers them with `server`. `close` ends the server's HTTP/2 sessions
+ * first: it keeps them open, so the endpoint would not close otherwise.
+ */
+export async function serveForTest(server: RestateServer, definitions: readonly unknown[]): Promise<TestEndpoint> {
+  let bound = restate.endpoint().setLogger(() => {});
+  for (const definition of definitions) bound = bound.bind(definition as Parameters<typeof bound.bind>[0]);
+  const endpoint = http2.createServer(bound.http2Handler());
+  const sessions = new Set<http2.ServerHttp2Session>();
+  endpoint.on('session', (session) => sessions.add(session));
+  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', () => resolve()));
+  await registerDeployment(server.adminUrl, `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`);
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const session of sessions) session.destroy();
+        endpoint.close(() => resolve());
+      }),
+  };
 }

@@ -7,8 +7,6 @@
  */
 import * as restate from '@restatedev/restate-sdk';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +17,7 @@ import { createAnthropicProvider } from '../src/anthropic.ts';
 import { startSimulator, type Simulator } from '../src/simulator/entry.ts';
 import { awaitRestateRun, createRestateServices, registerDeployment, serveRestate, startRestateRun } from '../src/restate/index.ts';
 import { AGENT_SERVICE } from '../src/restate/agentService.ts';
-import { pollUntil, startRestateServer, type RestateServer } from './restate-support.ts';
+import { pollUntil, serveForTest, startRestateServer, type RestateServer, type TestEndpoint } from './restate-support.ts';
 
 const API_KEY = 'sk-restate-tools-key';
 
@@ -85,25 +83,21 @@ function failOnceAfterWrites<T>(definition: T): T {
 
 let simulator: Simulator;
 let server: RestateServer;
-let endpoint: http2.Http2Server;
-const sessions = new Set<http2.ServerHttp2Session>();
+let endpoint: TestEndpoint | undefined;
 let provider: ReturnType<typeof createAnthropicProvider>;
 
 beforeAll(async () => {
   simulator = await startSimulator({ apiKey: API_KEY, latency: { firstTokenMs: 20, tokensPerSecond: Infinity } });
   server = await startRestateServer();
   provider = createAnthropicProvider({ apiKey: API_KEY, baseURL: simulator.url, env: {} });
-  let bound = restate.endpoint().setLogger(() => {});
-  for (const definition of createRestateServices({ provider, chunkSize: 2, tools: [lookup, stall] })) bound = bound.bind(failOnceAfterWrites(definition));
-  endpoint = http2.createServer(bound.http2Handler());
-  endpoint.on('session', (session) => sessions.add(session));
-  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', () => resolve()));
-  await registerDeployment(server.adminUrl, `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`);
+  endpoint = await serveForTest(
+    server,
+    createRestateServices({ provider, chunkSize: 2, tools: [lookup, stall] }).map((definition) => failOnceAfterWrites(definition)),
+  );
 }, 60_000);
 
 afterAll(async () => {
-  for (const session of sessions) session.destroy();
-  await new Promise<void>((resolve) => (endpoint ? endpoint.close(() => resolve()) : resolve()));
+  await endpoint?.close();
   await server?.stop();
   await simulator?.close();
 }, 30_000);

@@ -373,6 +373,32 @@ function addTick(tx: Transcript, tick: Tick): void {
   if (tx.ticks.length > MAX_TICKS) tx.ticks = tx.ticks.filter((_, i) => i % 2 === 1);
 }
 
+/** A new tool call in its turn's group, counted (`at0`, `t0`: when it began, by the run's clock and the page's). */
+function addCall(tx: Transcript, ev: LoopEvent, callId: string, turn: number, input: string | null, at0: number | null, t0: number): Call {
+  const call: Call = {
+    kind: 'call',
+    callId: callId,
+    tool: str(ev.tool, NAME_CHARS) || '?',
+    turn: turn,
+    server: ev.server === true,
+    input,
+    result: null,
+    error: null,
+    isError: false,
+    ms: null,
+    at0,
+    t0,
+    done: false,
+    chars: 0,
+  };
+  group(tx, turn).calls.push(call);
+  tx.entries++;
+  tx.calls.set(callId, call);
+  tx.total.calls++;
+  if (call.server) tx.total.server++;
+  return call;
+}
+
 /** Folds one run event into the specialist's state; true if it was a tool or turn event. */
 export function apply(b: TextBudget, tx: Transcript, event: unknown, t: number): boolean {
   if (!event || typeof event !== 'object') return false;
@@ -383,28 +409,7 @@ export function apply(b: TextBudget, tx: Transcript, event: unknown, t: number):
   if (type === 'specialist.tool.started') {
     callId = typeof ev.callId === 'string' && ev.callId ? ev.callId : '#' + ++seq;
     if (tx.calls.has(callId) || tx.open.has(callId)) return true;
-    g = group(tx, turn);
-    call = {
-      kind: 'call',
-      callId: callId,
-      tool: str(ev.tool, NAME_CHARS) || '?',
-      turn: turn,
-      server: ev.server === true,
-      input: str(ev.input),
-      result: null,
-      error: null,
-      isError: false,
-      ms: null,
-      at0: time(ev.at),
-      t0: t,
-      done: false,
-      chars: 0,
-    };
-    g.calls.push(call);
-    tx.entries++;
-    tx.calls.set(callId, call);
-    tx.total.calls++;
-    if (call.server) tx.total.server++;
+    call = addCall(tx, ev, callId, turn, str(ev.input), time(ev.at), t);
     tx.open.set(callId, { callId: callId, at0: call.at0, t0: t, name: call.tool, server: call.server, turn: turn, call: call });
     if (tx.open.size > MAX_OPEN) {
       // Never finished (or the done event was lost): forget the oldest.
@@ -425,28 +430,7 @@ export function apply(b: TextBudget, tx: Transcript, event: unknown, t: number):
     if (call?.done) return true;
     if (!open && !call) {
       // Its start was not seen: it began ms before it ended.
-      g = group(tx, turn);
-      call = {
-        kind: 'call',
-        callId: callId,
-        tool: str(ev.tool, NAME_CHARS) || '?',
-        turn: turn,
-        server: ev.server === true,
-        input: null,
-        result: null,
-        error: null,
-        isError: false,
-        ms: null,
-        at0: at1 != null && ms != null ? at1 - ms : null,
-        t0: ms != null ? t - ms : t,
-        done: false,
-        chars: 0,
-      };
-      g.calls.push(call);
-      tx.entries++;
-      tx.calls.set(callId, call);
-      tx.total.calls++;
-      if (call.server) tx.total.server++;
+      call = addCall(tx, ev, callId, turn, null, at1 != null && ms != null ? at1 - ms : null, ms != null ? t - ms : t);
     }
     if (open) tx.open.delete(callId);
     const isError = ev.isError === true;
