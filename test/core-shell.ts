@@ -1,16 +1,16 @@
 /**
- * A tiny synchronous shell over the pure core (`src/core/flatFanOut.ts`, `src/core/attemptStep.ts`):
+ * A tiny synchronous shell over the pure core (`src/core/fanOutStep.ts`, `src/core/attemptStep.ts`):
  * an in-memory driver that carries out the core's effects on a manual clock, with each call's
  * record scripted the way the runtime contract scripts a provider (`RunScript`). No actors, no
  * timers, no I/O: what it returns is what the rules alone decide, so the contract's cases can be
  * checked at logic level in milliseconds.
  */
-import type { FanOutStop } from '../src/actors/fanOut.ts';
+import type { FanOutStop } from '../src/core/fanOutStep.ts';
 import { normalizeConfig, type FanOutConfig } from '../src/config.ts';
 import type { ErrorKind } from '../src/errors.ts';
 import { afterAttempt, afterWait, firstAttempt, stoppedAttempts, type AttemptRecord, type AttemptsState, type SteppedOutcome } from '../src/core/attemptStep.ts';
-import { flatFanOutDone, initialFlatFanOut, stepFlatFanOut, type FlatFanOutEffect, type FlatFanOutState } from '../src/core/flatFanOut.ts';
-import { cancelStop, deadlineStop, stoppedError, stoppedStatus } from '../src/core/stops.ts';
+import { fanOutDone, initialFanOut, stepFanOut, type FanOutState, type FanOutStepEvent } from '../src/core/fanOutStep.ts';
+import { cancelStop, deadlineStop } from '../src/core/stops.ts';
 import { unstartedOutcome } from '../src/outcome.ts';
 import { emptyUsage } from '../src/usage.ts';
 import { DEFAULT_LATENCY_MS, defaultReplyText, REPLY_USAGE, type CallScript, type RunScript } from './contracts/runtime.contract.ts';
@@ -61,7 +61,7 @@ export function runCoreShell(config: FanOutConfig, script: RunScript, options: {
   let inFlight = 0;
   let maxInFlight = 0;
   const running = new Map<number, { state: AttemptsState; inFlightSince: number | null; call: ShellCall | null }>();
-  let group: FlatFanOutState = initialFlatFanOut(specs, { maxConcurrency: input.maxConcurrency, quorum: input.quorum });
+  const group: FanOutState = initialFanOut({ specialists: specs, maxConcurrency: input.maxConcurrency, quorum: input.quorum, deadlineMs: input.deadlineMs, deadlineAt });
 
   const endCall = (call: ShellCall | null) => {
     if (!call || call.endedAt !== null) return;
@@ -108,7 +108,7 @@ export function runCoreShell(config: FanOutConfig, script: RunScript, options: {
     const { state, effect } = step;
     if (effect.type === 'settle') {
       running.delete(index);
-      return apply(stepFlatFanOut(group, { type: 'settled', index, outcome: effect.outcome }, now));
+      return apply({ type: 'settled', index, outcome: effect.outcome });
     }
     if (effect.type === 'wait') {
       running.set(index, { state, inFlightSince: null, call: null });
@@ -117,26 +117,23 @@ export function runCoreShell(config: FanOutConfig, script: RunScript, options: {
     callModel(index, state, effect.model, effect.attempt);
   };
 
-  function apply(step: { state: FlatFanOutState; effects: FlatFanOutEffect[] }): void {
-    group = step.state;
-    for (const effect of step.effects) {
+  function apply(event: FanOutStepEvent): void {
+    for (const effect of stepFanOut(group, event, { now })) {
       if (effect.type === 'start') follow(effect.index, firstAttempt(specs[effect.index]!, deadlineAt));
       else if (effect.type === 'cut') {
         const cut = running.get(effect.index);
         running.delete(effect.index);
         endCall(cut?.call ?? null);
-        const outcome = cut
-          ? stoppedAttempts(cut.state, cut.inFlightSince, stoppedStatus(effect.stop), stoppedError(effect.stop), now)
-          : unstartedOutcome(specs[effect.index]!, stoppedStatus(effect.stop), stoppedError(effect.stop), now);
-        apply(stepFlatFanOut(group, { type: 'settled', index: effect.index, outcome }, now));
+        const outcome = cut ? stoppedAttempts(cut.state, cut.inFlightSince, effect.status, effect.error, now) : unstartedOutcome(specs[effect.index]!, effect.status, effect.error, now);
+        apply({ type: 'settled', index: effect.index, outcome, cut: true });
       }
-      // `announce`: one group is the whole run here; its own stop already applies.
+      // `announce`: one group is the whole run here; its own stop already applies. `recorded`: read at the end.
     }
   }
 
   if (options.cancelAt !== undefined) schedule(options.cancelAt, { kind: 'cancel', ...(options.cancelReason ? { reason: options.cancelReason } : {}) });
-  apply(stepFlatFanOut(group, { type: 'fill' }, now));
-  while (!flatFanOutDone(group)) {
+  apply({ type: 'fill' });
+  while (!fanOutDone(group)) {
     queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
     const next = queue[0];
     // The deadline at its instant: before what else falls due then, or (`deadlineLast`) after it.
@@ -144,14 +141,14 @@ export function runCoreShell(config: FanOutConfig, script: RunScript, options: {
     const deadlineNow = group.stop === null && (next === undefined || next.at > deadlineAt || deadlineFirst);
     if (deadlineNow) {
       now = Math.max(now, deadlineAt);
-      apply(stepFlatFanOut(group, { type: 'stop', stop: deadlineStop(input.deadlineMs) }, now));
+      apply({ type: 'stop', stop: deadlineStop(input.deadlineMs) });
       continue;
     }
     const wake = queue.shift();
     if (!wake) throw new Error('the core waits for nothing, yet the group is not done');
     now = wake.at;
     const event = wake.event;
-    if (event.kind === 'cancel') apply(stepFlatFanOut(group, { type: 'stop', stop: cancelStop(event.reason) }, now));
+    if (event.kind === 'cancel') apply({ type: 'stop', stop: cancelStop(event.reason) });
     else if (event.kind === 'waited') {
       const entry = running.get(event.index);
       if (entry) follow(event.index, afterWait(entry.state));

@@ -5,6 +5,10 @@
  * reach), and on the deadline or a cancel stops the stragglers while keeping every finished
  * outcome. It reports to the lead in batches and completes with all outcomes.
  *
+ * The rules are the core's (src/core/fanOutStep.ts): this actor is the shell that runs their
+ * effects — it spawns and stops child actors, holds the run-wide call slots, batches reports,
+ * arms timers, and hands findings to a streaming fold and a sub-lead's checkpoint.
+ *
  * Why custom actor logic and not a machine with `spawnChild`: XState copies a machine's
  * `children` map on every spawn and every stop, so N children cost O(N²) (~1.5 s at 1,000
  * and ~47 s at 10,000 specialists here). This actor keeps its children in a `Map` and its
@@ -17,9 +21,9 @@ import type { LeadInput, SpecialistSpec } from '../config.ts';
 import { FanfoldError, type ErrorInfo } from '../errors.ts';
 import { settledEventType, type RunEvent, type SpecialistProgressEvent, type SpecialistTokenEvent } from '../events.ts';
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
-import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
-import { quorumUnreachable } from '../policy.ts';
-import { cancelStop, deadlineStop as deadlineStopFor, escalates, escalationStop, quorumStop as quorumStopFor, stopAfterSettled, stoppedError, stoppedStatus } from '../core/stops.ts';
+import type { Usage } from '../usage.ts';
+import { cancelStop, deadlineStop } from '../core/stops.ts';
+import { allStarted, fanOutDone, initialFanOut, stepFanOut, stillOpen, type FanOutState, type FanOutStepEvent } from '../core/fanOutStep.ts';
 import type { NestedOutcomes } from '../checkpoint/nestedOutcomes.ts';
 import type { LoopSteps } from '../checkpoint/loopSteps.ts';
 import type { BudgetLedger } from '../budget/ledger.ts';
@@ -44,13 +48,9 @@ export type FanOutInput = Pick<LeadInput, 'task' | 'specialists' | 'quorum' | 'm
   open?: boolean;
 };
 
-/** Why a fan-out ended before every specialist finished on its own. */
-export interface FanOutStop {
-  reason: 'deadline' | 'cancelled' | 'escalated' | 'quorumUnreachable' | 'crashed' | 'budget';
-  message: string;
-  /** The specialist whose failure escalated, or whose actor crashed. */
-  by?: string;
-}
+import type { FanOutStop } from '../core/fanOutStep.ts';
+
+export type { FanOutStop };
 
 /** The fan-out's output: one outcome per specialist, in config order. */
 export interface FanOutOutput {
@@ -93,37 +93,11 @@ export type FanOutEvent =
   | { type: 'fanOut.budget' }
   | { type: 'xstate.stop' };
 
-/** The fan-out's snapshot. Its fields are updated in place for O(1) bookkeeping: read, don't write. */
-export type FanOutSnapshot = Snapshot<FanOutOutput> & {
-  input: FanOutInput;
-  /** Outcome per specialist in config order; `null` while unfinished. */
-  outcomes: Array<SpecialistOutcome | null>;
-  /** Index of the next specialist to start. */
-  nextIndex: number;
-  /** Specialists to start again (restarted after they settled), before `nextIndex`. */
-  requeued: number[];
-  running: number;
-  fulfilled: number;
-  unsuccessful: number;
-  stop: FanOutStop | null;
-  /**
-   * Attempts and usage of runs a restart discarded, by specialist index, folded into that
-   * specialist's next outcome so `modelCalls` and usage count every call made.
-   */
-  discarded: Record<number, { attempts: number; usage: Usage }>;
-  /** An open fan-out: set once the lead closed it. */
-  closed?: boolean;
-  /** Specialists' own deadlines (an open fan-out's), by index: when, and what their outcome says. */
-  deadlines?: Record<number, { at: number; message: string }>;
-  /**
-   * The shared context's cache warm-up: `pending` until the first specialist starts, `warming`
-   * while only it runs (until its first response begins or it settles), then `done`. Absent
-   * when there is nothing to warm.
-   */
-  warm?: 'pending' | 'warming' | 'done';
-  /** The specialist warming the cache. */
-  warmer?: string;
-};
+/**
+ * The fan-out's snapshot: the core's state (see `FanOutState` in src/core/fanOutStep.ts) with
+ * the actor's status. Its fields are updated in place for O(1) bookkeeping: read, don't write.
+ */
+export type FanOutSnapshot = Snapshot<FanOutOutput> & FanOutState & { input: FanOutInput };
 
 const DONE_PREFIX = 'xstate.done.actor.';
 const ERROR_PREFIX = 'xstate.error.actor.';
@@ -134,26 +108,6 @@ function crashOutcome(spec: SpecialistSpec, child: AnyActorRef, error: unknown, 
   const last = child.getSnapshot() as Partial<SpecialistSnapshot>;
   if (last.progress && last.input) return { ...outcomeOfStopped(last as SpecialistSnapshot, 'skipped', info, now), status: 'rejected' };
   return unstartedOutcome(spec, 'rejected', info, now);
-}
-
-const deadlineStop = (snapshot: FanOutSnapshot): FanOutStop => deadlineStopFor(snapshot.input.deadlineMs);
-/** An open fan-out not yet closed: more specialists may come, so nothing is judged yet. */
-const stillOpen = (snapshot: FanOutSnapshot) => snapshot.input.open === true && snapshot.closed !== true && snapshot.stop === null;
-const quorumLost = (snapshot: FanOutSnapshot) =>
-  !stillOpen(snapshot) && quorumUnreachable({ total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful }, snapshot.input.quorum);
-const quorumStop = (snapshot: FanOutSnapshot): FanOutStop => quorumStopFor(snapshot.input.quorum, snapshot.unsuccessful, snapshot.input.specialists.length);
-
-/**
- * Why a fan-out restored from a checkpoint must stop before starting anyone: its deadline passed
- * while the run was down, or a kept outcome escalates, or the kept failures already lose the
- * quorum (the process died before it could act on them). `null` for a fresh start.
- */
-function stopOnRestore(snapshot: FanOutSnapshot, now: number): FanOutStop | null {
-  if (snapshot.stop !== null || snapshot.fulfilled + snapshot.unsuccessful >= snapshot.input.specialists.length) return null;
-  if (now >= snapshot.input.deadlineAt) return deadlineStop(snapshot);
-  const escalating = snapshot.outcomes.find((outcome, index) => outcome !== null && escalates(snapshot.input.specialists[index]!, outcome));
-  if (escalating) return escalationStop(escalating);
-  return quorumLost(snapshot) ? quorumStop(snapshot) : null;
 }
 
 /**
@@ -302,8 +256,6 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     for (const waiter of waiting) if (waiter.getSnapshot().status === 'active') waiter.send({ type: 'fanOut.fill' });
   };
 
-  const allStarted = (snapshot: FanOutSnapshot) => snapshot.nextIndex >= snapshot.input.specialists.length && snapshot.requeued.length === 0;
-
   /** Sends the batch to the lead now. */
   const flush = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime) => {
     if (runtime.flushTimer !== null) {
@@ -369,6 +321,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     return kept ? { ...input, path, resume: kept } : { ...input, path };
   };
 
+  /** Starts specialist `index` (the core counted it as running). */
   const spawn = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number) => {
     const spec = snapshot.input.specialists[index] as SpecialistSpec;
     const child: AnyActorRef =
@@ -384,143 +337,107 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
       runtime.slots.inFlight++;
       runtime.holding.add(spec.id);
     }
-    snapshot.running++;
     if (runtime.openTokens.size > 0) runtime.openTokens.delete(spec.id);
     runtime.pendingEvents.push({ type: 'specialist.started', id: spec.id, model: currentModel(spec, 0), at: clock.now() });
     if (runtime.pendingEvents.length >= MAX_BATCH && !runtime.starting) flush(self, snapshot, runtime);
     child.start();
   };
 
-  /**
-   * Starts queued specialists, in order, while this level has room (its own `maxConcurrency`)
-   * and the run has a free call slot; otherwise waits to be woken when one frees up.
-   */
-  const fillSlots = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime) => {
-    const limit = snapshot.input.maxConcurrency ?? Infinity;
-    const total = snapshot.input.specialists.length;
-    const { slots } = runtime;
-    while (snapshot.running < limit && snapshot.stop === null) {
-      // Warming the shared context's cache: one specialist first, the rest once it is written.
-      if (snapshot.warm === 'warming') break;
-      const index = snapshot.requeued.length > 0 ? snapshot.requeued[0]! : snapshot.nextIndex < total ? snapshot.nextIndex : undefined;
-      if (index === undefined) break;
-      if (slots && slots.inFlight >= slots.limit && snapshot.input.specialists[index]!.kind !== 'fanOut') {
-        slots.waiting.add(self);
-        break;
-      }
-      if (snapshot.requeued.length > 0) snapshot.requeued.shift();
-      else snapshot.nextIndex++;
-      // Restored from a checkpoint whose journal settled it after the snapshot: never call it again.
-      if (snapshot.outcomes[index]) continue;
-      const spec = snapshot.input.specialists[index]!;
-      if (snapshot.warm === 'pending' && spec.kind === 'model') {
-        snapshot.warm = 'warming';
-        snapshot.warmer = spec.id;
-      }
-      spawn(self, snapshot, runtime, index);
-    }
-  };
-
-  /** Keeps a discarded run's attempts and usage for the specialist's next outcome. */
-  const discard = (snapshot: FanOutSnapshot, index: number, attempts: number, usage: Usage) => {
-    const kept = (snapshot.discarded[index] ??= { attempts: 0, usage: emptyUsage() });
-    kept.attempts += attempts;
-    addUsageInto(kept.usage, usage);
-  };
-
-  /** Keeps a settled outcome. `report`: tell the checkpoint of a nested one (not one it just handed back). */
-  const record = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, settled: SpecialistOutcome, report = true) => {
-    let outcome = settled;
-    const kept = snapshot.discarded[index];
-    if (kept) {
-      delete snapshot.discarded[index];
-      outcome = { ...settled, attempts: settled.attempts + kept.attempts, usage: addUsageInto({ ...kept.usage }, settled.usage) };
-    }
-    snapshot.outcomes[index] = outcome;
-    if (outcome.status === 'fulfilled') snapshot.fulfilled++;
-    else snapshot.unsuccessful++;
-    // The warmer settled before its response began (it failed): the others go ahead uncached.
-    if (snapshot.warm === 'warming' && snapshot.warmer === outcome.id) snapshot.warm = 'done';
+  /** Tells the run of a recorded outcome: the lead's next batch, the streaming fold, and a sub-lead's checkpoint. */
+  const announceRecorded = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, outcome: SpecialistOutcome, kept: boolean) => {
     // A streaming fold digests the finding now, while the others still work.
     if (snapshot.input.fold && outcome.status === 'fulfilled' && fold?.current) {
       const { input } = snapshot;
       const weight = input.weights ? weighFindings([outcome], input.weights).get(outcome.id) : undefined;
       fold.current.add({ task: input.task, synthesizer: input.fold!.synthesizer, ...(input.context !== undefined ? { context: input.context } : {}) }, outcome, weight);
     }
-    if (report && runtime.path) nested?.settled([...runtime.path, index], outcome);
+    // Not one the checkpoint just handed back.
+    if (!kept && runtime.path) nested?.settled([...runtime.path, index], outcome);
     runtime.pendingSettled.push({ index, outcome });
     if (runtime.openTokens.size > 0) runtime.openTokens.delete(outcome.id);
     runtime.pendingEvents.push({ type: settledEventType(outcome), id: outcome.id, outcome });
     if (runtime.pendingEvents.length >= MAX_BATCH && !runtime.starting) flush(self, snapshot, runtime);
   };
 
-  /**
-   * Stops every unfinished specialist, recording why: running ones keep the attempts, model and
-   * usage they had; queued ones never started.
-   */
-  const stopAll = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, stop: FanOutStop, stopChild: (child: AnyActorRef) => void) => {
-    snapshot.stop = stop;
-    const status = stoppedStatus(stop);
-    const error = stoppedError(stop);
-    snapshot.input.specialists.forEach((_spec, index) => stopOne(self, snapshot, runtime, index, status, error, stopChild));
-    snapshot.running = 0;
-    snapshot.requeued = [];
-    snapshot.nextIndex = snapshot.input.specialists.length;
-  };
-
-  /** Stops one unfinished specialist, recording why (running: what it had done; queued: never started). */
-  const stopOne = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, index: number, status: 'timedOut' | 'skipped', error: ErrorInfo, stopChild: (child: AnyActorRef) => void) => {
-    if (snapshot.outcomes[index]) return;
-    const spec = snapshot.input.specialists[index]!;
-    const now = clock.now();
-    const child = runtime.children.get(spec.id);
-    if (child) {
-      const last = child.getSnapshot();
-      record(self, snapshot, runtime, index, spec.kind === 'fanOut' ? stopSubLead(child, spec, status, error, now) : outcomeOfStopped(last as SpecialistSnapshot, status, error, now));
-      stopChild(child);
-      removeChild(runtime, spec.id);
-      snapshot.running--;
-    } else {
-      // Below nextIndex it had been started once: restarted, or resumed after a crash.
-      const why = index < snapshot.nextIndex ? 'it was waiting to start again' : 'it was still waiting for a concurrency slot';
-      record(self, snapshot, runtime, index, unstartedOutcome(spec, status, { kind: error.kind, message: `${error.message} (${why})` }, now));
-      // Never to be started: out of the queue.
-      snapshot.requeued = snapshot.requeued.filter((queued) => queued !== index);
-    }
-  };
-
-  /** Arms one timer for the earliest deadline of an unfinished specialist (an open fan-out's). */
-  const armDeadlines = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime) => {
-    let earliest: number | null = null;
-    for (const [index, deadline] of Object.entries(snapshot.deadlines ?? {})) {
-      if (snapshot.outcomes[Number(index)]) continue;
-      if (earliest === null || deadline.at < earliest) earliest = deadline.at;
-    }
-    if (earliest === runtime.deadlineTimerAt) return;
+  /** Arms one timer for the earliest specialist deadline (an open fan-out's). */
+  const armDeadlineTimer = (self: AnyActorRef, runtime: FanOutRuntime, at: number | null) => {
+    if (at === runtime.deadlineTimerAt) return;
     if (runtime.deadlineTimer !== null) clock.clearTimeout(runtime.deadlineTimer);
     runtime.deadlineTimer = null;
-    runtime.deadlineTimerAt = earliest;
-    if (earliest === null) return;
+    runtime.deadlineTimerAt = at;
+    if (at === null) return;
     runtime.deadlineTimer = clock.setTimeout(
       () => {
         runtime.deadlineTimer = null;
         runtime.deadlineTimerAt = null;
         if (self.getSnapshot().status === 'active') self.send({ type: 'fanOut.agentDeadline' });
       },
-      Math.max(0, earliest - clock.now()),
+      Math.max(0, at - clock.now()),
     );
   };
 
-  /** Sets (or brings forward) a specialist's own deadline. */
-  const setDeadline = (snapshot: FanOutSnapshot, index: number, at: number, message: string) => {
-    const deadlines = (snapshot.deadlines ??= {});
-    const current = deadlines[index];
-    if (!current || at < current.at) deadlines[index] = { at, message };
+  /** Applies an event to the core and carries out its effects, in order. */
+  const step = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, event: FanOutStepEvent, stopChild: (child: AnyActorRef) => void): void => {
+    const { slots } = runtime;
+    const effects = stepFanOut(snapshot, event, { now: clock.now(), ...(slots ? { freeCallSlots: slots.limit - slots.inFlight } : {}) });
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'start':
+          spawn(self, snapshot, runtime, effect.index);
+          break;
+        case 'recorded':
+          announceRecorded(self, snapshot, runtime, effect.index, effect.outcome, effect.kept);
+          break;
+        case 'cut': {
+          // Running ones keep the attempts, model and usage they had.
+          const spec = snapshot.input.specialists[effect.index]!;
+          const child = runtime.children.get(spec.id);
+          const now = clock.now();
+          const outcome = !child
+            ? unstartedOutcome(spec, effect.status, effect.error, now)
+            : spec.kind === 'fanOut'
+              ? stopSubLead(child, spec, effect.status, effect.error, now)
+              : outcomeOfStopped(child.getSnapshot() as SpecialistSnapshot, effect.status, effect.error, now);
+          if (child) {
+            stopChild(child);
+            removeChild(runtime, spec.id);
+          }
+          step(self, snapshot, runtime, { type: 'settled', index: effect.index, outcome, cut: true }, stopChild);
+          break;
+        }
+        case 'discard': {
+          // Same id, fresh attempts: stop the old actor (aborting its call); what it spent is kept.
+          const spec = snapshot.input.specialists[effect.index]!;
+          const child = runtime.children.get(spec.id);
+          if (!child) break;
+          let spent: { attempts: number; usage: Usage };
+          if (spec.kind === 'fanOut') {
+            spent = stopSubLead(child, spec, 'skipped', { kind: 'cancelled', message: 'restarted' }, clock.now());
+          } else {
+            const { progress } = child.getSnapshot() as SpecialistSnapshot;
+            spent = { attempts: callsMade(progress), usage: progress.usage };
+          }
+          stopChild(child);
+          removeChild(runtime, spec.id);
+          step(self, snapshot, runtime, { type: 'discarded', index: effect.index, attempts: spent.attempts, usage: spent.usage }, stopChild);
+          break;
+        }
+        case 'waitForSlot':
+          slots?.waiting.add(self);
+          break;
+        case 'deadlineTimer':
+          armDeadlineTimer(self, runtime, effect.at);
+          break;
+        case 'announce':
+          // One fan-out is the whole run here: its stop is everyone's already.
+          break;
+      }
+    }
   };
 
   /** Completes the fan-out once nothing is left unfinished. */
   const maybeFinish = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime): FanOutSnapshot => {
-    if (snapshot.fulfilled + snapshot.unsuccessful < snapshot.input.specialists.length || stillOpen(snapshot)) return snapshot;
+    if (!fanOutDone(snapshot)) return snapshot;
     runtime.unbudget?.();
     if (runtime.deadlineTimer !== null) clock.clearTimeout(runtime.deadlineTimer);
     runtime.deadlineTimer = null;
@@ -530,21 +447,20 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     return { ...snapshot, status: 'done', error: undefined, output: { outcomes: snapshot.outcomes as SpecialistOutcome[], stop: snapshot.stop } };
   };
 
+  /** Steps the core, reports on the next tick, and completes when nothing is left. */
+  const stepAndFinish = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, event: FanOutStepEvent, stopChild: (child: AnyActorRef) => void): FanOutSnapshot => {
+    step(self, snapshot, runtime, event, stopChild);
+    scheduleFlush(self, snapshot, runtime);
+    return maybeFinish(self, snapshot, runtime);
+  };
+
   return {
     getInitialSnapshot: (_scope, input) => ({
       status: 'active',
       output: undefined,
       error: undefined,
+      ...initialFanOut(input, { warmUp: input.context !== undefined && !input.cacheWarm && estimateTokens(input.context) >= MIN_CACHED_CONTEXT_TOKENS }),
       input,
-      outcomes: new Array<SpecialistOutcome | null>(input.specialists.length).fill(null),
-      nextIndex: 0,
-      requeued: [],
-      running: 0,
-      fulfilled: 0,
-      unsuccessful: 0,
-      stop: null,
-      discarded: {},
-      ...(input.context !== undefined && !input.cacheWarm && estimateTokens(input.context) >= MIN_CACHED_CONTEXT_TOKENS ? { warm: 'pending' as const } : {}),
     }),
 
     start: (snapshot, { self }) => {
@@ -558,29 +474,18 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         budget?.onExhausted(() => {
           if (self.getSnapshot().status === 'active') self.send({ type: 'fanOut.budget' });
         }) ?? null;
-      // After a restore: specialists that were in flight (or queued by a restart) start again;
-      // finished ones stay finished.
-      snapshot.requeued = [];
-      snapshot.input.specialists.forEach((_spec, index) => {
-        if (index < snapshot.nextIndex && !snapshot.outcomes[index]) snapshot.requeued.push(index);
-      });
-      snapshot.running = 0;
-      // A warm-up cut short by a restart: warm again (its warmer starts again first).
-      if (snapshot.warm === 'warming') snapshot.warm = 'pending';
       runtime.starting = true;
       // A sub-lead restarted on resume: what its specialists finished before the crash is kept.
+      const kept: Array<{ index: number; outcome: SpecialistOutcome }> = [];
       if (runtime.path && nested) {
-        snapshot.input.specialists.forEach((_spec, index) => {
-          const kept = snapshot.outcomes[index] ? undefined : nested.take([...runtime.path!, index]);
-          if (kept) record(self, snapshot, runtime, index, kept, false);
+        snapshot.outcomes.forEach((outcome, index) => {
+          const taken = outcome ? undefined : nested.take([...runtime.path!, index]);
+          if (taken) kept.push({ index, outcome: taken });
         });
       }
-      // Restored after the deadline passed, or with an escalation or a lost quorum among the kept
-      // outcomes: stop the rest before calling anyone, as the run would have.
-      const stop = stopOnRestore(snapshot, clock.now());
-      if (stop) stopAll(self, snapshot, runtime, stop, () => {});
-      else fillSlots(self, snapshot, runtime);
-      if (!stop) armDeadlines(self, snapshot, runtime);
+      // Fresh or restored: start what the slots allow, or stop first when the run would have
+      // stopped while it was down (deadline passed, an escalation or a lost quorum kept).
+      step(self, snapshot, runtime, { type: 'restore', kept }, () => {});
       scheduleFlush(self, snapshot, runtime);
       runtime.starting = false;
       // Restored with every outcome in (the process died before it could finish): finish now.
@@ -600,123 +505,49 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
           intake(self, snapshot, runtime, event);
           return snapshot;
 
-        case 'fanOut.budget': {
-          if (snapshot.stop !== null) return snapshot;
-          const stop: FanOutStop = { reason: 'budget', message: "budget: not started, the run's budget was spent" };
-          if (snapshot.input.budget?.onBudget === 'cut') {
-            stopAll(self, snapshot, runtime, { reason: 'budget', message: "budget: stopped, the run's budget was spent" }, stopChild);
-          } else {
-            // Running ones finish (each call only while it fits under the line); queued ones never start.
-            snapshot.stop = stop;
-            snapshot.input.specialists.forEach((_spec, index) => {
-              if (!snapshot.outcomes[index] && !runtime.children.has(snapshot.input.specialists[index]!.id))
-                stopOne(self, snapshot, runtime, index, 'skipped', { kind: 'budget', message: stop.message }, stopChild);
-            });
-            snapshot.requeued = [];
-            snapshot.nextIndex = snapshot.input.specialists.length;
-          }
-          scheduleFlush(self, snapshot, runtime);
-          return maybeFinish(self, snapshot, runtime);
-        }
+        case 'fanOut.budget':
+          return stepAndFinish(self, snapshot, runtime, { type: 'budget' }, stopChild);
 
         case 'specialist.cacheWritten':
-          if (snapshot.warm !== 'warming' || event.id !== snapshot.warmer) return snapshot;
-          snapshot.warm = 'done';
-          fillSlots(self, snapshot, runtime);
+          step(self, snapshot, runtime, { type: 'cacheWritten', id: event.id }, stopChild);
           scheduleFlush(self, snapshot, runtime);
           return snapshot;
 
         case 'fanOut.fill':
           // A call slot freed up elsewhere in the run (or, after a restore, nothing is left to run).
-          fillSlots(self, snapshot, runtime);
-          scheduleFlush(self, snapshot, runtime);
-          return maybeFinish(self, snapshot, runtime);
+          return stepAndFinish(self, snapshot, runtime, { type: 'fill' }, stopChild);
 
         case 'fanOut.deadline':
-          stopAll(self, snapshot, runtime, deadlineStop(snapshot), stopChild);
-          return maybeFinish(self, snapshot, runtime);
+          return stepAndFinish(self, snapshot, runtime, { type: 'stop', stop: deadlineStop(snapshot.input.deadlineMs) }, stopChild);
+
+        case 'fanOut.cancel':
+          return stepAndFinish(self, snapshot, runtime, { type: 'stop', stop: cancelStop(event.reason) }, stopChild);
 
         case 'fanOut.add': {
           if (!stillOpen(snapshot)) return snapshot;
-          for (const spec of event.specs) {
-            const index = snapshot.input.specialists.length;
-            snapshot.input.specialists.push(spec);
-            snapshot.outcomes.push(null);
-            runtime.indexById.set(spec.id, index);
-            if (event.deadlineAt !== null) setDeadline(snapshot, index, event.deadlineAt, event.message ?? `its deadline passed before it finished`);
-          }
-          fillSlots(self, snapshot, runtime);
-          armDeadlines(self, snapshot, runtime);
+          event.specs.forEach((spec, offset) => runtime.indexById.set(spec.id, snapshot.input.specialists.length + offset));
+          step(self, snapshot, runtime, { type: 'add', specs: event.specs, deadlineAt: event.deadlineAt, ...(event.message !== undefined ? { message: event.message } : {}) }, stopChild);
           scheduleFlush(self, snapshot, runtime);
           return snapshot;
         }
 
         case 'fanOut.deadlines': {
-          for (const id of event.ids) {
-            const index = runtime.indexById.get(id);
-            if (index !== undefined && !snapshot.outcomes[index]) setDeadline(snapshot, index, event.deadlineAt, event.message);
-          }
-          armDeadlines(self, snapshot, runtime);
+          const indexes = event.ids.map((id) => runtime.indexById.get(id)).filter((index) => index !== undefined);
+          step(self, snapshot, runtime, { type: 'deadlines', indexes, deadlineAt: event.deadlineAt, message: event.message }, stopChild);
           return snapshot;
         }
 
-        case 'fanOut.agentDeadline': {
-          const now = clock.now();
-          for (const [key, deadline] of Object.entries(snapshot.deadlines ?? {})) {
-            const index = Number(key);
-            if (deadline.at > now || snapshot.outcomes[index]) continue;
-            stopOne(self, snapshot, runtime, index, 'timedOut', { kind: 'deadline', message: deadline.message }, stopChild);
-          }
-          fillSlots(self, snapshot, runtime);
-          armDeadlines(self, snapshot, runtime);
-          scheduleFlush(self, snapshot, runtime);
-          return maybeFinish(self, snapshot, runtime);
-        }
+        case 'fanOut.agentDeadline':
+          return stepAndFinish(self, snapshot, runtime, { type: 'agentDeadlines' }, stopChild);
 
-        case 'fanOut.close': {
-          if (snapshot.input.open !== true || snapshot.closed) return snapshot;
-          snapshot.closed = true;
-          snapshot.input.specialists.forEach((_spec, index) => stopOne(self, snapshot, runtime, index, 'skipped', { kind: 'cancelled', message: event.message }, stopChild));
-          snapshot.requeued = [];
-          snapshot.nextIndex = snapshot.input.specialists.length;
-          return maybeFinish(self, snapshot, runtime);
-        }
-
-        case 'fanOut.cancel':
-          stopAll(self, snapshot, runtime, cancelStop(event.reason), stopChild);
+        case 'fanOut.close':
+          step(self, snapshot, runtime, { type: 'close', message: event.message }, stopChild);
           return maybeFinish(self, snapshot, runtime);
 
         case 'specialist.restart': {
           const index = runtime.indexById.get(event.id);
-          if (index === undefined || snapshot.stop !== null) return snapshot;
-          const child = runtime.children.get(event.id);
-          if (child) {
-            // Same id, fresh attempts: stop the old actor (aborting its call), start a new one.
-            const spec = snapshot.input.specialists[index] as SpecialistSpec;
-            const last = child.getSnapshot();
-            if (spec.kind === 'fanOut') {
-              const stopped = stopSubLead(child, spec, 'skipped', { kind: 'cancelled', message: `restarted` }, clock.now());
-              discard(snapshot, index, stopped.attempts, stopped.usage);
-            } else {
-              const { progress } = last as SpecialistSnapshot;
-              discard(snapshot, index, callsMade(progress), progress.usage);
-            }
-            stopChild(child);
-            removeChild(runtime, event.id);
-            snapshot.running--;
-            // The warmer restarted before its cache write: it warms again, starting first.
-            if (snapshot.warm === 'warming' && snapshot.warmer === event.id) snapshot.warm = 'pending';
-            snapshot.requeued.unshift(index);
-            fillSlots(self, snapshot, runtime);
-          } else if (snapshot.outcomes[index]) {
-            const previous = snapshot.outcomes[index];
-            discard(snapshot, index, previous.attempts, previous.usage);
-            if (previous.status === 'fulfilled') snapshot.fulfilled--;
-            else snapshot.unsuccessful--;
-            snapshot.outcomes[index] = null;
-            snapshot.requeued.push(index);
-            fillSlots(self, snapshot, runtime);
-          }
+          if (index === undefined) return snapshot;
+          step(self, snapshot, runtime, { type: 'restart', index }, stopChild);
           scheduleFlush(self, snapshot, runtime);
           return snapshot;
         }
@@ -737,7 +568,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
 
         default: {
           // `xstate.done.actor.<id>`: a specialist settled. `xstate.error.actor.<id>`: its actor
-          // crashed (a bug, not an expected failure) — recorded as rejected so the run goes on.
+          // crashed (a bug, not an expected failure) — recorded as rejected, and the run stops
+          // keeping what finished.
           const crashed = event.type.startsWith(ERROR_PREFIX);
           if (!crashed && !event.type.startsWith(DONE_PREFIX)) return snapshot;
           const id = event.type.slice(crashed ? ERROR_PREFIX.length : DONE_PREFIX.length);
@@ -745,30 +577,13 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
           const child = runtime.children.get(id);
           if (index === undefined || snapshot.outcomes[index] || !child) return snapshot;
           removeChild(runtime, id);
-          snapshot.running--;
           const spec = snapshot.input.specialists[index] as SpecialistSpec;
           const outcome = crashed
             ? crashOutcome(spec, child, (event as unknown as { error: unknown }).error, clock.now())
             : spec.kind === 'fanOut'
               ? outcomeOfSubLead(spec, (event as { output: unknown }).output as RunResult)
               : (event as { output: SpecialistOutcome }).output;
-          record(self, snapshot, runtime, index, outcome);
-          if (crashed) {
-            // A bug is never a policy matter: fail the run, keeping what finished.
-            stopAll(self, snapshot, runtime, { reason: 'crashed', by: id, message: outcome.error!.message }, stopChild);
-          } else {
-            const decided = stopAfterSettled(
-              spec,
-              outcome,
-              snapshot.input.quorum,
-              { total: snapshot.input.specialists.length, fulfilled: snapshot.fulfilled, unsuccessful: snapshot.unsuccessful },
-              stillOpen(snapshot),
-            );
-            if (decided) stopAll(self, snapshot, runtime, decided, stopChild);
-            else fillSlots(self, snapshot, runtime);
-          }
-          scheduleFlush(self, snapshot, runtime);
-          return maybeFinish(self, snapshot, runtime);
+          return stepAndFinish(self, snapshot, runtime, { type: 'settled', index, outcome, crashed }, stopChild);
         }
       }
     },

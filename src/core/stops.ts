@@ -3,7 +3,7 @@
  * Restate chunks build their stops (and the outcomes of specialists a stop cut short) here, so
  * a run reads the same whichever runtime ran it.
  */
-import type { FanOutStop } from '../actors/fanOut.ts';
+import type { FanOutStop } from './fanOutStep.ts';
 import type { SpecialistSpec } from '../config.ts';
 import type { ErrorInfo } from '../errors.ts';
 import type { SpecialistOutcome } from '../outcome.ts';

@@ -5,7 +5,7 @@
  * fanfold service, and nothing is loaded or saved per specialist: a finished call is replayed
  * from the invocation's journal after a crash, never made again.
  *
- * The rules are the shared ones: the group is stepped by `stepFlatFanOut` and each specialist by
+ * The rules are the shared ones: the group is stepped by `stepFanOut` and each specialist by
  * the attempt steps (a tool-using one runs its whole loop in one call of the agent service). All
  * waiting goes through one `RestatePromise.race` over every pending step, so a replay sees events
  * in the same order. The run's deadline needs no timer here: each call aborts itself at it, and
@@ -14,10 +14,10 @@
  * specialists short with that reason and answers with every outcome.
  */
 import * as restate from '@restatedev/restate-sdk';
-import type { FanOutStop } from '../actors/fanOut.ts';
+import type { FanOutStop } from '../core/fanOutStep.ts';
 import { afterAttempt, afterWait, firstAttempt, stoppedAttempts, type AttemptEffect, type AttemptRecord, type AttemptStep, type AttemptsState, type SteppedOutcome } from '../core/attemptStep.ts';
-import { flatFanOutDone, initialFlatFanOut, stepFlatFanOut, type FlatFanOutEffect, type FlatFanOutState } from '../core/flatFanOut.ts';
-import { cancelStop, deadlineStop, stoppedError, stoppedStatus } from '../core/stops.ts';
+import { fanOutDone, initialFanOut, stepFanOut, type FanOutEffect, type FanOutState, type FanOutStepEvent } from '../core/fanOutStep.ts';
+import { cancelStop, deadlineStop, stoppedError } from '../core/stops.ts';
 import { unstartedOutcome } from '../outcome.ts';
 import type { ModelProvider } from '../providers/provider.ts';
 import { callModelOnce } from './modelCall.ts';
@@ -75,7 +75,14 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
   // so the chunk adds no journal entries of its own. The run's deadline needs no timer here
   // either: each call aborts itself at it, and the lead's own timer stops the run.
   let now = request.deadlineAt - request.deadlineMs;
-  let group: FlatFanOutState = initialFlatFanOut(specs, { maxConcurrency: request.maxConcurrency, quorum: request.quorum, runTotal: request.runTotal });
+  const group: FanOutState = initialFanOut({
+    specialists: specs,
+    maxConcurrency: request.maxConcurrency,
+    quorum: request.quorum,
+    runTotal: request.runTotal,
+    deadlineMs: request.deadlineMs,
+    deadlineAt: request.deadlineAt,
+  });
   const running = new Map<number, Running>();
   const pending = new Map<number, restate.RestatePromise<Wake>>();
   /** Outcomes of specialists whose last call ended at the run's deadline, for the deadline's stop to record. */
@@ -97,7 +104,7 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     if (effect.type === 'settle') {
       running.delete(index);
       pending.delete(index);
-      return apply(stepFlatFanOut(group, { type: 'settled', index, outcome: effect.outcome }, now));
+      return apply({ type: 'settled', index, outcome: effect.outcome });
     }
     if (effect.type === 'wait') {
       running.set(index, { state, inFlightSince: null, waitUntil: now + effect.ms });
@@ -133,37 +140,42 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     );
   };
 
-  /** Carries out the group's effects. */
-  function apply(step: { state: FlatFanOutState; effects: FlatFanOutEffect[] }): void {
-    group = step.state;
-    for (const effect of step.effects) {
-      if (effect.type === 'start') {
+  /** Steps the group and carries out its effects, in order. */
+  function apply(event: FanOutStepEvent): void {
+    for (const effect of stepFanOut(group, event, { now })) carryOut(effect);
+  }
+
+  /** Carries out one of the group's effects. */
+  function carryOut(effect: FanOutEffect): void {
+    switch (effect.type) {
+      case 'start': {
         const spec = specs[effect.index]!;
         if (spec.kind !== 'model') {
           // Task functions and sub-leads never reach a chunk (the client refuses them); say so if one does.
           const message = `specialist "${spec.id}" is ${spec.kind === 'task' ? 'a task function' : 'a nested sub-lead'}, which the Restate runtime does not run`;
-          apply(stepFlatFanOut(group, { type: 'settled', index: effect.index, outcome: unstartedOutcome(spec, 'rejected', { kind: 'unknown', message }, now) }, now));
-          continue;
+          apply({ type: 'settled', index: effect.index, outcome: unstartedOutcome(spec, 'rejected', { kind: 'unknown', message }, now) });
+          return;
         }
         const first = firstAttempt(spec, request.deadlineAt);
         follow(effect.index, first.state, first.effect);
-      } else if (effect.type === 'cut') {
+        return;
+      }
+      case 'cut': {
         const ended = endedAtDeadline.get(effect.index);
-        if (ended) {
-          running.delete(effect.index);
-          apply(stepFlatFanOut(group, { type: 'settled', index: effect.index, outcome: ended }, now));
-          continue;
-        }
         const cut = running.get(effect.index);
         running.delete(effect.index);
         pending.delete(effect.index);
-        const outcome = cut
-          ? stoppedAttempts(cut.state, cut.inFlightSince, stoppedStatus(effect.stop), stoppedError(effect.stop), now)
-          : unstartedOutcome(specs[effect.index]!, stoppedStatus(effect.stop), stoppedError(effect.stop), now);
-        apply(stepFlatFanOut(group, { type: 'settled', index: effect.index, outcome }, now));
-      } else {
-        sendStop(ctx, request.runKey, effect.stop);
+        const outcome = ended ?? (cut ? stoppedAttempts(cut.state, cut.inFlightSince, effect.status, effect.error, now) : unstartedOutcome(specs[effect.index]!, effect.status, effect.error, now));
+        apply({ type: 'settled', index: effect.index, outcome, cut: true });
+        return;
       }
+      case 'announce':
+        sendStop(ctx, request.runKey, effect.stop);
+        return;
+      default:
+        // `recorded`: read from the group's outcomes when reporting; a chunk has no call slots,
+        // restarts or specialist deadlines of its own (`waitForSlot`, `discard`, `deadlineTimer`).
+        return;
     }
   }
 
@@ -182,8 +194,8 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
   };
   const sent: boolean[] = new Array<boolean>(specs.length).fill(false);
   try {
-    apply(stepFlatFanOut(group, { type: 'fill' }, now));
-    while (!flatFanOutDone(group)) {
+    apply({ type: 'fill' });
+    while (!fanOutDone(group)) {
       const failedBefore = group.unsuccessful;
       const wake = await restate.RestatePromise.race(reportTimer ? [...pending.values(), reportTimer] : [...pending.values()]);
       if (wake.kind === 'report') {
@@ -221,12 +233,12 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
         }
       }
       // Past the run's deadline nothing more starts; what runs is cut short.
-      if (now >= request.deadlineAt && group.stop === null) apply(stepFlatFanOut(group, { type: 'stop', stop: deadlineStop(request.deadlineMs) }, now));
+      if (now >= request.deadlineAt && group.stop === null) apply({ type: 'stop', stop: deadlineStop(request.deadlineMs) });
       // The run's quorum is judged over every chunk's failures, by the stop signal.
       const failed = group.unsuccessful - failedBefore;
       if (failed > 0 && group.stop === null && request.quorum > 0) reportFailures(ctx, request.runKey, { count: failed, quorum: request.quorum, total: request.runTotal });
       const settledNow = group.fulfilled + group.unsuccessful;
-      if (settledNow > reported && !flatFanOutDone(group)) {
+      if (settledNow > reported && !fanOutDone(group)) {
         if (now - reportedAt >= request.progressEveryMs) report();
         else reportTimer ??= ctx.sleep(reportedAt + request.progressEveryMs - now).map((): Wake => ({ kind: 'report' }));
       }
@@ -236,7 +248,7 @@ export async function runChunk(ctx: restate.Context, provider: ModelProvider, re
     // Cancelled by the fan-out: a stop was decided elsewhere; the stop signal says which.
     const stop = (await readStop(ctx, request.runKey)) ?? cancelStop();
     now = Math.max(now, await ctx.date.now());
-    apply(stepFlatFanOut(group, { type: 'stop', stop }, now));
+    apply({ type: 'stop', stop });
   }
   // A chunk that ran long enough to report tells followers the rest; a short one's outcomes
   // reach them with the fan-out's answer, moments later, without a write of their own.

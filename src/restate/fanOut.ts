@@ -20,7 +20,8 @@
 import * as restate from '@restatedev/restate-sdk';
 import { fromPromise, type PromiseActorLogic } from '@restatedev/xstate/promise';
 import type { AnyEventObject } from 'xstate';
-import type { FanOutInput, FanOutOutput, FanOutStop } from '../actors/fanOut.ts';
+import type { FanOutInput, FanOutOutput } from '../actors/fanOut.ts';
+import type { FanOutStop } from '../core/fanOutStep.ts';
 import type { SpecialistSpec } from '../config.ts';
 import { FanfoldError } from '../errors.ts';
 import { cancelStop, deadlineStop, escalates, escalationStop, quorumStopIfLost } from '../core/stops.ts';

@@ -8,7 +8,7 @@
  * nothing per specialist while nothing goes wrong.
  */
 import * as restate from '@restatedev/restate-sdk';
-import type { FanOutStop } from '../actors/fanOut.ts';
+import type { FanOutStop } from '../core/fanOutStep.ts';
 import { quorumStopIfLost } from '../core/stops.ts';
 
 /** The stop objects' service name. */
