@@ -182,6 +182,8 @@ export function stepFanOut(state: FanOutState, event: FanOutStepEvent, env: FanO
   const specs = state.input.specialists;
   /** Call slots the specialists this step cut short or threw away give back (the shell frees them first). */
   let freed = 0;
+  /** Specialists this step cut short: their outcomes come back after it, but they are over. */
+  const cut = new Set<number>();
 
   const record = (index: number, settled: SpecialistOutcome, kept = false) => {
     let outcome = settled;
@@ -235,6 +237,7 @@ export function stepFanOut(state: FanOutState, event: FanOutStepEvent, env: FanO
     if (isRunning(index, requeued)) {
       state.running--;
       if (specs[index]!.kind !== 'fanOut') freed++;
+      cut.add(index);
       effects.push({ type: 'cut', index, status, error });
       return;
     }
@@ -259,7 +262,7 @@ export function stepFanOut(state: FanOutState, event: FanOutStepEvent, env: FanO
   const armDeadlines = () => {
     let earliest: number | null = null;
     for (const [index, deadline] of Object.entries(state.deadlines ?? {})) {
-      if (state.outcomes[Number(index)]) continue;
+      if (state.outcomes[Number(index)] || cut.has(Number(index))) continue;
       if (earliest === null || deadline.at < earliest) earliest = deadline.at;
     }
     effects.push({ type: 'deadlineTimer', at: earliest });
