@@ -8,7 +8,9 @@
  * sources }`). A request that offers a model lead's `Agent` tool gets a simulated lead: it spawns
  * the agents its prompt asks for, joins them by id, and synthesises their findings (see lead.ts).
  * Synthesis prompts may carry weights, and a streaming fold's digest and closing requests get
- * their part of the synthesis alone (see synthesis.ts).
+ * their part of the synthesis alone (see synthesis.ts). The Message Batches endpoints give each
+ * batch request the reply a non-streamed call would get, completing on the simulator's clock
+ * (see batches.ts).
  *
  * ```ts
  * const sim = await startSimulator({ latency: { firstTokenMs: 0, tokensPerSecond: Infinity } });
@@ -33,6 +35,8 @@ export { SIMULATED_TITLE_PREFIX, SIMULATED_WEB_DOMAIN, domainCovers, searchResul
 export { SERVER_TOOL_MS, serverToolMs, timeToFirstTokenMs } from './latency.ts';
 export { sourcesOf, type CitedSource } from './synthesis.ts';
 export { parseJoinResult } from './lead.ts';
+export { BATCHES_PATH, CUSTOM_ID_PATTERN, DEFAULT_BATCH_LIST_LIMIT, MAX_BATCH_BYTES, MAX_BATCH_LIST_LIMIT, MAX_BATCH_REQUESTS } from './batchRequest.ts';
+export { DEFAULT_BATCH_LATENCY, batchRequestMs, type BatchLatency, type BatchRequestStatus, type SimulatedBatch, type SimulatedBatchRequest } from './batches.ts';
 export { planLead, type LeadPlan, type PlannedAgent } from './leadPlan.ts';
 export type { ReplyBlock, ServerToolUsage, WebSearchCitation } from './content.ts';
 export type { ClientTool, ServerTool, ToolChoice, ToolDefinition } from './tools.ts';

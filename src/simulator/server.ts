@@ -1,17 +1,19 @@
 /**
  * The loopback server: speaks enough of the Anthropic Messages API (`POST /v1/messages`, JSON
- * and SSE, and `POST /v1/messages/count_tokens`) that the unmodified SDK works against it, with
- * deterministic text and tool use, a latency model, prompt-cache accounting and injectable
- * faults. Built on node:http only.
+ * and SSE, `POST /v1/messages/count_tokens`, and the Message Batches endpoints under
+ * `/v1/messages/batches`) that the unmodified SDK works against it, with deterministic text and
+ * tool use, a latency model, prompt-cache accounting and injectable faults. Built on node:http only.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PromptCache, inputTokens, type CacheAccount } from './cache.ts';
+import { BATCHES_PATH, MAX_BATCH_BYTES, isBatchPath, parseBatchCreate, parseBatchListQuery, routeBatch, type BatchCall } from './batchRequest.ts';
+import { BatchStore, DEFAULT_BATCH_LATENCY, batchLatencyIssues, type SimulatedBatch } from './batches.ts';
 import { systemClock, type Clock as SimulatorClock } from '../clock.ts';
 import { FanfoldError } from '../errors.ts';
 import { errorBody, errorTypeForStatus, statusForErrorType } from './errors.ts';
 import { Exchange, type ExchangeHost } from './exchange.ts';
-import { DEFAULT_AFTER_DELTAS, FAULT_TYPES, FaultBook, matchesCondition, type Fault, type FaultRule } from './faults.ts';
+import { BATCH_FAULT_TYPES, DEFAULT_AFTER_DELTAS, FAULT_TYPES, FaultBook, matchesCondition, type Fault, type FaultRule } from './faults.ts';
 import { assertLatency, deltaDelays, latencyIssues, resolveLatency, serverToolMs, timeToFirstTokenMs, type LatencyModel } from './latency.ts';
 import { parseMessagesBody, peekModel, peekStream, type ParsedMessagesRequest } from './request.ts';
 import { MALFORMED_FRAME, MESSAGE_STOP, PING, messageDelta, messageStart, sseFrame, streamError, streamedBlock, type MessageUsage, type StreamedBlock } from './sse.ts';
@@ -25,7 +27,10 @@ const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 /** What to do with a request, decided before it is logged as received. */
-type Decision = { kind: 'error'; status: number; type: string; message: string } | { kind: 'messages' | 'count'; request: ParsedMessagesRequest; fault: Fault | null };
+type Decision =
+  | { kind: 'error'; status: number; type: string; message: string }
+  | { kind: 'messages' | 'count'; request: ParsedMessagesRequest; fault: Fault | null }
+  | { kind: 'batch'; call: BatchCall; fault: Fault | null; origin: string };
 
 type StreamFault = Extract<Fault, { type: 'stall' | 'drop' | 'stream_error' }>;
 
@@ -89,21 +94,31 @@ function validateRule(rule: FaultRule): void {
     throw new FanfoldError('config', 'An http_error fault needs `status` (400-599) and `errorType` (e.g. "invalid_request_error")');
   }
   if (rule.fault.type === 'latency') assertLatency(rule.fault, 'fault');
+  const batchFault = BATCH_FAULT_TYPES.has(rule.fault.type);
+  if (rule.match?.customId !== undefined && !batchFault) {
+    throw new FanfoldError('config', `A rule that matches customId applies only to requests inside a batch: use it with ${[...BATCH_FAULT_TYPES].join(', ')}, not ${rule.fault.type}`);
+  }
+  if (batchFault && typeof rule.match?.path === 'string' && rule.match.path !== BATCHES_PATH) {
+    throw new FanfoldError('config', `A ${rule.fault.type} fault matches requests inside a batch, whose path is ${BATCHES_PATH}, never ${rule.match.path}`);
+  }
+  if ((rule.fault.type === 'batch_expired' || rule.fault.type === 'batch_canceled') && rule.fault.afterMs !== undefined && !(Number.isFinite(rule.fault.afterMs) && rule.fault.afterMs >= 0)) {
+    throw new FanfoldError('config', `A ${rule.fault.type} fault's afterMs must be a finite number >= 0 (got ${rule.fault.afterMs})`);
+  }
 }
 
-/** Reads a request body; rejects if the client goes away first. */
-function readBody(req: IncomingMessage): Promise<{ raw: string; tooLarge: boolean }> {
+/** Reads a request body, keeping at most `limit` bytes; rejects if the client goes away first. */
+function readBody(req: IncomingMessage, limit: number): Promise<{ raw: string; tooLarge: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
     });
     req.on('end', () => {
       done = true;
-      resolve({ raw: Buffer.concat(chunks).toString('utf8'), tooLarge: size > MAX_BODY_BYTES });
+      resolve({ raw: Buffer.concat(chunks).toString('utf8'), tooLarge: size > limit });
     });
     req.on('error', reject);
     req.on('close', () => {
@@ -121,6 +136,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
   readonly #waiters = new Set<Waiter>();
   readonly #faults = new FaultBook();
   readonly #cache: PromptCache;
+  readonly #batches: BatchStore;
   readonly #options: SimulatorOptions;
   readonly #apiKey: string | null;
   #seq = 0;
@@ -128,12 +144,26 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
   #closing: Promise<void> | null = null;
 
   constructor(options: SimulatorOptions) {
-    const issues = [...latencyIssues(options.latency, 'latency'), ...Object.entries(options.latencyByModel ?? {}).flatMap(([model, latency]) => latencyIssues(latency, `latencyByModel[${model}]`))];
+    const issues = [
+      ...latencyIssues(options.latency, 'latency'),
+      ...Object.entries(options.latencyByModel ?? {}).flatMap(([model, latency]) => latencyIssues(latency, `latencyByModel[${model}]`)),
+      ...batchLatencyIssues(options.batchLatency, 'batchLatency'),
+    ];
+    if (options.batchCounts !== undefined && options.batchCounts !== 'progressive' && options.batchCounts !== 'at_end') {
+      issues.push(`batchCounts must be 'progressive' or 'at_end' (got ${JSON.stringify(options.batchCounts)})`);
+    }
     if (issues.length > 0) throw new FanfoldError('config', issues.join('; '));
     this.#options = options;
     this.#apiKey = options.apiKey ?? null;
     this.clock = options.clock ?? systemClock;
     this.#cache = new PromptCache(() => this.clock.now(), options.minCacheableTokens);
+    this.#batches = new BatchStore({
+      clock: this.clock,
+      cache: this.#cache,
+      faults: this.#faults,
+      latency: { ...DEFAULT_BATCH_LATENCY, ...options.batchLatency },
+      counts: options.batchCounts ?? 'progressive',
+    });
     for (const rule of options.faults ?? []) this.addFault(rule);
     this.#server = http.createServer((req, res) => this.#onRequest(req, res));
     this.#server.on('connection', (socket: Socket) => {
@@ -170,6 +200,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
         (filter.path === undefined || record.path === filter.path) &&
         (filter.caller === undefined || matchesCondition(filter.caller, record.caller, true)) &&
         (filter.turn === undefined || record.turn === filter.turn) &&
+        (filter.batchId === undefined || record.batchId === filter.batchId) &&
         (filter.pattern === undefined || matchesCondition(filter.pattern, record.text, false)),
     ).length;
   }
@@ -191,6 +222,10 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     return promise;
   }
 
+  batches(): SimulatedBatch[] {
+    return this.#batches.log();
+  }
+
   addFault(rule: FaultRule): void {
     validateRule(rule);
     this.#faults.add(rule);
@@ -202,6 +237,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
 
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
+      this.#batches.close();
       for (const exchange of this.#exchanges) exchange.abandon();
       this.#server.close(() => resolve());
       for (const socket of this.#sockets) socket.destroy();
@@ -271,6 +307,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
       fault: null,
       outcome: 'pending',
       usage: null,
+      batchId: null,
     };
     const exchange = new Exchange(record, res, requestId, this);
     this.#exchanges.add(exchange);
@@ -280,7 +317,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
       this.#list(exchange);
       exchange.end('client_closed');
     });
-    readBody(req).then(
+    readBody(req, record.path === BATCHES_PATH ? MAX_BATCH_BYTES : MAX_BODY_BYTES).then(
       ({ raw, tooLarge }) => this.#dispatch(exchange, req, raw, tooLarge),
       () => {}, // the close handler records it
     );
@@ -296,21 +333,19 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
       exchange.sendJson(decision.status, errorBody(decision.type, decision.message, exchange.requestId), 'completed');
       return;
     }
-    void this.#respond(exchange, decision.kind, decision.request, decision.fault);
+    if (decision.kind === 'batch') void this.#batchCall(exchange, decision.call, decision.fault, decision.origin);
+    else void this.#respond(exchange, decision.kind, decision.request, decision.fault);
   }
 
   /** Routing, auth, JSON and validation, then the fault; fills the record's request fields. */
   #decide(record: SimulatedRequest, req: IncomingMessage, raw: string, tooLarge: boolean): Decision {
     const error = (status: number, message: string): Decision => ({ kind: 'error', status, type: errorTypeForStatus(status), message });
     const path = record.path;
+    if (isBatchPath(path)) return this.#decideBatch(record, req, raw, tooLarge);
     if (path !== MESSAGES_PATH && path !== COUNT_TOKENS_PATH) return error(404, `Not found: ${req.method ?? 'GET'} ${path}`);
     if (req.method !== 'POST') return error(405, `Method ${req.method ?? ''} is not allowed on ${path}`);
-
-    // Both auth styles: x-api-key (SDK 0.x, curl) and Authorization: Bearer (SDK 1.x).
-    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '')?.[1] ?? null;
-    const keys = [header(req, 'x-api-key'), bearer].filter((key): key is string => key !== null);
-    if (keys.length === 0) return error(401, 'x-api-key header is required');
-    if (this.#apiKey !== null && !keys.includes(this.#apiKey)) return error(401, 'invalid x-api-key');
+    const refused = this.#authError(req);
+    if (refused) return error(401, refused);
 
     if (tooLarge) return error(413, `Request exceeds the maximum size of ${MAX_BODY_BYTES} bytes`);
     let body: unknown;
@@ -324,37 +359,104 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     const parsed = parseMessagesBody(body, path === MESSAGES_PATH ? 'create' : 'count_tokens');
     if (!parsed.ok) return error(400, parsed.message);
     record.text = parsed.request.text;
-    const fault = this.#faults.take({ path, model: parsed.request.model, text: parsed.request.text, caller: record.caller, turn: record.turn });
+    const fault = this.#faults.take({ path, method: 'POST', model: parsed.request.model, text: parsed.request.text, caller: record.caller, turn: record.turn });
     return { kind: path === MESSAGES_PATH ? 'messages' : 'count', request: parsed.request, fault };
   }
 
-  async #respond(exchange: Exchange, kind: 'messages' | 'count', request: ParsedMessagesRequest, fault: Fault | null): Promise<void> {
-    const fail = (status: number, type: string, message: string, headers: Record<string, string> = {}): void =>
+  /** Why a request's credentials are refused (a 401), or `null`. */
+  #authError(req: IncomingMessage): string | null {
+    // Both auth styles: x-api-key (SDK 0.x, curl) and Authorization: Bearer (SDK 1.x).
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '')?.[1] ?? null;
+    const keys = [header(req, 'x-api-key'), bearer].filter((key): key is string => key !== null);
+    if (keys.length === 0) return 'x-api-key header is required';
+    if (this.#apiKey !== null && !keys.includes(this.#apiKey)) return 'invalid x-api-key';
+    return null;
+  }
+
+  /**
+   * A batch endpoint: route, auth, then the create body or list query, then the HTTP fault.
+   * Batch calls carry no model or text, so only rules without `model` or `pattern` reach them.
+   */
+  #decideBatch(record: SimulatedRequest, req: IncomingMessage, raw: string, tooLarge: boolean): Decision {
+    const error = (status: number, message: string): Decision => ({ kind: 'error', status, type: errorTypeForStatus(status), message });
+    const method = req.method ?? 'GET';
+    const route = routeBatch(method, record.path);
+    if ('error' in route) return error(route.error, route.error === 404 ? `Not found: ${method} ${record.path}` : `Method ${method} is not allowed on ${record.path}`);
+    if ('id' in route) record.batchId = route.id;
+    const refused = this.#authError(req);
+    if (refused) return error(401, refused);
+
+    let call: BatchCall;
+    if (route.op === 'create') {
+      if (tooLarge) return error(413, `Request exceeds the maximum size of ${MAX_BATCH_BYTES} bytes`);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch (cause) {
+        return error(400, `Request body is not valid JSON: ${(cause as Error).message}`);
+      }
+      const parsed = parseBatchCreate(body);
+      if (!parsed.ok) return error(400, parsed.message);
+      call = { op: 'create', items: parsed.items };
+    } else if (route.op === 'list') {
+      const parsed = parseBatchListQuery(new URL(req.url ?? '/', 'http://simulator').searchParams);
+      if (!parsed.ok) return error(400, parsed.message);
+      call = { op: 'list', query: parsed.query };
+    } else {
+      call = route;
+    }
+    const fault = this.#faults.take({ path: record.path, method, model: null, text: '', caller: record.caller, turn: record.turn });
+    // results_url points where the client reached us (the Host header), so it works through a port mapping too.
+    const host = header(req, 'host');
+    return { kind: 'batch', call, fault, origin: host ? `http://${host}` : this.#url };
+  }
+
+  /**
+   * Answers a batch endpoint. Error-status faults refuse the call; the others act once the work
+   * is done (a create has made its batch), as when a server commits and the answer is lost.
+   */
+  async #batchCall(exchange: Exchange, call: BatchCall, fault: Fault | null, origin: string): Promise<void> {
+    if (this.#refuseWithFault(exchange, fault)) return;
+    if (fault?.type === 'latency' && !(await exchange.sleep(fault.firstTokenMs ?? 0))) return;
+    const outcome = this.#batches.perform(call, { seq: exchange.record.seq, caller: exchange.record.caller, turn: exchange.record.turn, origin });
+    exchange.record.batchId = outcome.batchId;
+    if (fault?.type === 'hang') return; // Headers are never sent; the close handler records how it ended.
+    if (!outcome.ok) {
+      exchange.sendJson(outcome.status, errorBody(outcome.type, outcome.message, exchange.requestId), 'completed');
+      return;
+    }
+    this.#sendText(exchange, outcome.body, outcome.contentType, fault);
+  }
+
+  /** Sends the error response of an error-status fault; `true` when the fault was one. */
+  #refuseWithFault(exchange: Exchange, fault: Fault | null): boolean {
+    const fail = (status: number, type: string, message: string, headers: Record<string, string> = {}): true => {
       exchange.sendJson(status, errorBody(type, message, exchange.requestId), 'fault', headers);
+      return true;
+    };
     switch (fault?.type) {
       case 'rate_limit': {
         const seconds = fault.retryAfterSeconds ?? (fault.retryAfterMs !== undefined ? Math.ceil(fault.retryAfterMs / 1000) : 1);
         const headers: Record<string, string> = { 'retry-after': String(seconds) };
         if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
-        fail(429, 'rate_limit_error', 'Rate limit exceeded (simulated).', headers);
-        return;
+        return fail(429, 'rate_limit_error', 'Rate limit exceeded (simulated).', headers);
       }
       case 'overloaded':
-        fail(529, 'overloaded_error', 'Overloaded (simulated).');
-        return;
+        return fail(529, 'overloaded_error', 'Overloaded (simulated).');
       case 'server_error': {
         const status = fault.status ?? 500;
-        fail(status, errorTypeForStatus(status), 'Internal server error (simulated).');
-        return;
+        return fail(status, errorTypeForStatus(status), 'Internal server error (simulated).');
       }
       case 'http_error':
-        fail(fault.status, fault.errorType, fault.message ?? `Simulated ${fault.errorType}.`);
-        return;
-      case 'hang':
-        return; // Headers are never sent; the close handler records how it ended.
+        return fail(fault.status, fault.errorType, fault.message ?? `Simulated ${fault.errorType}.`);
       default:
-        break;
+        return false;
     }
+  }
+
+  async #respond(exchange: Exchange, kind: 'messages' | 'count', request: ParsedMessagesRequest, fault: Fault | null): Promise<void> {
+    if (this.#refuseWithFault(exchange, fault)) return;
+    if (fault?.type === 'hang') return; // Headers are never sent; the close handler records how it ended.
     const latency = resolveLatency(this.#options.latency, this.#options.latencyByModel?.[request.model], fault?.type === 'latency' ? fault : undefined);
     if (kind === 'count') await this.#countTokens(exchange, request, fault);
     else if (request.stream) await this.#streamMessage(exchange, request, latency, fault);
@@ -406,9 +508,13 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
 
   /** A 200 JSON body, or what a fault makes of it. */
   #sendBody(exchange: Exchange, body: unknown, fault: Fault | null): void {
-    const text = JSON.stringify(body);
+    this.#sendText(exchange, JSON.stringify(body), 'application/json', fault);
+  }
+
+  /** A 200 body (JSON, or a batch's JSON lines), or what a fault makes of it. */
+  #sendText(exchange: Exchange, text: string, contentType: string, fault: Fault | null): void {
     const half = text.slice(0, Math.floor(text.length / 2));
-    const headers = { 'content-type': 'application/json' };
+    const headers = { 'content-type': contentType };
     switch (fault?.type) {
       case 'stall':
         // Full content-length, half the bytes: the client waits for the rest forever.

@@ -3,6 +3,7 @@
  * examples hold.
  */
 import type { Clock as SimulatorClock } from '../clock.ts';
+import type { BatchLatency, SimulatedBatch } from './batches.ts';
 import type { Fault, FaultRule } from './faults.ts';
 import type { LatencyModel } from './latency.ts';
 
@@ -32,6 +33,21 @@ export interface SimulatorOptions {
   clock?: SimulatorClock;
   /** Smallest cacheable prompt prefix in estimated tokens; default 1024. */
   minCacheableTokens?: number;
+  /**
+   * When a Message Batch's requests complete, field by field over `DEFAULT_BATCH_LATENCY`:
+   * request `i` completes `baseMs` (1,000) + `i` × `perRequestMs` (10) + 0–`jitterMs` (1,000,
+   * fixed per `custom_id`) after the create; `canceling` lasts `cancelMs` (500); `expires_at` is
+   * `expiryMs` (24 h) after the create. Timers run on {@link clock}.
+   */
+  batchLatency?: Partial<BatchLatency>;
+  /**
+   * How a batch in progress reports `request_counts`. `progressive` (default): each request
+   * moves from `processing` to its result as it completes. `at_end`: every request stays
+   * `processing` until the batch ends, which is what the API reference promises ("Requests
+   * start as processing and move to one of the other statuses only once processing of the
+   * entire batch ends"); a client should work under both.
+   */
+  batchCounts?: 'progressive' | 'at_end';
 }
 
 /** Token usage as the API reports it. */
@@ -74,6 +90,11 @@ export interface SimulatedRequest {
   outcome: 'pending' | 'completed' | 'fault' | 'client_closed';
   /** Usage of a generated message (set when generation starts; output grows as deltas go out); `null` otherwise. */
   usage: SimulatedUsage | null;
+  /**
+   * The Message Batch a call to a batch endpoint is about: the id in its path, or the batch a
+   * create made (`null` until made, and for a create that was refused). `null` for other requests.
+   */
+  batchId: string | null;
 }
 
 /** Filter for {@link Simulator.count}; every given field must match. */
@@ -86,6 +107,8 @@ export interface RequestFilter {
   path?: string;
   /** Substring of, or RegExp tested against, the request text. */
   pattern?: string | RegExp;
+  /** Exact {@link SimulatedRequest.batchId}. */
+  batchId?: string;
 }
 
 /** A running simulator. */
@@ -102,6 +125,17 @@ export interface Simulator {
    * tests wait deterministically without sleeps. Rejects if the simulator closes first.
    */
   waitFor(predicate: (request: SimulatedRequest) => boolean, state?: 'received' | 'ended'): Promise<SimulatedRequest>;
+  /**
+   * Every Message Batch created so far, oldest first (deleted ones included), each with its
+   * requests' `custom_id`s, results and usage: copies taken now. Requests inside a batch are not
+   * in {@link requests} (which logs HTTP calls: the create is there, with its `batchId`).
+   *
+   * @example
+   * // No request was submitted twice, across every batch:
+   * const ids = sim.batches().flatMap((batch) => batch.requests.map((request) => request.customId));
+   * expect(new Set(ids).size).toBe(ids.length);
+   */
+  batches(): SimulatedBatch[];
   /** Appends a fault rule (checked after the existing ones). */
   addFault(rule: FaultRule): void;
   /** Removes every fault rule. */
