@@ -30,6 +30,7 @@ import type { BudgetLedger } from '../budget/ledger.ts';
 import type { StreamFold } from '../fold/streamFold.ts';
 import { weighFindings } from '../findings/weights.ts';
 import type { RunResult } from '../result.ts';
+import { createLiteActor, isLiteActor } from './liteActor.ts';
 import { outcomeOfSubLead, stopSubLead, subLeadInput } from './subLead.ts';
 import { callsMade, currentModel, outcomeOfStopped, type ProgressSinks, type SpecialistActorInput, type SpecialistActorLogic, type SpecialistSnapshot } from './specialist.ts';
 
@@ -122,6 +123,27 @@ function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
+/**
+ * Fan-outs with more specialists than this host them lightly (src/actors/liteActor.ts: the same
+ * specialist logic without an XState actor around each), so 100,000 in flight fit in memory; the
+ * inspector then shows the fan-out's progress rather than an actor per specialist.
+ */
+export const LIGHT_HOSTING_ABOVE = 1_000;
+
+/** A fan-out this large hosts its specialists lightly, and they stream no text deltas. */
+const lightlyHosted = (snapshot: FanOutSnapshot) => snapshot.input.specialists.length > LIGHT_HOSTING_ABOVE;
+
+/** Ends a child from outside: an actor through its parent's `stopChild`, a light one itself. */
+function endChild(child: AnyActorRef, stopChild: (child: AnyActorRef) => void): void {
+  if (isLiteActor(child)) child.stop();
+  else stopChild(child);
+}
+
+/** A large fan-out reports settled outcomes to the lead in about this many shares (see `settledDue`). */
+const SETTLED_REPORTS = 64;
+/** …or this long after the first one held back. */
+const SETTLED_LAG_MS = 20;
+
 /** Most run events in one report to the lead. */
 const MAX_BATCH = 128;
 
@@ -158,6 +180,8 @@ interface FanOutRuntime {
   /** Per specialist, its token event in the pending batch that later deltas can still join. */
   openTokens: Map<string, SpecialistTokenEvent>;
   flushTimer: unknown;
+  /** A large fan-out's timer for settled outcomes held back (see `settledDue`). */
+  settledTimer: unknown;
   reportedAllStarted: boolean;
   /** The timer of the earliest specialist deadline (an open fan-out's), and when it fires. */
   deadlineTimer: unknown;
@@ -214,6 +238,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         starting: false,
         openTokens: new Map(),
         flushTimer: null,
+        settledTimer: null,
         reportedAllStarted: false,
         deadlineTimer: null,
         deadlineTimerAt: null,
@@ -256,18 +281,39 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     for (const waiter of waiting) if (waiter.getSnapshot().status === 'active') waiter.send({ type: 'fanOut.fill' });
   };
 
-  /** Sends the batch to the lead now. */
-  const flush = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime) => {
+  /**
+   * Whether the outcomes settled since the last report go to the lead now. The lead copies its
+   * outcome list for each report that carries some (its snapshots are immutable), so a large
+   * fan-out sends them in shares of at least 1/{@link SETTLED_REPORTS} of its size, or after
+   * {@link SETTLED_LAG_MS}: O(N) copies in all rather than O(N²). Small ones send them at once.
+   */
+  const settledDue = (snapshot: FanOutSnapshot, runtime: FanOutRuntime, finishing: boolean) => {
+    return finishing || !lightlyHosted(snapshot) || runtime.pendingSettled.length * SETTLED_REPORTS >= snapshot.input.specialists.length;
+  };
+
+  /** Sends the batch to the lead now (`finishing`: with every settled outcome). */
+  const flush = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, finishing = false) => {
     if (runtime.flushTimer !== null) {
       clock.clearTimeout(runtime.flushTimer);
       runtime.flushTimer = null;
     }
     const started = allStarted(snapshot);
-    if (runtime.pendingEvents.length === 0 && runtime.pendingSettled.length === 0 && started === runtime.reportedAllStarted) return;
-    const { pendingEvents: events, pendingSettled: settled } = runtime;
+    const sendSettled = runtime.pendingSettled.length > 0 && settledDue(snapshot, runtime, finishing);
+    if (runtime.pendingEvents.length === 0 && !sendSettled && started === runtime.reportedAllStarted) return;
+    const { pendingEvents: events } = runtime;
+    const settled = sendSettled ? runtime.pendingSettled : [];
     runtime.pendingEvents = [];
     runtime.openTokens.clear();
-    runtime.pendingSettled = [];
+    if (sendSettled) {
+      runtime.pendingSettled = [];
+      if (runtime.settledTimer !== null) clock.clearTimeout(runtime.settledTimer);
+      runtime.settledTimer = null;
+    } else if (runtime.pendingSettled.length > 0 && runtime.settledTimer === null) {
+      runtime.settledTimer = clock.setTimeout(() => {
+        runtime.settledTimer = null;
+        if (self.getSnapshot().status === 'active') flush(self, snapshot, runtime, true);
+      }, SETTLED_LAG_MS);
+    }
     runtime.reportedAllStarted = started;
     // At most MAX_BATCH run events per report (see scheduleFlush); settled outcomes go with the last.
     for (let at = MAX_BATCH; at < events.length; at += MAX_BATCH) {
@@ -313,6 +359,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
   /** A specialist's input; in a checkpointed run, with its path and the loop steps a checkpoint kept. */
   const specialistInput = (snapshot: FanOutSnapshot, runtime: FanOutRuntime, spec: SpecialistSpec, index: number): SpecialistActorInput => {
     const input: SpecialistActorInput = { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt };
+    if (lightlyHosted(snapshot)) input.quiet = true;
     if (snapshot.input.context !== undefined) input.context = snapshot.input.context;
     if (snapshot.warmer === spec.id) input.warmsCache = true;
     if (!steps || spec.tools.length === 0) return input;
@@ -331,7 +378,9 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
             parent: self,
             input: subLeadInput(snapshot.input.task, spec, snapshot.input.deadlineAt, clock.now(), snapshot.input.weights, snapshot.input.context, snapshot.input.budget),
           })
-        : createActor(specialist, { id: spec.id, parent: self, input: specialistInput(snapshot, runtime, spec, index) });
+        : lightlyHosted(snapshot)
+          ? (createLiteActor(specialist, { id: spec.id, parent: self, input: specialistInput(snapshot, runtime, spec, index) }) as unknown as AnyActorRef)
+          : createActor(specialist, { id: spec.id, parent: self, input: specialistInput(snapshot, runtime, spec, index) });
     runtime.children.set(spec.id, child);
     if (runtime.slots && spec.kind !== 'fanOut') {
       runtime.slots.inFlight++;
@@ -399,7 +448,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
               ? stopSubLead(child, spec, effect.status, effect.error, now)
               : outcomeOfStopped(child.getSnapshot() as SpecialistSnapshot, effect.status, effect.error, now);
           if (child) {
-            stopChild(child);
+            endChild(child, stopChild);
             removeChild(runtime, spec.id);
           }
           step(self, snapshot, runtime, { type: 'settled', index: effect.index, outcome, cut: true }, stopChild);
@@ -417,7 +466,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
             const { progress } = child.getSnapshot() as SpecialistSnapshot;
             spent = { attempts: callsMade(progress), usage: progress.usage };
           }
-          stopChild(child);
+          endChild(child, stopChild);
           removeChild(runtime, spec.id);
           step(self, snapshot, runtime, { type: 'discarded', index: effect.index, attempts: spent.attempts, usage: spent.usage }, stopChild);
           break;
@@ -441,7 +490,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     runtime.unbudget?.();
     if (runtime.deadlineTimer !== null) clock.clearTimeout(runtime.deadlineTimer);
     runtime.deadlineTimer = null;
-    flush(self, snapshot, runtime);
+    flush(self, snapshot, runtime, true);
     sinks?.delete(self);
     runtime.slots?.waiting.delete(self);
     return { ...snapshot, status: 'done', error: undefined, output: { outcomes: snapshot.outcomes as SpecialistOutcome[], stop: snapshot.stop } };
@@ -557,11 +606,13 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
           sinks?.delete(self);
           runtime.slots?.waiting.delete(self);
           for (const [id, child] of [...runtime.children]) {
-            stopChild(child);
+            endChild(child, stopChild);
             removeChild(runtime, id);
           }
           if (runtime.flushTimer !== null) clock.clearTimeout(runtime.flushTimer);
           runtime.flushTimer = null;
+          if (runtime.settledTimer !== null) clock.clearTimeout(runtime.settledTimer);
+          runtime.settledTimer = null;
           if (runtime.deadlineTimer !== null) clock.clearTimeout(runtime.deadlineTimer);
           runtime.deadlineTimer = null;
           return { ...snapshot, status: 'stopped' };

@@ -59,6 +59,11 @@ export interface SpecialistActorInput {
   context?: string;
   /** It warms the context's cache: tell the parent once its first response has begun. */
   warmsCache?: true;
+  /**
+   * Its text deltas are not sent on as `specialist.token` events (a specialist of a very large
+   * fan-out, see `LIGHT_HOSTING_ABOVE`): its finding arrives whole with its outcome.
+   */
+  quiet?: true;
   /** Its calls may use the budget's share kept for the synthesis (the run's synthesizer, a model lead). */
   usesReserve?: true;
   /** A streaming fold's digest: it writes this finding's section of the report (see `streamFold.ts`). */
@@ -430,7 +435,7 @@ export function createSpecialistLogic(deps: SpecialistDependencies): SpecialistA
     try {
       call = provider.stream(request, {
         signal: options.signal,
-        onText: (text) => tellParent(self, { type: 'specialist.token', id: spec.id, text }),
+        ...(input.quiet ? {} : { onText: (text: string) => tellParent(self, { type: 'specialist.token', id: spec.id, text }) }),
         onUsage: (usage) => {
           reported = usage;
           if (self.getSnapshot().status === 'active') self.send({ type: 'attempt.usage', attempt, usage });
