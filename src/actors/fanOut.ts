@@ -130,8 +130,18 @@ function estimateTokens(text: string): number {
  */
 export const LIGHT_HOSTING_ABOVE = 1_000;
 
-/** A fan-out this large hosts its specialists lightly, and they stream no text deltas. */
-const lightlyHosted = (snapshot: FanOutSnapshot) => snapshot.input.specialists.length > LIGHT_HOSTING_ABOVE;
+/** Specialists in a fan-out's whole tree: its own, and those of its sub-leads at every level. */
+function treeSize(specs: readonly SpecialistSpec[]): number {
+  let size = 0;
+  for (const spec of specs) size += spec.kind === 'fanOut' && spec.fanOut ? treeSize(spec.fanOut.specialists) : 1;
+  return size;
+}
+
+/**
+ * A run this large hosts its specialists lightly, and they stream no text deltas: a fan-out
+ * above the size, or any fan-out of a tree above it (100 sub-leads × 1,000 are 100,000 too).
+ */
+const lightlyHosted = (runtime: FanOutRuntime, snapshot: FanOutSnapshot) => runtime.lightly || snapshot.input.specialists.length > LIGHT_HOSTING_ABOVE;
 
 /** Ends a child from outside: an actor through its parent's `stopChild`, a light one itself. */
 function endChild(child: AnyActorRef, stopChild: (child: AnyActorRef) => void): void {
@@ -167,6 +177,8 @@ interface FanOutRuntime {
   path: number[] | null;
   /** The run-wide call slots; `null` when the run has no `maxConcurrency`. */
   slots: CallSlots | null;
+  /** The run is large enough to host its specialists lightly (see `lightlyHosted`). */
+  lightly: boolean;
   /** Ids of the children holding a call slot. */
   holding: Set<string>;
   indexById: Map<string, number>;
@@ -231,6 +243,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         children: new Map(),
         path: pathOf(self),
         slots: runSlots(self, snapshot),
+        lightly: enclosingOf(self)?.lightly ?? treeSize(snapshot.input.specialists) > LIGHT_HOSTING_ABOVE,
         holding: new Set(),
         indexById,
         pendingEvents: [],
@@ -252,6 +265,11 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
    * Where this fan-out sits: its lead is a sub-lead (a child of an enclosing fan-out, under
    * its specialist's id) or the top lead (no parent).
    */
+  const enclosingOf = (self: AnyActorRef): FanOutRuntime | undefined => {
+    const lead = self._parent;
+    return lead?._parent ? runtimes.get(lead._parent) : undefined;
+  };
+
   const pathOf = (self: AnyActorRef): number[] | null => {
     const lead = self._parent;
     const enclosing = lead?._parent ? runtimes.get(lead._parent) : undefined;
@@ -288,7 +306,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
    * {@link SETTLED_LAG_MS}: O(N) copies in all rather than O(N²). Small ones send them at once.
    */
   const settledDue = (snapshot: FanOutSnapshot, runtime: FanOutRuntime, finishing: boolean) => {
-    return finishing || !lightlyHosted(snapshot) || runtime.pendingSettled.length * SETTLED_REPORTS >= snapshot.input.specialists.length;
+    return finishing || !lightlyHosted(runtime, snapshot) || runtime.pendingSettled.length * SETTLED_REPORTS >= snapshot.input.specialists.length;
   };
 
   /** Sends the batch to the lead now (`finishing`: with every settled outcome). */
@@ -359,7 +377,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
   /** A specialist's input; in a checkpointed run, with its path and the loop steps a checkpoint kept. */
   const specialistInput = (snapshot: FanOutSnapshot, runtime: FanOutRuntime, spec: SpecialistSpec, index: number): SpecialistActorInput => {
     const input: SpecialistActorInput = { task: snapshot.input.task, spec, deadlineAt: snapshot.input.deadlineAt };
-    if (lightlyHosted(snapshot)) input.quiet = true;
+    if (lightlyHosted(runtime, snapshot)) input.quiet = true;
     if (snapshot.input.context !== undefined) input.context = snapshot.input.context;
     if (snapshot.warmer === spec.id) input.warmsCache = true;
     if (!steps || spec.tools.length === 0) return input;
@@ -378,7 +396,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
             parent: self,
             input: subLeadInput(snapshot.input.task, spec, snapshot.input.deadlineAt, clock.now(), snapshot.input.weights, snapshot.input.context, snapshot.input.budget),
           })
-        : lightlyHosted(snapshot)
+        : lightlyHosted(runtime, snapshot)
           ? (createLiteActor(specialist, { id: spec.id, parent: self, input: specialistInput(snapshot, runtime, spec, index) }) as unknown as AnyActorRef)
           : createActor(specialist, { id: spec.id, parent: self, input: specialistInput(snapshot, runtime, spec, index) });
     runtime.children.set(spec.id, child);
