@@ -24,7 +24,7 @@ import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { describeIssue, normalizeConfig, policySchema, SYNTHESIZER_ID, type FanOutConfig, type SpecialistConfig, type SynthesizerConfig, type ToolConfig } from './config.ts';
+import { batchSchema, describeIssue, normalizeConfig, policySchema, SYNTHESIZER_ID, type FanOutConfig, type SpecialistConfig, type SynthesizerConfig, type ToolConfig } from './config.ts';
 import { mcpServersSchema } from './tools/mcpConfig.ts';
 import { isToolDefinition, type ToolDefinition } from './tools/tool.ts';
 import { isPatternApp, readPatternApp } from './patternApp.ts';
@@ -94,6 +94,8 @@ const appSchema = z.strictObject({
       { error: 'expected true, false or `{ confidence?, sources?, words?, speed? }` (numbers from 0 and up)' },
     )
     .optional(),
+  /** Batch mode: specialists' calls through Message Batches (`true`, or `{ gatherMs?, pollMs?, maxPollMs?, cancelMarginMs?, maxRequests?, maxBytes? }`). */
+  batch: batchSchema.optional(),
   agents: z.array(agentSchema, { error: 'expected a list of agents' }).min(1, { error: 'expected at least one agent' }),
   lead: z.strictObject(
     {
@@ -434,5 +436,6 @@ function toRunConfig(app: AppDocument, task: string, modules: ReadonlyMap<string
   if (app.tools !== undefined) config.tools = toolsOf(app.tools, 'tools', modules);
   if (app.mcp !== undefined) config.mcp = app.mcp as FanOutConfig['mcp'] & object;
   if (app.weights !== undefined) config.weights = app.weights as FanOutConfig['weights'] & object;
+  if (app.batch !== undefined) config.batch = app.batch as NonNullable<FanOutConfig['batch']>;
   return config;
 }

@@ -16,6 +16,7 @@ import type { ServerToolName, ToolSpec } from './tools/types.ts';
 import { AGENT_TOOL_NAME } from './lead/agentTool.ts';
 import { DEFAULT_WEIGHTS, type WeightRule } from './findings/weights.ts';
 import type { BudgetCaps } from './budget/ledger.ts';
+import { DEFAULT_BATCH_SETTINGS, MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, type BatchSettings } from './providers/batch/settings.ts';
 
 /** What a task function (a non-LLM specialist, or a custom synthesizer) receives. */
 export interface TaskContext {
@@ -188,11 +189,38 @@ export interface FanOutConfig {
    */
   fanIn?: 'batch' | 'stream';
   /**
+   * Batch mode: specialists' model calls go through the Message Batches API at half price,
+   * gathered into one batch per round (each model turn of a tool-using specialist is a round),
+   * polled until they end. The synthesizer, a model lead and a streaming fold's digests still
+   * stream. Calls wait for their batch to end (minutes to hours on the API), so specialists'
+   * `attemptTimeoutMs` defaults to none in this mode; open batches are canceled a margin before
+   * the deadline so what they finished is read in time. `true` takes every default of
+   * {@link BatchConfig}. Needs a provider with the batch endpoints (`createAnthropicProvider`).
+   * Default: off.
+   */
+  batch?: boolean | BatchConfig;
+  /**
    * A model lead: instead of running every specialist, a model decides the fan-out. It spawns
    * specialists from `specialists` (then the templates it may choose from) with the `Agent`
    * tool, joins them by id, and writes the synthesis. Default: none (every specialist runs).
    */
   lead?: ModelLeadConfig;
+}
+
+/** Batch mode's settings; every field is optional (see {@link FanOutConfig.batch}). */
+export interface BatchConfig {
+  /** How long the first call of a round waits for others to join its batch, in ms. Default `1_000`. */
+  gatherMs?: number;
+  /** Wait before a batch's first poll, in ms; each later poll waits 1.5× longer. Default `1_000`. */
+  pollMs?: number;
+  /** Longest wait between two polls of a batch, in ms. Default `60_000`. */
+  maxPollMs?: number;
+  /** How long before the run's deadline open batches are canceled, in ms. Default: a tenth of the deadline, from 1 s to 10 min. */
+  cancelMarginMs?: number;
+  /** Most requests per batch; more calls are split into several batches. Default (and most) `100_000`, the API's limit. */
+  maxRequests?: number;
+  /** Largest create body per batch, in bytes; larger rounds are split. Default (and most) 256 MB, the API's limit. */
+  maxBytes?: number;
 }
 
 /** Caps on money and tokens; every one given must hold. */
@@ -322,6 +350,8 @@ export interface LeadInput {
   nested?: true;
   /** `stream`: findings are digested as they arrive (see `FanOutConfig.fanIn`); absent: batch. */
   fanIn?: 'stream';
+  /** Batch mode (see `FanOutConfig.batch`), every setting resolved; absent: off. */
+  batch?: BatchSettings;
 }
 
 /** A model lead as the lead machine sees it. Plain JSON. */
@@ -397,6 +427,7 @@ export const policySchema = z.strictObject({
   retry: retrySchema.optional(),
   fallbackModels: z.array(nonEmptyText).optional(),
   fallbackOn: z.array(z.enum(errorKinds, { error: `expected one of ${errorKinds.join(', ')}` })).optional(),
+  streamOn: z.array(z.enum(errorKinds, { error: `expected one of ${errorKinds.join(', ')}` })).optional(),
   onFailure: z.enum(['skip', 'escalate'], { error: 'expected "skip" or "escalate"' }).optional(),
   attemptTimeoutMs: durationMs(`an integer from 1 to ${MAX_TIMER_MS} (ms), or null`).nullable().optional(),
   maxTurns: positiveInt().max(1000, { error: 'expected an integer from 1 to 1000' }).optional(),
@@ -585,6 +616,27 @@ function checkTools(tools: readonly unknown[], ctx: z.RefinementCtx, path: Prope
 
 const weight = z.number({ error: 'expected a number from 0 and up' }).min(0, { error: 'expected a number from 0 and up' });
 
+const batchInt = (max: number, unit: string) => {
+  const what = `an integer from 1 to ${max}${unit}`;
+  return positiveInt(what).max(max, { error: `expected ${what}` });
+};
+
+/** `batch: true`, or its settings. */
+export const batchSchema = z.union(
+  [
+    z.boolean(),
+    z.strictObject({
+      gatherMs: nonNegative.optional(),
+      pollMs: durationMs().optional(),
+      maxPollMs: durationMs().optional(),
+      cancelMarginMs: nonNegative.optional(),
+      maxRequests: batchInt(MAX_BATCH_REQUESTS, " (the API's limit)").optional(),
+      maxBytes: batchInt(MAX_BATCH_BYTES, " bytes (256 MB, the API's limit)").optional(),
+    }),
+  ],
+  { error: 'expected true, false or `{ gatherMs?, pollMs?, maxPollMs?, cancelMarginMs?, maxRequests?, maxBytes? }`' },
+);
+
 const leadSchema = z.strictObject({
   ...modelCallFields,
   tools: toolList.optional(),
@@ -630,6 +682,7 @@ const configSchema = z
     lead: leadSchema.optional(),
     budget: runBudgetSchema.optional(),
     fanIn: z.enum(['batch', 'stream'], { error: 'expected "batch" or "stream"' }).optional(),
+    batch: batchSchema.optional(),
     context: z
       .union(
         [
@@ -673,6 +726,21 @@ const configSchema = z
         message: "a streaming fold needs a synthesizer to fold: with a model lead that writes the answer itself, set `lead.synthesize: 'synthesizer'` (or leave fanIn out)",
         params: { plain: true },
       });
+    }
+    if (typeof config.batch === 'object') {
+      const { pollMs, maxPollMs, cancelMarginMs } = config.batch;
+      if (pollMs !== undefined && maxPollMs !== undefined && maxPollMs < pollMs) {
+        ctx.addIssue({ code: 'custom', path: ['batch', 'maxPollMs'], message: `expected at least \`pollMs\` (${pollMs}), got ${maxPollMs}`, params: { plain: true } });
+      }
+      const deadlineMs = config.deadlineMs ?? DEFAULT_DEADLINE_MS;
+      if (cancelMarginMs !== undefined && cancelMarginMs >= deadlineMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['batch', 'cancelMarginMs'],
+          message: `expected less than the run's deadline (${deadlineMs} ms): batches are canceled this long before it, got ${cancelMarginMs}`,
+          params: { plain: true },
+        });
+      }
     }
     if (config.fanIn === 'stream' && config.synthesizer?.run) {
       ctx.addIssue({ code: 'custom', path: ['fanIn'], message: "a streaming fold digests findings with the synthesizer's model: it cannot stream a `run` function", params: { plain: true } });
@@ -730,7 +798,11 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
   const raw = parsed.data as FanOutConfig;
   const model = raw.model ?? DEFAULT_MODEL;
   const maxTokens = raw.maxTokens ?? DEFAULT_MAX_TOKENS;
-  const runPolicy = resolvePolicy(DEFAULT_POLICY, raw.policy);
+  const batch = batchSettingsOf(raw.batch);
+  // Calls that stream (the synthesizer, a model lead) keep the usual defaults; batched ones wait
+  // for their batch to end (minutes to hours), so no per-attempt deadline unless one is given.
+  const streamedPolicy = resolvePolicy(DEFAULT_POLICY, raw.policy);
+  const runPolicy = batch ? resolvePolicy(DEFAULT_POLICY, { attemptTimeoutMs: null }, raw.policy) : streamedPolicy;
   const tasks = new Map<string, TaskFunction>();
   const codeTools = new Map<string, ToolDefinition>();
   const mcpToolReferences: NormalizedConfig['mcpToolReferences'] = [];
@@ -798,11 +870,11 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
   };
   const runDefaults = { model, maxTokens, tools: raw.tools ? toToolSpecs(raw.tools, ['tools']) : NO_TOOLS };
   const specialists = raw.specialists.map((entry, index) => toSpec(entry.id, entry, runPolicy, [], runDefaults, ['specialists', index]));
-  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, runPolicy, [], runDefaults, ['synthesizer']);
+  const synthesizer = toSpec(SYNTHESIZER_ID, { angle: 'Synthesis', ...raw.synthesizer }, streamedPolicy, [], runDefaults, ['synthesizer']);
   const weights = raw.weights === true ? { ...DEFAULT_WEIGHTS } : raw.weights ? { ...DEFAULT_WEIGHTS, confidence: 0, sources: 0, ...raw.weights } : undefined;
   // Weighed findings: every model specialist may report with its finding.
   if (weights) addReportTool(specialists);
-  const lead = raw.lead ? modelLeadSpec(raw.task, raw.lead, specialists, runPolicy, runDefaults, toToolSpecs) : undefined;
+  const lead = raw.lead ? modelLeadSpec(raw.task, raw.lead, specialists, streamedPolicy, runDefaults, toToolSpecs) : undefined;
   return {
     input: {
       task: raw.task,
@@ -816,12 +888,27 @@ export function normalizeConfig(config: unknown, source = 'run config'): Normali
       ...(weights ? { weights } : {}),
       ...(raw.context !== undefined ? { context: contextText(raw.context) } : {}),
       ...(raw.fanIn === 'stream' ? { fanIn: 'stream' as const } : {}),
+      ...(batch ? { batch } : {}),
       ...(raw.budget ? { budget: { caps: toCaps(raw.budget), onBudget: raw.budget.onBudget ?? 'finish', reserve: raw.budget.reserve ?? null } } : {}),
     },
     tasks,
     codeTools,
     mcp: raw.mcp ?? {},
     mcpToolReferences,
+  };
+}
+
+/** Batch mode's settings, every default applied; `null` when it is off. */
+function batchSettingsOf(batch: FanOutConfig['batch']): BatchSettings | null {
+  if (!batch) return null;
+  if (batch === true) return { ...DEFAULT_BATCH_SETTINGS };
+  return {
+    gatherMs: batch.gatherMs ?? DEFAULT_BATCH_SETTINGS.gatherMs,
+    pollMs: batch.pollMs ?? DEFAULT_BATCH_SETTINGS.pollMs,
+    maxPollMs: batch.maxPollMs ?? Math.max(DEFAULT_BATCH_SETTINGS.maxPollMs, batch.pollMs ?? 0),
+    cancelMarginMs: batch.cancelMarginMs ?? null,
+    maxRequests: batch.maxRequests ?? DEFAULT_BATCH_SETTINGS.maxRequests,
+    maxBytes: batch.maxBytes ?? DEFAULT_BATCH_SETTINGS.maxBytes,
   };
 }
 

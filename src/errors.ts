@@ -18,6 +18,12 @@ export interface ErrorInfo {
   status?: number;
   /** How long the server asked us to wait before retrying (from `retry-after`). */
   retryAfterMs?: number;
+  /**
+   * The call went through a Message Batch (batch mode) and failed there: its result was
+   * `errored`, `expired` or `canceled`, or a batch endpoint refused it. A policy's `streamOn`
+   * decides on such failures.
+   */
+  batch?: true;
 }
 
 /**
@@ -103,12 +109,15 @@ export class ProviderError extends FanfoldError {
   readonly kind: ErrorKind;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
-  constructor(kind: ErrorKind, message: string, options: { status?: number; retryAfterMs?: number; cause?: unknown } = {}) {
+  /** The call failed inside a Message Batch (see {@link ErrorInfo.batch}). */
+  readonly batch: boolean;
+  constructor(kind: ErrorKind, message: string, options: { status?: number; retryAfterMs?: number; batch?: boolean; cause?: unknown } = {}) {
     super('provider', message, { cause: options.cause });
     this.name = 'ProviderError';
     this.kind = kind;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.batch = options.batch ?? false;
   }
 }
 
@@ -118,6 +127,7 @@ export function toErrorInfo(error: unknown): ErrorInfo {
     const info: ErrorInfo = { kind: error.kind, message: error.message };
     if (error.status !== undefined) info.status = error.status;
     if (error.retryAfterMs !== undefined) info.retryAfterMs = error.retryAfterMs;
+    if (error.batch) info.batch = true;
     return info;
   }
   if (error instanceof Error) return { kind: 'unknown', message: error.message || error.name };

@@ -134,6 +134,56 @@ export interface LeadJoinedEvent {
   statuses: Array<{ id: string; status: SpecialistOutcome['status'] }>;
   at: number;
 }
+/** How many of a batch's requests are where (the API's `request_counts`). */
+export interface BatchRequestCounts {
+  processing: number;
+  succeeded: number;
+  errored: number;
+  canceled: number;
+  expired: number;
+}
+
+/**
+ * Batch mode: a batch of specialists' calls was created (its id is journaled in a checkpointed
+ * run before this is emitted).
+ */
+export interface BatchSubmittedEvent {
+  type: 'batch.submitted';
+  batchId: string;
+  /** Requests in it. */
+  requests: number;
+  /** Its create body's size. */
+  bytes: number;
+  at: number;
+}
+/**
+ * Batch mode: a poll of a batch found it changed (status or counts; the API may report every
+ * request `processing` until the batch ends). `kept`: the batch was created before a resume.
+ */
+export interface BatchProgressEvent {
+  type: 'batch.progress';
+  batchId: string;
+  status: 'in_progress' | 'canceling' | 'ended';
+  requests: number;
+  counts: BatchRequestCounts;
+  kept: boolean;
+  at: number;
+}
+/**
+ * Batch mode: a batch ended and its results were read (`counts` from the results). `canceled`
+ * says why fanfold canceled it, if it did: the run's deadline was near, the run was cancelled, or
+ * nobody waited for its results any more.
+ */
+export interface BatchEndedEvent {
+  type: 'batch.ended';
+  batchId: string;
+  requests: number;
+  counts: BatchRequestCounts;
+  canceled: 'deadline' | 'run' | 'unused' | null;
+  kept: boolean;
+  at: number;
+}
+
 /** The run reached a final state; `result` equals what the run's promise resolves to. */
 export interface RunFinishedEvent {
   type: 'run.finished';
@@ -156,7 +206,13 @@ export type RunEvent =
   | LeadSpawnedEvent
   | LeadJoiningEvent
   | LeadJoinedEvent
+  | BatchSubmittedEvent
+  | BatchProgressEvent
+  | BatchEndedEvent
   | RunFinishedEvent;
+
+/** Events of batch mode's batches (they come from the batch provider, not from an actor). */
+export type BatchEvent = BatchSubmittedEvent | BatchProgressEvent | BatchEndedEvent;
 
 /** Events about one specialist's progress, as a specialist actor reports them to its parent. */
 export type SpecialistProgressEvent = SpecialistStartedEvent | SpecialistTokenEvent | SpecialistRetryingEvent | SpecialistToolStartedEvent | SpecialistToolDoneEvent | SpecialistTurnEvent;

@@ -31,6 +31,15 @@ export interface SupervisionPolicy {
   /** Error kinds that move to the next fallback model at once instead of retrying. Default `['overloaded']`. */
   fallbackOn: ErrorKind[];
   /**
+   * Batch mode: kinds of a batched call's failure (its result `errored` → the API error's kind,
+   * `expired` → `timeout`, `canceled` → `cancelled`, or a batch endpoint refusing it) after which
+   * the call is made again at once as a streamed call at full price, on the same model — checked
+   * before `fallbackOn`, and whether or not the kind is retryable. That turn's further retries
+   * stream too; the next turn is batched again. `[]`: a batch failure is decided like any other
+   * (a retry is a new call, in a new batch). Default `[]`.
+   */
+  streamOn: ErrorKind[];
+  /**
    * What the specialist's final failure means for the run: `'skip'` — the run goes on and the
    * synthesizer is told the angle is missing and why; `'escalate'` — the run fails at once and
    * the other specialists are stopped. Default `'skip'`.
@@ -69,6 +78,7 @@ export const DEFAULT_POLICY: Readonly<SupervisionPolicy> = Object.freeze({
   }),
   fallbackModels: Object.freeze([]) as unknown as string[],
   fallbackOn: Object.freeze(['overloaded']) as ErrorKind[],
+  streamOn: Object.freeze([]) as unknown as ErrorKind[],
   onFailure: 'skip',
   attemptTimeoutMs: 120_000,
   maxTurns: 10,
@@ -107,6 +117,14 @@ export interface AttemptPosition {
 export type FailureDecision = { action: 'retry'; delayMs: number; modelIndex: number; reason: 'backoff' | 'fallback' } | { action: 'giveUp' };
 
 /**
+ * True when a failed batched call is made again as a streamed call at once (the policy's
+ * `streamOn`). The batch provider asks the same question to know how to make that next call.
+ */
+export function streamsAfter(policy: Pick<SupervisionPolicy, 'streamOn'>, error: Pick<ErrorInfo, 'kind' | 'batch'>): boolean {
+  return error.batch === true && (policy.streamOn ?? []).includes(error.kind);
+}
+
+/**
  * The wait before retry number `retryNumber` (1 for the first retry): exponential, capped,
  * with jitter. `random` returns a number in [0, 1).
  */
@@ -118,6 +136,8 @@ export function backoffDelay(retry: RetryPolicy, retryNumber: number, random: ()
 
 /**
  * Decides what follows a failed attempt. Order of preference:
+ * 0. a batched call's failure of a kind listed in `streamOn` is made again at once, streamed, on
+ *    the same model (batch mode; see {@link streamsAfter});
  * 1. a kind listed in `fallbackOn` (overload) moves to the next model at once;
  * 2. a retryable kind with attempts left waits (the server's `retry-after` when given, capped
  *    by `maxDelayMs`, else exponential backoff) and tries the same model again;
@@ -125,6 +145,7 @@ export function backoffDelay(retry: RetryPolicy, retryNumber: number, random: ()
  * 4. otherwise give up.
  */
 export function decideAfterFailure(policy: SupervisionPolicy, position: AttemptPosition, error: ErrorInfo, random: () => number): FailureDecision {
+  if (streamsAfter(policy, error)) return { action: 'retry', delayMs: 0, modelIndex: position.modelIndex, reason: 'fallback' };
   const nextModel = position.modelIndex + 1 < position.modelCount ? position.modelIndex + 1 : null;
   const retryable = policy.retry.retryOn.includes(error.kind);
   if (nextModel !== null && policy.fallbackOn.includes(error.kind)) {

@@ -27,6 +27,7 @@ import { BudgetLedger, spendOf } from './budget/ledger.ts';
 import { reserveFor } from './budget/estimate.ts';
 import type { Digest, StreamFold } from './fold/streamFold.ts';
 import { DEFAULT_PRICES, type PriceTable } from './pricing/prices.ts';
+import { prepareRunBatches } from './providers/batch/runBatches.ts';
 
 /** Options of {@link resumeFanOut}: those of a run, plus where the checkpoint is. */
 export interface ResumeOptions extends Omit<RunOptions, 'checkpoint' | 'source'> {
@@ -93,9 +94,22 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
   const tools = plan.finished ? null : toolsFor(input, options.config, options.mcp);
   const nested = createNestedOutcomes(plan.nested);
   const steps = createLoopSteps(plan.steps);
+  // Batch mode: the batches it created are polled again, never submitted again.
+  const batches = plan.finished
+    ? null
+    : prepareRunBatches(input, {
+        provider: options.provider,
+        providers: options.providers,
+        clock,
+        deadline: { at: plan.snapshot.context.deadlineAt, ms: options.deadlineMs ?? input.deadlineMs },
+        kept: plan.batches,
+        source: 'resume options',
+      });
+  const runProvider = batches ? batches.provider : options.provider;
+  const runProviders = batches ? batches.providers : options.providers;
   // Traced like a new run, from now on (its earlier part ran in another process).
-  const tracing = plan.finished ? null : startRunTrace(options.trace, { input, clock, provider: options.provider, providers: options.providers, resumed: true });
-  const providers = tracing ? tracing.providers : options.providers;
+  const tracing = plan.finished ? null : startRunTrace(options.trace, { input, clock, provider: runProvider, providers: runProviders, resumed: true });
+  const providers = tracing ? tracing.providers : runProviders;
   const inspect = tracing ? tracing.inspect(options.inspect) : options.inspect;
   // A streaming fold keeps the digests it had made; a budget counts what the kept outcomes cost.
   const fold: { current: StreamFold | null; kept: Array<[string, Digest]> } | undefined = input.fanIn === 'stream' ? { current: null, kept: plan.digests } : undefined;
@@ -109,7 +123,7 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
     : undefined;
   const machine = leadMachine.provide({
     actors: createRunActors({
-      provider: tracing ? tracing.provider : options.provider,
+      provider: tracing ? tracing.provider : runProvider,
       ...(providers ? { providers } : {}),
       tasks,
       clock,
@@ -159,8 +173,9 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
             keptSteps: plan.steps,
             onError: options.onCheckpointError ?? warnCheckpointFailed(runId),
             ...(fold?.current ? { fold: fold.current } : {}),
+            ...(batches ? { batches: batches.journal, batchesSettled: batches.idle } : {}),
           },
-          { ready: tools?.ready ?? null, ...(tools ? { onEnd: tools.close } : {}) },
+          { ready: tools?.ready ?? null, ...(tools ? { onEnd: tools.close } : {}), batches },
         );
   } catch (error) {
     // A snapshot that passed validation but that XState cannot restore: still a damaged checkpoint, not a crash.

@@ -30,6 +30,7 @@ import { estimateRunBudget } from './budget/runEstimate.ts';
 import { DEFAULT_PRICES, type PriceTable } from './pricing/prices.ts';
 import { startRunTrace } from './tracing/runTrace.ts';
 import type { TraceOptions } from './tracing/traceOptions.ts';
+import { prepareRunBatches, type RunBatches } from './providers/batch/runBatches.ts';
 
 /** What the run's actors are bound to. */
 export interface RunActorDependencies {
@@ -204,6 +205,11 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   // Checks every tool reference it can now; MCP servers still to start are checked once up.
   const tools = prepareRunTools(normalized, source, options.mcp);
   const clock = options.clock ?? systemClock;
+  const startedAt = clock.now();
+  // Batch mode: specialists' calls go through Message Batches (the lead machine's deadline is startedAt + deadlineMs).
+  const batches = prepareRunBatches(input, { provider: options.provider, providers: options.providers, clock, deadline: { at: startedAt + input.deadlineMs, ms: input.deadlineMs }, source });
+  const runProvider = batches ? batches.provider : options.provider;
+  const runProviders = batches ? batches.providers : options.providers;
   // Sub-leads' outcomes and loop steps are only followed when there is a checkpoint to keep them in.
   const nested = options.checkpoint ? createNestedOutcomes() : undefined;
   const steps = options.checkpoint && toolListsOf(input).length > 0 ? createLoopSteps() : undefined;
@@ -211,8 +217,8 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const checkpointRunId = options.checkpoint ? (options.checkpoint.runId ?? newRunId()) : null;
   if (checkpointRunId !== null) checkRunId(checkpointRunId);
   // Traced: the actors get providers that time each call, and the run's actors are watched as they appear.
-  const tracing = startRunTrace(options.trace, { input, clock, provider: options.provider, providers: options.providers });
-  const providers = tracing ? tracing.providers : options.providers;
+  const tracing = startRunTrace(options.trace, { input, clock, provider: runProvider, providers: runProviders });
+  const providers = tracing ? tracing.providers : runProviders;
   const inspect = tracing ? tracing.inspect(options.inspect) : options.inspect;
   // A budget: one ledger for the whole run, its reserve set by the estimate before the first call.
   const prices = options.prices ?? DEFAULT_PRICES;
@@ -220,7 +226,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const fold: { current: StreamFold | null } | undefined = input.fanIn === 'stream' ? { current: null } : undefined;
   const machine = leadMachine.provide({
     actors: createRunActors({
-      provider: tracing ? tracing.provider : options.provider,
+      provider: tracing ? tracing.provider : runProvider,
       ...(providers ? { providers } : {}),
       tasks,
       clock,
@@ -234,7 +240,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
     }),
   });
   const actor = createActor(machine, {
-    input: { ...input, startedAt: clock.now() },
+    input: { ...input, startedAt },
     clock,
     ...(inspect ? { inspect } : {}),
   });
@@ -253,6 +259,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
       onError: options.checkpoint.onError ?? warnCheckpointFailed(runId),
       ...(steps ? { steps } : {}),
       ...(fold?.current ? { fold: fold.current } : {}),
+      ...(batches ? { batches: batches.journal, batchesSettled: batches.idle } : {}),
     };
     checkpoint = options1;
     // Claims the run id before any call is made; throws if it is taken.
@@ -299,7 +306,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
     ledger.reserved = { ...estimate.reserve };
   };
   if (ledger && !tools.ready) {
-    return follow(startLead(actor, options.signal, checkpoint, { ready: checkBudget().then(claim), onEnd: tools.close }));
+    return follow(startLead(actor, options.signal, checkpoint, { ready: checkBudget().then(claim), onEnd: tools.close, batches }));
   }
   if (!tools.ready) {
     try {
@@ -309,10 +316,10 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
       tracing?.fail(error);
       throw error;
     }
-    return follow(startLead(actor, options.signal, checkpoint, { onEnd: tools.close }));
+    return follow(startLead(actor, options.signal, checkpoint, { onEnd: tools.close, batches }));
   }
   // MCP servers to start first: the lead starts (and the run id is claimed) once they are up.
-  return follow(startLead(actor, options.signal, checkpoint, { ready: tools.ready.then(checkBudget).then(claim), onEnd: tools.close }));
+  return follow(startLead(actor, options.signal, checkpoint, { ready: tools.ready.then(checkBudget).then(claim), onEnd: tools.close, batches }));
 }
 
 /** The default checkpoint error report: one warning on stderr. */
@@ -326,6 +333,11 @@ export interface LeadLifecycle {
   ready?: Promise<void> | null;
   /** Called once when the run ends, however it ends (stops its MCP servers). */
   onEnd?: () => Promise<void>;
+  /**
+   * Batch mode: its events join the run's, a cancel cancels its batches, a suspend leaves them
+   * running (for the resume), and the run's end stops polling before `result` resolves.
+   */
+  batches?: RunBatches | null;
 }
 
 /**
@@ -368,7 +380,14 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
       },
     });
   });
-  const ended = lifecycle.onEnd;
+  const batches = lifecycle.batches ?? null;
+  const ended =
+    batches || lifecycle.onEnd
+      ? async () => {
+          await batches?.close();
+          await lifecycle.onEnd?.();
+        }
+      : undefined;
   const settled = ended
     ? result.then(
         (value) => ended().then(() => value),
@@ -377,9 +396,14 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
     : result;
 
   const cancel = (reason?: string) => {
-    if (actor.getSnapshot().status === 'active') actor.send({ type: 'run.cancel', ...(reason ? { reason } : {}) });
+    if (actor.getSnapshot().status !== 'active') return;
+    // Batches first: a call stopped by the cancel must not see its batch polled again.
+    batches?.cancel();
+    actor.send({ type: 'run.cancel', ...(reason ? { reason } : {}) });
   };
   const suspend = (reason?: string) => {
+    // Its batches go on without it: the resume polls them.
+    batches?.hold();
     checkpointer?.detach();
     cancel(reason);
   };
@@ -401,6 +425,7 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
     // First listener: an outcome is journaled before anyone else hears of it.
     checkpointer = checkpoint ? attachCheckpointer(actor, checkpoint) : null;
     actor.on('*', (event) => (early ? early.push(event) : events.next(event)));
+    batches?.setEvents((event) => (early ? early.push(event) : events.next(event)));
     actor.start();
     queueMicrotask(flushEarly);
     // Resumable from its first moment: the specialists just started are in the snapshot.
@@ -434,6 +459,7 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
     actor,
     cancel: stopRun,
     suspend: (reason) => {
+      batches?.hold();
       checkpointer?.detach();
       stopRun(reason);
     },

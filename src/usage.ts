@@ -9,6 +9,20 @@ export interface Usage {
    * there were some. Web searches are billed per request on top of tokens.
    */
   serverToolUse?: ServerToolUsage;
+  /**
+   * The part of the token counts above that went through the Message Batches API (batch mode),
+   * billed at half price; present only when some did. A specialist that mixes batched and
+   * streamed calls carries both: the counts above are the sum, this is the batched share.
+   */
+  batched?: BatchedUsage;
+}
+
+/** Tokens of calls made through a Message Batch (a share of a {@link Usage}'s counts). */
+export interface BatchedUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
 }
 
 /** Server-tool requests of one call, or a sum. */
@@ -39,5 +53,25 @@ export function addUsageInto(a: Usage, b: Partial<Usage> | undefined): Usage {
       webFetchRequests: (a.serverToolUse?.webFetchRequests ?? 0) + b.serverToolUse.webFetchRequests,
     };
   }
+  if (b.batched) {
+    // A new object too, for the same reason.
+    a.batched = {
+      inputTokens: (a.batched?.inputTokens ?? 0) + b.batched.inputTokens,
+      outputTokens: (a.batched?.outputTokens ?? 0) + b.batched.outputTokens,
+      cacheCreationInputTokens: (a.batched?.cacheCreationInputTokens ?? 0) + b.batched.cacheCreationInputTokens,
+      cacheReadInputTokens: (a.batched?.cacheReadInputTokens ?? 0) + b.batched.cacheReadInputTokens,
+    };
+  }
   return a;
+}
+
+/**
+ * `usage` as billed through a Message Batch: the same counts, all of them the batched share.
+ *
+ * @example
+ * asBatched({ inputTokens: 100, outputTokens: 20, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 }).batched?.inputTokens; // 100
+ */
+export function asBatched(usage: Usage): Usage {
+  const { inputTokens, outputTokens, cacheCreationInputTokens, cacheReadInputTokens } = usage;
+  return { ...usage, batched: { inputTokens, outputTokens, cacheCreationInputTokens, cacheReadInputTokens } };
 }

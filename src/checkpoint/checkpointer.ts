@@ -18,6 +18,7 @@ import type { StreamFold } from '../fold/streamFold.ts';
 import { pathKey, type NestedOutcome, type NestedOutcomes } from './nestedOutcomes.ts';
 import { addStep, type KeptSteps, type LoopSteps } from './loopSteps.ts';
 import type { CheckpointStore } from './store.ts';
+import type { BatchJournal } from './batchJournal.ts';
 
 /** What the checkpointer needs about the run it follows. */
 export interface CheckpointerOptions {
@@ -38,6 +39,14 @@ export interface CheckpointerOptions {
   keptSteps?: readonly KeptSteps[];
   /** A streaming fold: each digest is journaled as it is made, and all of them go with every snapshot. */
   fold?: StreamFold;
+  /** Batch mode: each batch is journaled as soon as it is created, and all of them go with every snapshot. */
+  batches?: BatchJournal;
+  /**
+   * Batch mode: resolves once no batch create is in flight. A detach (a suspend, the run's end)
+   * keeps journaling batches until then, so a batch created while the run stops is still found
+   * by a resume. Default: batches stop being journaled at the detach.
+   */
+  batchesSettled?: () => Promise<void>;
   /** Called once if writing fails; checkpointing then stops and the run goes on. */
   onError: (error: Error) => void;
 }
@@ -136,6 +145,7 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
       if (steps.length > 0) checkpoint.steps = steps;
       const digests = keptDigests();
       if (digests.length > 0) checkpoint.digests = digests;
+      if (options.batches && options.batches.batches.length > 0) checkpoint.batches = [...options.batches.batches];
       store.save(checkpoint);
     });
 
@@ -178,6 +188,14 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     if (index === undefined) return;
     guard(() => {
       store.append(runId, { seq: seq + 1, index, digest });
+      seq++;
+    });
+  });
+
+  // A batch is on disk before its requests can finish: a crash from then on polls it again.
+  const stopBatches = options.batches?.onSubmitted((batch) => {
+    guard(() => {
+      store.append(runId, { seq: seq + 1, batch });
       seq++;
     });
   });
@@ -233,11 +251,16 @@ export function attachCheckpointer(actor: Actor<LeadMachine>, options: Checkpoin
     stopNested?.();
     stopSteps?.();
     stopDigests?.();
-    try {
-      store.close(runId);
-    } catch {
-      // Closing a journal that failed to open: nothing to release.
-    }
+    const release = () => {
+      stopBatches?.();
+      try {
+        store.close(runId);
+      } catch {
+        // Closing a journal that failed to open: nothing to release.
+      }
+    };
+    if (options.batchesSettled) void options.batchesSettled().then(release, release);
+    else release();
   }
 
   return { saveNow, detach };

@@ -11,6 +11,7 @@ import type { NestedOutcome } from './nestedOutcomes.ts';
 import type { KeptSteps } from './loopSteps.ts';
 import type { LoopStep } from '../tools/types.ts';
 import type { Digest } from '../fold/streamFold.ts';
+import type { KeptBatch } from '../providers/batch/batchingProvider.ts';
 
 /** The format tag every checkpoint file starts with. */
 export const CHECKPOINT_FORMAT = 'fanfold.checkpoint';
@@ -40,6 +41,8 @@ export interface Checkpoint {
   steps?: KeptSteps[];
   /** A streaming fold's finished digests when it was saved, by specialist index. */
   digests?: KeptDigest[];
+  /** Batch mode: every batch the run created (and kept ones it polled), oldest first, so a resume polls them instead of submitting again. */
+  batches?: KeptBatch[];
 }
 
 /** A finished digest of a streaming fold, kept by its specialist's index. */
@@ -49,10 +52,25 @@ export interface KeptDigest {
 }
 
 /**
- * One journal line: a settled specialist, journaled the moment the lead learns of it, or a
- * finished step of a running specialist's tool-use loop (a model turn or a tool call).
+ * One journal line: a settled specialist, journaled the moment the lead learns of it, a
+ * finished step of a running specialist's tool-use loop (a model turn or a tool call), a
+ * streaming fold's digest, or (batch mode) a batch the moment its create returned.
  */
-export type JournalEntry = {
+export type JournalEntry = SpecialistJournalEntry | BatchJournalEntry;
+
+/** Batch mode: a batch the run created, journaled as soon as `create` returned (its id and the `custom_id`s it holds). */
+export interface BatchJournalEntry {
+  seq: number;
+  batch: KeptBatch;
+  index?: undefined;
+  subPath?: undefined;
+  outcome?: undefined;
+  step?: undefined;
+  digest?: undefined;
+}
+
+/** A journal line about one specialist (by config index). */
+export type SpecialistJournalEntry = {
   seq: number;
   /** The specialist's index in the lead's config order (for a nested one: of its top sub-lead). */
   index: number;
@@ -188,6 +206,8 @@ export interface PersistedLead {
   [key: string]: unknown;
 }
 
+const keptBatchSchema = z.object({ id: z.string().min(1), customIds: z.array(z.string()) });
+
 const checkpointSchema = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
   version: z.literal(CHECKPOINT_VERSION),
@@ -200,9 +220,14 @@ const checkpointSchema = z.object({
   nested: z.array(z.object({ path: z.array(z.number().int().nonnegative()).min(2), outcome: outcomeSchema })).optional(),
   steps: z.array(z.object({ path: z.array(z.number().int().nonnegative()).min(1), steps: z.array(stepSchema) })).optional(),
   digests: z.array(z.object({ index: z.number().int().nonnegative(), digest: digestSchema })).optional(),
+  batches: z.array(keptBatchSchema).optional(),
 });
 
 const journalEntrySchema = z.union([
+  z.object({
+    seq: z.number().int().positive(),
+    batch: keptBatchSchema,
+  }),
   z.object({
     seq: z.number().int().positive(),
     index: z.number().int().nonnegative(),
@@ -283,6 +308,6 @@ export function parseCheckpoint(file: string, data: unknown): Checkpoint {
 export function parseJournalEntry(where: string, data: unknown, total: number): JournalEntry {
   const parsed = journalEntrySchema.safeParse(data);
   if (!parsed.success) throw new CheckpointError(where, `unexpected journal entry at ${firstIssue(parsed.error)}`);
-  if (parsed.data.index >= total) throw new CheckpointError(where, `journal entry for specialist index ${parsed.data.index}, but the run has ${total} specialists`);
+  if ('index' in parsed.data && parsed.data.index >= total) throw new CheckpointError(where, `journal entry for specialist index ${parsed.data.index}, but the run has ${total} specialists`);
   return parsed.data as unknown as JournalEntry;
 }

@@ -10,6 +10,7 @@ import type { LoadedCheckpoint, PersistedFanOut, PersistedLead } from './format.
 import { pathKey, type NestedOutcome } from './nestedOutcomes.ts';
 import { addStep, type KeptSteps } from './loopSteps.ts';
 import type { Digest } from '../fold/streamFold.ts';
+import type { KeptBatch } from '../providers/batch/batchingProvider.ts';
 
 /** A snapshot ready for `createActor(machine, { snapshot })`, and what resuming it will do. */
 export interface RestorePlan {
@@ -32,6 +33,8 @@ export interface RestorePlan {
   steps: KeptSteps[];
   /** A streaming fold's finished digests, by specialist id: not written again. */
   digests: Array<[string, Digest]>;
+  /** Batch mode: the batches the run created, oldest first: polled again, never submitted again. */
+  batches: KeptBatch[];
 }
 
 /** Options of {@link planRestore}. */
@@ -65,7 +68,12 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   for (const entry of loaded.checkpoint.steps ?? []) stepsByPath.set(pathKey(entry.path), { path: [...entry.path], steps: [...entry.steps] });
   const digests = new Map<number, Digest>();
   for (const kept of loaded.checkpoint.digests ?? []) digests.set(kept.index, kept.digest);
+  const batches: KeptBatch[] = [...(loaded.checkpoint.batches ?? [])];
   for (const entry of loaded.journal) {
+    if ('batch' in entry) {
+      batches.push(entry.batch);
+      continue;
+    }
     const path = [entry.index, ...(entry.subPath ?? [])];
     if (entry.digest) digests.set(entry.index, entry.digest);
     else if (entry.step) addStep(stepsByPath, path, entry.step);
@@ -103,7 +111,7 @@ export function planRestore(loaded: LoadedCheckpoint, options: RestoreOptions = 
   const steps = restarting ? [...stepsByPath.values()].filter(({ path }) => !context.outcomes[path[0]!] && !keptBelow.has(pathKey(path))) : [];
   // A streaming fold's digests, by the id of the specialist they digest (a resumed fold keeps them).
   const keptDigests = [...digests].filter(([index]) => context.input.specialists[index]).map(([index, digest]): [string, Digest] => [context.input.specialists[index]!.id, digest]);
-  return { snapshot, kept, pending, finished: snapshot.status !== 'active', nested, steps, digests: keptDigests };
+  return { snapshot, kept, pending, finished: snapshot.status !== 'active', nested, steps, digests: keptDigests, batches: dedupeBatches(batches) };
 }
 
 /**
@@ -133,4 +141,11 @@ function cutShort(outcome: SpecialistOutcome): boolean {
 /** True when a state value is `name` or inside it. */
 function stateIs(value: PersistedLead['value'], name: string): boolean {
   return typeof value === 'string' ? value === name : Object.hasOwn(value, name);
+}
+
+/** Each batch once (a snapshot and the journal after it may both hold it), in the order first seen. */
+function dedupeBatches(batches: readonly KeptBatch[]): KeptBatch[] {
+  const byId = new Map<string, KeptBatch>();
+  for (const batch of batches) if (!byId.has(batch.id)) byId.set(batch.id, batch);
+  return [...byId.values()];
 }

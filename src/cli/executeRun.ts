@@ -21,6 +21,7 @@ import { openOtlpExport } from './otlp.ts';
 import type { TraceOptions } from '../tracing/traceOptions.ts';
 import { ProgressTracker } from './progress/tracker.ts';
 import { silentView, type ProgressView } from './progress/view.ts';
+import { BatchSummary, isBatchEvent } from './progress/batchLines.ts';
 import { formatReport } from './report.ts';
 import { mcpServersUsed, startMcpServers } from '../tools/runTools.ts';
 import { credentialProviders, firstKey, keyVariables, type CredentialsDeclared } from './credentials.ts';
@@ -208,6 +209,9 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
         : createLogLinesView(tracker, (line) => progressStream.write(`${line}\n`));
     for (const outcome of started.kept) view.onEvent({ type: settledEventType(outcome), id: outcome.id, outcome });
     run.events$.subscribe({ next: (event) => view.onEvent(event), error: () => view.finish() });
+    // Batch mode: the report says what the batches did.
+    const batches = new BatchSummary();
+    run.events$.subscribe({ next: (event) => isBatchEvent(event) && batches.add(event), error: () => {} });
 
     let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
     const removeInterrupt = io.onInterrupt((signal) => {
@@ -249,6 +253,8 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
       // A streaming fold streams only its closing part (the sections were written earlier): print it whole.
       const streamedClean = live && tracker.synthesis.startedAt !== null && tracker.synthesis.retries === 0 && run.actor.getSnapshot().context.input.fanIn !== 'stream';
       io.stdout.write(`${formatReport(json, { includeSynthesis: !streamedClean, color: io.stdout.isTTY === true })}\n`);
+      const batchLine = batches.line();
+      if (batchLine) io.stdout.write(`${batchLine}\n`);
     }
     if (inspection.server && !interrupted) {
       // The page keeps the whole run; leave it up for whoever is looking at it.

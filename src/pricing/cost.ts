@@ -4,7 +4,7 @@
 import type { SpecialistOutcome } from '../outcome.ts';
 import type { RunResult } from '../result.ts';
 import { addUsageInto, emptyUsage, type Usage } from '../usage.ts';
-import { DEFAULT_PRICES, type ModelPrice, type PriceTable } from './prices.ts';
+import { BATCH_PRICE_FACTOR, DEFAULT_PRICES, type ModelPrice, type PriceTable } from './prices.ts';
 import { WEB_SEARCH_USD_PER_REQUEST } from '../tools/serverTools.ts';
 
 /** The price entry for a model: an exact id, else the longest id it starts with (dated variants). */
@@ -18,14 +18,20 @@ export function priceOf(model: string, table: PriceTable = DEFAULT_PRICES): Mode
 
 /**
  * Estimated USD for `usage` on `model` — tokens, plus web searches at $10 per 1,000; `null`
- * when the model is not in the table.
+ * when the model is not in the table. The share of the tokens that went through a Message Batch
+ * (`usage.batched`) is priced at {@link BATCH_PRICE_FACTOR} of the rest.
  */
 export function estimateCostUsd(usage: Usage, model: string | null, table: PriceTable = DEFAULT_PRICES): number | null {
   if (!model) return null;
   const price = priceOf(model, table);
   if (!price) return null;
-  const perToken = usage.inputTokens * price.input + usage.outputTokens * price.output + usage.cacheCreationInputTokens * price.cacheWrite + usage.cacheReadInputTokens * price.cacheRead;
-  return perToken / 1_000_000 + (usage.serverToolUse?.webSearchRequests ?? 0) * WEB_SEARCH_USD_PER_REQUEST;
+  const batchedSaving = usage.batched ? (1 - BATCH_PRICE_FACTOR) * tokenCost(usage.batched, price) : 0;
+  return (tokenCost(usage, price) - batchedSaving) / 1_000_000 + (usage.serverToolUse?.webSearchRequests ?? 0) * WEB_SEARCH_USD_PER_REQUEST;
+}
+
+/** Tokens × prices, in USD × 1,000,000. */
+function tokenCost(usage: Pick<Usage, 'inputTokens' | 'outputTokens' | 'cacheCreationInputTokens' | 'cacheReadInputTokens'>, price: ModelPrice): number {
+  return usage.inputTokens * price.input + usage.outputTokens * price.output + usage.cacheCreationInputTokens * price.cacheWrite + usage.cacheReadInputTokens * price.cacheRead;
 }
 
 /** One line of the cost report. */
@@ -118,6 +124,15 @@ function subtractUsage(a: Usage, b: Usage): Usage {
     out.serverToolUse = {
       webSearchRequests: Math.max(0, a.serverToolUse.webSearchRequests - (b.serverToolUse?.webSearchRequests ?? 0)),
       webFetchRequests: Math.max(0, a.serverToolUse.webFetchRequests - (b.serverToolUse?.webFetchRequests ?? 0)),
+    };
+  }
+  if (a.batched) {
+    const sub = b.batched;
+    out.batched = {
+      inputTokens: Math.max(0, a.batched.inputTokens - (sub?.inputTokens ?? 0)),
+      outputTokens: Math.max(0, a.batched.outputTokens - (sub?.outputTokens ?? 0)),
+      cacheCreationInputTokens: Math.max(0, a.batched.cacheCreationInputTokens - (sub?.cacheCreationInputTokens ?? 0)),
+      cacheReadInputTokens: Math.max(0, a.batched.cacheReadInputTokens - (sub?.cacheReadInputTokens ?? 0)),
     };
   }
   return out;

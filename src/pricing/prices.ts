@@ -3,8 +3,15 @@
  * override entries (`prices:`), and estimates are labelled as estimates.
  *
  * Figures: the public price pages (2026). Cache writes are the 5-minute rate (1.25× input);
- * cache reads 0.1× input.
+ * cache reads 0.1× input. Calls made through the Message Batches API cost
+ * {@link BATCH_PRICE_FACTOR} of every one of these (input, output, cache writes and reads).
  */
+
+/**
+ * What Message Batches cost against the same tokens streamed: half, on input, output, cache
+ * writes and cache reads alike (the public pricing page). Web searches cost the same either way.
+ */
+export const BATCH_PRICE_FACTOR = 0.5;
 
 /** Prices of one model, in USD per million tokens. */
 export interface ModelPrice {

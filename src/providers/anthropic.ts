@@ -5,8 +5,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { FanfoldError } from '../errors.ts';
 import { toProviderError } from './anthropicErrors.ts';
-import type { ServerToolUsage, Usage } from '../usage.ts';
-import type { ContentBlock, ModelProvider, ModelRequest, ModelResponse, ModelToolDefinition, StreamOptions } from './provider.ts';
+import { toModelResponse, toParams, toUsage } from './anthropicParams.ts';
+import { createAnthropicBatchApi } from './batch/anthropicBatchApi.ts';
+import type { MessageBatchApi } from './batch/batchApi.ts';
+import { type ModelProvider, type ModelRequest, type ModelResponse, type StreamOptions, serverToolError } from './provider.ts';
 
 /** The public API's address, used when neither `baseURL` nor `ANTHROPIC_BASE_URL` is set. */
 export const ANTHROPIC_API_URL = 'https://api.anthropic.com';
@@ -38,6 +40,8 @@ export interface AnthropicProviderOptions {
 export interface AnthropicProvider extends ModelProvider {
   readonly name: 'anthropic';
   readonly baseURL: string;
+  /** The Message Batches endpoints of the same client, for batch mode (`batch: true`). */
+  readonly batches: MessageBatchApi;
 }
 
 /**
@@ -108,17 +112,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
           }
         });
       }
-      const message = await messageStream.finalMessage();
-      const content = message.content.map(toContentBlock);
-      let text = '';
-      for (const block of message.content) if (block.type === 'text') text += block.text;
-      return {
-        text,
-        content,
-        model: message.model,
-        stopReason: message.stop_reason,
-        usage: toUsage(message.usage),
-      };
+      return toModelResponse(await messageStream.finalMessage());
     } catch (error) {
       throw toProviderError(error, { model: request.model, baseURL, aborted: signal.aborted, secret: apiKey });
     }
@@ -132,43 +126,8 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
       throw toProviderError(error, { model: request.model, baseURL, aborted: options.signal?.aborted ?? false, secret: apiKey });
     }
   };
-  return { name: 'anthropic', baseURL, stream, countTokens };
-}
-
-/** The SDK's usage fields as fanfold's (missing counts are 0; server tool counts only when some ran). */
-function toUsage(usage: {
-  input_tokens?: number | null;
-  output_tokens?: number | null;
-  cache_creation_input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-  server_tool_use?: { web_search_requests?: number | null; web_fetch_requests?: number | null } | null;
-}): Usage {
-  const out: Usage = {
-    inputTokens: usage.input_tokens ?? 0,
-    outputTokens: usage.output_tokens ?? 0,
-    cacheCreationInputTokens: usage.cache_creation_input_tokens ?? 0,
-    cacheReadInputTokens: usage.cache_read_input_tokens ?? 0,
-  };
-  const server: ServerToolUsage = { webSearchRequests: usage.server_tool_use?.web_search_requests ?? 0, webFetchRequests: usage.server_tool_use?.web_fetch_requests ?? 0 };
-  if (server.webSearchRequests + server.webFetchRequests > 0) out.serverToolUse = server;
-  return out;
-}
-
-/** A server tool result's error code (`max_uses_exceeded`, `url_not_accessible`, …), or `null` when it succeeded. */
-function serverToolError(content: unknown): string | null {
-  if (content && typeof content === 'object' && !Array.isArray(content)) {
-    const { error_code: code, type } = content as { error_code?: unknown; type?: unknown };
-    if (typeof code === 'string') return code;
-    if (typeof type === 'string' && type.endsWith('_error')) return type;
-  }
-  return null;
-}
-
-/** A response block as plain JSON: text stays small (no `citations: null`), the rest is copied as sent. */
-function toContentBlock(block: Anthropic.ContentBlock): ContentBlock {
-  if (block.type === 'text')
-    return block.citations && block.citations.length > 0 ? { type: 'text', text: block.text, citations: structuredClone(block.citations) as never } : { type: 'text', text: block.text };
-  return structuredClone(block) as unknown as ContentBlock;
+  const batches = createAnthropicBatchApi(client, { promptCaching, baseURL, secret: apiKey });
+  return { name: 'anthropic', baseURL, stream, countTokens, batches };
 }
 
 /** The SDK's log lines, on standard error (the SDK itself redacts credentials in them). */
@@ -178,46 +137,6 @@ const STDERR_LOGGER = {
   info: (...args: unknown[]) => console.error(...args),
   debug: (...args: unknown[]) => console.error(...args),
 };
-
-function toParams(request: ModelRequest, promptCaching: boolean): Anthropic.MessageCreateParamsNonStreaming {
-  const messages = request.messages.map((message) => ({ role: message.role, content: message.content })) as Anthropic.MessageParam[];
-  // A loop re-sends the whole conversation every turn: a breakpoint on its last block lets the
-  // next turn read the prefix from the cache (system + this breakpoint: 2 of the API's 4).
-  // (Not on a `pause_turn` continuation, which ends with the model's own blocks.)
-  if (promptCaching && messages.length > 1 && messages[messages.length - 1]!.role === 'user') messages[messages.length - 1] = withCacheBreakpoint(messages[messages.length - 1]!);
-  const params: Anthropic.MessageCreateParamsNonStreaming = { model: request.model, max_tokens: request.maxTokens, messages };
-  // The run's shared context first, with its own breakpoint, so every call of the run shares
-  // that prefix (with the same tools) whatever its own system prompt.
-  const blocks: Anthropic.TextBlockParam[] = [];
-  if (request.context) blocks.push({ type: 'text', text: request.context, ...(promptCaching ? { cache_control: { type: 'ephemeral' as const } } : {}) });
-  if (request.system) blocks.push({ type: 'text', text: request.system, ...(promptCaching ? { cache_control: { type: 'ephemeral' as const } } : {}) });
-  if (blocks.length > 0) params.system = !promptCaching && !request.context ? request.system! : blocks;
-  if (request.tools && request.tools.length > 0) {
-    params.tools = request.tools.map(toToolParam);
-    if (request.toolChoice === 'none') params.tool_choice = { type: 'none' };
-  }
-  return params;
-}
-
-/** A tool definition in the API's shape. */
-function toToolParam(tool: ModelToolDefinition): Anthropic.ToolUnion {
-  if (tool.kind === 'client') return { name: tool.name, description: tool.description, input_schema: tool.inputSchema };
-  const param: Record<string, unknown> = { type: tool.type, name: tool.name };
-  if (tool.maxUses !== null) param['max_uses'] = tool.maxUses;
-  if (tool.allowedDomains !== null) param['allowed_domains'] = tool.allowedDomains;
-  if (tool.blockedDomains !== null) param['blocked_domains'] = tool.blockedDomains;
-  return param as unknown as Anthropic.ToolUnion;
-}
-
-/** The message with `cache_control` on its last content block (a string becomes one text block). */
-function withCacheBreakpoint(message: Anthropic.MessageParam): Anthropic.MessageParam {
-  const blocks = typeof message.content === 'string' ? [{ type: 'text' as const, text: message.content }] : [...message.content];
-  const last = blocks[blocks.length - 1];
-  // Thinking blocks take no cache_control; an empty message has nowhere to put it.
-  if (!last || last.type === 'thinking' || last.type === 'redacted_thinking') return message;
-  blocks[blocks.length - 1] = { ...last, cache_control: { type: 'ephemeral' } } as typeof last;
-  return { ...message, content: blocks } as Anthropic.MessageParam;
-}
 
 function stripTrailingSlash(url: string): string {
   return url.endsWith('/') ? url.slice(0, -1) : url;

@@ -30,6 +30,14 @@ const KIND_BY_API_ERROR_TYPE: Record<string, ErrorKind> = {
 };
 
 /**
+ * The kind of an error type the API puts in error bodies, mid-stream `error` events and a batch
+ * request's `errored` result (`overloaded_error` → `overloaded`); `server` for a type it does not know.
+ */
+export function kindOfApiErrorType(type: string): ErrorKind {
+  return KIND_BY_API_ERROR_TYPE[type] ?? 'server';
+}
+
+/**
  * Reads how long the server asked us to wait: `retry-after-ms`, else `retry-after` as seconds
  * or as an HTTP date. `undefined` when absent or unreadable.
  */
@@ -53,6 +61,7 @@ export function toProviderError(error: unknown, call: FailedCall): ProviderError
   return new ProviderError(mapped.kind, message, {
     ...(mapped.status !== undefined ? { status: mapped.status } : {}),
     ...(mapped.retryAfterMs !== undefined ? { retryAfterMs: mapped.retryAfterMs } : {}),
+    ...(mapped.batch ? { batch: true } : {}),
   });
 }
 
@@ -98,7 +107,7 @@ function fromApiError(error: APIError, call: FailedCall): ProviderError {
   if (status === undefined) {
     // An `error` event inside a 200 stream: the body's type says what happened.
     const type = typeof error.type === 'string' ? error.type : '';
-    const kind = KIND_BY_API_ERROR_TYPE[type] ?? 'server';
+    const kind = kindOfApiErrorType(type);
     return new ProviderError(kind, `the stream failed mid-response (${type || 'error'}): ${detail}`, extra);
   }
   switch (status) {

@@ -188,3 +188,13 @@ export function textOf(content: string | readonly ContentBlock[]): string {
   for (const block of content) if (block.type === 'text') text += (block as TextBlock).text;
   return text;
 }
+
+/** A server tool result's error code (`max_uses_exceeded`, `url_not_accessible`, …), or `null` when it succeeded. */
+export function serverToolError(content: unknown): string | null {
+  if (content && typeof content === 'object' && !Array.isArray(content)) {
+    const { error_code: code, type } = content as { error_code?: unknown; type?: unknown };
+    if (typeof code === 'string') return code;
+    if (typeof type === 'string' && type.endsWith('_error')) return type;
+  }
+  return null;
+}

@@ -6,7 +6,7 @@
  * `differs: <case> — <reason>`, so a difference is visible and still tested, never skipped.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CheckpointError, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type JournalEntry, type PersistedLead } from '../../src/checkpoint/format.ts';
+import { CheckpointError, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type JournalEntry, type PersistedLead, type SpecialistJournalEntry } from '../../src/checkpoint/format.ts';
 import type { CheckpointStore } from '../../src/checkpoint/store.ts';
 import type { SpecialistOutcome } from '../../src/outcome.ts';
 import type { LoopStep } from '../../src/tools/types.ts';
@@ -107,7 +107,7 @@ export function checkpointOf(runId: string, shape: CheckpointShape = {}): Checkp
 }
 
 /** A journal entry: specialist `index` settled. */
-export function settledEntry(seq: number, index: number): JournalEntry {
+export function settledEntry(seq: number, index: number): SpecialistJournalEntry {
   return { seq, index, outcome: outcomeOf(`s${index + 1}`) };
 }
 
@@ -146,6 +146,8 @@ export const CHECKPOINT_STORE_CASES = {
       { seq: 3, index: 1, step: modelStep },
       { seq: 4, index: 0, digest },
       settledEntry(5, 0),
+      // Batch mode: a batch, journaled as its create returned (no specialist index).
+      { seq: 6, batch: { id: 'msgbatch_01', customIds: ['s1_a1_0123456789abcdef_0', 's2_a1_fedcba9876543210_0'] } },
     ];
     for (const entry of entries) store.append('r1', entry);
     expect(store.load('r1').journal).toEqual(entries);

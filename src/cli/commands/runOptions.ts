@@ -16,6 +16,8 @@ export interface RunOverrides {
   fanIn?: 'batch' | 'stream';
   /** `--weights`: weigh findings by confidence and sources. */
   weights?: boolean;
+  /** `--batch`: specialists' calls go through Message Batches (half price, minutes to hours). */
+  batch?: boolean;
 }
 
 /** Applies the run overrides every command shares to a config (flags win over the file). */
@@ -26,6 +28,8 @@ export function applyRunOverrides(config: FanOutConfig, options: RunOverrides): 
   if (options.concurrency) next.maxConcurrency = options.concurrency;
   if (options.weights) next.weights = true;
   if (options.fanIn) next.fanIn = options.fanIn;
+  // The file's batch settings stay; the flag turns batch mode on.
+  if (options.batch && !config.batch) next.batch = true;
   if (options.budget !== undefined || options.onBudget) {
     next.budget = { ...config.budget, ...(options.budget !== undefined ? { usd: options.budget } : {}), ...(options.onBudget ? { onBudget: options.onBudget } : {}) };
   }
@@ -55,6 +59,7 @@ export function addRunOptions(command: Command): Command {
         ),
       )
       .option('--weights', 'weigh findings: each specialist reports its confidence and sources, and the synthesis favours the better-supported finding where they conflict')
+      .option('--batch', "batch mode: specialists' calls go through the Message Batches API at half price (each waits for its batch: minutes to hours on the API); the synthesis still streams")
       .addOption(new Option('--run-id <id>', "name the run's checkpoint (default: the date, time and a random suffix)").argParser(runIdOption))
       .option('--no-checkpoint', 'do not checkpoint the run (it cannot be resumed)'),
   );

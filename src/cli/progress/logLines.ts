@@ -4,8 +4,9 @@
 import type { RunEvent } from '../../events.ts';
 import { formatSeconds, type ProgressTracker } from './tracker.ts';
 import type { ProgressView } from './view.ts';
+import { batchLine, isBatchEvent } from './batchLines.ts';
 
-/** Writes one line per start, retry and end; the synthesis text is left to the final report. */
+/** Writes one line per start, retry and end (and per batch, in batch mode); the synthesis text is left to the final report. */
 export function createLogLinesView(tracker: ProgressTracker, write: (line: string) => void, startedAt = Date.now()): ProgressView {
   const stamp = () => `[${formatSeconds(Date.now() - startedAt).padStart(6)}]`;
   return {
@@ -13,6 +14,8 @@ export function createLogLinesView(tracker: ProgressTracker, write: (line: strin
       // Joins concern the lead, not one row.
       if (event.type === 'lead.joining') return write(`${stamp()} lead waits for ${event.ids.join(', ')}`);
       if (event.type === 'lead.joined') return write(`${stamp()} lead joined ${event.statuses.map((entry) => `${entry.id} (${entry.status})`).join(', ')}`);
+      // Batch mode's batches concern many rows at once.
+      if (isBatchEvent(event)) return write(`${stamp()} ${batchLine(event)}`);
       const row = tracker.apply(event);
       if (!row) return;
       switch (event.type) {
