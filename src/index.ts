@@ -19,7 +19,7 @@ export { CheckpointError } from './checkpoint/format.ts';
 export { newRunId, checkRunId, isValidRunId, RUN_ID_RULE, MAX_RUN_ID_LENGTH, RESERVED_RUN_IDS } from './runId.ts';
 export { createNestedOutcomes } from './checkpoint/nestedOutcomes.ts';
 export { leadMachine, resultOf } from '../machines/lead.ts';
-export { createFanOutLogic } from './actors/fanOut.ts';
+export { createFanOutLogic, LIGHT_HOSTING_ABOVE } from './actors/fanOut.ts';
 export { createSpecialistLogic } from './actors/specialist.ts';
 export { createDeadlineTimerLogic } from './actors/deadlineTimer.ts';
 export { normalizeConfig, SYNTHESIZER_ID } from './config.ts';
