@@ -10,6 +10,25 @@ export interface SpecialistStartedEvent {
   model: string | null;
   at: number;
 }
+/**
+ * A very large run's progress, in place of per-specialist `specialist.started` (and
+ * `specialist.token`) events: a run of more than `LIGHT_HOSTING_ABOVE` specialists reports its
+ * fan-out's counts once per report to the lead instead. Settled events still come one per
+ * specialist.
+ */
+export interface SpecialistsProgressEvent {
+  type: 'specialists.progress';
+  /** Specialists in the fan-out so far. */
+  total: number;
+  /** Waiting to start (for a concurrency slot, or to start again). */
+  queued: number;
+  /** Running now. */
+  running: number;
+  fulfilled: number;
+  /** Settled otherwise: failed, timed out or skipped. */
+  unsuccessful: number;
+  at: number;
+}
 /** A text delta streamed by a specialist's model. */
 export interface SpecialistTokenEvent {
   type: 'specialist.token';
@@ -193,6 +212,7 @@ export interface RunFinishedEvent {
 /** Every event a run emits, in order, on `run.events$` and through `actor.on(type, …)`. */
 export type RunEvent =
   | SpecialistStartedEvent
+  | SpecialistsProgressEvent
   | SpecialistTokenEvent
   | SpecialistRetryingEvent
   | SpecialistToolStartedEvent

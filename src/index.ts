@@ -57,7 +57,7 @@ export type { Plan, PlannedAngle, PlanOptions } from './presets/planner.ts';
 export type { AppFile, AppFileOptions } from './appFile.ts';
 export type { ModelPrice, PriceTable } from './pricing/prices.ts';
 export type { CostLine, CostReport } from './pricing/cost.ts';
-export type { RunEvent, SpecialistProgressEvent } from './events.ts';
+export type { RunEvent, SpecialistProgressEvent, SpecialistsProgressEvent } from './events.ts';
 export type { SpecialistOutcome, OutcomeStatus } from './outcome.ts';
 export type { RunResult, RunStatus, MissingAngle } from './result.ts';
 export type { ErrorInfo, ErrorKind, ConfigIssue, FanfoldErrorCode } from './errors.ts';

@@ -5,7 +5,7 @@
  * events) while the settled ones still arrive for the checkpoint and the result.
  */
 import { describe, expect, it } from 'vitest';
-import { LIGHT_HOSTING_ABOVE, runFanOut, type FanOutConfig, type RunEvent } from '../src/index.ts';
+import { LIGHT_HOSTING_ABOVE, runFanOut, type FanOutConfig, type RunEvent, type SpecialistsProgressEvent } from '../src/index.ts';
 import { createScriptedProvider, type ScriptedReply } from '../src/testing.ts';
 import { HeapClock } from './heap-clock.ts';
 import { settleWithClock } from './support.ts';
@@ -33,7 +33,11 @@ describe('100,000 specialists in one run', () => {
     const config: FanOutConfig = { task: 't', specialists: Array.from({ length: N }, (_, i) => ({ id: `s-${i}` })), synthesizer: fold, deadlineMs: 60_000 };
     const run = runFanOut(config, { provider: scripted, clock });
     const counts = new Map<RunEvent['type'], number>();
-    run.events$.subscribe((event) => counts.set(event.type, (counts.get(event.type) ?? 0) + 1));
+    const summaries: SpecialistsProgressEvent[] = [];
+    run.events$.subscribe((event) => {
+      counts.set(event.type, (counts.get(event.type) ?? 0) + 1);
+      if (event.type === 'specialists.progress') summaries.push(event);
+    });
     const result = await settleWithClock(run, clock, 10);
 
     expect(result.status).toBe('partial');
@@ -54,6 +58,11 @@ describe('100,000 specialists in one run', () => {
     expect(counts.get('specialist.done')).toBe(N - N / 1_000);
     expect(counts.get('specialist.failed')).toBe(N / 1_000);
     expect(counts.get('specialist.token') ?? 0).toBe(0);
+    expect(counts.get('specialist.started') ?? 0).toBe(0);
+    // Instead, counts: one summary per report to the lead, far fewer than one per specialist, the last with all settled.
+    expect(summaries.length).toBeGreaterThan(10);
+    expect(summaries.length).toBeLessThan(N / 50);
+    expect(summaries.at(-1)).toMatchObject({ total: N, queued: 0, running: 0, fulfilled: N - N / 1_000, unsuccessful: N / 1_000 });
   }, 120_000);
 
   it('a tree of 100 sub-leads × 1,000: each sub-lead folds its own, the run folds the 100 and names the missing by path', async () => {

@@ -19,7 +19,7 @@ import { createActor, type ActorLogic, type AnyActorLogic, type AnyActorRef, typ
 import type { Clock } from '../clock.ts';
 import type { LeadInput, SpecialistSpec } from '../config.ts';
 import { FanfoldError, type ErrorInfo } from '../errors.ts';
-import { settledEventType, type RunEvent, type SpecialistProgressEvent, type SpecialistTokenEvent } from '../events.ts';
+import { settledEventType, type RunEvent, type SpecialistProgressEvent, type SpecialistsProgressEvent, type SpecialistTokenEvent } from '../events.ts';
 import { unstartedOutcome, type SpecialistOutcome } from '../outcome.ts';
 import type { Usage } from '../usage.ts';
 import { cancelStop, deadlineStop } from '../core/stops.ts';
@@ -179,6 +179,8 @@ interface FanOutRuntime {
   slots: CallSlots | null;
   /** The run is large enough to host its specialists lightly (see `lightlyHosted`). */
   lightly: boolean;
+  /** The counts of the last progress summary sent (a lightly hosted fan-out's). */
+  summarized: string;
   /** Ids of the children holding a call slot. */
   holding: Set<string>;
   indexById: Map<string, number>;
@@ -244,6 +246,7 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         path: pathOf(self),
         slots: runSlots(self, snapshot),
         lightly: enclosingOf(self)?.lightly ?? treeSize(snapshot.input.specialists) > LIGHT_HOSTING_ABOVE,
+        summarized: '',
         holding: new Set(),
         indexById,
         pendingEvents: [],
@@ -309,6 +312,19 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     return finishing || !lightlyHosted(runtime, snapshot) || runtime.pendingSettled.length * SETTLED_REPORTS >= snapshot.input.specialists.length;
   };
 
+  /**
+   * A lightly hosted fan-out's counts, in place of per-specialist started events: `null` when
+   * they have not changed since the last report.
+   */
+  const progressSummary = (snapshot: FanOutSnapshot, runtime: FanOutRuntime): SpecialistsProgressEvent | null => {
+    const total = snapshot.input.specialists.length;
+    const { running, fulfilled, unsuccessful } = snapshot;
+    const key = `${total}/${running}/${fulfilled}/${unsuccessful}`;
+    if (key === runtime.summarized) return null;
+    runtime.summarized = key;
+    return { type: 'specialists.progress', total, queued: total - running - fulfilled - unsuccessful, running, fulfilled, unsuccessful, at: clock.now() };
+  };
+
   /** Sends the batch to the lead now (`finishing`: with every settled outcome). */
   const flush = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, finishing = false) => {
     if (runtime.flushTimer !== null) {
@@ -317,7 +333,9 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
     }
     const started = allStarted(snapshot);
     const sendSettled = runtime.pendingSettled.length > 0 && settledDue(snapshot, runtime, finishing);
-    if (runtime.pendingEvents.length === 0 && !sendSettled && started === runtime.reportedAllStarted) return;
+    const summary = lightlyHosted(runtime, snapshot) ? progressSummary(snapshot, runtime) : null;
+    if (runtime.pendingEvents.length === 0 && !sendSettled && started === runtime.reportedAllStarted && summary === null) return;
+    if (summary) runtime.pendingEvents.push(summary);
     const { pendingEvents: events } = runtime;
     const settled = sendSettled ? runtime.pendingSettled : [];
     runtime.pendingEvents = [];
@@ -405,7 +423,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
       runtime.holding.add(spec.id);
     }
     if (runtime.openTokens.size > 0) runtime.openTokens.delete(spec.id);
-    runtime.pendingEvents.push({ type: 'specialist.started', id: spec.id, model: currentModel(spec, 0), at: clock.now() });
+    // A very large run reports counts instead (see `progressSummary`).
+    if (!lightlyHosted(runtime, snapshot)) runtime.pendingEvents.push({ type: 'specialist.started', id: spec.id, model: currentModel(spec, 0), at: clock.now() });
     if (runtime.pendingEvents.length >= MAX_BATCH && !runtime.starting) flush(self, snapshot, runtime);
     child.start();
   };

@@ -17,6 +17,8 @@ import type { CliIO } from './io.ts';
 import { toJsonResult } from './jsonResult.ts';
 import { createLiveTableView } from './progress/liveTable.ts';
 import { createLogLinesView } from './progress/logLines.ts';
+import { createSummaryView } from './progress/summaryView.ts';
+import { LIGHT_HOSTING_ABOVE } from '../actors/fanOut.ts';
 import { openOtlpExport } from './otlp.ts';
 import type { TraceOptions } from '../tracing/traceOptions.ts';
 import { ProgressTracker } from './progress/tracker.ts';
@@ -201,12 +203,17 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
     if (description) notice(description);
     const progressStream = options.json ? io.stderr : io.stdout;
     const live = !options.quiet && progressStream.isTTY === true;
-    const tracker = new ProgressTracker(started.specialists);
+    // A very large run draws counts, not a row per specialist.
+    const large = started.specialists.length > LIGHT_HOSTING_ABOVE;
+    const tracker = large ? null : new ProgressTracker(started.specialists);
+    const write = (line: string) => progressStream.write(`${line}\n`);
     const view: ProgressView = options.quiet
       ? silentView
-      : live
-        ? createLiveTableView(tracker, progressStream, { title: driver.title })
-        : createLogLinesView(tracker, (line) => progressStream.write(`${line}\n`));
+      : tracker === null
+        ? createSummaryView({ title: driver.title, total: started.specialists.length, write, ...(live ? { tty: progressStream } : {}) })
+        : live
+          ? createLiveTableView(tracker, progressStream, { title: driver.title })
+          : createLogLinesView(tracker, write);
     for (const outcome of started.kept) view.onEvent({ type: settledEventType(outcome), id: outcome.id, outcome });
     run.events$.subscribe({ next: (event) => view.onEvent(event), error: () => view.finish() });
     // Batch mode: the report says what the batches did.
@@ -251,7 +258,7 @@ export async function driveRun(backend: Backend, options: OutputOptions & Inspec
     } else {
       // A synthesis that streamed live but was retried left a broken first attempt on screen: print it clean.
       // A streaming fold streams only its closing part (the sections were written earlier): print it whole.
-      const streamedClean = live && tracker.synthesis.startedAt !== null && tracker.synthesis.retries === 0 && run.actor.getSnapshot().context.input.fanIn !== 'stream';
+      const streamedClean = live && tracker !== null && tracker.synthesis.startedAt !== null && tracker.synthesis.retries === 0 && run.actor.getSnapshot().context.input.fanIn !== 'stream';
       io.stdout.write(`${formatReport(json, { includeSynthesis: !streamedClean, color: io.stdout.isTTY === true })}\n`);
       const batchLine = batches.line();
       if (batchLine) io.stdout.write(`${batchLine}\n`);
