@@ -355,6 +355,7 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
     early = null;
     for (const event of held) events.next(event);
   };
+  const batches = lifecycle.batches ?? null;
   const result = new Promise<RunResult>((resolve, reject) => {
     actor.subscribe({
       next: (snapshot) => {
@@ -373,6 +374,8 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
         // Stopped from outside (`actor.stop()`) before a final state: still hand back what finished.
         const snapshot = actor.getSnapshot();
         if (snapshot.status === 'done') return;
+        // Its checkpoint stays resumable, so its batches are left running for the resume.
+        batches?.hold();
         checkpointer?.detach();
         flushEarly();
         events.complete();
@@ -380,7 +383,6 @@ export function startLead(actor: Actor<LeadMachine>, signal: AbortSignal | undef
       },
     });
   });
-  const batches = lifecycle.batches ?? null;
   const ended =
     batches || lifecycle.onEnd
       ? async () => {
