@@ -14,6 +14,7 @@
  */
 export { startInspectorServer, isLoopbackHost } from './server.ts';
 export { createInspectionRecorder, readRecording } from './recorder.ts';
+export { aggregateLightChildren, AGGREGATE_INTERVAL_MS } from './aggregate.ts';
 export {
   toWireMessage,
   normalizeWireMessage,

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import type { InspectionEvent } from 'xstate';
 import { FanfoldError } from '../errors.ts';
 import { MAX_MESSAGE_BYTES, serializeWireMessage, toWireMessage, wireMessageProblem } from './wire.ts';
+import { aggregateLightChildren } from './aggregate.ts';
 
 /** A recorder: pass `inspect` to a run (or `createActor`), `close()` when it is over. */
 export interface InspectionRecorder {
@@ -42,7 +43,8 @@ export function createInspectionRecorder(path: string): InspectionRecorder {
     failure ??= new FanfoldError('config', `Could not write the inspection recording ${path}: ${error.message}`, { cause: error });
   });
   return {
-    inspect: (event) => {
+    // A very large run is recorded as aggregated progress (aggregate.ts).
+    inspect: aggregateLightChildren((event) => {
       if (closed || failure) return;
       // A recorder must never break the run it records: a bad event is left out, said once.
       try {
@@ -62,7 +64,7 @@ export function createInspectionRecorder(path: string): InspectionRecorder {
           console.error(`fanfold recorder: could not record an inspection event: ${(error as Error).message}`);
         }
       }
-    },
+    }),
     get count() {
       return count;
     },

@@ -28,6 +28,7 @@ import type { InspectionEvent } from 'xstate';
 import { FanfoldError } from '../errors.ts';
 import { APP_CSS, APP_JS, PAGE_HTML } from './page.ts';
 import { MAX_MESSAGE_BYTES, normalizeWireMessage, serializeWireMessage, toWireMessage, wireMessageProblem, type WireMessage } from './wire.ts';
+import { aggregateLightChildren } from './aggregate.ts';
 
 /** Options of {@link startInspectorServer}. */
 export interface InspectorServerOptions {
@@ -515,7 +516,8 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
     log(`fanfold inspector: WARNING: listening on ${host}:${boundPort}, not loopback: anyone who can reach this address can watch runs (task, outputs, errors) and send inspection data.`);
   }
 
-  const inspect = (event: InspectionEvent) => {
+  // A very large run arrives as aggregated progress (aggregate.ts).
+  const inspect = aggregateLightChildren((event: InspectionEvent) => {
     if (closed) return;
     try {
       const message = toWireMessage(event);
@@ -525,7 +527,7 @@ export async function startInspectorServer(options: InspectorServerOptions = {})
       dropped++;
       warnOnce('inspect', `fanfold inspector: could not convert an inspection event: ${(error as Error).message}`);
     }
-  };
+  });
 
   return {
     url: `http://${origin}/`,
