@@ -113,7 +113,7 @@ describe('resume with a batch in flight (in process, memory store)', () => {
     const provider = () => createAnthropicProvider({ apiKey: KEY, baseURL: sim.url, env: {} });
     const first = runFanOut(config, { provider: provider(), clock, checkpoint: { store, runId: 'b2' } });
     // Turn 1 in a batch, its tool calls, then turn 2 in a second batch: crash once that one is journaled.
-    await runUntil(clock, () => store.load('b2').journal.filter((entry) => entry.batch).length === 2);
+    await runUntil(clock, () => store.load('b2').journal.filter((entry) => 'batch' in entry).length === 2);
     first.actor.stop();
     await first.result;
     expect(sim.batches().map((batch) => batch.requests.map((request) => request.customId))).toEqual([[expect.stringMatching(/^historical_a1_t1_/)], [expect.stringMatching(/^historical_a2_t2_/)]]);

@@ -34,7 +34,7 @@ import { type ContentBlock, type ModelProvider, type ModelRequest, type ModelRes
 import type { BatchItemResult, BatchState, MessageBatchApi } from './batchApi.ts';
 import { callBase, customIdOf, parseCustomId } from './callIdentity.ts';
 import { type BatchSettings, POLL_FACTOR } from './settings.ts';
-import { entryBytes, splitBatches } from './splitBatches.ts';
+import { BATCH_BODY_OVERHEAD, entryBytes, splitBatches } from './splitBatches.ts';
 
 /** A batch as a checkpoint keeps it: its id and the `custom_id`s it holds. */
 export interface KeptBatch {
@@ -142,7 +142,9 @@ export function createBatchingProvider(options: BatchingProviderOptions): Batchi
   const submitted: KeptBatch[] = [];
   /** A turn's retries after a `streamOn` failure stream: by caller and turn, the attempt that failed. */
   const streamAfter = new Map<string, number>();
-  let pending: Entry[] = [];
+  /** The round being gathered, in arrival order, and its entries' bytes in the create body. */
+  const pending = new Set<Entry>();
+  let pendingBytes = 0;
   let gatherTimer: unknown = null;
   let cutOff = false;
   let runCancelled = false;
@@ -280,9 +282,10 @@ export function createBatchingProvider(options: BatchingProviderOptions): Batchi
   function release(entry: Entry): void {
     entry.waiter = null;
     if (entry.phase === 'pending') {
-      pending = pending.filter((other) => other !== entry);
+      pending.delete(entry);
+      pendingBytes = pending.size === 0 ? 0 : Math.max(0, pendingBytes - entry.bytes - 1);
       entries.delete(entry.customId);
-      if (pending.length === 0) stopGathering();
+      if (pending.size === 0) stopGathering();
     } else if (entry.phase === 'held') {
       entries.delete(entry.customId);
     } else if (entry.phase === 'submitted') {
@@ -297,14 +300,16 @@ export function createBatchingProvider(options: BatchingProviderOptions): Batchi
       entry.phase = 'held';
       return;
     }
-    const { tooLarge } = splitBatches([entry], settings);
-    if (tooLarge.length > 0) {
+    if (BATCH_BODY_OVERHEAD + entry.bytes > settings.maxBytes) {
       entries.delete(entry.customId);
       fail(entry, new ProviderError('bad_request', `the request takes ${entry.bytes} bytes, more than a batch may (${settings.maxBytes})`, { batch: true }), false);
       return;
     }
-    pending.push(entry);
-    if (pending.length >= settings.maxRequests || splitBatches(pending, settings).batches.length > 1) flush();
+    // A round that this call would take past a limit is submitted first (O(1) per call: rounds hold up to 100,000).
+    if (pending.size > 0 && BATCH_BODY_OVERHEAD + pendingBytes + 1 + entry.bytes > settings.maxBytes) flush();
+    pendingBytes += entry.bytes + (pending.size > 0 ? 1 : 0);
+    pending.add(entry);
+    if (pending.size >= settings.maxRequests) flush();
     else if (gatherTimer === null) gatherTimer = clock.setTimeout(flush, settings.gatherMs);
   }
 
@@ -317,8 +322,9 @@ export function createBatchingProvider(options: BatchingProviderOptions): Batchi
   /** Submits the round: one batch per split. */
   function flush(): void {
     stopGathering();
-    const round = pending;
-    pending = [];
+    const round = [...pending];
+    pending.clear();
+    pendingBytes = 0;
     if (round.length === 0) return;
     for (const chunk of splitBatches(round, settings).batches) submit(chunk);
   }
@@ -523,7 +529,8 @@ export function createBatchingProvider(options: BatchingProviderOptions): Batchi
     cutOff = true;
     stopGathering();
     for (const entry of pending) entry.phase = 'held';
-    pending = [];
+    pending.clear();
+    pendingBytes = 0;
     for (const tracker of trackers.values()) {
       if (!tracker.started || tracker.status === 'ended') continue;
       cancel(tracker, 'deadline');
@@ -552,7 +559,8 @@ export function createBatchingProvider(options: BatchingProviderOptions): Batchi
     stopGathering();
     const stopped = new ProviderError('cancelled', 'the run was cancelled before this call was submitted', { batch: true });
     for (const entry of [...pending, ...[...entries.values()].filter((entry) => entry.phase === 'held')]) fail(entry, stopped);
-    pending = [];
+    pending.clear();
+    pendingBytes = 0;
     const open = [...trackers.values()].filter((tracker) => tracker.started && tracker.status !== 'ended' && tracker.canceled === null && !tracker.failed);
     for (const tracker of open) tracker.canceled = 'run';
     await Promise.all(open.map((tracker) => batches.cancel(tracker.id).catch(() => {})));
