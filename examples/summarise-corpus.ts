@@ -183,10 +183,7 @@ const wallMs = performance.now() - started;
 console.log(`\n## Overview\n\n${result.synthesis ?? '(no overview)'}\n`);
 const cost = costOfRun(result).total.costUsd;
 // The same tokens streamed: what batch mode saved.
-const streamed = costOfRun({
-  ...result,
-  outcomes: result.outcomes.map((outcome) => ({ ...outcome, usage: withoutBatched(outcome.usage), subOutcomes: outcome.subOutcomes?.map((sub) => ({ ...sub, usage: withoutBatched(sub.usage) })) })),
-}).total.costUsd;
+const streamed = costOfRun({ ...result, outcomes: result.outcomes.map(asStreamed) }).total.costUsd;
 const batched = result.outcomes.reduce((sum, shelf) => sum + (shelf.subOutcomes?.filter((outcome) => outcome.usage.batched).length ?? 0), 0);
 console.log(
   `${result.status} · ${result.modelCalls} model calls: ${batched} batched in ${batches} batch${batches === 1 ? '' : 'es'}, ${streamedCalls} streamed · wall ${(wallMs / 1000).toFixed(1)} s · est. ${usd(cost)} (streamed it would be ${usd(streamed)})`,
@@ -197,7 +194,8 @@ function usd(amount: number): string {
   return `$${amount.toFixed(amount < 1 ? 4 : 2)}`;
 }
 
-function withoutBatched(usage: Usage): Usage {
-  const { batched: _batched, ...rest } = usage;
-  return rest;
+/** The outcome as if its calls had streamed: the same tokens, none of them batched. */
+function asStreamed(outcome: SpecialistOutcome): SpecialistOutcome {
+  const { batched: _batched, ...usage } = outcome.usage;
+  return { ...outcome, usage: usage as Usage, ...(outcome.subOutcomes ? { subOutcomes: outcome.subOutcomes.map(asStreamed) } : {}) };
 }

@@ -10,5 +10,7 @@
  */
 export { createAnthropicProvider, ANTHROPIC_API_URL } from './providers/anthropic.ts';
 export { openBackend } from './providers/backend.ts';
+export { createAnthropicBatchApi } from './providers/batch/anthropicBatchApi.ts';
 export type { AnthropicProvider, AnthropicProviderOptions } from './providers/anthropic.ts';
 export type { Backend, BackendOptions } from './providers/backend.ts';
+export type { AnthropicBatchApiOptions } from './providers/batch/anthropicBatchApi.ts';
