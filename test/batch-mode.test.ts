@@ -354,6 +354,42 @@ describe('each result type becomes an outcome, and the policy decides', () => {
   });
 });
 
+describe('the batch endpoints failing', () => {
+  it('a refused create (500) fails its calls as server errors with batch: true; the retries go into a new batch', async () => {
+    const { sim, clock } = await start({ faults: [{ match: { path: '/v1/messages/batches', method: 'POST' }, times: 1, fault: { type: 'server_error' } }] });
+    const run = startRun(sim, clock, { policy: { retry: { initialDelayMs: 100, jitter: 0 } } });
+    const events = record(run);
+    const result = await finish(run, clock);
+    expect(result.status).toBe('done');
+    expect(
+      events.filter((event) => event.type === 'specialist.retrying').map((event) => (event['error'] as { kind: string; batch?: boolean }).kind + String((event['error'] as { batch?: boolean }).batch)),
+    ).toEqual(['servertrue', 'servertrue', 'servertrue']);
+    expect(customIdsOf(sim)).toEqual([[expect.stringMatching(/^historical_a2_/), expect.stringMatching(/^technical_a2_/), expect.stringMatching(/^societal_a2_/)]]);
+  });
+
+  it('a poll that fails (500) and a results read cut off mid-body are made again; each result reaches its call once', async () => {
+    const { sim, clock } = await start({
+      faults: [
+        { match: { path: /^\/v1\/messages\/batches\/[^/]+$/, method: 'GET' }, times: 1, fault: { type: 'server_error' } },
+        { match: { path: /\/results$/ }, times: 1, fault: { type: 'drop' } },
+      ],
+    });
+    const run = startRun(sim, clock, {});
+    const events = record(run);
+    const result = await finish(run, clock);
+    expect(result.status).toBe('done');
+    expect(result.outcomes.map((outcome) => [outcome.status, outcome.attempts])).toEqual([
+      ['fulfilled', 1],
+      ['fulfilled', 1],
+      ['fulfilled', 1],
+    ]);
+    expect(sim.batches()).toHaveLength(1);
+    expect(sim.requests.filter((request) => request.path.endsWith('/results')).map((request) => request.fault)).toEqual(['drop', null]);
+    expect(events.filter((event) => event.type === 'batch.ended')).toHaveLength(1);
+    expect(events.filter((event) => event.type === 'specialist.token')).toHaveLength(3);
+  });
+});
+
 describe('costs at batch prices', () => {
   it('a batched specialist costs half; the cost report, the budget ledger and the total agree', async () => {
     const { sim, clock } = await start();
@@ -450,6 +486,34 @@ describe('the deadline and a cancel', () => {
     expect(sim.batches()[0]).toMatchObject({ canceledBy: 'client', cancelInitiatedAt: 100 });
     expect(sim.batches()).toHaveLength(1);
     expect(messagesOf(sim)).toEqual([]);
+  });
+
+  it('a call aborted while its round gathers is never submitted', async () => {
+    const { sim, clock } = await start();
+    const base = providerOf(sim);
+    const provider = createBatchingProvider({ provider: base, batches: base.batches, clock, settings: { ...DEFAULT_BATCH_SETTINGS, ...quick } });
+    cleanups.push(() => void provider.close());
+    const request = (angle: string) => ({ model: 'claude-haiku-4-5', maxTokens: 100, messages: [{ role: 'user' as const, content: `Task: tidal power\n\nYour angle: ${angle}` }] });
+    const aborted = new AbortController();
+    const outcomes: unknown[] = [];
+    provider.stream(request('history'), { signal: aborted.signal, caller: { id: 'a', attempt: 1 } }).catch((error: unknown) => outcomes.push(error));
+    const kept = provider.stream(request('technology'), { signal: new AbortController().signal, caller: { id: 'b', attempt: 1 } });
+    clock.increment(50);
+    aborted.abort();
+    await pumpUntil(clock, () => outcomes.length === 1, 50);
+    expect(outcomes[0]).toMatchObject({ kind: 'cancelled' });
+    clock.increment(50);
+    await pumpUntil(clock, () => sim.batches().length === 1);
+    expect(customIdsOf(sim)).toEqual([[expect.stringMatching(/^b_a1_/)]]);
+    clock.increment(1_500);
+    await pumpUntil(clock, () => provider.submitted.length === 1);
+    let text: string | null = null;
+    kept.then((response) => (text = response.text));
+    for (let step = 0; step < 40 && text === null; step++) {
+      clock.increment(100);
+      for (let round = 0; round < 10; round++) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(text).toContain('[Simulated]');
   });
 
   it("a call's AbortSignal rejects it at once; a batch nobody waits for is canceled at its next poll", async () => {
