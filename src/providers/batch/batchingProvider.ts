@@ -274,6 +274,8 @@ export function createBatchingProvider(options: BatchingProviderOptions): Batchi
     if (!tracker.started) {
       tracker.started = true;
       submitted.push({ id: tracker.id, customIds: tracker.customIds });
+      // A kept batch asked for within the deadline's margin is canceled like the others were.
+      if (cutOff) cancel(tracker, 'deadline');
       schedulePoll(tracker, 0);
     }
   }
