@@ -3,7 +3,7 @@
  * plain lines a pipe gets.
  */
 import { stripVTControlCharacters } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLiveTableView } from '../src/cli/progress/liveTable.ts';
 import { createLogLinesView } from '../src/cli/progress/logLines.ts';
 import { ProgressTracker } from '../src/cli/progress/tracker.ts';
@@ -112,5 +112,26 @@ describe('CLI progress', () => {
       'historical done in 1.5s: 1 attempt, 42 output tokens',
       'societal failed: ANTHROPIC_API_KEY was rejected (401)',
     ]);
+  });
+
+  it("on a terminal, in batch mode: each batch's latest line under the header, an ended one shown once more and then dropped", () => {
+    vi.useFakeTimers();
+    const terminal = fakeTerminal();
+    const view = createLiveTableView(new ProgressTracker(specialists), terminal.stream, { title: 'Research: fusion' });
+    const counts = { processing: 3, succeeded: 0, errored: 0, canceled: 0, expired: 0 };
+    view.onEvent({ type: 'batch.submitted', batchId: 'msgbatch_01', requests: 3, bytes: 2_048, at: 0 });
+    vi.advanceTimersByTime(100);
+    expect(terminal.text()).toContain('batch msgbatch_01 submitted: 3 requests');
+    view.onEvent({ type: 'batch.ended', batchId: 'msgbatch_01', requests: 3, counts: { ...counts, processing: 0, succeeded: 3 }, canceled: null, kept: false, at: 5 });
+    vi.advanceTimersByTime(100);
+    view.onEvent({ type: 'specialist.started', id: 'historical', model: 'claude-haiku-4-5', at: 0 });
+    vi.advanceTimersByTime(100);
+    view.finish();
+    vi.useRealTimers();
+    const frames = terminal.text();
+    expect(frames).toMatch(/batch msgbatch_01 .*3 succeeded/);
+    // Drawn once after it ended, then gone: the last frame no longer has it.
+    const last = frames.slice(frames.lastIndexOf('Research: fusion'));
+    expect(last).not.toContain('msgbatch_01');
   });
 });

@@ -34,4 +34,9 @@ describe('startRestateRun refuses what Restate does not run yet', () => {
     // Tools are no refusal any more: the agent service runs them.
     expect(error?.message).not.toMatch(/specialists\[2\]/);
   });
+
+  it('batch mode: refused, naming `batch` (Restate journals each call as a step of its own)', async () => {
+    const refused = startRestateRun('http://127.0.0.1:9', 'run-3', { task: 't', specialists: [{ id: 'a' }], batch: true });
+    await expect(refused).rejects.toThrow(/- batch: batch mode does not run on Restate yet/);
+  });
 });

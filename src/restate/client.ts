@@ -54,8 +54,8 @@ async function callLead(ingressUrl: string, runId: string, handler: string, body
 }
 
 /**
- * Config paths of specialists the Restate runtime cannot run: task functions and nested
- * sub-leads. Tools run there (each specialist's loop in the agent service, with the tools
+ * Config paths of what the Restate runtime cannot run: task functions, nested sub-leads, a
+ * model lead and batch mode. Tools run there (each specialist's loop in the agent service, with the tools
  * the service was given); a code tool travels as its name, so the config may hold it.
  */
 function unsupportedPaths(input: LeadInput): string[] {
@@ -65,6 +65,7 @@ function unsupportedPaths(input: LeadInput): string[] {
     if (spec.kind === 'fanOut') paths.push(`${path}: nested sub-leads do not run on Restate yet (large fan-outs are chunked automatically)`);
   };
   if (input.lead) paths.push('lead: a model lead does not run on Restate yet; run it in-process (`fanfold run`, `runFanOut`)');
+  if (input.batch) paths.push('batch: batch mode does not run on Restate yet (each call is a journaled step there); run it in-process (`fanfold run --batch`, `runFanOut`)');
   input.specialists.forEach((spec, index) => visit(spec, `specialists[${index}]`));
   visit(input.synthesizer, 'synthesizer');
   return paths;

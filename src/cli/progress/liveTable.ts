@@ -6,6 +6,7 @@
 import { createLogUpdate } from 'log-update';
 import { styleText } from 'node:util';
 import type { RunEvent } from '../../events.ts';
+import { batchLine, isBatchEvent } from './batchLines.ts';
 import { formatSeconds, type ProgressRow, type ProgressTracker, type RowState } from './tracker.ts';
 import type { ProgressView } from './view.ts';
 
@@ -49,6 +50,8 @@ export function createLiveTableView(tracker: ProgressTracker, stream: NodeJS.Wri
   let frame = 0;
   let synthesizing = false;
   const idWidth = Math.min(24, Math.max(9, ...tracker.rows.map((row) => row.id.length)));
+  /** Batch mode: the latest line of each batch, under the header; an ended one is drawn once more, then dropped. */
+  const batches = new Map<string, { line: string; ended: boolean }>();
 
   const line = (row: ProgressRow): string => {
     const mark = row.state === 'calling' ? SPINNER[frame % SPINNER.length]! : MARK[row.state];
@@ -69,7 +72,7 @@ export function createLiveTableView(tracker: ProgressTracker, stream: NodeJS.Wri
 
   const render = () => {
     frame += 1;
-    const height = (stream.rows || 24) - 4;
+    const height = (stream.rows || 24) - 4 - batches.size;
     const rows = tracker.rows;
     let shown = rows;
     let hidden = '';
@@ -88,7 +91,9 @@ export function createLiveTableView(tracker: ProgressTracker, stream: NodeJS.Wri
       );
     }
     const header = styleText('bold', ` ${options.title}`) + styleText('gray', ` · ${rows.length} specialist${rows.length === 1 ? '' : 's'} · ${formatSeconds(Date.now() - started)}`);
-    update([header, ...shown.map(line), ...(hidden ? [hidden] : [])].join('\n'));
+    const batchLines = [...batches.values()].map((batch) => styleText('gray', ` ${batch.line}`));
+    for (const [id, batch] of batches) if (batch.ended) batches.delete(id);
+    update([header, ...batchLines, ...shown.map(line), ...(hidden ? [hidden] : [])].join('\n'));
   };
 
   const timer = setInterval(render, 1000 / (options.fps ?? 10));
@@ -97,6 +102,10 @@ export function createLiveTableView(tracker: ProgressTracker, stream: NodeJS.Wri
 
   return {
     onEvent(event: RunEvent) {
+      if (isBatchEvent(event)) {
+        batches.set(event.batchId, { line: batchLine(event), ended: event.type === 'batch.ended' });
+        return;
+      }
       tracker.apply(event);
       if (event.type === 'synthesis.started' && !synthesizing) {
         synthesizing = true;
