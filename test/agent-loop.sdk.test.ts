@@ -13,10 +13,10 @@ import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { z } from 'zod';
-import { createFileCheckpointStore, defineTool, resumeFanOut, runFanOut, type FanOutConfig, type FanOutRun, type RunEvent, type RunResult } from '../src/index.ts';
+import { createFileCheckpointStore, defineTool, resumeFanOut, runFanOut, type FanOutConfig, type FanOutRun, type RunEvent } from '../src/index.ts';
 import { createAnthropicProvider } from '../src/anthropic.ts';
 import type { Simulator } from '../src/simulator/index.ts';
-import { pumpUntil, record, simulatorPerTest } from './support.ts';
+import { pumpUntil, record, simulatorPerTest, settleOverSdk } from './support.ts';
 
 const KEY = 'sk-ant-test-loop-key-never-print-me';
 const task = 'tidal power';
@@ -72,27 +72,6 @@ function timedTool(clock: SimulatedClock, name: string, ms: number | null, stats
 
 const newStats = (): ToolStats => ({ calls: 0, inFlight: 0, peak: 0, aborted: 0, queries: [] });
 
-/**
- * Runs the clock until the run settles: real I/O goes on between steps (the SDK's requests
- * to the simulator), and simulated time moves `stepMs` whenever nothing else is pending.
- */
-async function finish(run: FanOutRun, clock: SimulatedClock, stepMs = 50, maxSteps = 4_000): Promise<RunResult> {
-  let settled = false;
-  run.result.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let step = 0; step < maxSteps && !settled; step++) {
-    for (let round = 0; round < 10 && !settled; round++) {
-      clock.increment(0);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    if (!settled) clock.increment(stepMs);
-  }
-  if (!settled) throw new Error(`run did not finish within ${maxSteps * stepMs} ms of simulated time`);
-  return run.result;
-}
-
 /** The next event matching `predicate`, with real I/O pumped meanwhile; watched from now on. */
 function watch(run: FanOutRun, clock: SimulatedClock, predicate: (event: RunEvent) => boolean): () => Promise<RunEvent> {
   const seen = firstValueFrom(run.events$.pipe(filter(predicate)));
@@ -117,7 +96,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
       { provider: provider(server), clock, random: () => 0.5 },
     );
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
 
     expect(result.status).toBe('done');
     const turn1 = events.find((event) => event.type === 'specialist.turn' && event['turn'] === 1)!;
@@ -162,7 +141,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
       { task, deadlineMs: 600_000, specialists: [{ id: 'historical', angle: 'Historical context', tools, policy: { maxToolConcurrency: 1 } }], synthesizer: { run: async () => 'folded' } },
       { provider: provider(server), clock, random: () => 0.5 },
     );
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
     expect(result.outcomes[0]).toMatchObject({ status: 'fulfilled', turns: 2 });
     expect(stats.calls).toBeGreaterThanOrEqual(2);
     expect(stats.peak).toBe(1);
@@ -183,7 +162,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
       { provider: provider(server), clock, random: () => 0.5 },
     );
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
 
     const asked = events.find((event) => event.type === 'specialist.turn' && event['turn'] === 1)!['toolUses'] as number;
     expect(stats.calls).toBe(asked);
@@ -238,7 +217,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     const angles = ['Historical context', 'Technical details', 'Economic impact', 'Safety', 'Public opinion', 'Supply chain'];
     const run = startRun(server, clock, { specialists: angles.map((angle, index) => ({ id: `s${index}`, angle, tools })) });
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
 
     expect(result.status).toBe('done');
     const dones = events.filter((event) => event.type === 'specialist.tool.done');
@@ -286,7 +265,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
       { provider: renaming, clock, random: () => 0.5 },
     );
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
     expect(stats.calls).toBe(0);
     const dones = events.filter((event) => event.type === 'specialist.tool.done');
     expect(dones.length).toBeGreaterThan(0);
@@ -306,7 +285,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
         { id: 'two', angle: 'Historical context', tools, policy: { maxTurns: 2 } },
       ],
     });
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
     const [one, two] = result.outcomes;
     // One turn allowed: it is the last, so no tool is called at all.
     expect(one).toMatchObject({ status: 'fulfilled', turns: 1, loopLimit: 'maxTurns', stopReason: 'end_turn', toolCalls: [] });
@@ -325,7 +304,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     const tools = [timedTool(clock, 'lookup', 100, stats), timedTool(clock, 'read_page', 100, stats)];
     const run = startRun(server, clock, { specialists: [{ id: 'historical', angle: 'Historical context', tools, policy: { maxToolCalls: 1 } }] });
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
     const asked = events.find((event) => event.type === 'specialist.turn' && event['turn'] === 1)!['toolUses'] as number;
     expect(asked).toBeGreaterThanOrEqual(2);
     expect(stats.calls).toBe(1);
@@ -364,7 +343,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     expect(hanging.inFlight).toBeGreaterThanOrEqual(2);
     if (how === 'deadline') clock.increment(5_000);
     else run.cancel('the user pressed stop');
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
 
     expect(hanging.aborted).toBe(hanging.calls);
     expect(hanging.inFlight).toBe(0);
@@ -412,7 +391,7 @@ describe('the tool-use loop (real SDK ↔ simulator over loopback)', () => {
     const after = newStats();
     const clock2 = new SimulatedClock();
     const resumed = resumeFanOut('loop-sdk', { store, provider: provider(server), clock: clock2, random: () => 0.5, config: config(clock2, after) });
-    const result = await finish(resumed, clock2);
+    const result = await settleOverSdk(resumed, clock2);
     expect(result.status).toBe('done');
     // Only the calls that had not finished ran again; turn 1 was not called again.
     expect(after.queries.sort()).toEqual(unfinished.sort());

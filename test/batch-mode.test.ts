@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { z } from 'zod';
 import { createAnthropicProvider } from '../src/anthropic.ts';
-import { ConfigError, ProviderError, costOfRun, defineTool, estimateCostUsd, normalizeConfig, runFanOut, type FanOutConfig, type FanOutRun, type RunResult, type Usage } from '../src/index.ts';
+import { ConfigError, ProviderError, costOfRun, defineTool, estimateCostUsd, normalizeConfig, runFanOut, type FanOutConfig, type FanOutRun, type Usage } from '../src/index.ts';
 import { createBatchingProvider } from '../src/providers/batch/batchingProvider.ts';
 import { callBase, customIdOf, parseCustomId } from '../src/providers/batch/callIdentity.ts';
 import { CUSTOM_ID_PATTERN, DEFAULT_BATCH_SETTINGS, MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, cancelMarginOf } from '../src/providers/batch/settings.ts';
@@ -17,7 +17,7 @@ import { BATCH_PRICE_FACTOR, DEFAULT_PRICES } from '../src/pricing/prices.ts';
 import { decideAfterFailure, DEFAULT_POLICY, resolvePolicy } from '../src/policy.ts';
 import * as simulatorLimits from '../src/simulator/index.ts';
 import type { Simulator, SimulatorOptions } from '../src/simulator/index.ts';
-import { record, researchSpecialists, simulatorPerTest } from './support.ts';
+import { record, researchSpecialists, simulatorPerTest, settleOverSdk } from './support.ts';
 
 const KEY = 'sk-ant-batch-test-key';
 const task = 'tidal power';
@@ -42,24 +42,6 @@ const providerOf = (sim: Simulator) => createAnthropicProvider({ apiKey: KEY, ba
 
 function startRun(sim: Simulator, clock: SimulatedClock, config: Partial<FanOutConfig>): FanOutRun {
   return runFanOut({ task, specialists: researchSpecialists, deadlineMs: 600_000, batch: quick, ...config }, { provider: providerOf(sim), clock, random: () => 0.5 });
-}
-
-/** Runs the clock until the run settles: real I/O between steps, simulated time `stepMs` at a time. */
-async function finish(run: FanOutRun, clock: SimulatedClock, stepMs = 50, maxSteps = 4_000): Promise<RunResult> {
-  let settled = false;
-  run.result.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let step = 0; step < maxSteps && !settled; step++) {
-    for (let round = 0; round < 10 && !settled; round++) {
-      clock.increment(0);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    if (!settled) clock.increment(stepMs);
-  }
-  if (!settled) throw new Error(`run did not finish within ${maxSteps * stepMs} ms of simulated time`);
-  return run.result;
 }
 
 /** Pumps real I/O (no simulated time passes) until `done` says so. */
@@ -176,7 +158,7 @@ describe('a batched fan-out (real SDK ↔ simulator)', () => {
     const { sim, clock } = await start();
     const run = startRun(sim, clock, {});
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
 
     expect(result.status).toBe('done');
     expect(sim.batches()).toHaveLength(1);
@@ -228,8 +210,8 @@ describe('a batched fan-out (real SDK ↔ simulator)', () => {
 
   it('gives each specialist what the same call streamed gives it (text, stop reason, usage)', async () => {
     const { sim, clock } = await start();
-    const batched = await finish(startRun(sim, clock, {}), clock);
-    const streamed = await finish(startRun(sim, clock, { batch: false }), clock);
+    const batched = await settleOverSdk(startRun(sim, clock, {}), clock);
+    const streamed = await settleOverSdk(startRun(sim, clock, { batch: false }), clock);
     for (const [index, outcome] of batched.outcomes.entries()) {
       const plain = streamed.outcomes[index]!;
       expect(outcome.output).toBe(plain.output);
@@ -241,7 +223,7 @@ describe('a batched fan-out (real SDK ↔ simulator)', () => {
   it('splits a round past maxRequests and past maxBytes into several batches, each call in exactly one', async () => {
     const { sim, clock } = await start();
     const specialists = Array.from({ length: 5 }, (_, i) => ({ id: `s${i + 1}`, angle: `Angle ${i + 1}` }));
-    const byCount = await finish(startRun(sim, clock, { specialists, batch: { ...quick, maxRequests: 2 } }), clock);
+    const byCount = await settleOverSdk(startRun(sim, clock, { specialists, batch: { ...quick, maxRequests: 2 } }), clock);
     expect(byCount.status).toBe('done');
     expect(customIdsOf(sim).map((ids) => ids.map((id) => id.split('_')[0]))).toEqual([['s1', 's2'], ['s3', 's4'], ['s5']]);
 
@@ -249,7 +231,7 @@ describe('a batched fan-out (real SDK ↔ simulator)', () => {
     // A request here takes about 450 bytes: no more than two fit in 1,000.
     const run = startRun(sim2, clock2, { specialists, batch: { ...quick, maxBytes: 1_000 } });
     const events = record(run);
-    expect((await finish(run, clock2)).status).toBe('done');
+    expect((await settleOverSdk(run, clock2)).status).toBe('done');
     const submitted = events.filter((event) => event.type === 'batch.submitted');
     expect(submitted.length).toBeGreaterThanOrEqual(3);
     for (const event of submitted) expect((event['bytes'] as number) + BATCH_BODY_OVERHEAD + (event['requests'] as number) - 1).toBeLessThanOrEqual(1_000);
@@ -267,7 +249,7 @@ describe('each result type becomes an outcome, and the policy decides', () => {
     const { sim, clock } = await start({ faults: [{ match: { customId: /^technical_a1_/ }, times: 1, fault: { type: 'batch_errored', errorType: 'api_error', message: 'Internal failure.' } }] });
     const run = startRun(sim, clock, { policy: { retry: { initialDelayMs: 200, jitter: 0 } } });
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
 
     expect(result.status).toBe('done');
     expect(result.outcomes[1]).toMatchObject({ id: 'technical', status: 'fulfilled', attempts: 2 });
@@ -287,7 +269,7 @@ describe('each result type becomes an outcome, and the policy decides', () => {
 
   it('errored (invalid_request_error): bad_request, not retried; the run goes on without it', async () => {
     const { sim, clock } = await start({ faults: [{ match: { customId: /^societal_/ }, fault: { type: 'batch_errored', errorType: 'invalid_request_error', message: 'max_tokens: too large' } }] });
-    const result = await finish(startRun(sim, clock, {}), clock);
+    const result = await settleOverSdk(startRun(sim, clock, {}), clock);
     expect(result.status).toBe('partial');
     expect(result.outcomes[2]).toMatchObject({
       status: 'rejected',
@@ -303,7 +285,7 @@ describe('each result type becomes an outcome, and the policy decides', () => {
       batchLatency: { ...stepped, expiryMs: 60_000 },
       faults: [{ match: { customId: /^historical_a1_/ }, times: 1, fault: { type: 'batch_expired', afterMs: 1_050 } }],
     });
-    const result = await finish(startRun(sim, clock, { policy: { retry: { initialDelayMs: 100, jitter: 0 } } }), clock);
+    const result = await settleOverSdk(startRun(sim, clock, { policy: { retry: { initialDelayMs: 100, jitter: 0 } } }), clock);
     expect(result.status).toBe('done');
     const [first, second] = sim.batches();
     // The first batch stopped processing after its first request; the rest expired at expires_at.
@@ -318,7 +300,7 @@ describe('each result type becomes an outcome, and the policy decides', () => {
 
   it('canceled by someone else: cancelled, which the default policy does not retry', async () => {
     const { sim, clock } = await start({ faults: [{ match: { customId: /^historical_a1_/ }, times: 1, fault: { type: 'batch_canceled', afterMs: 900 } }] });
-    const result = await finish(startRun(sim, clock, {}), clock);
+    const result = await settleOverSdk(startRun(sim, clock, {}), clock);
     // Canceled at 100 + 900 ms, canceling for 250 ms: request 0 (due at 1,100) and 1 (1,200) finish, 2 (1,300) is canceled.
     expect(sim.batches()[0]).toMatchObject({ canceledBy: 'server', cancelInitiatedAt: 1_000 });
     expect(sim.batches()[0]!.requests.map((request) => request.status)).toEqual(['succeeded', 'succeeded', 'canceled']);
@@ -332,7 +314,7 @@ describe('each result type becomes an outcome, and the policy decides', () => {
     const { sim, clock } = await start({ faults: [{ match: { customId: /^historical_a1_/ }, times: 1, fault: { type: 'batch_canceled', afterMs: 0 } }] });
     const run = startRun(sim, clock, { policy: { streamOn: ['cancelled'] } });
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
     expect(result.status).toBe('done');
     expect(sim.batches()).toHaveLength(1);
     expect(sim.batches()[0]!.requests.every((request) => request.status === 'canceled')).toBe(true);
@@ -359,7 +341,7 @@ describe('the batch endpoints failing', () => {
     const { sim, clock } = await start({ faults: [{ match: { path: '/v1/messages/batches', method: 'POST' }, times: 1, fault: { type: 'server_error' } }] });
     const run = startRun(sim, clock, { policy: { retry: { initialDelayMs: 100, jitter: 0 } } });
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
     expect(result.status).toBe('done');
     expect(
       events.filter((event) => event.type === 'specialist.retrying').map((event) => (event['error'] as { kind: string; batch?: boolean }).kind + String((event['error'] as { batch?: boolean }).batch)),
@@ -376,7 +358,7 @@ describe('the batch endpoints failing', () => {
     });
     const run = startRun(sim, clock, {});
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
     expect(result.status).toBe('done');
     expect(result.outcomes.map((outcome) => [outcome.status, outcome.attempts])).toEqual([
       ['fulfilled', 1],
@@ -393,7 +375,7 @@ describe('the batch endpoints failing', () => {
 describe('costs at batch prices', () => {
   it('a batched specialist costs half; the cost report, the budget ledger and the total agree', async () => {
     const { sim, clock } = await start();
-    const result = await finish(startRun(sim, clock, { budget: { usd: 5 } }), clock);
+    const result = await settleOverSdk(startRun(sim, clock, { budget: { usd: 5 } }), clock);
     const report = costOfRun(result, DEFAULT_PRICES);
     for (const [index, outcome] of result.outcomes.entries()) {
       expect(report.specialists[index]!.costUsd).toBeCloseTo(costAt(outcome.usage) / 2, 12);
@@ -414,7 +396,7 @@ describe('costs at batch prices', () => {
     // Turn 2 (attempt 2) errors in its batch; streamOn makes its retry (attempt 3) a streamed call.
     const { sim, clock } = await start({ faults: [{ match: { customId: /^historical_a2_t2_/ }, times: 1, fault: { type: 'batch_errored' } }] });
     const run = startRun(sim, clock, { specialists: [{ id: 'historical', angle: 'Historical context', tools: [lookup] }], policy: { streamOn: ['overloaded'] }, budget: { usd: 5 } });
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
 
     const outcome = result.outcomes[0]!;
     expect(outcome).toMatchObject({ status: 'fulfilled', turns: 2, attempts: 3 });
@@ -453,7 +435,7 @@ describe('the deadline and a cancel', () => {
     const { sim, clock } = await start({ batchLatency: { ...stepped, perRequestMs: 3_000 } });
     const run = startRun(sim, clock, { deadlineMs: 10_000, batch: { ...quick, cancelMarginMs: 4_000 } });
     const events = record(run);
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
 
     expect(sim.batches()[0]).toMatchObject({ canceledBy: 'client', cancelInitiatedAt: 6_000, endedAt: 6_250 });
     expect(sim.batches()[0]!.requests.map((request) => request.status)).toEqual(['succeeded', 'succeeded', 'canceled']);
@@ -478,7 +460,7 @@ describe('the deadline and a cancel', () => {
     clock.increment(100);
     await pumpUntil(clock, () => sim.batches().length === 1 && run.actor.getSnapshot().status === 'active');
     run.cancel('stop');
-    const result = await finish(run, clock);
+    const result = await settleOverSdk(run, clock);
     expect(result.status).toBe('cancelled');
     expect(result.outcomes.map((outcome) => outcome.status)).toEqual(['skipped', 'skipped', 'skipped']);
     await pumpUntil(clock, () => sim.batches()[0]!.cancelInitiatedAt !== null);

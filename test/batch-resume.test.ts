@@ -13,31 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { z } from 'zod';
 import { createAnthropicProvider } from '../src/anthropic.ts';
-import { createMemoryCheckpointStore, defineTool, resumeFanOut, runFanOut, type FanOutConfig, type FanOutRun, type RunResult } from '../src/index.ts';
+import { createMemoryCheckpointStore, defineTool, resumeFanOut, runFanOut, type FanOutConfig } from '../src/index.ts';
 import { startSimulator, type Simulator } from '../src/simulator/index.ts';
-import { record, researchSpecialists, runNode, simulatorPerTest, watchStdout } from './support.ts';
+import { record, researchSpecialists, runNode, simulatorPerTest, watchStdout, settleOverSdk } from './support.ts';
 
 const KEY = 'sk-ant-batch-resume-key';
 const simulator = simulatorPerTest();
 const stepped = { baseMs: 1_000, perRequestMs: 100, jitterMs: 0, cancelMs: 250 };
 const quick = { gatherMs: 100, pollMs: 500, maxPollMs: 500 };
-
-async function finish(run: FanOutRun, clock: SimulatedClock, stepMs = 50, maxSteps = 4_000): Promise<RunResult> {
-  let settled = false;
-  run.result.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let step = 0; step < maxSteps && !settled; step++) {
-    for (let round = 0; round < 10 && !settled; round++) {
-      clock.increment(0);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    if (!settled) clock.increment(stepMs);
-  }
-  if (!settled) throw new Error('run did not finish');
-  return run.result;
-}
 
 /** Moves simulated time `stepMs` at a time, with real I/O between, until `done()`. */
 async function runUntil(clock: SimulatedClock, done: () => boolean, stepMs = 50, maxSteps = 2_000): Promise<void> {
@@ -76,7 +59,7 @@ describe('resume with a batch in flight (in process, memory store)', () => {
     const resumed = resumeFanOut('b1', { store, provider: provider(), clock });
     expect(resumed.pending).toEqual(['historical', 'technical', 'societal']);
     const events = record(resumed);
-    const result = await finish(resumed, clock);
+    const result = await settleOverSdk(resumed, clock);
 
     expect(result.status).toBe('done');
     // One batch, each request once: the resumed calls were its requests.
@@ -119,7 +102,7 @@ describe('resume with a batch in flight (in process, memory store)', () => {
     expect(sim.batches().map((batch) => batch.requests.map((request) => request.customId))).toEqual([[expect.stringMatching(/^historical_a1_t1_/)], [expect.stringMatching(/^historical_a2_t2_/)]]);
 
     const resumed = resumeFanOut('b2', { store, provider: provider(), clock, config });
-    const result = await finish(resumed, clock);
+    const result = await settleOverSdk(resumed, clock);
     expect(result.status).toBe('done');
     expect(result.outcomes[0]).toMatchObject({ status: 'fulfilled', turns: 2, attempts: 2 });
     expect(sim.batches()).toHaveLength(2);

@@ -70,6 +70,28 @@ export async function advanceClock(clock: SteppableClock, ms: number, stepMs = 1
   }
 }
 
+/**
+ * Runs a `SimulatedClock` until the run settles, for runs that talk to a loopback server (the
+ * SDK against the simulator): real I/O goes on between steps, and simulated time moves `stepMs`
+ * after each ten rounds of it.
+ */
+export async function settleOverSdk(run: FanOutRun, clock: SteppableClock, stepMs = 50, maxSteps = 4_000): Promise<RunResult> {
+  let settled = false;
+  run.result.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (let step = 0; step < maxSteps && !settled; step++) {
+    for (let round = 0; round < 10 && !settled; round++) {
+      clock.increment(0);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (!settled) clock.increment(stepMs);
+  }
+  if (!settled) throw new Error(`run did not finish within ${maxSteps * stepMs} ms of simulated time`);
+  return run.result;
+}
+
 /** Like {@link settle}, for a run driven by a `SimulatedClock`. */
 export async function settleWithClock(run: FanOutRun, clock: SteppableClock, stepMs = 1, maxMs = 600_000): Promise<RunResult> {
   let result: RunResult | undefined;

@@ -10,7 +10,7 @@ import { BATCHES_PATH, type BatchCall, type BatchItemInput, type BatchListQuery 
 import type { Fault, FaultBook, FaultSubject } from './faults.ts';
 import { hashString } from './random.ts';
 import type { ParsedMessagesRequest } from './request.ts';
-import { replyFor } from './text.ts';
+import { replyFor, replyMessage } from './text.ts';
 import type { SimulatedUsage } from './types.ts';
 
 /**
@@ -419,16 +419,7 @@ export class BatchStore {
     const usage: SimulatedUsage = { ...account.usage, output_tokens: reply.outputTokens };
     if (reply.serverToolUse) usage.server_tool_use = { ...reply.serverToolUse };
     item.usage = usage;
-    const message = {
-      id: `msg_sim_b${pad(batch.serial)}_${pad(item.index + 1)}`,
-      type: 'message',
-      role: 'assistant',
-      model: request.model,
-      content: reply.content,
-      stop_reason: reply.stopReason,
-      stop_sequence: reply.stopSequence,
-      usage: { ...usage },
-    };
+    const message = replyMessage(`msg_sim_b${pad(batch.serial)}_${pad(item.index + 1)}`, request.model, reply, { ...usage });
     this.#settle(batch, item, 'succeeded', at, { type: 'succeeded', message });
   }
 

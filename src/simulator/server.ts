@@ -17,7 +17,7 @@ import { BATCH_FAULT_TYPES, DEFAULT_AFTER_DELTAS, FAULT_TYPES, FaultBook, matche
 import { assertLatency, deltaDelays, latencyIssues, resolveLatency, serverToolMs, timeToFirstTokenMs, type LatencyModel } from './latency.ts';
 import { parseMessagesBody, peekModel, peekStream, type ParsedMessagesRequest } from './request.ts';
 import { MALFORMED_FRAME, MESSAGE_STOP, PING, messageDelta, messageStart, sseFrame, streamError, streamedBlock, type MessageUsage, type StreamedBlock } from './sse.ts';
-import { replyFor, type SimulatedReply } from './text.ts';
+import { replyFor, replyMessage, type SimulatedReply } from './text.ts';
 import { CHARS_PER_TOKEN, codePointLength } from './tokens.ts';
 import type { RequestFilter, SimulatedRequest, SimulatedUsage, Simulator, SimulatorOptions } from './types.ts';
 
@@ -493,16 +493,7 @@ class LoopbackSimulator implements Simulator, ExchangeHost {
     if (!(await exchange.sleep(timeToFirstTokenMs(account.usage, latency)))) return;
     const usage = this.#startUsage(exchange, account);
     if (!(await exchange.sleep(delays.slice(1).reduce((sum, ms) => sum + ms, 0) + toolMs))) return;
-    const message = {
-      id: `msg_sim_${pad(exchange.record.seq)}`,
-      type: 'message',
-      role: 'assistant',
-      model: request.model,
-      content: reply.content,
-      stop_reason: reply.stopReason,
-      stop_sequence: reply.stopSequence,
-      usage: finalUsage(usage, reply),
-    };
+    const message = replyMessage(`msg_sim_${pad(exchange.record.seq)}`, request.model, reply, finalUsage(usage, reply));
     this.#sendBody(exchange, message, fault);
   }
 

@@ -49,6 +49,11 @@ export interface SimulatedReply {
   fullText: string;
 }
 
+/** A finished reply as the Messages API sends it whole (a non-streamed answer, a batch result). */
+export function replyMessage(id: string, model: string, reply: SimulatedReply, usage: object) {
+  return { id, type: 'message', role: 'assistant', model, content: reply.content, stop_reason: reply.stopReason, stop_sequence: reply.stopSequence, usage };
+}
+
 const GENERIC_CLOSINGS = [
   'This reply was generated locally by the fanfold simulator; a real model would answer the request itself.',
   'No model was called: the fanfold simulator derives this text from a hash of the request.',
