@@ -465,7 +465,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
   /** Applies an event to the core and carries out its effects, in order. */
   const step = (self: AnyActorRef, snapshot: FanOutSnapshot, runtime: FanOutRuntime, event: FanOutStepEvent, stopChild: (child: AnyActorRef) => void): void => {
     const { slots } = runtime;
-    const effects = stepFanOut(snapshot, event, { now: clock.now(), ...(slots ? { freeCallSlots: slots.limit - slots.inFlight } : {}) });
+    const now = clock.now();
+    const effects = stepFanOut(snapshot, event, slots ? { now, freeCallSlots: slots.limit - slots.inFlight } : { now });
     for (const effect of effects) {
       switch (effect.type) {
         case 'start':

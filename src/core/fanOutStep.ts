@@ -177,15 +177,173 @@ const tally = (state: FanOutState) => ({ total: runTotal(state), fulfilled: stat
  * An effect that asks for a step back (`cut`, `discard`) must get it before the next event.
  */
 export function stepFanOut(state: FanOutState, event: FanOutStepEvent, env: FanOutEnv): FanOutEffect[] {
-  const effects: FanOutEffect[] = [];
-  const { now } = env;
-  const specs = state.input.specialists;
-  /** Call slots the specialists this step cut short or threw away give back (the shell frees them first). */
-  let freed = 0;
-  /** Specialists this step cut short: their outcomes come back after it, but they are over. */
-  const cut = new Set<number>();
+  const step = new Step(state, env);
+  step.apply(event);
+  return step.effects;
+}
 
-  const record = (index: number, settled: SpecialistOutcome, kept = false) => {
+/**
+ * One step's work: the effects so far and what the step itself changed (slots given back,
+ * specialists cut short). A class, not closures: a step runs per specialist event, 200,000 times
+ * in a 100,000-specialist run.
+ */
+class Step {
+  readonly effects: FanOutEffect[] = [];
+  /** Call slots the specialists this step cut short or threw away give back (the shell frees them first). */
+  private freed = 0;
+  /** Specialists this step cut short: their outcomes come back after it, but they are over. */
+  private cut: Set<number> | null = null;
+
+  constructor(
+    private readonly state: FanOutState,
+    private readonly env: FanOutEnv,
+  ) {}
+
+  apply(event: FanOutStepEvent): void {
+    const { state } = this;
+    const specs = state.input.specialists;
+    switch (event.type) {
+      case 'fill':
+        this.fill();
+        break;
+
+      case 'settled': {
+        const { index, outcome } = event;
+        if (state.outcomes[index]) break;
+        // A cut one stopped counting as running when it was cut.
+        if (!event.cut) state.running--;
+        this.record(index, outcome);
+        if (event.cut) break;
+        if (event.crashed) {
+          this.stopAll({ reason: 'crashed', by: outcome.id, message: outcome.error?.message ?? `specialist "${outcome.id}" crashed` });
+          break;
+        }
+        const decided = stopAfterSettled(specs[index]!, outcome, state.input.quorum, tally(state), stillOpen(state));
+        if (decided) {
+          this.effects.push({ type: 'announce', stop: decided });
+          this.stopAll(decided);
+        } else {
+          this.fill();
+        }
+        break;
+      }
+
+      case 'stop':
+        // After a budget stop the running may still finish: a later stop cuts them short.
+        if (state.stop === null || state.stop.reason === 'budget') this.stopAll(event.stop);
+        break;
+
+      case 'budget': {
+        if (state.stop !== null) break;
+        if (state.input.budget?.onBudget === 'cut') {
+          this.stopAll({ reason: 'budget', message: "budget: stopped, the run's budget was spent" });
+          break;
+        }
+        // Running ones finish (each call only while it fits under the line); queued ones never start.
+        state.stop = { reason: 'budget', message: "budget: not started, the run's budget was spent" };
+        const requeued = new Set(state.requeued);
+        for (let index = 0; index < specs.length; index++) {
+          if (!this.isRunning(index, requeued)) this.stopOne(index, 'skipped', { kind: 'budget', message: state.stop.message }, requeued);
+        }
+        state.requeued = [];
+        state.nextIndex = specs.length;
+        break;
+      }
+
+      case 'cacheWritten':
+        if (state.warm !== 'warming' || event.id !== state.warmer) break;
+        state.warm = 'done';
+        this.fill();
+        break;
+
+      case 'restart': {
+        const { index } = event;
+        if (state.stop !== null || index < 0 || index >= specs.length) break;
+        const previous = state.outcomes[index];
+        if (previous) {
+          state.discarded[index] = addSpent(state.discarded[index], previous.attempts, previous.usage);
+          if (previous.status === 'fulfilled') state.fulfilled--;
+          else state.unsuccessful--;
+          state.outcomes[index] = null;
+          state.requeued.push(index);
+        } else if (this.isRunning(index, new Set(state.requeued))) {
+          // Same id, fresh attempts: the shell ends the running one (aborting its call) first.
+          this.effects.push({ type: 'discard', index });
+          state.running--;
+          if (specs[index]!.kind !== 'fanOut') this.freed++;
+          // The warmer restarted before its cache write: it warms again, starting first.
+          if (state.warm === 'warming' && state.warmer === specs[index]!.id) state.warm = 'pending';
+          state.requeued.unshift(index);
+        } else {
+          break; // Still queued: nothing to start again.
+        }
+        this.fill();
+        break;
+      }
+
+      case 'discarded':
+        state.discarded[event.index] = addSpent(state.discarded[event.index], event.attempts, event.usage);
+        break;
+
+      case 'add':
+        if (!stillOpen(state)) break;
+        for (const spec of event.specs) {
+          const index = specs.length;
+          specs.push(spec);
+          state.outcomes.push(null);
+          if (event.deadlineAt !== null) this.setDeadline(index, event.deadlineAt, event.message ?? 'its deadline passed before it finished');
+        }
+        this.fill();
+        this.armDeadlines();
+        break;
+
+      case 'deadlines':
+        for (const index of event.indexes) if (!state.outcomes[index]) this.setDeadline(index, event.deadlineAt, event.message);
+        this.armDeadlines();
+        break;
+
+      case 'agentDeadlines': {
+        const requeued = new Set(state.requeued);
+        for (const [key, deadline] of Object.entries(state.deadlines ?? {})) {
+          const index = Number(key);
+          if (deadline.at > this.env.now || state.outcomes[index]) continue;
+          if (requeued.has(index)) state.requeued = state.requeued.filter((queued) => queued !== index);
+          this.stopOne(index, 'timedOut', { kind: 'deadline', message: deadline.message }, requeued);
+        }
+        this.fill();
+        this.armDeadlines();
+        break;
+      }
+
+      case 'close': {
+        if (state.input.open !== true || state.closed) break;
+        state.closed = true;
+        this.endAll('skipped', { kind: 'cancelled', message: event.message });
+        break;
+      }
+
+      case 'restore': {
+        // What was in flight (or queued by a restart) starts again; finished ones stay finished.
+        state.requeued = [];
+        for (let index = 0; index < state.nextIndex; index++) if (!state.outcomes[index]) state.requeued.push(index);
+        state.running = 0;
+        // A warm-up cut short by the restart: warm again (its warmer starts again first).
+        if (state.warm === 'warming') state.warm = 'pending';
+        for (const { index, outcome } of event.kept) if (!state.outcomes[index]) this.record(index, outcome, true);
+        const stop = stopOnRestore(state, this.env.now);
+        if (stop) {
+          this.stopAll(stop);
+        } else {
+          this.fill();
+          this.armDeadlines();
+        }
+        break;
+      }
+    }
+  }
+
+  private record(index: number, settled: SpecialistOutcome, kept = false): void {
+    const { state } = this;
     let outcome = settled;
     const spent = state.discarded[index];
     if (spent) {
@@ -197,13 +355,15 @@ export function stepFanOut(state: FanOutState, event: FanOutStepEvent, env: FanO
     else state.unsuccessful++;
     // The warmer settled before its response began (it failed): the others go ahead uncached.
     if (state.warm === 'warming' && state.warmer === outcome.id) state.warm = 'done';
-    effects.push({ type: 'recorded', index, outcome, kept });
-  };
+    this.effects.push({ type: 'recorded', index, outcome, kept });
+  }
 
   /** Starts queued specialists in order while this level has room and the run a free call slot. */
-  const fill = () => {
+  private fill(): void {
+    const { state } = this;
+    const specs = state.input.specialists;
     const limit = state.input.maxConcurrency ?? Infinity;
-    let free = (env.freeCallSlots ?? Infinity) + freed;
+    let free = (this.env.freeCallSlots ?? Infinity) + this.freed;
     while (state.running < limit && state.stop === null) {
       // Warming the shared context's cache: one specialist first, the rest once it is written.
       if (state.warm === 'warming') break;
@@ -211,7 +371,7 @@ export function stepFanOut(state: FanOutState, event: FanOutStepEvent, env: FanO
       if (index === undefined) break;
       const spec = specs[index]!;
       if (free <= 0 && spec.kind !== 'fanOut') {
-        effects.push({ type: 'waitForSlot' });
+        this.effects.push({ type: 'waitForSlot' });
         break;
       }
       if (state.requeued.length > 0) state.requeued.shift();
@@ -224,195 +384,60 @@ export function stepFanOut(state: FanOutState, event: FanOutStepEvent, env: FanO
       }
       if (spec.kind !== 'fanOut') free--;
       state.running++;
-      effects.push({ type: 'start', index });
+      this.effects.push({ type: 'start', index });
     }
-  };
+  }
 
   /** Whether specialist `index` runs now (started, unfinished, not queued to start again). */
-  const isRunning = (index: number, requeued: ReadonlySet<number>) => index < state.nextIndex && !requeued.has(index);
+  private isRunning(index: number, requeued: ReadonlySet<number>): boolean {
+    return index < this.state.nextIndex && !requeued.has(index);
+  }
 
   /** Ends one unfinished specialist: running ones are cut short (by the shell), queued ones never start. */
-  const stopOne = (index: number, status: 'timedOut' | 'skipped', error: ErrorInfo, requeued: ReadonlySet<number>) => {
+  private stopOne(index: number, status: 'timedOut' | 'skipped', error: ErrorInfo, requeued: ReadonlySet<number>): void {
+    const { state } = this;
     if (state.outcomes[index]) return;
-    if (isRunning(index, requeued)) {
+    const spec = state.input.specialists[index]!;
+    if (this.isRunning(index, requeued)) {
       state.running--;
-      if (specs[index]!.kind !== 'fanOut') freed++;
-      cut.add(index);
-      effects.push({ type: 'cut', index, status, error });
+      if (spec.kind !== 'fanOut') this.freed++;
+      (this.cut ??= new Set()).add(index);
+      this.effects.push({ type: 'cut', index, status, error });
       return;
     }
     // Below nextIndex it had been started once: restarted, or in flight when the run went down.
     const why = index < state.nextIndex ? 'it was waiting to start again' : 'it was still waiting for a concurrency slot';
-    record(index, unstartedOutcome(specs[index]!, status, { kind: error.kind, message: `${error.message} (${why})` }, now));
-  };
+    this.record(index, unstartedOutcome(spec, status, { kind: error.kind, message: `${error.message} (${why})` }, this.env.now));
+  }
 
   /** Ends every unfinished specialist: nothing more starts. */
-  const endAll = (status: 'timedOut' | 'skipped', error: ErrorInfo) => {
+  private endAll(status: 'timedOut' | 'skipped', error: ErrorInfo): void {
+    const { state } = this;
     const requeued = new Set(state.requeued);
-    for (let index = 0; index < specs.length; index++) stopOne(index, status, error, requeued);
+    for (let index = 0; index < state.input.specialists.length; index++) this.stopOne(index, status, error, requeued);
     state.requeued = [];
-    state.nextIndex = specs.length;
-  };
+    state.nextIndex = state.input.specialists.length;
+  }
 
-  const stopAll = (stop: FanOutStop) => {
-    state.stop = stop;
-    endAll(stoppedStatus(stop), stoppedError(stop));
-  };
+  private stopAll(stop: FanOutStop): void {
+    this.state.stop = stop;
+    this.endAll(stoppedStatus(stop), stoppedError(stop));
+  }
 
-  const armDeadlines = () => {
+  private armDeadlines(): void {
     let earliest: number | null = null;
-    for (const [index, deadline] of Object.entries(state.deadlines ?? {})) {
-      if (state.outcomes[Number(index)] || cut.has(Number(index))) continue;
+    for (const [index, deadline] of Object.entries(this.state.deadlines ?? {})) {
+      if (this.state.outcomes[Number(index)] || this.cut?.has(Number(index))) continue;
       if (earliest === null || deadline.at < earliest) earliest = deadline.at;
     }
-    effects.push({ type: 'deadlineTimer', at: earliest });
-  };
+    this.effects.push({ type: 'deadlineTimer', at: earliest });
+  }
 
-  const setDeadline = (index: number, at: number, message: string) => {
-    const deadlines = (state.deadlines ??= {});
+  private setDeadline(index: number, at: number, message: string): void {
+    const deadlines = (this.state.deadlines ??= {});
     const current = deadlines[index];
     if (!current || at < current.at) deadlines[index] = { at, message };
-  };
-
-  switch (event.type) {
-    case 'fill':
-      fill();
-      break;
-
-    case 'settled': {
-      const { index, outcome } = event;
-      if (state.outcomes[index]) break;
-      // A cut one stopped counting as running when it was cut.
-      if (!event.cut) state.running--;
-      record(index, outcome);
-      if (event.cut) break;
-      if (event.crashed) {
-        stopAll({ reason: 'crashed', by: outcome.id, message: outcome.error?.message ?? `specialist "${outcome.id}" crashed` });
-        break;
-      }
-      const decided = stopAfterSettled(specs[index]!, outcome, state.input.quorum, tally(state), stillOpen(state));
-      if (decided) {
-        effects.push({ type: 'announce', stop: decided });
-        stopAll(decided);
-      } else {
-        fill();
-      }
-      break;
-    }
-
-    case 'stop':
-      // After a budget stop the running may still finish: a later stop cuts them short.
-      if (state.stop === null || state.stop.reason === 'budget') stopAll(event.stop);
-      break;
-
-    case 'budget': {
-      if (state.stop !== null) break;
-      if (state.input.budget?.onBudget === 'cut') {
-        stopAll({ reason: 'budget', message: "budget: stopped, the run's budget was spent" });
-        break;
-      }
-      // Running ones finish (each call only while it fits under the line); queued ones never start.
-      state.stop = { reason: 'budget', message: "budget: not started, the run's budget was spent" };
-      const requeued = new Set(state.requeued);
-      for (let index = 0; index < specs.length; index++) {
-        if (!isRunning(index, requeued)) stopOne(index, 'skipped', { kind: 'budget', message: state.stop.message }, requeued);
-      }
-      state.requeued = [];
-      state.nextIndex = specs.length;
-      break;
-    }
-
-    case 'cacheWritten':
-      if (state.warm !== 'warming' || event.id !== state.warmer) break;
-      state.warm = 'done';
-      fill();
-      break;
-
-    case 'restart': {
-      const { index } = event;
-      if (state.stop !== null || index < 0 || index >= specs.length) break;
-      const previous = state.outcomes[index];
-      if (previous) {
-        state.discarded[index] = addSpent(state.discarded[index], previous.attempts, previous.usage);
-        if (previous.status === 'fulfilled') state.fulfilled--;
-        else state.unsuccessful--;
-        state.outcomes[index] = null;
-        state.requeued.push(index);
-      } else if (isRunning(index, new Set(state.requeued))) {
-        // Same id, fresh attempts: the shell ends the running one (aborting its call) first.
-        effects.push({ type: 'discard', index });
-        state.running--;
-        if (specs[index]!.kind !== 'fanOut') freed++;
-        // The warmer restarted before its cache write: it warms again, starting first.
-        if (state.warm === 'warming' && state.warmer === specs[index]!.id) state.warm = 'pending';
-        state.requeued.unshift(index);
-      } else {
-        break; // Still queued: nothing to start again.
-      }
-      fill();
-      break;
-    }
-
-    case 'discarded':
-      state.discarded[event.index] = addSpent(state.discarded[event.index], event.attempts, event.usage);
-      break;
-
-    case 'add':
-      if (!stillOpen(state)) break;
-      for (const spec of event.specs) {
-        const index = specs.length;
-        specs.push(spec);
-        state.outcomes.push(null);
-        if (event.deadlineAt !== null) setDeadline(index, event.deadlineAt, event.message ?? 'its deadline passed before it finished');
-      }
-      fill();
-      armDeadlines();
-      break;
-
-    case 'deadlines':
-      for (const index of event.indexes) if (!state.outcomes[index]) setDeadline(index, event.deadlineAt, event.message);
-      armDeadlines();
-      break;
-
-    case 'agentDeadlines': {
-      const requeued = new Set(state.requeued);
-      for (const [key, deadline] of Object.entries(state.deadlines ?? {})) {
-        const index = Number(key);
-        if (deadline.at > now || state.outcomes[index]) continue;
-        if (requeued.has(index)) state.requeued = state.requeued.filter((queued) => queued !== index);
-        stopOne(index, 'timedOut', { kind: 'deadline', message: deadline.message }, requeued);
-      }
-      fill();
-      armDeadlines();
-      break;
-    }
-
-    case 'close': {
-      if (state.input.open !== true || state.closed) break;
-      state.closed = true;
-      endAll('skipped', { kind: 'cancelled', message: event.message });
-      break;
-    }
-
-    case 'restore': {
-      // What was in flight (or queued by a restart) starts again; finished ones stay finished.
-      state.requeued = [];
-      for (let index = 0; index < state.nextIndex; index++) if (!state.outcomes[index]) state.requeued.push(index);
-      state.running = 0;
-      // A warm-up cut short by the restart: warm again (its warmer starts again first).
-      if (state.warm === 'warming') state.warm = 'pending';
-      for (const { index, outcome } of event.kept) if (!state.outcomes[index]) record(index, outcome, true);
-      const stop = stopOnRestore(state, now);
-      if (stop) {
-        stopAll(stop);
-      } else {
-        fill();
-        armDeadlines();
-      }
-      break;
-    }
   }
-  return effects;
 }
 
 function addSpent(kept: { attempts: number; usage: Usage } | undefined, attempts: number, usage: Usage): { attempts: number; usage: Usage } {
