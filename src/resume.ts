@@ -134,6 +134,7 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
       ...(fold ? { fold } : {}),
       ...(ledger ? { budget: ledger } : {}),
       ...(options.prices ? { prices: options.prices } : {}),
+      ...(options.lightHostingAbove !== undefined ? { lightHostingAbove: options.lightHostingAbove } : {}),
     }),
   });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.

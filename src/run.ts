@@ -59,6 +59,12 @@ export interface RunActorDependencies {
   prices?: PriceTable;
   /** Where the run's streaming fold goes (`fanIn: 'stream'`): created here, with the digests a checkpoint kept. Default: none. */
   fold?: { current: StreamFold | null; kept?: Iterable<[string, Digest]> };
+  /**
+   * Runs of more specialists than this (every level of a tree counted) host them lightly: no
+   * actor per specialist, no `specialist.started`/`specialist.token` events, counts instead (see
+   * the README's "Very large runs"). Default `LIGHT_HOSTING_ABOVE` (1,000); `Infinity` never.
+   */
+  lightHostingAbove?: number;
 }
 
 /**
@@ -97,6 +103,7 @@ export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanO
     ...(deps.steps ? { steps: deps.steps } : {}),
     ...(deps.budget ? { budget: deps.budget } : {}),
     ...(deps.fold ? { fold: deps.fold } : {}),
+    ...(deps.lightHostingAbove !== undefined ? { lightHostingAbove: deps.lightHostingAbove } : {}),
     subLead: () => (subLead ??= leadMachine.provide({ actors: { specialist, fanOut, deadlineTimer } })),
   });
   return { specialist, fanOut, deadlineTimer };
@@ -237,6 +244,7 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
       ...(ledger ? { budget: ledger } : {}),
       prices,
       ...(fold ? { fold } : {}),
+      ...(options.lightHostingAbove !== undefined ? { lightHostingAbove: options.lightHostingAbove } : {}),
     }),
   });
   const actor = createActor(machine, {

@@ -39,11 +39,11 @@ const SETTLE_TYPES = new Set(['specialist.done', 'specialist.failed', 'specialis
 // ---------------------------------------------------------------------------------------------
 // The in-process runtime.
 
-function inProcessRuntime(): Runtime {
+function inProcessRuntime(options: { lightHostingAbove?: number } = {}): Runtime {
   return {
     async run(config: FanOutConfig, { script, control }: RuntimeRunOptions): Promise<RuntimeRun> {
       const provider = scriptedProviderFor(script);
-      const run = runFanOut(config, { provider });
+      const run = runFanOut(config, { provider, ...options });
       const events: RunEvent[] = [];
       const settled = new Set<string>();
       let sent = false;
@@ -67,7 +67,43 @@ function inProcessRuntime(): Runtime {
   };
 }
 
-describeRuntimeContract('in-process', inProcessRuntime);
+describeRuntimeContract('in-process', () => inProcessRuntime());
+
+// The same runtime as a very large run keeps it: every specialist hosted lightly (no actor each,
+// counts instead of per-specialist started events, no specialist tokens). Same rules, same outcomes.
+const lightDifferences: RuntimeContractOptions['differences'] = {
+  'tokens stream: specialist.token events before each specialist settles, synthesis.token before synthesis.done': {
+    reason: "no specialist tokens: a very large run's findings arrive whole with their outcomes; the synthesis still streams",
+    check: async (runtime) => {
+      const run = await runtime.run({ task: uniqueTask('light tokens'), specialists: [{ id: 'one' }, { id: 'two' }], deadlineMs: 20_000 }, { script: {} });
+      expect(run.events.filter((event) => event.type === 'specialist.token')).toEqual([]);
+      expect(run.result.outcomes.map((outcome) => outcome.output)).toEqual([defaultReplyText('one', 1), defaultReplyText('two', 1)]);
+      const synthesisTokens = run.events.filter((event) => event.type === 'synthesis.token').map((event) => (event as { text: string }).text);
+      expect(synthesisTokens.join('')).toBe(run.result.synthesis);
+    },
+  },
+  'a deadline with specialists still waiting for a slot: never started, timedOut with no attempts and no started event': {
+    reason: 'starts are reported as counts (`specialists.progress`), not as a started event per specialist',
+    check: async (runtime) => {
+      const run = await runtime.run(
+        { task: uniqueTask('light deadline queue'), specialists: [{ id: 'first' }, { id: 'second' }, { id: 'third' }], maxConcurrency: 1, deadlineMs: 1_200 },
+        { script: { first: { latencyMs: 700 }, second: { latencyMs: 2_000 }, third: { latencyMs: 2_000 } } },
+      );
+      expect(run.result.outcomes.map((outcome) => [outcome.id, outcome.status, outcome.attempts])).toEqual([
+        ['first', 'fulfilled', 1],
+        ['second', 'timedOut', 1],
+        ['third', 'timedOut', 0],
+      ]);
+      expect(callsOf(run, 'third')).toEqual([]);
+      const counts = run.events.filter((event) => event.type === 'specialists.progress');
+      // One slot: never more than one running, and the one left waiting was counted as queued.
+      expect(counts.every((event) => event.running <= 1)).toBe(true);
+      expect(counts.some((event) => event.queued >= 1)).toBe(true);
+      expect(run.events.some((event) => event.type === 'specialist.started')).toBe(false);
+    },
+  },
+};
+describeRuntimeContract('in-process, lightly hosted', () => inProcessRuntime({ lightHostingAbove: 0 }), { differences: lightDifferences });
 
 // ---------------------------------------------------------------------------------------------
 // The Restate runtime.
@@ -418,6 +454,6 @@ describe('logic level: the core rules through a synchronous shell (manual clock)
 describe('the runtime contract harness', () => {
   it('refuses a difference for a case the contract does not have, before registering anything', () => {
     const differences = { 'a case that does not exist': { reason: 'typo', check: () => {} } } as never;
-    expect(() => describeRuntimeContract('misnamed', inProcessRuntime, { differences })).toThrow('misnamed: differences name cases the contract does not have: "a case that does not exist"');
+    expect(() => describeRuntimeContract('misnamed', () => inProcessRuntime(), { differences })).toThrow('misnamed: differences name cases the contract does not have: "a case that does not exist"');
   });
 });

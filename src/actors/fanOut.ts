@@ -141,7 +141,7 @@ function treeSize(specs: readonly SpecialistSpec[]): number {
  * A run this large hosts its specialists lightly, and they stream no text deltas: a fan-out
  * above the size, or any fan-out of a tree above it (100 sub-leads × 1,000 are 100,000 too).
  */
-const lightlyHosted = (runtime: FanOutRuntime, snapshot: FanOutSnapshot) => runtime.lightly || snapshot.input.specialists.length > LIGHT_HOSTING_ABOVE;
+const lightlyHosted = (runtime: FanOutRuntime, snapshot: FanOutSnapshot) => runtime.lightly || snapshot.input.specialists.length > runtime.lightAbove;
 
 /** Ends a child from outside: an actor through its parent's `stopChild`, a light one itself. */
 function endChild(child: AnyActorRef, stopChild: (child: AnyActorRef) => void): void {
@@ -179,6 +179,8 @@ interface FanOutRuntime {
   slots: CallSlots | null;
   /** The run is large enough to host its specialists lightly (see `lightlyHosted`). */
   lightly: boolean;
+  /** Above how many specialists a fan-out hosts them lightly. */
+  lightAbove: number;
   /** The counts of the last progress summary sent (a lightly hosted fan-out's). */
   summarized: string;
   /** Ids of the children holding a call slot. */
@@ -208,6 +210,8 @@ interface FanOutRuntime {
 export interface FanOutDependencies {
   specialist: SpecialistActorLogic;
   clock: Clock;
+  /** Runs of more specialists than this host them lightly (see {@link LIGHT_HOSTING_ABOVE}, the default). */
+  lightHostingAbove?: number;
   /** Where to register this actor's direct progress intake (shared with the specialist logic). */
   sinks?: ProgressSinks;
   /** The lead logic to start for a sub-lead specialist (N-level fan-out). */
@@ -228,7 +232,7 @@ export interface FanOutDependencies {
  * @example
  * const fanOut = createFanOutLogic({ specialist: createSpecialistLogic(deps), clock: systemClock });
  */
-export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, steps, budget, fold }: FanOutDependencies): FanOutLogic {
+export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, steps, budget, fold, lightHostingAbove = LIGHT_HOSTING_ABOVE }: FanOutDependencies): FanOutLogic {
   const subLeadLogic = () => {
     if (!subLead) throw new FanfoldError('usage', 'This fan-out was not given a sub-lead logic: create its actors with createRunActors()');
     return subLead();
@@ -245,7 +249,8 @@ export function createFanOutLogic({ specialist, clock, sinks, subLead, nested, s
         children: new Map(),
         path: pathOf(self),
         slots: runSlots(self, snapshot),
-        lightly: enclosingOf(self)?.lightly ?? treeSize(snapshot.input.specialists) > LIGHT_HOSTING_ABOVE,
+        lightAbove: lightHostingAbove,
+        lightly: enclosingOf(self)?.lightly ?? treeSize(snapshot.input.specialists) > lightHostingAbove,
         summarized: '',
         holding: new Set(),
         indexById,

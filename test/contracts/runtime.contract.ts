@@ -14,7 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FanOutConfig } from '../../src/config.ts';
 import { ConfigError, type ErrorKind } from '../../src/errors.ts';
-import type { RunEvent } from '../../src/events.ts';
+import type { RunEvent, SpecialistsProgressEvent } from '../../src/events.ts';
 import type { SpecialistOutcome } from '../../src/outcome.ts';
 import { createScriptedProvider, type ScriptedCall, type ScriptedProvider, type ScriptedReply } from '../../src/providers/scripted.ts';
 import { textOf } from '../../src/providers/provider.ts';
@@ -171,20 +171,44 @@ export function retriesOf(run: RuntimeRun, id: string): Array<[number, string, n
   );
 }
 
-/** Checks the ordering every run's events keep, whatever happened in it. */
+/**
+ * Checks the ordering every run's events keep, whatever happened in it. A run that reports
+ * starts as counts (`specialists.progress`, a lightly hosted run) has no per-specialist
+ * `started` events; its counts must add up instead: never more settled than there are, never
+ * fewer than before, and the last report with every outcome in.
+ */
 export function expectWellOrderedEvents(run: RuntimeRun): void {
   const { events, result } = run;
+  const summaries = events.filter((event): event is SpecialistsProgressEvent => event.type === 'specialists.progress');
   for (const outcome of result.outcomes) {
     const started = indexesOf(events, (event) => event.type === 'specialist.started' && event.id === outcome.id);
     const settled = indexesOf(events, (event) => SETTLE_TYPES.has(event.type) && (event as { id: string }).id === outcome.id);
     expect(settled, `settle events of ${outcome.id}`).toHaveLength(1);
     const settleEvent = events[settled[0]!] as { type: string; outcome: SpecialistOutcome };
     expect(settleEvent.outcome, `settle event of ${outcome.id}`).toEqual(outcome);
-    // A specialist that never started (cut before its slot opened) has no `started` event.
-    if (outcome.startedAt !== null) {
+    if (summaries.length > 0) {
+      expect(started, `started events of ${outcome.id} (a run that reports counts)`).toHaveLength(0);
+    } else if (outcome.startedAt !== null) {
+      // A specialist that never started (cut before its slot opened) has no `started` event.
       expect(started, `started events of ${outcome.id}`).toHaveLength(1);
       expect(started[0]!).toBeLessThan(settled[0]!);
     }
+  }
+  let settledSoFar = 0;
+  for (const summary of summaries) {
+    const total = result.outcomes.length;
+    expect(summary.total).toBe(total);
+    expect(summary.queued + summary.running + summary.fulfilled + summary.unsuccessful).toBe(total);
+    expect(summary.fulfilled + summary.unsuccessful).toBeGreaterThanOrEqual(settledSoFar);
+    settledSoFar = summary.fulfilled + summary.unsuccessful;
+  }
+  if (summaries.length > 0) {
+    expect(summaries.at(-1), 'the last count').toMatchObject({
+      queued: 0,
+      running: 0,
+      fulfilled: result.outcomes.filter((outcome) => outcome.status === 'fulfilled').length,
+      unsuccessful: result.outcomes.filter((outcome) => outcome.status !== 'fulfilled').length,
+    });
   }
   const finished = indexesOf(events, (event) => event.type === 'run.finished');
   expect(finished).toEqual([events.length - 1]);
