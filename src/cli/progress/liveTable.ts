@@ -7,7 +7,7 @@ import { createLogUpdate } from 'log-update';
 import { styleText } from 'node:util';
 import type { RunEvent } from '../../events.ts';
 import { batchLine, isBatchEvent } from './batchLines.ts';
-import { formatSeconds, type ProgressRow, type ProgressTracker, type RowState } from './tracker.ts';
+import { formatSeconds, truncate, type ProgressRow, type ProgressTracker, type RowState } from './tracker.ts';
 import type { ProgressView } from './view.ts';
 
 /** Options of {@link createLiveTableView}. */
@@ -129,9 +129,4 @@ export function createLiveTableView(tracker: ProgressTracker, stream: NodeJS.Wri
       }
     },
   };
-}
-
-function truncate(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -2,7 +2,7 @@
  * Progress as plain log lines, for pipes, files and CI logs (no cursor movement).
  */
 import type { RunEvent } from '../../events.ts';
-import { formatSeconds, type ProgressTracker } from './tracker.ts';
+import { formatSeconds, truncate, type ProgressTracker } from './tracker.ts';
 import type { ProgressView } from './view.ts';
 import { batchLine, isBatchEvent } from './batchLines.ts';
 
@@ -68,9 +68,4 @@ function loopSummary(outcome: { turns?: number; toolCalls?: unknown[]; loopLimit
   const calls = outcome.toolCalls.length;
   const turns = outcome.turns ?? 0;
   return `, ${turns} turn${turns === 1 ? '' : 's'}, ${calls} tool call${calls === 1 ? '' : 's'}${outcome.loopLimit ? ` (ended by ${outcome.loopLimit})` : ''}`;
-}
-
-function truncate(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -11,7 +11,7 @@ import { styleText } from 'node:util';
 import type { ErrorKind } from '../../errors.ts';
 import type { RunEvent } from '../../events.ts';
 import { batchLine, isBatchEvent } from './batchLines.ts';
-import { formatSeconds } from './tracker.ts';
+import { formatSeconds, truncate } from './tracker.ts';
 import type { ProgressView } from './view.ts';
 
 /** Counts of a large run's specialists by where they are. */
@@ -161,9 +161,4 @@ export function createSummaryView(options: SummaryViewOptions): ProgressView {
     },
     finish() {},
   };
-}
-
-function truncate(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
