@@ -17,7 +17,7 @@ import { normalizeConfig, type FanOutConfig, type SpecialistSpec } from './confi
 import { ConfigError, FanfoldError } from './errors.ts';
 import type { RunEvent } from './events.ts';
 import type { SpecialistOutcome } from './outcome.ts';
-import { createRunActors, startLead, unknownCredentials, warnCheckpointFailed, type FanOutRun, type RunOptions } from './run.ts';
+import { createRunActorsOf, startLead, unknownCredentials, warnCheckpointFailed, type FanOutRun, type RunOptions } from './run.ts';
 import { createLoopSteps } from './checkpoint/loopSteps.ts';
 import { prepareRunTools, toolListsOf, type RunTools } from './tools/runTools.ts';
 import { startRunTrace } from './tracing/runTrace.ts';
@@ -122,19 +122,19 @@ export function resumeFanOut(runId: string, options: ResumeOptions = {}): Resume
       )
     : undefined;
   const machine = leadMachine.provide({
-    actors: createRunActors({
+    actors: createRunActorsOf({
       provider: tracing ? tracing.provider : runProvider,
-      ...(providers ? { providers } : {}),
+      providers,
       tasks,
       clock,
       nested,
       steps,
-      ...(tools ? { toolbox: tools.toolbox } : {}),
-      ...(options.random ? { random: options.random } : {}),
-      ...(fold ? { fold } : {}),
-      ...(ledger ? { budget: ledger } : {}),
-      ...(options.prices ? { prices: options.prices } : {}),
-      ...(options.lightHostingAbove !== undefined ? { lightHostingAbove: options.lightHostingAbove } : {}),
+      toolbox: tools?.toolbox,
+      random: options.random,
+      fold,
+      budget: ledger,
+      prices: options.prices,
+      lightHostingAbove: options.lightHostingAbove,
     }),
   });
   // `input` is ignored when a snapshot is given; XState's types still ask for one.

@@ -109,6 +109,16 @@ export function createRunActors(deps: RunActorDependencies = {}): { fanOut: FanO
   return { specialist, fanOut, deadlineTimer };
 }
 
+/**
+ * {@link createRunActors} from what a run (or a resumed run) set up, each part possibly absent:
+ * the one place that turns "not set" into "left out".
+ */
+export function createRunActorsOf(parts: { [K in keyof RunActorDependencies]?: RunActorDependencies[K] | undefined }): ReturnType<typeof createRunActors> {
+  const deps: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(parts)) if (value !== undefined) deps[key] = value;
+  return createRunActors(deps as RunActorDependencies);
+}
+
 /** Options of {@link runFanOut}. */
 export interface RunOptions extends Omit<RunActorDependencies, 'tasks' | 'toolbox' | 'steps'> {
   /** Aborting it cancels the run (stragglers stopped, finished outcomes kept). */
@@ -232,19 +242,19 @@ export function runFanOut(config: FanOutConfig, options: RunOptions = {}): FanOu
   const ledger = input.budget ? new BudgetLedger(input.budget.caps, prices) : undefined;
   const fold: { current: StreamFold | null } | undefined = input.fanIn === 'stream' ? { current: null } : undefined;
   const machine = leadMachine.provide({
-    actors: createRunActors({
+    actors: createRunActorsOf({
       provider: tracing ? tracing.provider : runProvider,
-      ...(providers ? { providers } : {}),
+      providers,
       tasks,
       clock,
       toolbox: tools.toolbox,
-      ...(options.random ? { random: options.random } : {}),
-      ...(nested ? { nested } : {}),
-      ...(steps ? { steps } : {}),
-      ...(ledger ? { budget: ledger } : {}),
+      random: options.random,
+      nested,
+      steps,
+      budget: ledger,
       prices,
-      ...(fold ? { fold } : {}),
-      ...(options.lightHostingAbove !== undefined ? { lightHostingAbove: options.lightHostingAbove } : {}),
+      fold,
+      lightHostingAbove: options.lightHostingAbove,
     }),
   });
   const actor = createActor(machine, {
